@@ -1,0 +1,64 @@
+import type { Kysely } from 'kysely'
+import type { AuditEntry, Database } from '../db/schema.ts'
+
+export interface AuditRecord {
+  requestId?: string | null
+  actorUserId?: string | null
+  actorKeyId?: string | null
+  ip?: string | null
+  method?: string | null
+  route?: string | null
+  action: string
+  status?: number | null
+  detail?: Record<string, unknown>
+}
+
+export interface AuditQuery {
+  actorUserId?: string
+  action?: string
+  from?: Date
+  to?: Date
+  before?: number
+  limit: number
+}
+
+export function auditRepository (db: Kysely<Database>) {
+  return {
+    async insert (record: AuditRecord): Promise<void> {
+      await db.insertInto('audit_log').values({
+        request_id: record.requestId ?? null,
+        actor_user_id: record.actorUserId ?? null,
+        actor_key_id: record.actorKeyId ?? null,
+        ip: record.ip ?? null,
+        method: record.method ?? null,
+        route: record.route ?? null,
+        action: record.action,
+        status: record.status ?? null,
+        detail: JSON.stringify(record.detail ?? {})
+      }).execute()
+    },
+    /** Newest first; `before` is the id cursor of the last row of the previous page. */
+    list (query: AuditQuery): Promise<AuditEntry[]> {
+      let q = db.selectFrom('audit_log').selectAll()
+      if (query.actorUserId) q = q.where('actor_user_id', '=', query.actorUserId)
+      if (query.action) {
+        q = query.action.endsWith('.*')
+          ? q.where('action', 'like', `${query.action.slice(0, -1).replace(/[\\%_]/g, '\\$&')}%`)
+          : q.where('action', '=', query.action)
+      }
+      if (query.from) q = q.where('at', '>=', query.from)
+      if (query.to) q = q.where('at', '<', query.to)
+      if (query.before !== undefined) q = q.where('id', '<', query.before)
+      return q.orderBy('id', 'desc').limit(query.limit).execute()
+    },
+    listForActor (userId: string): Promise<AuditEntry[]> {
+      return db.selectFrom('audit_log').selectAll().where('actor_user_id', '=', userId).orderBy('id').execute()
+    },
+    /** GDPR erasure keeps the security trail but unlinks it from the person. */
+    async pseudonymiseActor (userId: string): Promise<void> {
+      await db.updateTable('audit_log').set({ actor_user_id: null, ip: null }).where('actor_user_id', '=', userId).execute()
+    }
+  }
+}
+
+export type AuditRepository = ReturnType<typeof auditRepository>

@@ -1,0 +1,113 @@
+import { parseArgs } from 'node:util'
+import pino from 'pino'
+import { createContainer } from '../container.ts'
+import { HttpProblem } from '../http/problem.ts'
+import { ROLES, TIERS } from '../modules/auth/permissions.ts'
+import { generatePassword } from '../modules/users/users.service.ts'
+import { CliError, openRuntime, readStdin } from './runtime.ts'
+
+export const ADMIN_HELP = `tympan admin user <command>
+
+  create --email E [--role member|admin|viewer] [--tier free|premium|enterprise] [--password-stdin]
+  list
+  disable EMAIL          ends all the user's sessions and API keys at once
+  enable EMAIL
+  set-role EMAIL ROLE
+  set-tier EMAIL TIER
+  reset-password EMAIL [--password-stdin]
+
+Without --password-stdin a strong password is generated and printed once.`
+
+export async function adminCommand (argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      email: { type: 'string' },
+      role: { type: 'string', default: 'member' },
+      tier: { type: 'string', default: 'free' },
+      'password-stdin': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false }
+    }
+  })
+  const [group, command, ...rest] = positionals
+  if (values.help || group !== 'user' || !command) {
+    console.log(ADMIN_HELP)
+    if (!values.help) throw new CliError('expected: tympan admin user <command>')
+    return
+  }
+  const role = pick(values.role, ROLES, 'role')
+  const tier = pick(values.tier, TIERS, 'tier')
+  const password = async () => values['password-stdin'] ? readStdin() : undefined
+
+  const { config, db } = await openRuntime()
+  try {
+    const { users } = createContainer(config, db, pino({ level: 'silent' }))
+    const byEmail = async (email: string | undefined) => {
+      if (!email) throw new CliError(`tympan admin user ${command} needs an EMAIL`)
+      const user = await users.findByEmail(email)
+      if (!user || user.is_service) throw new CliError(`No user with email ${email}`)
+      return user
+    }
+    switch (command) {
+      case 'create': {
+        if (!values.email) throw new CliError('create needs --email')
+        const given = await password()
+        const secret = given ?? generatePassword()
+        const user = await users.create({ email: values.email, password: secret, role, tier })
+        console.log(`Created ${user.role} ${user.email} (${user.id})`)
+        if (!given) console.log(`Password (shown once): ${secret}`)
+        break
+      }
+      case 'list': {
+        let cursor: string | undefined
+        do {
+          const page = await users.list(200, cursor)
+          for (const u of page.items) console.log([u.id, u.email, u.role, u.tier, u.disabled ? 'disabled' : 'active'].join('\t'))
+          cursor = page.nextCursor ?? undefined
+        } while (cursor)
+        break
+      }
+      case 'disable':
+      case 'enable': {
+        const user = await byEmail(rest[0])
+        await users.update(user.id, { disabled: command === 'disable' })
+        console.log(`${command === 'disable' ? 'Disabled' : 'Enabled'} ${user.email}`)
+        break
+      }
+      case 'set-role': {
+        const user = await byEmail(rest[0])
+        await users.update(user.id, { role: pick(rest[1], ROLES, 'role') })
+        console.log(`${user.email} is now ${rest[1]}`)
+        break
+      }
+      case 'set-tier': {
+        const user = await byEmail(rest[0])
+        await users.update(user.id, { tier: pick(rest[1], TIERS, 'tier') })
+        console.log(`${user.email} is now on the ${rest[1]} tier`)
+        break
+      }
+      case 'reset-password': {
+        const user = await byEmail(rest[0])
+        const given = await password()
+        const secret = given ?? generatePassword()
+        await users.update(user.id, { password: secret })
+        console.log(`Password reset for ${user.email}; all their sessions were ended.`)
+        if (!given) console.log(`New password (shown once): ${secret}`)
+        break
+      }
+      default:
+        throw new CliError(`unknown command "admin user ${command}"\n\n${ADMIN_HELP}`)
+    }
+  } catch (error) {
+    if (error instanceof HttpProblem) throw new CliError(error.message)
+    throw error
+  } finally {
+    await db.close()
+  }
+}
+
+function pick<T extends string> (value: string | undefined, allowed: readonly T[], what: string): T {
+  if (!value || !allowed.includes(value as T)) throw new CliError(`${what} must be one of: ${allowed.join(', ')}`)
+  return value as T
+}

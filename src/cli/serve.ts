@@ -1,0 +1,38 @@
+import closeWithGrace from 'close-with-grace'
+import { buildApp } from '../http/app.ts'
+import { bootstrapAdmin } from '../modules/users/bootstrap.ts'
+import { createContainer } from '../container.ts'
+import { developmentWarnings } from '../config/config.ts'
+import { openRuntime } from './runtime.ts'
+
+const HOUSEKEEPING_MS = 3_600_000
+
+export async function serve (): Promise<void> {
+  const { config, db, applied } = await openRuntime()
+  const app = await buildApp({ config, db })
+  if (applied.length > 0) app.log.info({ applied }, 'database migrated')
+  for (const warning of developmentWarnings(config)) app.log.warn(warning)
+
+  const boot = await bootstrapAdmin(config, createContainer(config, db, app.log).users)
+  if (boot.admin) app.log.info({ userId: boot.admin.id, email: boot.admin.email }, 'created the first admin')
+  if (boot.generatedPassword) {
+    // The terminal, never the JSON log: log pipelines keep lines forever.
+    process.stderr.write(`\n  First start: admin account ${boot.admin!.email}\n  One-time password: ${boot.generatedPassword}\n  (shown once; change it after signing in, or run: tympan admin user reset-password ${boot.admin!.email})\n\n`)
+  }
+
+  const housekeeping = setInterval(() => {
+    app.container.repos.sessions.purgeExpired(new Date()).catch((error: unknown) => app.log.error({ err: error }, 'session housekeeping failed'))
+  }, HOUSEKEEPING_MS)
+  housekeeping.unref()
+
+  // Stop accepting, let in-flight requests finish, then close the database.
+  closeWithGrace({ delay: config.limits.shutdownGraceMs }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'shutting down after a fatal error')
+    else app.log.info({ signal }, 'shutting down')
+    clearInterval(housekeeping)
+    await app.close()
+    await db.close()
+  })
+
+  await app.listen({ host: config.host, port: config.port })
+}

@@ -1,0 +1,156 @@
+import path from 'node:path'
+import { Ajv } from 'ajv'
+import { EnvSchema, type Env } from './config.schema.ts'
+
+export interface Secrets {
+  jwt: string
+  csrf: string
+  session: string
+}
+
+export interface Config {
+  env: Env['TYMPAN_ENV']
+  isProduction: boolean
+  host: string
+  port: number
+  dataDir: string
+  databaseUrl: string
+  redisUrl: string
+  logLevel: Env['LOG_LEVEL']
+  secrets: Secrets
+  authEnabled: boolean
+  publicUrl: string
+  admin: { email: string, password: string }
+  auth: {
+    accessTtlSec: number
+    refreshTtlDays: number
+    refreshIdleDays: number
+    loginMaxFailures: number
+    loginLockMinutes: number
+  }
+  corsOrigins: string[]
+  trustedProxies: string[]
+  internalApiKeys: string[]
+  forceHttps: boolean
+  limits: {
+    maxFileSizeMb: number
+    fileRetentionHours: number
+    bodyLimit: number
+    requestTimeoutMs: number
+    headersTimeoutMs: number
+    keepAliveTimeoutMs: number
+    shutdownGraceMs: number
+  }
+  rateLimit: { enabled: boolean, requests: number, windowSec: number, burst: number }
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true, strict: false })
+const validateEnv = ajv.compile<Env>(EnvSchema)
+
+const csv = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean)
+
+/** Pure: environment record in, frozen typed config out. Secrets may still be empty here. */
+export function parseEnv (source: Record<string, string | undefined>): Config {
+  const known = Object.keys(EnvSchema.properties)
+  const raw: Record<string, string> = {}
+  for (const name of known) {
+    const value = source[name]
+    if (value !== undefined && value !== '') raw[name] = value
+  }
+  if (!validateEnv(raw)) {
+    const problems = (validateEnv.errors ?? []).map((e) => {
+      const name = e.instancePath.replace(/^\//, '')
+      return `${name || 'environment'} ${e.message ?? 'is invalid'}`
+    })
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
+  }
+  const env = raw as unknown as Env
+  return deepFreeze({
+    env: env.TYMPAN_ENV,
+    isProduction: env.TYMPAN_ENV === 'production',
+    host: env.HOST,
+    port: env.PORT,
+    dataDir: path.resolve(env.TYMPAN_DATA_DIR),
+    databaseUrl: env.DATABASE_URL,
+    redisUrl: env.REDIS_URL,
+    logLevel: env.LOG_LEVEL,
+    secrets: { jwt: env.JWT_SECRET_KEY, csrf: env.CSRF_SECRET_KEY, session: env.SESSION_SECRET_KEY },
+    authEnabled: env.AUTH_ENABLED,
+    publicUrl: env.PUBLIC_URL,
+    admin: { email: env.TYMPAN_ADMIN_EMAIL, password: env.TYMPAN_ADMIN_PASSWORD },
+    auth: {
+      accessTtlSec: env.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
+      refreshIdleDays: env.REFRESH_TOKEN_IDLE_DAYS,
+      loginMaxFailures: env.LOGIN_MAX_FAILURES,
+      loginLockMinutes: env.LOGIN_LOCK_MINUTES
+    },
+    corsOrigins: csv(env.CORS_ORIGINS),
+    trustedProxies: csv(env.TRUSTED_PROXIES),
+    internalApiKeys: csv(env.INTERNAL_API_KEYS),
+    forceHttps: env.FORCE_HTTPS,
+    limits: {
+      maxFileSizeMb: env.MAX_FILE_SIZE_MB,
+      fileRetentionHours: env.FILE_RETENTION_HOURS,
+      bodyLimit: env.BODY_LIMIT_BYTES,
+      requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: env.HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: env.KEEP_ALIVE_TIMEOUT_MS,
+      shutdownGraceMs: env.SHUTDOWN_GRACE_MS
+    },
+    rateLimit: {
+      enabled: env.RATE_LIMIT_ENABLED,
+      requests: env.RATE_LIMIT_REQUESTS,
+      windowSec: env.RATE_LIMIT_WINDOW,
+      burst: env.RATE_LIMIT_BURST
+    }
+  })
+}
+
+export const MIN_SECRET_BYTES = 32
+const SECRET_VARS = { jwt: 'JWT_SECRET_KEY', csrf: 'CSRF_SECRET_KEY', session: 'SESSION_SECRET_KEY' } as const
+
+/**
+ * Pure policy check: the reasons this configuration must not serve in production.
+ * Each reason names the variable to fix, so the operator is never left guessing.
+ */
+export function configProblems (config: Config): string[] {
+  const problems: string[] = []
+  if (!config.authEnabled && !isLoopbackHost(config.host)) problems.push(`AUTH_ENABLED=false is only allowed when HOST is a loopback address (HOST=${config.host})`)
+  if (!config.isProduction) return problems
+  for (const [field, name] of Object.entries(SECRET_VARS)) {
+    const value = config.secrets[field as keyof Secrets]
+    if (!value) problems.push(`${name} is missing`)
+    else if (Buffer.byteLength(value) < MIN_SECRET_BYTES) problems.push(`${name} is shorter than ${MIN_SECRET_BYTES} bytes`)
+  }
+  const secretValues = Object.values(config.secrets).filter(Boolean)
+  if (new Set(secretValues).size !== secretValues.length) problems.push('JWT_SECRET_KEY, CSRF_SECRET_KEY and SESSION_SECRET_KEY must differ')
+  if (!config.authEnabled) problems.push('AUTH_ENABLED=false is not allowed in production')
+  if (config.corsOrigins.includes('*')) problems.push('CORS_ORIGINS=* is not allowed in production; list the exact origins')
+  if (config.logLevel === 'debug' || config.logLevel === 'trace') problems.push(`LOG_LEVEL=${config.logLevel} is not allowed in production`)
+  for (const key of config.internalApiKeys) {
+    if (Buffer.byteLength(key) < MIN_SECRET_BYTES) problems.push(`INTERNAL_API_KEYS holds a key shorter than ${MIN_SECRET_BYTES} bytes`)
+  }
+  return problems
+}
+
+const isLoopbackHost = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host)
+
+/** Development-only footguns that are allowed but must be loud. */
+export function developmentWarnings (config: Config): string[] {
+  const warnings: string[] = []
+  if (!config.authEnabled) warnings.push('AUTH_ENABLED=false: every request without credentials acts as the bootstrap admin')
+  return warnings
+}
+
+export function deepFreeze<T> (value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner)
+    Object.freeze(value)
+  }
+  return value
+}

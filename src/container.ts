@@ -1,0 +1,41 @@
+import type { FastifyBaseLogger } from 'fastify'
+import { auditRepository } from './audit/audit.repository.ts'
+import { auditService } from './audit/audit.service.ts'
+import type { Config } from './config/config.ts'
+import type { Db } from './db/database.ts'
+import { authService } from './modules/auth/auth.service.ts'
+import { csrfCodec } from './modules/auth/csrf.ts'
+import { loginThrottleRepository } from './modules/auth/login-throttle.repository.ts'
+import { sessionsRepository } from './modules/auth/sessions.repository.ts'
+import { tokenCodec } from './modules/auth/tokens.ts'
+import { keysRepository } from './modules/keys/keys.repository.ts'
+import { keysService } from './modules/keys/keys.service.ts'
+import { usersRepository } from './modules/users/users.repository.ts'
+import { usersService } from './modules/users/users.service.ts'
+
+/** Wires repositories into services. Each service gets only what it uses. */
+export function createContainer (config: Config, db: Db, log: FastifyBaseLogger, options: { serviceUserId?: string } = {}) {
+  const repos = {
+    users: usersRepository(db.kysely),
+    sessions: sessionsRepository(db.kysely),
+    keys: keysRepository(db.kysely),
+    throttle: loginThrottleRepository(db.kysely),
+    auditLog: auditRepository(db.kysely)
+  }
+  const audit = auditService(repos.auditLog, log)
+  const users = usersService({ users: repos.users, sessions: repos.sessions, keys: repos.keys, throttle: repos.throttle, auditLog: repos.auditLog })
+  const auth = authService({
+    config,
+    users: repos.users,
+    sessions: repos.sessions,
+    keys: repos.keys,
+    throttle: repos.throttle,
+    audit,
+    tokens: tokenCodec(config.secrets.jwt, config.auth.accessTtlSec),
+    csrf: csrfCodec(config.secrets.csrf),
+    ...(options.serviceUserId ? { serviceUserId: options.serviceUserId } : {})
+  })
+  return { repos, audit, users, auth, keys: keysService(repos.keys) }
+}
+
+export type Container = ReturnType<typeof createContainer>

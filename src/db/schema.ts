@@ -1,0 +1,101 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely'
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+
+export type Role = 'admin' | 'member' | 'viewer'
+export type Tier = 'free' | 'premium' | 'enterprise'
+
+export interface UsersTable {
+  id: Generated<string>
+  email: string
+  password_hash: string | null
+  role: Role
+  tier: ColumnType<Tier, Tier | undefined, Tier>
+  disabled: Generated<boolean>
+  is_service: Generated<boolean>
+  created_at: Timestamp
+  updated_at: Timestamp
+  password_changed_at: NullableTimestamp
+}
+
+export interface SessionsTable {
+  id: Generated<string>
+  user_id: string
+  user_agent: Generated<string>
+  ip: Generated<string>
+  created_at: Timestamp
+  last_active_at: Timestamp
+  expires_at: ColumnType<Date, Date | string, Date | string>
+  revoked_at: NullableTimestamp
+  revoke_reason: string | null
+}
+
+export interface RefreshTokensTable {
+  token_hash: string
+  session_id: string
+  created_at: Timestamp
+  rotated_at: NullableTimestamp
+}
+
+export interface RevokedAccessTokensTable {
+  jti: string
+  expires_at: ColumnType<Date, Date | string, Date | string>
+}
+
+export interface ApiKeysTable {
+  id: string
+  user_id: string
+  name: string
+  secret_hash: string
+  scopes: string[]
+  created_at: Timestamp
+  expires_at: NullableTimestamp
+  last_used_at: NullableTimestamp
+  revoked_at: NullableTimestamp
+}
+
+export interface LoginFailuresTable {
+  email: string
+  ip: string
+  failures: number
+  last_failure_at: ColumnType<Date, Date | string, Date | string>
+  locked_until: NullableTimestamp
+}
+
+export interface AuditLogTable {
+  id: Generated<number>
+  at: Timestamp
+  request_id: string | null
+  actor_user_id: string | null
+  actor_key_id: string | null
+  ip: string | null
+  method: string | null
+  route: string | null
+  action: string
+  status: number | null
+  detail: ColumnType<Record<string, unknown>, string | undefined, string>
+}
+
+export interface SchemaMigrationsTable {
+  version: string
+  applied_at: Timestamp
+}
+
+export interface Database {
+  users: UsersTable
+  sessions: SessionsTable
+  refresh_tokens: RefreshTokensTable
+  revoked_access_tokens: RevokedAccessTokensTable
+  api_keys: ApiKeysTable
+  login_failures: LoginFailuresTable
+  audit_log: AuditLogTable
+  schema_migrations: SchemaMigrationsTable
+}
+
+export type User = Selectable<UsersTable>
+export type NewUser = Insertable<UsersTable>
+export type UserUpdate = Updateable<UsersTable>
+export type Session = Selectable<SessionsTable>
+export type ApiKey = Selectable<ApiKeysTable>
+export type AuditEntry = Selectable<AuditLogTable>

@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto'
+import cookie from '@fastify/cookie'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Config } from '../config/config.ts'
+import { createContainer, type Container } from '../container.ts'
+import type { Db } from '../db/database.ts'
+import { requestAuditor } from '../audit/request-audit.ts'
+import { adminRoutes } from '../modules/admin/admin.routes.ts'
+import { registerAuthHook } from '../modules/auth/auth.hook.ts'
+import { authRoutes } from '../modules/auth/auth.routes.ts'
+import { ROLE_SCOPES, type Principal } from '../modules/auth/permissions.ts'
+import { healthRoutes } from '../modules/health/health.routes.ts'
+import { keysRoutes } from '../modules/keys/keys.routes.ts'
+import { meRoutes } from '../modules/me/me.routes.ts'
+import { ensureServiceUser } from '../modules/users/bootstrap.ts'
+import { registerErrorHandling } from './error-handler.ts'
+import { loggerOptions } from './logger.ts'
+import { registerValidation } from './validation.ts'
+import { VERSION } from '../version.ts'
+
+export interface AppOptions {
+  config: Config
+  db: Db
+  /** Replaces the JSON logger (tests pass a stream to inspect, or false). */
+  logger?: Parameters<typeof Fastify>[0] extends infer O ? O extends { logger?: infer L } ? L : never : never
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    container: Container
+  }
+}
+
+export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const { config, db } = options
+  const app = Fastify({
+    logger: options.logger ?? loggerOptions(config),
+    genReqId: () => randomUUID(),
+    bodyLimit: config.limits.bodyLimit,
+    // proxy-addr semantics: X-Forwarded-* are believed only from these peers, and the client
+    // is the right-most address that is not one of them.
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+    requestTimeout: config.limits.requestTimeoutMs,
+    connectionTimeout: config.limits.requestTimeoutMs,
+    keepAliveTimeout: config.limits.keepAliveTimeoutMs,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: 200 },
+    ajv: undefined
+  })
+  app.server.headersTimeout = config.limits.headersTimeoutMs
+
+  const serviceUserId = config.internalApiKeys.length > 0 ? await ensureServiceUser(createContainer(config, db, app.log).repos.users) : undefined
+  const container = createContainer(config, db, app.log, serviceUserId ? { serviceUserId } : {})
+  app.decorate('container', container)
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  app.addHook('onSend', async (request, reply) => {
+    // Authenticated answers are personal: no shared cache may keep them.
+    if (request.principal && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
+  })
+
+  // JSON only: a text/plain or form POST (what a cross-site form can send without a
+  // preflight) is refused with 415 before any handler runs.
+  app.removeContentTypeParser(['text/plain'])
+  registerValidation(app)
+  registerErrorHandling(app)
+  await app.register(cookie)
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Tympan API', version: VERSION, description: 'Self-hosted audio AI server. Errors are RFC 9457 problem+json.' },
+      components: {
+        securitySchemes: {
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+          bearer: { type: 'http', scheme: 'bearer', description: 'An API key or an access token from /api/v1/auth/login {"tokens": true}' },
+          cookie: { type: 'apiKey', in: 'cookie', name: '__Host-tympan_access', description: 'Browser session; unsafe methods also need X-CSRF-Token' }
+        }
+      },
+      security: [{ apiKey: [] }, { bearer: [] }, { cookie: [] }]
+    },
+    transform: ({ schema, url, route }) => {
+      const auth = route.config?.auth
+      const transformed = { ...schema } as Record<string, unknown>
+      if (auth && 'public' in auth) transformed.security = []
+      else if (auth) transformed['x-permission'] = auth.permission
+      return { schema: transformed as typeof schema, url }
+    }
+  })
+
+  const devPrincipal = config.authEnabled ? undefined : await devAdminPrincipal(container)
+  registerAuthHook(app, { config, auth: container.auth, ...(devPrincipal ? { devPrincipal } : {}) })
+
+  app.get('/openapi.json', { config: { auth: { public: true } }, schema: { hide: true } }, async () => app.swagger())
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  const audit = requestAuditor(container.audit)
+  healthRoutes(app, { db })
+  authRoutes(app, { config, auth: container.auth, sessions: container.repos.sessions, audit })
+  meRoutes(app, { config, users: container.users, audit })
+  keysRoutes(app, { keys: container.keys, audit })
+  adminRoutes(app, { users: container.users, auditLog: container.repos.auditLog, audit })
+
+  return app
+}
+
+async function devAdminPrincipal (container: Container): Promise<Principal | undefined> {
+  const page = await container.users.list(1, undefined, { role: 'admin' })
+  const admin = page.items[0]
+  return admin && { kind: 'dev', userId: admin.id, role: 'admin', tier: admin.tier, scopes: ROLE_SCOPES.admin, viaCookie: false }
+}

@@ -1,0 +1,48 @@
+import { ADMIN_HELP, adminCommand } from './cli/admin.ts'
+import { doctor } from './cli/doctor.ts'
+import { migrateCommand } from './cli/migrate.ts'
+import { CliError } from './cli/runtime.ts'
+import { serve } from './cli/serve.ts'
+import { ConfigError } from './config/config.ts'
+import { DatabaseInUseError } from './db/pglite-lock.ts'
+import { VERSION } from './version.ts'
+
+const HELP = `tympan ${VERSION}: self-hosted audio AI server
+
+Usage: tympan <command>
+
+  serve          HTTP API and docs (configuration from the environment; see .env.example)
+  migrate        apply database migrations
+  admin user …   manage users (tympan admin --help)
+  doctor         check Node, configuration, database and engines
+  --version      print the version
+  --help         this text
+
+${ADMIN_HELP}`
+
+async function main (argv: string[]): Promise<number> {
+  const [command, ...rest] = argv
+  switch (command) {
+    case 'serve': await serve(); return -1
+    case 'migrate': await migrateCommand(); return 0
+    case 'admin': await adminCommand(rest); return 0
+    case 'doctor': return await doctor() ? 0 : 1
+    case '--version': case '-v': case 'version': console.log(VERSION); return 0
+    case undefined: case '--help': case '-h': case 'help': console.log(HELP); return 0
+    default:
+      console.error(`tympan: unknown command "${command}"\n\n${HELP}`)
+      return 2
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  if (code >= 0) process.exitCode = code
+}, (error: unknown) => {
+  if (error instanceof ConfigError || error instanceof CliError || error instanceof DatabaseInUseError) {
+    console.error(`tympan: ${error.message}`)
+    process.exitCode = error instanceof ConfigError ? 78 : 1
+  } else {
+    console.error('tympan: unexpected failure', error)
+    process.exitCode = 1
+  }
+})

@@ -1,0 +1,134 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyInstance } from 'fastify'
+import Type from 'typebox'
+import type { AuditRepository } from '../../audit/audit.repository.ts'
+import type { RequestAuditor } from '../../audit/request-audit.ts'
+import { unprocessable } from '../../http/problem.ts'
+import { Cursor, DateTime, IdParams, Limit, PublicUserSchema, RoleSchema, TierSchema, Uuid } from '../../http/schemas.ts'
+import { toPublicUser, type UsersService } from '../users/users.service.ts'
+
+const auth = { permission: 'admin' } as const
+
+const CreateUserBody = Type.Object({
+  email: Type.String({ minLength: 3, maxLength: 254 }),
+  password: Type.String({ minLength: 1, maxLength: 1024 }),
+  role: RoleSchema,
+  tier: Type.Optional(TierSchema)
+}, { additionalProperties: false })
+
+const PatchUserBody = Type.Object({
+  role: Type.Optional(RoleSchema),
+  tier: Type.Optional(TierSchema),
+  disabled: Type.Optional(Type.Boolean()),
+  password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 }))
+}, { additionalProperties: false, minProperties: 1 })
+
+const AuditItem = Type.Object({
+  id: Type.Integer(),
+  at: DateTime,
+  requestId: Type.Union([Type.String(), Type.Null()]),
+  actorUserId: Type.Union([Type.String(), Type.Null()]),
+  actorKeyId: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  method: Type.Union([Type.String(), Type.Null()]),
+  route: Type.Union([Type.String(), Type.Null()]),
+  action: Type.String(),
+  status: Type.Union([Type.Integer(), Type.Null()]),
+  detail: Type.Record(Type.String(), Type.Unknown())
+})
+
+const AuditQuery = Type.Object({
+  actor: Type.Optional(Uuid),
+  action: Type.Optional(Type.String({ maxLength: 100, pattern: '^[a-z_.]+(\\.\\*)?$' })),
+  from: Type.Optional(DateTime),
+  to: Type.Optional(DateTime),
+  cursor: Type.Optional(Type.Integer({ minimum: 1 })),
+  limit: Type.Optional(Limit)
+}, { additionalProperties: false })
+
+export function adminRoutes (app: FastifyInstance, deps: { users: UsersService, auditLog: AuditRepository, audit: RequestAuditor }) {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>()
+  const tags = ['admin']
+
+  r.get('/api/v1/admin/users', {
+    config: { auth },
+    schema: {
+      tags,
+      summary: 'List users',
+      querystring: Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor), role: Type.Optional(RoleSchema), tier: Type.Optional(TierSchema) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ items: Type.Array(PublicUserSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }) }
+    }
+  }, async (request) => {
+    const { limit = 50, cursor, role, tier } = request.query
+    const page = await deps.users.list(limit, cursor, { ...(role ? { role } : {}), ...(tier ? { tier } : {}) })
+    return { items: page.items.map(toPublicUser), nextCursor: page.nextCursor }
+  })
+
+  r.post('/api/v1/admin/users', {
+    config: { auth },
+    schema: { tags, summary: 'Create a user', body: CreateUserBody, response: { 201: PublicUserSchema } }
+  }, async (request, reply) => {
+    const user = await deps.users.create(request.body)
+    await deps.audit(request, 'admin.user.created', 201, { userId: user.id, role: user.role, tier: user.tier })
+    return reply.code(201).send(toPublicUser(user))
+  })
+
+  r.get('/api/v1/admin/users/:id', {
+    config: { auth },
+    schema: { tags, summary: 'One user', params: IdParams, response: { 200: PublicUserSchema } }
+  }, async (request) => toPublicUser(await deps.users.get(request.params.id)))
+
+  r.patch('/api/v1/admin/users/:id', {
+    config: { auth },
+    schema: { tags, summary: 'Change role, tier, disabled flag or password; disabling ends all sessions and keys', params: IdParams, body: PatchUserBody, response: { 200: PublicUserSchema } }
+  }, async (request) => {
+    const user = await deps.users.update(request.params.id, request.body)
+    const { password, ...changes } = request.body
+    await deps.audit(request, 'admin.user.updated', 200, { userId: user.id, ...changes, ...(password !== undefined ? { passwordReset: true } : {}) })
+    return toPublicUser(user)
+  })
+
+  r.get('/api/v1/admin/users/:id/export', {
+    config: { auth },
+    schema: { tags, summary: "Export a user's data (GDPR)", params: IdParams }
+  }, async (request) => {
+    const data = await deps.users.exportData(request.params.id)
+    await deps.audit(request, 'admin.user.exported', 200, { userId: request.params.id })
+    return data
+  })
+
+  r.delete('/api/v1/admin/users/:id/data', {
+    config: { auth },
+    schema: { tags, summary: "Erase a user's account and data (GDPR)", params: IdParams }
+  }, async (request, reply) => {
+    await deps.users.erase(request.params.id)
+    await deps.audit(request, 'admin.user.erased', 204, { userId: request.params.id })
+    return reply.code(204).send()
+  })
+
+  r.get('/api/v1/admin/audit', {
+    config: { auth },
+    schema: {
+      tags,
+      summary: 'Audit log, newest first',
+      description: 'Filter by actor (user id), action (exact, or a prefix like `auth.*`) and time range; page with `cursor` = the `nextCursor` of the previous page.',
+      querystring: AuditQuery,
+      response: { 200: Type.Object({ items: Type.Array(AuditItem), nextCursor: Type.Union([Type.Integer(), Type.Null()]) }) }
+    }
+  }, async (request) => {
+    const q = request.query
+    const limit = q.limit ?? 50
+    const from = q.from ? new Date(q.from) : undefined
+    const to = q.to ? new Date(q.to) : undefined
+    if (from && to && from >= to) throw unprocessable('from must be before to', { field: 'from' })
+    const rows = await deps.auditLog.list({ actorUserId: q.actor, action: q.action, from, to, before: q.cursor, limit: limit + 1 })
+    const items = rows.slice(0, limit)
+    return {
+      items: items.map((a) => ({
+        id: a.id, at: a.at.toISOString(), requestId: a.request_id, actorUserId: a.actor_user_id, actorKeyId: a.actor_key_id,
+        ip: a.ip, method: a.method, route: a.route, action: a.action, status: a.status, detail: a.detail
+      })),
+      nextCursor: rows.length > limit ? items.at(-1)?.id ?? null : null
+    }
+  })
+}

@@ -1,0 +1,119 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { Config } from '../../config/config.ts'
+import { HttpProblem, unauthorized } from '../../http/problem.ts'
+import type { AuthService, RequestMeta } from './auth.service.ts'
+import { readSessionCookies } from './cookies.ts'
+import { authorize, PUBLIC, type Principal, type RouteAuth } from './permissions.ts'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: RouteAuth
+  }
+  interface FastifyRequest {
+    principal?: Principal
+  }
+  interface FastifyInstance {
+    routeAuthTable: { method: string, url: string, auth: RouteAuth | undefined }[]
+  }
+}
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+const QUERY_CREDENTIALS = /[?&](api[_-]?key|key|token|access_token|apikey)=/i
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/
+// Routes that plugins register (the API docs UI and its assets) and that are public by nature.
+const PLUGIN_PUBLIC_PREFIXES = ['/docs']
+
+export function requestMeta (request: FastifyRequest): RequestMeta {
+  return {
+    requestId: request.id,
+    ip: request.ip,
+    userAgent: String(request.headers['user-agent'] ?? ''),
+    method: request.method,
+    route: request.routeOptions.url ?? request.url.split('?')[0] ?? ''
+  }
+}
+
+export interface AuthHookDeps {
+  config: Config
+  auth: AuthService
+  /** Used only when AUTH_ENABLED=false (development, loopback only). */
+  devPrincipal?: Principal
+}
+
+/**
+ * Deny by default: every route must say what it needs (config.auth). Authentication runs in
+ * onRequest, before the body is read, so an anonymous client cannot make the server parse
+ * a body it would refuse anyway.
+ */
+export function registerAuthHook (app: FastifyInstance, deps: AuthHookDeps) {
+  const table: FastifyInstance['routeAuthTable'] = []
+  app.decorate('routeAuthTable', table)
+  app.decorateRequest('principal', undefined)
+
+  app.addHook('onRoute', (route) => {
+    if (!route.config?.auth && PLUGIN_PUBLIC_PREFIXES.some((p) => route.url === p || route.url.startsWith(`${p}/`))) {
+      route.config = { ...route.config, auth: PUBLIC }
+    }
+    for (const method of [route.method].flat()) table.push({ method, url: route.url, auth: route.config?.auth })
+  })
+
+  async function identify (request: FastifyRequest): Promise<Principal | undefined> {
+    if (QUERY_CREDENTIALS.test(request.url)) {
+      throw unauthorized('Credentials are not accepted in the query string; send X-API-Key or Authorization: Bearer')
+    }
+    const apiKey = request.headers['x-api-key']
+    if (typeof apiKey === 'string' && apiKey) {
+      const principal = await deps.auth.principalFromApiKey(apiKey)
+      if (!principal) throw unauthorized('API key is invalid, expired or revoked')
+      return principal
+    }
+    const authorization = request.headers.authorization
+    if (authorization) {
+      const [scheme, value, ...rest] = authorization.trim().split(/\s+/)
+      if (scheme?.toLowerCase() !== 'bearer' || !value || rest.length > 0) throw unauthorized('Authorization must be "Bearer <token or API key>"')
+      const principal = JWT_SHAPE.test(value)
+        ? await deps.auth.principalFromAccessToken(value, false)
+        : await deps.auth.principalFromApiKey(value)
+      if (!principal) throw unauthorized('Bearer token is invalid, expired or revoked')
+      return principal
+    }
+    const cookie = readSessionCookies(request, deps.config).access
+    if (cookie) {
+      const principal = await deps.auth.principalFromAccessToken(cookie, true)
+      if (!principal) throw unauthorized('Session is invalid or expired; refresh it or sign in again')
+      return principal
+    }
+    return deps.config.authEnabled ? undefined : deps.devPrincipal
+  }
+
+  app.addHook('onRequest', async (request) => {
+    if (request.is404) return
+    const routeAuth = request.routeOptions.config.auth
+    if (routeAuth && 'public' in routeAuth) return
+    const principal = await identify(request)
+    request.principal = principal
+    const decision = authorize(principal, routeAuth)
+    if (!decision.allowed) {
+      if (decision.status === 403) await denied(request, principal, decision.reason)
+      throw new HttpProblem(decision.status, decision.status === 401 ? 'Unauthorized' : 'Forbidden', decision.reason,
+        decision.status === 401 ? { headers: { 'www-authenticate': 'Bearer realm="tympan"' } } : {})
+    }
+    if (principal?.viaCookie && UNSAFE_METHODS.has(request.method)) {
+      const header = request.headers['x-csrf-token']
+      if (!deps.auth.csrfValid(principal, typeof header === 'string' ? header : undefined, readSessionCookies(request, deps.config).csrf)) {
+        await denied(request, principal, 'csrf')
+        throw new HttpProblem(403, 'Forbidden', 'CSRF token missing or invalid: send the X-CSRF-Token header')
+      }
+    }
+  })
+
+  function denied (request: FastifyRequest, principal: Principal | undefined, reason: string) {
+    return deps.auth.audit(requestMeta(request), {
+      actorUserId: principal?.userId ?? null,
+      actorKeyId: principal?.keyId ?? null,
+      action: reason === 'csrf' ? 'auth.csrf.failure' : 'authz.denied',
+      status: 403,
+      detail: { reason }
+    })
+  }
+}

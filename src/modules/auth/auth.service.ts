@@ -1,0 +1,230 @@
+import { createHash, createHmac } from 'node:crypto'
+import type { Config } from '../../config/config.ts'
+import type { User } from '../../db/schema.ts'
+import type { AuditRecord } from '../../audit/audit.repository.ts'
+import type { AuditService } from '../../audit/audit.service.ts'
+import { forbidden, tooManyRequests, unauthorized } from '../../http/problem.ts'
+import { hashKeySecret, keyDisplayId, parseKey } from '../keys/api-key.ts'
+import type { KeysRepository } from '../keys/keys.repository.ts'
+import type { UsersRepository } from '../users/users.repository.ts'
+import { safeEqual, type CsrfCodec } from './csrf.ts'
+import type { LoginThrottleRepository } from './login-throttle.repository.ts'
+import { dummyPasswordHash, verifyPassword } from './passwords.ts'
+import { effectiveScopes, ROLE_SCOPES, type Principal } from './permissions.ts'
+import type { SessionsRepository } from './sessions.repository.ts'
+import { newOpaqueToken, type TokenCodec } from './tokens.ts'
+
+export interface RequestMeta {
+  requestId: string
+  ip: string
+  userAgent: string
+  method: string
+  route: string
+}
+
+export interface IssuedSession {
+  user: User
+  sessionId: string
+  accessToken: string
+  accessExpiresAt: Date
+  refreshToken: string
+  refreshExpiresAt: Date
+  csrfToken: string
+}
+
+const DAY_MS = 86_400_000
+// Failures older than this no longer count towards a lock.
+const FAILURE_WINDOW_MS = 3_600_000
+// After this many failures each further attempt waits (1 s, 2 s, 4 s, capped) before it is judged.
+const SLOWDOWN_AFTER = 3
+const SLOWDOWN_CAP_MS = 4000
+// last_used_at is written at most this often per key, so auth stays a read on the hot path.
+const KEY_TOUCH_INTERVAL_MS = 60_000
+
+const INVALID_LOGIN = 'Invalid email or password'
+
+export interface AuthDeps {
+  config: Config
+  users: UsersRepository
+  sessions: SessionsRepository
+  keys: KeysRepository
+  throttle: LoginThrottleRepository
+  audit: AuditService
+  tokens: TokenCodec
+  csrf: CsrfCodec
+  serviceUserId?: string
+  sleep?: (ms: number) => Promise<void>
+}
+
+export function authService (deps: AuthDeps) {
+  const { config, users, sessions, keys, throttle, audit, tokens, csrf } = deps
+  const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)))
+  const internalKeyHashes = config.internalApiKeys.map((key) => createHash('sha256').update(key).digest('hex'))
+  const refreshHash = (token: string) => createHmac('sha256', config.secrets.session).update(token).digest('hex')
+
+  const auditFrom = (meta: RequestMeta, fields: Omit<AuditRecord, 'requestId' | 'ip' | 'method' | 'route'>): Promise<void> =>
+    audit.record({ requestId: meta.requestId, ip: meta.ip, method: meta.method, route: meta.route, ...fields })
+
+  async function issueSession (user: User, meta: RequestMeta): Promise<IssuedSession> {
+    const now = new Date()
+    const refreshToken = newOpaqueToken()
+    const refreshExpiresAt = new Date(now.getTime() + config.auth.refreshTtlDays * DAY_MS)
+    const session = await sessions.create({
+      userId: user.id, userAgent: meta.userAgent.slice(0, 512), ip: meta.ip, expiresAt: refreshExpiresAt, refreshHash: refreshHash(refreshToken)
+    })
+    const access = await tokens.sign(user.id, session.id, now)
+    return {
+      user,
+      sessionId: session.id,
+      accessToken: access.token,
+      accessExpiresAt: new Date(access.claims.exp * 1000),
+      refreshToken,
+      refreshExpiresAt,
+      csrfToken: csrf.issue(session.id)
+    }
+  }
+
+  function idleLimit (now: Date): Date {
+    return new Date(now.getTime() - config.auth.refreshIdleDays * DAY_MS)
+  }
+
+  return {
+    async login (emailInput: string, password: string, meta: RequestMeta): Promise<IssuedSession> {
+      const email = emailInput.trim().toLowerCase()
+      const now = new Date()
+      const state = await throttle.get(email, meta.ip)
+      if (state?.lockedUntil && state.lockedUntil > now) {
+        await auditFrom(meta, { action: 'auth.login.locked', status: 429, detail: { email } })
+        throw tooManyRequests('Too many failed sign-in attempts; try again later', (state.lockedUntil.getTime() - now.getTime()) / 1000)
+      }
+      if (state && state.failures >= SLOWDOWN_AFTER) {
+        await sleep(Math.min(SLOWDOWN_CAP_MS, 1000 * 2 ** (state.failures - SLOWDOWN_AFTER)))
+      }
+      const user = await users.findByEmail(email)
+      const usable = user && !user.disabled && !user.is_service && user.password_hash
+      // Always verify against some hash so that unknown and known emails take the same time.
+      const ok = await verifyPassword(usable ? user.password_hash as string : await dummyPasswordHash(), password)
+      if (!usable || !ok) {
+        const lockUntil = new Date(now.getTime() + config.auth.loginLockMinutes * 60_000)
+        const after = await throttle.recordFailure(email, meta.ip, now, new Date(now.getTime() - FAILURE_WINDOW_MS), config.auth.loginMaxFailures, lockUntil)
+        await auditFrom(meta, { actorUserId: user?.id ?? null, action: 'auth.login.failure', status: 401, detail: { email, failures: after.failures } })
+        if (after.lockedUntil) {
+          await auditFrom(meta, { actorUserId: user?.id ?? null, action: 'auth.login.locked', status: 429, detail: { email, until: after.lockedUntil.toISOString() } })
+        }
+        throw unauthorized(INVALID_LOGIN)
+      }
+      await throttle.clear(email, meta.ip)
+      const issued = await issueSession(user, meta)
+      await auditFrom(meta, { actorUserId: user.id, action: 'auth.login.success', status: 200, detail: { sessionId: issued.sessionId } })
+      return issued
+    },
+
+    /**
+     * Rotates a refresh token. A token that was already rotated is proof that two parties hold
+     * it, so the whole session (its token family) is revoked (RFC 9700 §4.14.2).
+     * `csrfHeader`/`csrfCookie` are checked when the token came from a cookie.
+     */
+    async refresh (token: string, meta: RequestMeta, csrfCheck?: { header?: string, cookie?: string }): Promise<Omit<IssuedSession, 'user'> & { user: User }> {
+      const now = new Date()
+      const hash = refreshHash(token)
+      const found = await sessions.findRefresh(hash)
+      if (!found) throw unauthorized('Refresh token is invalid')
+      if (csrfCheck && !csrf.verify(found.session_id, csrfCheck.header, csrfCheck.cookie)) {
+        await auditFrom(meta, { actorUserId: found.user_id, action: 'auth.csrf.failure', status: 403, detail: { sessionId: found.session_id } })
+        throw forbidden('CSRF token missing or invalid: send the X-CSRF-Token header')
+      }
+      if (found.rotated_at) {
+        await sessions.revoke(found.session_id, 'refresh_reuse')
+        await auditFrom(meta, { actorUserId: found.user_id, action: 'auth.refresh.reuse_detected', status: 401, detail: { sessionId: found.session_id } })
+        throw unauthorized('Refresh token was already used; the session has been revoked')
+      }
+      if (found.revoked_at || found.disabled || found.expires_at <= now || found.last_active_at <= idleLimit(now)) {
+        throw unauthorized('Session has ended; sign in again')
+      }
+      const next = newOpaqueToken()
+      if (!await sessions.rotate(found.session_id, hash, refreshHash(next), now)) {
+        // Lost a race with another refresh of the same token: that is reuse too.
+        await sessions.revoke(found.session_id, 'refresh_reuse')
+        await auditFrom(meta, { actorUserId: found.user_id, action: 'auth.refresh.reuse_detected', status: 401, detail: { sessionId: found.session_id, race: true } })
+        throw unauthorized('Refresh token was already used; the session has been revoked')
+      }
+      const user = await users.findById(found.user_id)
+      if (!user) throw unauthorized('Session has ended; sign in again')
+      const access = await tokens.sign(user.id, found.session_id, now)
+      return {
+        user,
+        sessionId: found.session_id,
+        accessToken: access.token,
+        accessExpiresAt: new Date(access.claims.exp * 1000),
+        refreshToken: next,
+        refreshExpiresAt: found.expires_at,
+        csrfToken: csrf.issue(found.session_id)
+      }
+    },
+
+    async logout (principal: Principal, meta: RequestMeta): Promise<void> {
+      if (principal.sessionId) await sessions.revoke(principal.sessionId, 'logout')
+      if (principal.jti && principal.tokenExpiresAt) await sessions.revokeAccessToken(principal.jti, principal.tokenExpiresAt)
+      await auditFrom(meta, { actorUserId: principal.userId, action: 'auth.logout', status: 204, detail: { sessionId: principal.sessionId } })
+    },
+
+    /** Access JWT (cookie or bearer) → principal, checking revocation on every request. */
+    async principalFromAccessToken (token: string, viaCookie: boolean): Promise<Principal | undefined> {
+      const claims = await tokens.verify(token)
+      if (!claims) return undefined
+      const state = await sessions.stateForAccess(claims.sid, claims.jti)
+      const now = new Date()
+      if (!state || state.user_id !== claims.sub || state.revoked_at || state.disabled || state.jti_revoked || state.expires_at <= now) return undefined
+      return {
+        kind: 'session',
+        userId: state.user_id,
+        role: state.role,
+        tier: state.tier,
+        scopes: ROLE_SCOPES[state.role],
+        sessionId: claims.sid,
+        jti: claims.jti,
+        tokenExpiresAt: new Date(claims.exp * 1000),
+        viaCookie
+      }
+    },
+
+    async principalFromApiKey (value: string): Promise<Principal | undefined> {
+      const internal = internalKeyHashes.findIndex((h) => safeEqual(h, createHash('sha256').update(value).digest('hex')))
+      if (internal >= 0 && deps.serviceUserId) {
+        return {
+          kind: 'internal',
+          userId: deps.serviceUserId,
+          role: 'member',
+          tier: 'enterprise',
+          scopes: ROLE_SCOPES.member,
+          keyId: `internal:${(internalKeyHashes[internal] as string).slice(0, 12)}`,
+          viaCookie: false
+        }
+      }
+      const parsed = parseKey(value)
+      if (!parsed) return undefined
+      const key = await keys.findWithOwner(parsed.id)
+      const now = new Date()
+      if (!key || !safeEqual(key.secret_hash, hashKeySecret(parsed.secret))) return undefined
+      if (key.revoked_at || key.disabled || (key.expires_at && key.expires_at <= now)) return undefined
+      if (!key.last_used_at || now.getTime() - key.last_used_at.getTime() > KEY_TOUCH_INTERVAL_MS) await keys.markUsed(key.id, now)
+      return {
+        kind: 'api_key',
+        userId: key.user_id,
+        role: key.role,
+        tier: key.tier,
+        scopes: effectiveScopes(key.role, key.scopes),
+        keyId: keyDisplayId(key.id),
+        viaCookie: false
+      }
+    },
+
+    csrfValid (principal: Principal, header: string | undefined, cookie: string | undefined): boolean {
+      return principal.sessionId !== undefined && csrf.verify(principal.sessionId, header, cookie)
+    },
+
+    audit: auditFrom
+  }
+}
+
+export type AuthService = ReturnType<typeof authService>

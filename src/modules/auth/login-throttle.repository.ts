@@ -1,0 +1,42 @@
+import { sql, type Kysely } from 'kysely'
+import type { Database } from '../../db/schema.ts'
+
+export interface FailureState {
+  failures: number
+  lockedUntil: Date | null
+}
+
+export function loginThrottleRepository (db: Kysely<Database>) {
+  return {
+    async get (email: string, ip: string): Promise<FailureState | undefined> {
+      const row = await db.selectFrom('login_failures').select(['failures', 'locked_until'])
+        .where('email', '=', email).where('ip', '=', ip).executeTakeFirst()
+      return row && { failures: row.failures, lockedUntil: row.locked_until }
+    },
+    /**
+     * Counts one more failure in a single statement (no read-modify-write race between
+     * concurrent guesses) and locks the pair once it reaches `max`. A count older than
+     * `windowStart` starts again from one.
+     */
+    async recordFailure (email: string, ip: string, now: Date, windowStart: Date, max: number, lockUntil: Date): Promise<FailureState> {
+      const row = await db.insertInto('login_failures')
+        .values({ email, ip, failures: 1, last_failure_at: now, locked_until: max <= 1 ? lockUntil : null })
+        .onConflict((oc) => oc.columns(['email', 'ip']).doUpdateSet({
+          failures: sql`CASE WHEN login_failures.last_failure_at < ${windowStart} THEN 1 ELSE login_failures.failures + 1 END`,
+          last_failure_at: now,
+          locked_until: sql`CASE WHEN (CASE WHEN login_failures.last_failure_at < ${windowStart} THEN 1 ELSE login_failures.failures + 1 END) >= ${max} THEN ${lockUntil}::timestamptz ELSE NULL END`
+        }))
+        .returning(['failures', 'locked_until'])
+        .executeTakeFirstOrThrow()
+      return { failures: row.failures, lockedUntil: row.locked_until }
+    },
+    async clear (email: string, ip: string): Promise<void> {
+      await db.deleteFrom('login_failures').where('email', '=', email).where('ip', '=', ip).execute()
+    },
+    async clearEmail (email: string): Promise<void> {
+      await db.deleteFrom('login_failures').where('email', '=', email).execute()
+    }
+  }
+}
+
+export type LoginThrottleRepository = ReturnType<typeof loginThrottleRepository>

@@ -1,0 +1,65 @@
+import type { Role, Tier } from '../../db/schema.ts'
+
+export const SCOPES = ['files:read', 'files:write', 'jobs:read', 'jobs:write', 'translate', 'admin'] as const
+export type Scope = typeof SCOPES[number]
+
+export const ROLES: readonly Role[] = ['admin', 'member', 'viewer']
+export const TIERS: readonly Tier[] = ['free', 'premium', 'enterprise']
+
+export const ROLE_SCOPES: Readonly<Record<Role, readonly Scope[]>> = Object.freeze({
+  admin: SCOPES,
+  member: ['files:read', 'files:write', 'jobs:read', 'jobs:write', 'translate'],
+  viewer: ['files:read', 'jobs:read']
+})
+
+/** `self`: any signed-in principal acting on its own account (profile, keys, sessions). */
+export type Permission = Scope | 'self'
+
+/**
+ * What a route demands. Every route states it (see auth.hook.ts): a route that does not is
+ * denied to everyone, and the route-walking test fails.
+ */
+export type RouteAuth =
+  | { public: true }
+  | { permission: Permission, sessionOnly?: boolean }
+
+export const PUBLIC: RouteAuth = Object.freeze({ public: true })
+
+export interface Principal {
+  kind: 'session' | 'api_key' | 'internal' | 'dev'
+  userId: string
+  role: Role
+  tier: Tier
+  scopes: readonly Scope[]
+  /** Browser/native session (kind 'session'). */
+  sessionId?: string
+  jti?: string
+  tokenExpiresAt?: Date
+  viaCookie: boolean
+  /** Non-secret key id for display and audit (kinds 'api_key' and 'internal'). */
+  keyId?: string
+}
+
+/** A key never carries more than its owner's role allows today, even if the role shrank since. */
+export function effectiveScopes (role: Role, requested: readonly string[]): Scope[] {
+  const allowed = ROLE_SCOPES[role]
+  return allowed.filter((scope) => requested.includes(scope))
+}
+
+export function scopesBeyondRole (role: Role, requested: readonly string[]): string[] {
+  const allowed: readonly string[] = ROLE_SCOPES[role]
+  return requested.filter((scope) => !allowed.includes(scope))
+}
+
+export type Decision = { allowed: true } | { allowed: false, status: 401 | 403, reason: string }
+
+export function authorize (principal: Principal | undefined, auth: RouteAuth | undefined): Decision {
+  if (!auth) return { allowed: false, status: 403, reason: 'This route declares no permission and is closed' }
+  if ('public' in auth) return { allowed: true }
+  if (!principal) return { allowed: false, status: 401, reason: 'Authentication required: sign in, or send an API key in X-API-Key or Authorization: Bearer' }
+  if (auth.sessionOnly && principal.kind !== 'session' && principal.kind !== 'dev') {
+    return { allowed: false, status: 403, reason: 'This action requires a signed-in user session; API keys cannot perform it' }
+  }
+  if (auth.permission === 'self' || principal.scopes.includes(auth.permission)) return { allowed: true }
+  return { allowed: false, status: 403, reason: `Missing permission ${auth.permission}` }
+}

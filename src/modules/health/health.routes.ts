@@ -1,0 +1,34 @@
+import type { FastifyInstance } from 'fastify'
+import Type from 'typebox'
+import type { Db } from '../../db/database.ts'
+import { sendProblem } from '../../http/error-handler.ts'
+import { PUBLIC } from '../auth/permissions.ts'
+
+const READY_TIMEOUT_MS = 2000
+
+export function healthRoutes (app: FastifyInstance, deps: { db: Db }) {
+  app.get('/healthz', {
+    config: { auth: PUBLIC },
+    schema: { tags: ['health'], summary: 'Liveness: the process answers', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
+  }, async () => ({ status: 'ok' as const }))
+
+  app.get('/readyz', {
+    config: { auth: PUBLIC },
+    schema: { tags: ['health'], summary: 'Readiness: the database answers', response: { 200: Type.Object({ status: Type.Literal('ready'), database: Type.String() }) } }
+  }, async (request, reply) => {
+    try {
+      await withTimeout(deps.db.ping(), READY_TIMEOUT_MS)
+      return { status: 'ready' as const, database: deps.db.backend }
+    } catch (error) {
+      request.log.warn({ err: error }, 'readiness check failed')
+      reply.header('retry-after', '5')
+      return sendProblem(request, reply, 503, 'The database is not reachable')
+    }
+  })
+}
+
+function withTimeout<T> (promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms) })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}

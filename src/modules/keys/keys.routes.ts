@@ -1,0 +1,69 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { FastifyInstance } from 'fastify'
+import Type from 'typebox'
+import type { RequestAuditor } from '../../audit/request-audit.ts'
+import { DateTime, NullableDateTime } from '../../http/schemas.ts'
+import { SCOPES } from '../auth/permissions.ts'
+import { toPublicKey, type KeysService } from './keys.service.ts'
+
+const KeyIdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{12}$' }) }, { additionalProperties: false })
+const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)))
+
+const KeySchema = Type.Object({
+  id: Type.String(),
+  prefix: Type.String({ description: 'Non-secret display form of the key' }),
+  name: Type.String(),
+  scopes: Type.Array(Type.String()),
+  createdAt: DateTime,
+  expiresAt: NullableDateTime,
+  lastUsedAt: NullableDateTime,
+  revokedAt: NullableDateTime
+})
+const KeyWithSecret = Type.Object({ ...KeySchema.properties, key: Type.String({ description: 'The secret key: shown this once, never again' }) })
+
+const CreateKeyBody = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: SCOPES.length, uniqueItems: true }),
+  expiresAt: Type.Optional(DateTime)
+}, { additionalProperties: false })
+
+const auth = { permission: 'self', sessionOnly: true } as const
+const tags = ['keys']
+
+export function keysRoutes (app: FastifyInstance, deps: { keys: KeysService, audit: RequestAuditor }) {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>()
+
+  r.post('/api/v1/keys', {
+    config: { auth },
+    schema: { tags, summary: 'Create an API key (the secret is returned once)', body: CreateKeyBody, response: { 201: KeyWithSecret } }
+  }, async (request, reply) => {
+    const { key, secret } = await deps.keys.create(request.principal!, request.body)
+    await deps.audit(request, 'key.created', 201, { keyId: key.id, scopes: key.scopes, expiresAt: key.expires_at })
+    reply.header('cache-control', 'no-store')
+    return reply.code(201).send({ ...toPublicKey(key), key: secret })
+  })
+
+  r.get('/api/v1/keys', {
+    config: { auth },
+    schema: { tags, summary: 'Your API keys (never the secrets)', response: { 200: Type.Object({ items: Type.Array(KeySchema) }) } }
+  }, async (request) => ({ items: (await deps.keys.list(request.principal!)).map(toPublicKey) }))
+
+  r.delete('/api/v1/keys/:id', {
+    config: { auth },
+    schema: { tags, summary: 'Revoke an API key', params: KeyIdParams }
+  }, async (request, reply) => {
+    const key = await deps.keys.revoke(request.principal!, request.params.id)
+    await deps.audit(request, 'key.revoked', 204, { keyId: key.id })
+    return reply.code(204).send()
+  })
+
+  r.post('/api/v1/keys/:id/rotate', {
+    config: { auth },
+    schema: { tags, summary: 'Rotate an API key: new secret, the old one dies at once', params: KeyIdParams, response: { 200: KeyWithSecret } }
+  }, async (request, reply) => {
+    const { key, secret } = await deps.keys.rotate(request.principal!, request.params.id)
+    await deps.audit(request, 'key.rotated', 200, { keyId: key.id })
+    reply.header('cache-control', 'no-store')
+    return { ...toPublicKey(key), key: secret }
+  })
+}

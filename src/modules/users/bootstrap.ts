@@ -1,0 +1,35 @@
+import type { Config } from '../../config/config.ts'
+import { ConfigError } from '../../config/config.ts'
+import type { User } from '../../db/schema.ts'
+import { passwordProblem } from '../auth/passwords.ts'
+import type { UsersRepository } from './users.repository.ts'
+import { generatePassword, type UsersService } from './users.service.ts'
+
+export const SERVICE_USER_EMAIL = 'service@tympan.internal'
+
+export interface BootstrapResult {
+  admin?: User
+  /** Set only when Tympan generated the password: the caller shows it once on the terminal. */
+  generatedPassword?: string
+}
+
+/** First start with no users: create the admin from the environment, or with a generated password. */
+export async function bootstrapAdmin (config: Config, users: UsersService): Promise<BootstrapResult> {
+  if (await users.count() > 0) return {}
+  const fromEnv = config.admin.password
+  if (fromEnv) {
+    const problem = passwordProblem(fromEnv, config.admin.email)
+    if (problem) throw new ConfigError(`TYMPAN_ADMIN_PASSWORD is not acceptable: ${problem}`)
+  }
+  const password = fromEnv || generatePassword()
+  const admin = await users.create({ email: config.admin.email, password, role: 'admin', tier: 'enterprise' })
+  return fromEnv ? { admin } : { admin, generatedPassword: password }
+}
+
+/** Internal service keys act as this account, which has no password and cannot sign in. */
+export async function ensureServiceUser (repo: UsersRepository): Promise<string> {
+  const existing = await repo.findByEmail(SERVICE_USER_EMAIL)
+  if (existing) return existing.id
+  const created = await repo.insert({ email: SERVICE_USER_EMAIL, password_hash: null, role: 'member', tier: 'enterprise', is_service: true })
+  return created?.id ?? (await repo.findByEmail(SERVICE_USER_EMAIL))!.id
+}

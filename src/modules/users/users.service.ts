@@ -1,0 +1,182 @@
+import { randomBytes } from 'node:crypto'
+import type { AuditRepository } from '../../audit/audit.repository.ts'
+import type { Role, Tier, User } from '../../db/schema.ts'
+import { conflict, notFound, unprocessable } from '../../http/problem.ts'
+import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.ts'
+import type { SessionsRepository } from '../auth/sessions.repository.ts'
+import type { LoginThrottleRepository } from '../auth/login-throttle.repository.ts'
+import type { KeysRepository } from '../keys/keys.repository.ts'
+import type { UsersRepository } from './users.repository.ts'
+
+export interface PublicUser {
+  id: string
+  email: string
+  role: Role
+  tier: Tier
+  disabled: boolean
+  createdAt: string
+  updatedAt: string
+}
+
+/** The only shape in which a user leaves the service: no hash, no internal flags. */
+export function toPublicUser (user: User): PublicUser {
+  return {
+    id: user.id,
+    email: user.email,
+    role: user.role,
+    tier: user.tier,
+    disabled: user.disabled,
+    createdAt: user.created_at.toISOString(),
+    updatedAt: user.updated_at.toISOString()
+  }
+}
+
+// Deliberately loose (RFC 5322 is not worth parsing here): one @, no spaces, a dot in the domain.
+const EMAIL = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}$/
+
+export function normaliseEmail (input: string): string {
+  const email = input.normalize('NFKC').trim()
+  if (email.length > 254 || !EMAIL.test(email)) throw unprocessable('email is not a valid email address', { field: 'email' })
+  return email
+}
+
+function checkPassword (password: string, email: string) {
+  const problem = passwordProblem(password, email)
+  if (problem) throw unprocessable(problem, { field: 'password' })
+}
+
+export const generatePassword = (): string => randomBytes(18).toString('base64url')
+
+export interface UserPatch {
+  role?: Role
+  tier?: Tier
+  disabled?: boolean
+  password?: string
+}
+
+export interface UsersDeps {
+  users: UsersRepository
+  sessions: SessionsRepository
+  keys: KeysRepository
+  throttle: LoginThrottleRepository
+  auditLog: AuditRepository
+}
+
+export function usersService (deps: UsersDeps) {
+  const { users, sessions, keys } = deps
+
+  async function mustFind (id: string): Promise<User> {
+    const user = await users.findById(id)
+    if (!user || user.is_service) throw notFound('User')
+    return user
+  }
+
+  /** Refuses any change that would leave the server with no enabled admin. */
+  async function guardLastAdmin (user: User, patch: UserPatch) {
+    const losesAdmin = user.role === 'admin' && !user.disabled && ((patch.role && patch.role !== 'admin') || patch.disabled === true)
+    if (losesAdmin && await users.countActiveAdmins() <= 1) throw conflict('This is the last enabled admin; promote another admin first')
+  }
+
+  return {
+    async create (input: { email: string, password: string, role: Role, tier?: Tier }): Promise<User> {
+      const email = normaliseEmail(input.email)
+      checkPassword(input.password, email)
+      const created = await users.insert({
+        email, role: input.role, tier: input.tier ?? 'free', password_hash: await hashPassword(input.password), password_changed_at: new Date()
+      })
+      if (!created) throw conflict('A user with this email already exists')
+      return created
+    },
+
+    get: mustFind,
+    findByEmail: (email: string) => users.findByEmail(email),
+    count: () => users.count(),
+
+    async list (limit: number, cursor?: string, filter: { role?: Role, tier?: Tier } = {}): Promise<{ items: User[], nextCursor: string | null }> {
+      const after = cursor ? decodeCursor(cursor) : undefined
+      const rows = await users.list({ limit: limit + 1, after, ...filter })
+      const items = rows.slice(0, limit)
+      const last = items.at(-1)
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null }
+    },
+
+    /** Admin edit. Disabling ends every session and key of the user at once. */
+    async update (id: string, patch: UserPatch): Promise<User> {
+      const user = await mustFind(id)
+      await guardLastAdmin(user, patch)
+      if (patch.password !== undefined) checkPassword(patch.password, user.email)
+      const updated = await users.update(id, {
+        ...(patch.role ? { role: patch.role } : {}),
+        ...(patch.tier ? { tier: patch.tier } : {}),
+        ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}),
+        ...(patch.password !== undefined ? { password_hash: await hashPassword(patch.password), password_changed_at: new Date() } : {})
+      })
+      if (!updated) throw notFound('User')
+      if (patch.disabled === true) {
+        await sessions.revokeAllForUser(id, 'user_disabled')
+        await keys.revokeAllForUser(id)
+      } else if (patch.password !== undefined) {
+        await sessions.revokeAllForUser(id, 'password_reset')
+        await deps.throttle.clearEmail(user.email.toLowerCase())
+      }
+      return updated
+    },
+
+    /** Self-service change: proves the old password, ends every other session. */
+    async changePassword (userId: string, currentSessionId: string | undefined, current: string, next: string): Promise<number> {
+      const user = await mustFind(userId)
+      if (!user.password_hash || !await verifyPassword(user.password_hash, current)) {
+        throw unprocessable('currentPassword is not correct', { field: 'currentPassword' })
+      }
+      checkPassword(next, user.email)
+      await users.update(userId, { password_hash: await hashPassword(next), password_changed_at: new Date() })
+      return sessions.revokeAllForUser(userId, 'password_changed', currentSessionId)
+    },
+
+    /** Everything stored about a person, for GDPR Art. 15/20 requests. */
+    async exportData (userId: string) {
+      const user = await mustFind(userId)
+      const [userSessions, userKeys, audit] = await Promise.all([
+        sessions.listAllForUser(userId), keys.listForUser(userId), deps.auditLog.listForActor(userId)
+      ])
+      return {
+        exportedAt: new Date().toISOString(),
+        user: toPublicUser(user),
+        sessions: userSessions.map((s) => ({
+          id: s.id, userAgent: s.user_agent, ip: s.ip, createdAt: s.created_at, lastActiveAt: s.last_active_at,
+          expiresAt: s.expires_at, revokedAt: s.revoked_at, revokeReason: s.revoke_reason
+        })),
+        apiKeys: userKeys.map((k) => ({
+          id: k.id, name: k.name, scopes: k.scopes, createdAt: k.created_at, expiresAt: k.expires_at, lastUsedAt: k.last_used_at, revokedAt: k.revoked_at
+        })),
+        auditLog: audit.map((a) => ({ at: a.at, action: a.action, ip: a.ip, method: a.method, route: a.route, status: a.status, detail: a.detail }))
+      }
+    },
+
+    /** GDPR Art. 17: deletes the account and everything it owns; the audit trail is unlinked. */
+    async erase (userId: string): Promise<void> {
+      const user = await mustFind(userId)
+      await guardLastAdmin(user, { disabled: true })
+      await deps.auditLog.pseudonymiseActor(userId)
+      await deps.throttle.clearEmail(user.email.toLowerCase())
+      await users.delete(userId)
+    }
+  }
+}
+
+export type UsersService = ReturnType<typeof usersService>
+
+function encodeCursor (user: User): string {
+  return Buffer.from(JSON.stringify([user.created_at.toISOString(), user.id])).toString('base64url')
+}
+
+function decodeCursor (cursor: string): { createdAt: Date, id: string } {
+  try {
+    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string]
+    const date = new Date(createdAt)
+    if (Number.isNaN(date.getTime()) || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor')
+    return { createdAt: date, id }
+  } catch {
+    throw unprocessable('cursor is not valid', { field: 'cursor' })
+  }
+}
