@@ -6,6 +6,8 @@ import type { Db } from './db/database.ts'
 import { authService } from './modules/auth/auth.service.ts'
 import { csrfCodec } from './modules/auth/csrf.ts'
 import { loginThrottleRepository } from './modules/auth/login-throttle.repository.ts'
+import type { PrincipalUser } from './modules/auth/permissions.ts'
+import type { RevocationBus } from './modules/auth/revocation-bus.ts'
 import { sessionsRepository } from './modules/auth/sessions.repository.ts'
 import { tokenCodec } from './modules/auth/tokens.ts'
 import { keysRepository } from './modules/keys/keys.repository.ts'
@@ -14,11 +16,12 @@ import { usersRepository } from './modules/users/users.repository.ts'
 import { usersService } from './modules/users/users.service.ts'
 
 /** Wires repositories into services. Each service gets only what it uses. */
-export function createContainer (config: Config, db: Db, log: FastifyBaseLogger, options: { serviceUserId?: string } = {}) {
+export function createContainer (config: Config, db: Db, log: FastifyBaseLogger, options: { serviceUser?: PrincipalUser, revocations?: RevocationBus } = {}) {
+  const changed = async () => { await options.revocations?.publish() }
   const repos = {
-    users: usersRepository(db.kysely),
-    sessions: sessionsRepository(db.kysely),
-    keys: keysRepository(db.kysely),
+    users: usersRepository(db.kysely, changed),
+    sessions: sessionsRepository(db.kysely, changed),
+    keys: keysRepository(db.kysely, changed),
     throttle: loginThrottleRepository(db.kysely),
     auditLog: auditRepository(db.kysely)
   }
@@ -33,7 +36,8 @@ export function createContainer (config: Config, db: Db, log: FastifyBaseLogger,
     audit,
     tokens: tokenCodec(config.secrets.jwt, config.auth.accessTtlSec),
     csrf: csrfCodec(config.secrets.csrf),
-    ...(options.serviceUserId ? { serviceUserId: options.serviceUserId } : {})
+    ...(options.serviceUser ? { serviceUser: options.serviceUser } : {}),
+    ...(options.revocations ? { revocations: options.revocations } : {})
   })
   return { repos, audit, users, auth, keys: keysService(repos.keys) }
 }

@@ -24,6 +24,8 @@ export interface Db {
   /** The raw handles, for libraries that bring their own SQL (the job queue). */
   pglite?: PGlite
   pool?: pg.Pool
+  /** PostgreSQL only: for connections the pool must not hold (LISTEN). */
+  connectionString?: string
 }
 
 export interface DbOptions {
@@ -100,6 +102,7 @@ async function openPostgres (options: DbOptions): Promise<Db> {
     backend: 'postgres',
     kysely,
     pool,
+    connectionString: options.databaseUrl,
     async transactionScript (fn) {
       const client = await pool.connect()
       try {

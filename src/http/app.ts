@@ -15,6 +15,8 @@ import { healthRoutes } from '../modules/health/health.routes.ts'
 import { keysRoutes } from '../modules/keys/keys.routes.ts'
 import { meRoutes } from '../modules/me/me.routes.ts'
 import { ensureServiceUser } from '../modules/users/bootstrap.ts'
+import { usersRepository } from '../modules/users/users.repository.ts'
+import { revocationBus } from '../modules/auth/revocation-bus.ts'
 import { registerErrorHandling } from './error-handler.ts'
 import { loggerOptions } from './logger.ts'
 import { registerValidation } from './validation.ts'
@@ -52,8 +54,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   })
   app.server.headersTimeout = config.limits.headersTimeoutMs
 
-  const serviceUserId = config.internalApiKeys.length > 0 ? await ensureServiceUser(createContainer(config, db, app.log).repos.users) : undefined
-  const container = createContainer(config, db, app.log, serviceUserId ? { serviceUserId } : {})
+  const serviceUser = config.internalApiKeys.length > 0 ? await ensureServiceUser(usersRepository(db.kysely)) : undefined
+  const revocations = revocationBus(db, app.log)
+  app.addHook('onClose', () => revocations.close())
+  const container = createContainer(config, db, app.log, { revocations, ...(serviceUser ? { serviceUser } : {}) })
   app.decorate('container', container)
 
   app.addHook('onRequest', async (request, reply) => {
@@ -112,5 +116,5 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
 async function devAdminPrincipal (container: Container): Promise<Principal | undefined> {
   const page = await container.users.list(1, undefined, { role: 'admin' })
   const admin = page.items[0]
-  return admin && { kind: 'dev', userId: admin.id, role: 'admin', tier: admin.tier, scopes: ROLE_SCOPES.admin, viaCookie: false }
+  return admin && { kind: 'dev', userId: admin.id, user: admin, role: 'admin', tier: admin.tier, scopes: ROLE_SCOPES.admin, viaCookie: false }
 }

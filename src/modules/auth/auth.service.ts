@@ -5,13 +5,15 @@ import type { AuditRecord } from '../../audit/audit.repository.ts'
 import type { AuditService } from '../../audit/audit.service.ts'
 import { forbidden, tooManyRequests, unauthorized } from '../../http/problem.ts'
 import { hashKeySecret, keyDisplayId, parseKey } from '../keys/api-key.ts'
-import type { KeysRepository } from '../keys/keys.repository.ts'
+import type { KeysRepository, KeyWithOwner } from '../keys/keys.repository.ts'
 import type { UsersRepository } from '../users/users.repository.ts'
 import { safeEqual, type CsrfCodec } from './csrf.ts'
 import type { LoginThrottleRepository } from './login-throttle.repository.ts'
 import { dummyPasswordHash, verifyPassword } from './passwords.ts'
-import { effectiveScopes, ROLE_SCOPES, type Principal } from './permissions.ts'
-import type { SessionsRepository } from './sessions.repository.ts'
+import { authCache } from './auth-cache.ts'
+import { effectiveScopes, ROLE_SCOPES, type Principal, type PrincipalUser } from './permissions.ts'
+import type { RevocationBus } from './revocation-bus.ts'
+import type { SessionState, SessionsRepository } from './sessions.repository.ts'
 import { newOpaqueToken, type TokenCodec } from './tokens.ts'
 
 export interface RequestMeta {
@@ -40,6 +42,9 @@ const SLOWDOWN_AFTER = 3
 const SLOWDOWN_CAP_MS = 4000
 // last_used_at is written at most this often per key, so auth stays a read on the hot path.
 const KEY_TOUCH_INTERVAL_MS = 60_000
+// Safety net only: invalidation through the revocation bus is what keeps the cache right.
+const CACHE_TTL_MS = 60_000
+const CACHE_MAX_ENTRIES = 10_000
 
 const INVALID_LOGIN = 'Invalid email or password'
 
@@ -52,7 +57,8 @@ export interface AuthDeps {
   audit: AuditService
   tokens: TokenCodec
   csrf: CsrfCodec
-  serviceUserId?: string
+  revocations?: RevocationBus
+  serviceUser?: PrincipalUser
   sleep?: (ms: number) => Promise<void>
 }
 
@@ -61,6 +67,12 @@ export function authService (deps: AuthDeps) {
   const sleep = deps.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)))
   const internalKeyHashes = config.internalApiKeys.map((key) => createHash('sha256').update(key).digest('hex'))
   const refreshHash = (token: string) => createHmac('sha256', config.secrets.session).update(token).digest('hex')
+  const keyCache = authCache<KeyWithOwner>({ ttlMs: CACHE_TTL_MS, maxEntries: CACHE_MAX_ENTRIES })
+  const sessionCache = authCache<SessionState>({ ttlMs: CACHE_TTL_MS, maxEntries: CACHE_MAX_ENTRIES })
+  deps.revocations?.subscribe(() => {
+    keyCache.clear()
+    sessionCache.clear()
+  })
 
   const auditFrom = (meta: RequestMeta, fields: Omit<AuditRecord, 'requestId' | 'ip' | 'method' | 'route'>): Promise<void> =>
     audit.record({ requestId: meta.requestId, ip: meta.ip, method: meta.method, route: meta.route, ...fields })
@@ -172,12 +184,19 @@ export function authService (deps: AuthDeps) {
     async principalFromAccessToken (token: string, viaCookie: boolean): Promise<Principal | undefined> {
       const claims = await tokens.verify(token)
       if (!claims) return undefined
-      const state = await sessions.stateForAccess(claims.sid, claims.jti)
+      const cacheKey = `${claims.sid}:${claims.jti}`
+      const generation = sessionCache.begin()
+      let state = sessionCache.get(cacheKey)
+      if (!state) {
+        state = await sessions.stateForAccess(claims.sid, claims.jti)
+        if (state) sessionCache.set(cacheKey, state, generation)
+      }
       const now = new Date()
       if (!state || state.user_id !== claims.sub || state.revoked_at || state.disabled || state.jti_revoked || state.expires_at <= now) return undefined
       return {
         kind: 'session',
         userId: state.user_id,
+        user: { id: state.user_id, email: state.email, role: state.role, tier: state.tier, disabled: state.disabled, created_at: state.user_created_at, updated_at: state.user_updated_at },
         role: state.role,
         tier: state.tier,
         scopes: ROLE_SCOPES[state.role],
@@ -190,10 +209,11 @@ export function authService (deps: AuthDeps) {
 
     async principalFromApiKey (value: string): Promise<Principal | undefined> {
       const internal = internalKeyHashes.findIndex((h) => safeEqual(h, createHash('sha256').update(value).digest('hex')))
-      if (internal >= 0 && deps.serviceUserId) {
+      if (internal >= 0 && deps.serviceUser) {
         return {
           kind: 'internal',
-          userId: deps.serviceUserId,
+          userId: deps.serviceUser.id,
+          user: deps.serviceUser,
           role: 'member',
           tier: 'enterprise',
           scopes: ROLE_SCOPES.member,
@@ -203,14 +223,23 @@ export function authService (deps: AuthDeps) {
       }
       const parsed = parseKey(value)
       if (!parsed) return undefined
-      const key = await keys.findWithOwner(parsed.id)
+      const generation = keyCache.begin()
+      let key = keyCache.get(parsed.id)
+      if (!key) {
+        key = await keys.findWithOwner(parsed.id)
+        if (key) keyCache.set(parsed.id, key, generation)
+      }
       const now = new Date()
       if (!key || !safeEqual(key.secret_hash, hashKeySecret(parsed.secret))) return undefined
       if (key.revoked_at || key.disabled || (key.expires_at && key.expires_at <= now)) return undefined
-      if (!key.last_used_at || now.getTime() - key.last_used_at.getTime() > KEY_TOUCH_INTERVAL_MS) await keys.markUsed(key.id, now)
+      if (!key.last_used_at || now.getTime() - key.last_used_at.getTime() > KEY_TOUCH_INTERVAL_MS) {
+        key.last_used_at = now
+        await keys.markUsed(key.id, now)
+      }
       return {
         kind: 'api_key',
         userId: key.user_id,
+        user: { id: key.user_id, email: key.email, role: key.role, tier: key.tier, disabled: key.disabled, created_at: key.user_created_at, updated_at: key.user_updated_at },
         role: key.role,
         tier: key.tier,
         scopes: effectiveScopes(key.role, key.scopes),

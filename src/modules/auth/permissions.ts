@@ -1,4 +1,4 @@
-import type { Role, Tier } from '../../db/schema.ts'
+import type { Role, Tier, User } from '../../db/schema.ts'
 
 export const SCOPES = ['files:read', 'files:write', 'jobs:read', 'jobs:write', 'translate', 'admin'] as const
 export type Scope = typeof SCOPES[number]
@@ -25,9 +25,13 @@ export type RouteAuth =
 
 export const PUBLIC: RouteAuth = Object.freeze({ public: true })
 
+/** The owner as read with the credential: enough to answer "who am I" without another query. */
+export type PrincipalUser = Pick<User, 'id' | 'email' | 'role' | 'tier' | 'disabled' | 'created_at' | 'updated_at'>
+
 export interface Principal {
   kind: 'session' | 'api_key' | 'internal' | 'dev'
   userId: string
+  user: PrincipalUser
   role: Role
   tier: Tier
   scopes: readonly Scope[]

@@ -6,9 +6,12 @@ export interface SessionState {
   expires_at: Date
   last_active_at: Date
   user_id: string
+  email: string
   role: Role
   tier: Tier
   disabled: boolean
+  user_created_at: Date
+  user_updated_at: Date
   jti_revoked: boolean
 }
 
@@ -23,7 +26,8 @@ export interface RefreshLookup {
   disabled: boolean
 }
 
-export function sessionsRepository (db: Kysely<Database>) {
+/** `changed` runs after every write that can end a credential (see revocation-bus.ts). */
+export function sessionsRepository (db: Kysely<Database>, changed: () => Promise<void> = async () => {}) {
   return {
     async create (session: { userId: string, userAgent: string, ip: string, expiresAt: Date, refreshHash: string }): Promise<Session> {
       return db.transaction().execute(async (trx) => {
@@ -37,7 +41,8 @@ export function sessionsRepository (db: Kysely<Database>) {
     /** Everything the per-request check of an access token needs, in one round trip. */
     async stateForAccess (sessionId: string, jti: string): Promise<SessionState | undefined> {
       const row = await db.selectFrom('sessions').innerJoin('users', 'users.id', 'sessions.user_id')
-        .select(['sessions.revoked_at', 'sessions.expires_at', 'sessions.last_active_at', 'sessions.user_id', 'users.role', 'users.tier', 'users.disabled'])
+        .select(['sessions.revoked_at', 'sessions.expires_at', 'sessions.last_active_at', 'sessions.user_id', 'users.email', 'users.role', 'users.tier', 'users.disabled',
+          'users.created_at as user_created_at', 'users.updated_at as user_updated_at'])
         .select((eb) => eb.exists(eb.selectFrom('revoked_access_tokens').select('jti').where('jti', '=', jti)).as('jti_revoked'))
         .where('sessions.id', '=', sessionId)
         .executeTakeFirst()
@@ -66,12 +71,14 @@ export function sessionsRepository (db: Kysely<Database>) {
     async revoke (sessionId: string, reason: string): Promise<void> {
       await db.updateTable('sessions').set({ revoked_at: new Date(), revoke_reason: reason })
         .where('id', '=', sessionId).where('revoked_at', 'is', null).execute()
+      await changed()
     },
     async revokeAllForUser (userId: string, reason: string, exceptSessionId?: string): Promise<number> {
       let query = db.updateTable('sessions').set({ revoked_at: new Date(), revoke_reason: reason })
         .where('user_id', '=', userId).where('revoked_at', 'is', null)
       if (exceptSessionId) query = query.where('id', '!=', exceptSessionId)
       const result = await query.executeTakeFirst()
+      await changed()
       return Number(result.numUpdatedRows)
     },
     listActive (userId: string, now: Date, idleSince: Date): Promise<Session[]> {
@@ -88,6 +95,7 @@ export function sessionsRepository (db: Kysely<Database>) {
     async revokeAccessToken (jti: string, expiresAt: Date): Promise<void> {
       await db.insertInto('revoked_access_tokens').values({ jti, expires_at: expiresAt })
         .onConflict((oc) => oc.column('jti').doNothing()).execute()
+      await changed()
     },
     async touch (sessionId: string, now: Date): Promise<void> {
       await db.updateTable('sessions').set({ last_active_at: now }).where('id', '=', sessionId).execute()

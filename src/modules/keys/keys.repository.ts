@@ -2,12 +2,16 @@ import type { Kysely } from 'kysely'
 import type { ApiKey, Database, Role, Tier } from '../../db/schema.ts'
 
 export interface KeyWithOwner extends ApiKey {
+  email: string
   role: Role
   tier: Tier
   disabled: boolean
+  user_created_at: Date
+  user_updated_at: Date
 }
 
-export function keysRepository (db: Kysely<Database>) {
+/** `changed` runs after every write that can end a credential (see revocation-bus.ts). */
+export function keysRepository (db: Kysely<Database>, changed: () => Promise<void> = async () => {}) {
   return {
     insert (key: { id: string, userId: string, name: string, secretHash: string, scopes: string[], expiresAt: Date | null }): Promise<ApiKey> {
       return db.insertInto('api_keys').values({
@@ -16,7 +20,7 @@ export function keysRepository (db: Kysely<Database>) {
     },
     findWithOwner (id: string): Promise<KeyWithOwner | undefined> {
       return db.selectFrom('api_keys').innerJoin('users', 'users.id', 'api_keys.user_id')
-        .selectAll('api_keys').select(['users.role', 'users.tier', 'users.disabled'])
+        .selectAll('api_keys').select(['users.email', 'users.role', 'users.tier', 'users.disabled', 'users.created_at as user_created_at', 'users.updated_at as user_updated_at'])
         .where('api_keys.id', '=', id).executeTakeFirst()
     },
     findForUser (id: string, userId: string): Promise<ApiKey | undefined> {
@@ -27,15 +31,19 @@ export function keysRepository (db: Kysely<Database>) {
     },
     async revoke (id: string): Promise<void> {
       await db.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', id).where('revoked_at', 'is', null).execute()
+      await changed()
     },
     async revokeAllForUser (userId: string): Promise<number> {
       const result = await db.updateTable('api_keys').set({ revoked_at: new Date() })
         .where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst()
+      await changed()
       return Number(result.numUpdatedRows)
     },
-    replaceSecret (id: string, secretHash: string): Promise<ApiKey | undefined> {
-      return db.updateTable('api_keys').set({ secret_hash: secretHash, last_used_at: null })
+    async replaceSecret (id: string, secretHash: string): Promise<ApiKey | undefined> {
+      const key = await db.updateTable('api_keys').set({ secret_hash: secretHash, last_used_at: null })
         .where('id', '=', id).where('revoked_at', 'is', null).returningAll().executeTakeFirst()
+      await changed()
+      return key
     },
     async markUsed (id: string, now: Date): Promise<void> {
       await db.updateTable('api_keys').set({ last_used_at: now }).where('id', '=', id).execute()

@@ -26,7 +26,8 @@ export function meRoutes (app: FastifyInstance, deps: { config: Config, users: U
     }
   }, async (request) => {
     const principal = request.principal!
-    return { user: toPublicUser(await deps.users.get(principal.userId)), scopes: [...principal.scopes], authenticatedBy: principal.kind }
+    // Authentication already read the owner's row; no second query on this hot path.
+    return { user: toPublicUser(principal.user), scopes: [...principal.scopes], authenticatedBy: principal.kind }
   })
 
   r.post('/api/v1/me/password', {

@@ -27,9 +27,10 @@ export async function bootstrapAdmin (config: Config, users: UsersService): Prom
 }
 
 /** Internal service keys act as this account, which has no password and cannot sign in. */
-export async function ensureServiceUser (repo: UsersRepository): Promise<string> {
+export async function ensureServiceUser (repo: UsersRepository): Promise<User> {
   const existing = await repo.findByEmail(SERVICE_USER_EMAIL)
-  if (existing) return existing.id
+  if (existing) return existing
   const created = await repo.insert({ email: SERVICE_USER_EMAIL, password_hash: null, role: 'member', tier: 'enterprise', is_service: true })
-  return created?.id ?? (await repo.findByEmail(SERVICE_USER_EMAIL))!.id
+  // A concurrent start may have inserted it first.
+  return created ?? (await repo.findByEmail(SERVICE_USER_EMAIL))!
 }

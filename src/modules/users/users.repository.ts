@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely'
 import type { Database, NewUser, Role, Tier, User, UserUpdate } from '../../db/schema.ts'
 
-export function usersRepository (db: Kysely<Database>) {
+/** `changed` runs after every write that can change what a credential allows (see revocation-bus.ts). */
+export function usersRepository (db: Kysely<Database>, changed: () => Promise<void> = async () => {}) {
   return {
     async count (): Promise<number> {
       const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
@@ -19,8 +20,10 @@ export function usersRepository (db: Kysely<Database>) {
         .onConflict((oc) => oc.expression(sql`lower(email)`).doNothing())
         .returningAll().executeTakeFirst()
     },
-    update (id: string, patch: UserUpdate): Promise<User | undefined> {
-      return db.updateTable('users').set({ ...patch, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirst()
+    async update (id: string, patch: UserUpdate): Promise<User | undefined> {
+      const user = await db.updateTable('users').set({ ...patch, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirst()
+      await changed()
+      return user
     },
     list (options: { limit: number, after?: { createdAt: Date, id: string }, role?: Role, tier?: Tier }): Promise<User[]> {
       let query = db.selectFrom('users').selectAll().where('is_service', '=', false)
@@ -39,6 +42,7 @@ export function usersRepository (db: Kysely<Database>) {
     },
     async delete (id: string): Promise<boolean> {
       const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst()
+      await changed()
       return Number(result.numDeletedRows) > 0
     }
   }

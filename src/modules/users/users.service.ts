@@ -19,7 +19,9 @@ export interface PublicUser {
 }
 
 /** The only shape in which a user leaves the service: no hash, no internal flags. */
-export function toPublicUser (user: User): PublicUser {
+export type UserSnapshot = Pick<User, 'id' | 'email' | 'role' | 'tier' | 'disabled' | 'created_at' | 'updated_at'>
+
+export function toPublicUser (user: UserSnapshot): PublicUser {
   return {
     id: user.id,
     email: user.email,

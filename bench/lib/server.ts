@@ -1,0 +1,70 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..')
+
+export async function freePort (): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => resolve(port))
+    })
+    server.on('error', reject)
+  })
+}
+
+export interface RunningServer {
+  url: string
+  child: ChildProcess
+  stop: () => Promise<void>
+}
+
+/** Starts `tympan serve` as its own process, as an operator would, and waits until it answers. */
+export async function startServer (env: Record<string, string>): Promise<RunningServer> {
+  const port = await freePort()
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-bench-'))
+  const child = spawn(process.execPath, [path.join(ROOT, 'src/main.ts'), 'serve'], {
+    env: { ...process.env, TYMPAN_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'pipe']
+  })
+  let stderr = ''
+  child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`)
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break
+    } catch { /* not listening yet */ }
+    if (Date.now() > deadline) throw new Error(`server did not start: ${stderr}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+  return {
+    url,
+    child,
+    async stop () {
+      child.kill('SIGTERM')
+      await new Promise((resolve) => child.once('exit', resolve))
+      fs.rmSync(dataDir, { recursive: true, force: true })
+    }
+  }
+}
+
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid] as number : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+}
+
+export function printTable (title: string, rows: (string | number)[][]) {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)))
+  console.log(`\n${title}`)
+  rows.forEach((row, index) => {
+    console.log(`| ${row.map((cell, i) => String(cell).padEnd(widths[i]!)).join(' | ')} |`)
+    if (index === 0) console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`)
+  })
+}

@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { parseEnv, type Config } from '../../src/config/config.ts'
+import type { Backend } from '../../src/db/database.ts'
+import type { Role, Tier, User } from '../../src/db/schema.ts'
+import { buildApp } from '../../src/http/app.ts'
+import { openTestDb, type TestDb } from './db.ts'
+
+export const PASSWORD = 'a perfectly long test passphrase'
+
+export interface Session {
+  cookies: Record<string, string>
+  csrfToken: string
+  /** Cookie header for app.inject. */
+  cookie: string
+}
+
+export interface TestApp {
+  app: FastifyInstance
+  config: Config
+  testDb: TestDb
+  close: () => Promise<void>
+  createUser: (role?: Role, options?: { tier?: Tier, email?: string, password?: string }) => Promise<User>
+  login: (email: string, password?: string) => Promise<Session>
+  /** Signs in and returns an API key with the given scopes (default: everything the role has). */
+  apiKey: (session: Session, scopes: string[], extra?: Record<string, unknown>) => Promise<string>
+}
+
+export const testSecret = () => randomBytes(32).toString('base64url')
+
+export function testConfig (overrides: Record<string, string> = {}): Config {
+  return parseEnv({
+    JWT_SECRET_KEY: testSecret(),
+    CSRF_SECRET_KEY: testSecret(),
+    SESSION_SECRET_KEY: testSecret(),
+    LOG_LEVEL: 'silent',
+    TYMPAN_DATA_DIR: '/nonexistent/tympan-test',
+    ...overrides
+  })
+}
+
+export function cookiesFrom (response: LightMyRequestResponse): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const c of response.cookies as { name: string, value: string }[]) out[c.name] = c.value
+  return out
+}
+
+export const cookieHeader = (cookies: Record<string, string>) =>
+  Object.entries(cookies).filter(([, v]) => v !== '').map(([k, v]) => `${k}=${v}`).join('; ')
+
+let counter = 0
+export const uniqueEmail = (prefix = 'user') => `${prefix}-${process.pid}-${++counter}-${randomBytes(3).toString('hex')}@example.test`
+
+export async function startApp (backend: Backend, overrides: Record<string, string> = {}, logger?: unknown): Promise<TestApp> {
+  const testDb = await openTestDb(backend)
+  const config = testConfig(overrides)
+  const app = await buildApp({ config, db: testDb.db, ...(logger !== undefined ? { logger: logger as never } : {}) })
+  await app.ready()
+
+  const login = async (email: string, password = PASSWORD): Promise<Session> => {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password } })
+    if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`)
+    const cookies = cookiesFrom(res)
+    return { cookies, csrfToken: res.json().csrfToken, cookie: cookieHeader(cookies) }
+  }
+
+  return {
+    app,
+    config,
+    testDb,
+    async close () {
+      await app.close()
+      await testDb.close()
+    },
+    async createUser (role = 'member', options = {}) {
+      return app.container.users.create({ email: options.email ?? uniqueEmail(role), password: options.password ?? PASSWORD, role, tier: options.tier ?? 'free' })
+    },
+    login,
+    async apiKey (session, scopes, extra = {}) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/v1/keys',
+        headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken },
+        payload: { name: 'test key', scopes, ...extra }
+      })
+      if (res.statusCode !== 201) throw new Error(`key creation failed: ${res.statusCode} ${res.body}`)
+      return res.json().key
+    }
+  }
+}
