@@ -35,6 +35,8 @@ const SessionReply = Type.Object({
   refreshExpiresAt: DateTime
 })
 
+// A browser sends no body at all (the token is in the cookie); Fastify validates a missing
+// body as null, which Type.Optional does not admit, so null is allowed explicitly.
 const RefreshBody = Type.Object({
   refreshToken: Type.Optional(Type.String({ minLength: 1, maxLength: 200 }))
 }, { additionalProperties: false })
@@ -77,7 +79,7 @@ export function authRoutes (app: FastifyInstance, deps: AuthRoutesDeps) {
 
   r.post('/api/v1/auth/refresh', {
     config: { auth: PUBLIC },
-    schema: { tags, summary: 'Rotate the refresh token', description: 'Reads the refresh cookie (with X-CSRF-Token) or {"refreshToken"} from a native client. A reused token revokes its session.', body: Type.Optional(RefreshBody), response: { 200: SessionReply } }
+    schema: { tags, summary: 'Rotate the refresh token', description: 'Reads the refresh cookie (with X-CSRF-Token) or {"refreshToken"} from a native client. A reused token revokes its session.', body: Type.Union([RefreshBody, Type.Null()]), response: { 200: SessionReply } }
   }, async (request, res) => {
     const fromBody = request.body?.refreshToken
     const cookies = readSessionCookies(request, deps.config)
