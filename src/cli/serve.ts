@@ -21,7 +21,10 @@ export async function serve (): Promise<void> {
   }
 
   const housekeeping = setInterval(() => {
-    app.container.repos.sessions.purgeExpired(new Date()).catch((error: unknown) => app.log.error({ err: error }, 'session housekeeping failed'))
+    const now = new Date()
+    const { sessions, throttle } = app.container.repos
+    Promise.all([sessions.purgeExpired(now), throttle.purgeStale(new Date(now.getTime() - HOUSEKEEPING_MS), now)])
+      .catch((error: unknown) => app.log.error({ err: error }, 'auth housekeeping failed'))
   }, HOUSEKEEPING_MS)
   housekeeping.unref()
 

@@ -33,6 +33,11 @@ export function loginThrottleRepository (db: Kysely<Database>) {
     async clear (email: string, ip: string): Promise<void> {
       await db.deleteFrom('login_failures').where('email', '=', email).where('ip', '=', ip).execute()
     },
+    /** Housekeeping: counts that can no longer lock anything (guessed emails would pile up). */
+    async purgeStale (olderThan: Date, now: Date): Promise<void> {
+      await db.deleteFrom('login_failures').where('last_failure_at', '<', olderThan)
+        .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)])).execute()
+    },
     async clearEmail (email: string): Promise<void> {
       await db.deleteFrom('login_failures').where('email', '=', email).execute()
     }
