@@ -14,16 +14,21 @@ import { keysRepository } from './modules/keys/keys.repository.ts'
 import { keysService } from './modules/keys/keys.service.ts'
 import { usersRepository } from './modules/users/users.repository.ts'
 import { usersService } from './modules/users/users.service.ts'
+import { filesRepository } from './modules/files/files.repository.ts'
+import { filesService } from './modules/files/files.service.ts'
+import { mediaTools } from './media/probe.ts'
+import type { Storage } from './storage/storage.ts'
 
 /** Wires repositories into services. Each service gets only what it uses. */
-export function createContainer (config: Config, db: Db, log: FastifyBaseLogger, options: { serviceUser?: PrincipalUser, revocations?: RevocationBus } = {}) {
+export function createContainer (config: Config, db: Db, storage: Storage, log: FastifyBaseLogger, options: { serviceUser?: PrincipalUser, revocations?: RevocationBus } = {}) {
   const changed = async () => { await options.revocations?.publish() }
   const repos = {
     users: usersRepository(db.kysely, changed),
     sessions: sessionsRepository(db.kysely, changed),
     keys: keysRepository(db.kysely, changed),
     throttle: loginThrottleRepository(db.kysely),
-    auditLog: auditRepository(db.kysely)
+    auditLog: auditRepository(db.kysely),
+    files: filesRepository(db.kysely)
   }
   const audit = auditService(repos.auditLog, log)
   const users = usersService({ users: repos.users, sessions: repos.sessions, keys: repos.keys, throttle: repos.throttle, auditLog: repos.auditLog })
@@ -39,7 +44,8 @@ export function createContainer (config: Config, db: Db, log: FastifyBaseLogger,
     ...(options.serviceUser ? { serviceUser: options.serviceUser } : {}),
     ...(options.revocations ? { revocations: options.revocations } : {})
   })
-  return { repos, audit, users, auth, keys: keysService(repos.keys) }
+  const files = filesService({ config, files: repos.files, storage, media: mediaTools() })
+  return { repos, audit, users, auth, keys: keysService(repos.keys), files, storage }
 }
 
 export type Container = ReturnType<typeof createContainer>

@@ -1,6 +1,8 @@
+import path from 'node:path'
 import { parseArgs } from 'node:util'
 import pino from 'pino'
 import { createContainer } from '../container.ts'
+import { localStorage } from '../storage/local-storage.ts'
 import { HttpProblem } from '../http/problem.ts'
 import { ROLES, TIERS } from '../modules/auth/permissions.ts'
 import { generatePassword } from '../modules/users/users.service.ts'
@@ -42,7 +44,7 @@ export async function adminCommand (argv: string[]): Promise<void> {
 
   const { config, db } = await openRuntime()
   try {
-    const { users } = createContainer(config, db, pino({ level: 'silent' }))
+    const { users } = createContainer(config, db, localStorage(path.join(config.dataDir, 'files')), pino({ level: 'silent' }))
     const byEmail = async (email: string | undefined) => {
       if (!email) throw new CliError(`tympan admin user ${command} needs an EMAIL`)
       const user = await users.findByEmail(email)

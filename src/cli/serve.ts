@@ -1,7 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from '../http/app.ts'
 import { bootstrapAdmin } from '../modules/users/bootstrap.ts'
-import { createContainer } from '../container.ts'
 import { developmentWarnings } from '../config/config.ts'
 import { openRuntime } from './runtime.ts'
 
@@ -13,7 +12,7 @@ export async function serve (): Promise<void> {
   if (applied.length > 0) app.log.info({ applied }, 'database migrated')
   for (const warning of developmentWarnings(config)) app.log.warn(warning)
 
-  const boot = await bootstrapAdmin(config, createContainer(config, db, app.log).users)
+  const boot = await bootstrapAdmin(config, app.container.users)
   if (boot.admin) app.log.info({ userId: boot.admin.id, email: boot.admin.email }, 'created the first admin')
   if (boot.generatedPassword) {
     // The terminal, never the JSON log: log pipelines keep lines forever.

@@ -32,9 +32,20 @@ export interface Config {
   trustedProxies: string[]
   internalApiKeys: string[]
   forceHttps: boolean
+  intake: {
+    maxFileBytes: number
+    maxDurationSec: number
+    retentionHours: number
+    /** Bytes per tier; 0 means unlimited. */
+    quotaBytes: { free: number, premium: number, enterprise: number }
+    sweepIntervalMs: number
+    resumableExpiryMs: number
+    importAllowHttp: boolean
+    importAllowPrivate: boolean
+    importTimeoutMs: number
+    importMediaHosts: string[]
+  }
   limits: {
-    maxFileSizeMb: number
-    fileRetentionHours: number
     bodyLimit: number
     requestTimeoutMs: number
     headersTimeoutMs: number
@@ -51,6 +62,7 @@ export class ConfigError extends Error {
 const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true, strict: false })
 const validateEnv = ajv.compile<Env>(EnvSchema)
 
+const MB = 1024 * 1024
 const csv = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean)
 
 /** Pure: environment record in, frozen typed config out. Secrets may still be empty here. */
@@ -93,9 +105,19 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
     trustedProxies: csv(env.TRUSTED_PROXIES),
     internalApiKeys: csv(env.INTERNAL_API_KEYS),
     forceHttps: env.FORCE_HTTPS,
+    intake: {
+      maxFileBytes: env.MAX_FILE_SIZE_MB * MB,
+      maxDurationSec: env.MAX_DURATION_SECONDS,
+      retentionHours: env.FILE_RETENTION_HOURS,
+      quotaBytes: { free: env.QUOTA_MB_FREE * MB, premium: env.QUOTA_MB_PREMIUM * MB, enterprise: env.QUOTA_MB_ENTERPRISE * MB },
+      sweepIntervalMs: env.SWEEP_INTERVAL_MINUTES * 60_000,
+      resumableExpiryMs: env.RESUMABLE_EXPIRY_HOURS * 3_600_000,
+      importAllowHttp: env.IMPORT_ALLOW_HTTP,
+      importAllowPrivate: env.IMPORT_ALLOW_PRIVATE,
+      importTimeoutMs: env.IMPORT_TIMEOUT_SECONDS * 1000,
+      importMediaHosts: csv(env.IMPORT_MEDIA_HOSTS).map((h) => h.toLowerCase())
+    },
     limits: {
-      maxFileSizeMb: env.MAX_FILE_SIZE_MB,
-      fileRetentionHours: env.FILE_RETENTION_HOURS,
       bodyLimit: env.BODY_LIMIT_BYTES,
       requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
       headersTimeoutMs: env.HEADERS_TIMEOUT_MS,
@@ -132,6 +154,7 @@ export function configProblems (config: Config): string[] {
   if (!config.authEnabled) problems.push('AUTH_ENABLED=false is not allowed in production')
   if (config.corsOrigins.includes('*')) problems.push('CORS_ORIGINS=* is not allowed in production; list the exact origins')
   if (config.logLevel === 'debug' || config.logLevel === 'trace') problems.push(`LOG_LEVEL=${config.logLevel} is not allowed in production`)
+  if (config.intake.importAllowPrivate) problems.push('IMPORT_ALLOW_PRIVATE=true is not allowed in production: it opens the server to SSRF')
   for (const key of config.internalApiKeys) {
     if (Buffer.byteLength(key) < MIN_SECRET_BYTES) problems.push(`INTERNAL_API_KEYS holds a key shorter than ${MIN_SECRET_BYTES} bytes`)
   }

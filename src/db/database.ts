@@ -79,7 +79,12 @@ async function openPglite (options: DbOptions): Promise<Db> {
     },
     async ping () { await sql`select 1`.execute(kysely) },
     async close () {
-      try { await kysely.destroy() } finally { release() }
+      // Kysely only destroys a driver it has used: a Db closed before its first query would
+      // otherwise leave PGlite open (and keep the process alive).
+      try {
+        await kysely.destroy()
+        if (!pglite.closed) await pglite.close()
+      } finally { release() }
     }
   }
 }

@@ -77,6 +77,26 @@ export interface AuditLogTable {
   detail: ColumnType<Record<string, unknown>, string | undefined, string>
 }
 
+export type AudioFormat = 'mp3' | 'wav' | 'flac' | 'aac' | 'ogg' | 'm4a' | 'wma'
+
+export interface FilesTable {
+  id: string
+  owner_id: string
+  name: string
+  format: AudioFormat
+  content_type: string
+  size: number
+  sha256: string
+  duration_sec: number
+  sample_rate: number
+  channels: number
+  codec: string
+  source: 'upload' | 'resumable' | 'import'
+  source_url: string | null
+  created_at: Timestamp
+  expires_at: ColumnType<Date, Date | string, Date | string>
+}
+
 export interface SchemaMigrationsTable {
   version: string
   applied_at: Timestamp
@@ -90,6 +110,7 @@ export interface Database {
   api_keys: ApiKeysTable
   login_failures: LoginFailuresTable
   audit_log: AuditLogTable
+  files: FilesTable
   schema_migrations: SchemaMigrationsTable
 }
 
@@ -99,3 +120,5 @@ export type UserUpdate = Updateable<UsersTable>
 export type Session = Selectable<SessionsTable>
 export type ApiKey = Selectable<ApiKeysTable>
 export type AuditEntry = Selectable<AuditLogTable>
+export type AudioFile = Selectable<FilesTable>
+export type NewAudioFile = Insertable<FilesTable>

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import path from 'node:path'
 import cookie from '@fastify/cookie'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -14,6 +15,7 @@ import { ROLE_SCOPES, type Principal } from '../modules/auth/permissions.ts'
 import { healthRoutes } from '../modules/health/health.routes.ts'
 import { keysRoutes } from '../modules/keys/keys.routes.ts'
 import { meRoutes } from '../modules/me/me.routes.ts'
+import { filesRoutes } from '../modules/files/files.routes.ts'
 import { ensureServiceUser } from '../modules/users/bootstrap.ts'
 import { usersRepository } from '../modules/users/users.repository.ts'
 import { revocationBus } from '../modules/auth/revocation-bus.ts'
@@ -21,10 +23,14 @@ import { registerErrorHandling } from './error-handler.ts'
 import { loggerOptions } from './logger.ts'
 import { registerValidation } from './validation.ts'
 import { VERSION } from '../version.ts'
+import { localStorage } from '../storage/local-storage.ts'
+import type { Storage } from '../storage/storage.ts'
 
 export interface AppOptions {
   config: Config
   db: Db
+  /** Defaults to the local driver under $TYMPAN_DATA_DIR/files. */
+  storage?: Storage
   /** Replaces the JSON logger (tests pass a stream to inspect, or false). */
   logger?: Parameters<typeof Fastify>[0] extends infer O ? O extends { logger?: infer L } ? L : never : never
 }
@@ -57,7 +63,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const serviceUser = config.internalApiKeys.length > 0 ? await ensureServiceUser(usersRepository(db.kysely)) : undefined
   const revocations = revocationBus(db, app.log)
   app.addHook('onClose', () => revocations.close())
-  const container = createContainer(config, db, app.log, { revocations, ...(serviceUser ? { serviceUser } : {}) })
+  const storage = options.storage ?? localStorage(path.join(config.dataDir, 'files'))
+  const container = createContainer(config, db, storage, app.log, { revocations, ...(serviceUser ? { serviceUser } : {}) })
   app.decorate('container', container)
 
   app.addHook('onRequest', async (request, reply) => {
@@ -109,6 +116,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   meRoutes(app, { config, users: container.users, audit })
   keysRoutes(app, { keys: container.keys, audit })
   adminRoutes(app, { users: container.users, auditLog: container.repos.auditLog, audit })
+  filesRoutes(app, { files: container.files, storage: container.storage, audit })
 
   return app
 }

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { parseEnv, type Config } from '../../src/config/config.ts'
 import type { Backend } from '../../src/db/database.ts'
@@ -30,11 +33,11 @@ export const testSecret = () => randomBytes(32).toString('base64url')
 
 export function testConfig (overrides: Record<string, string> = {}): Config {
   return parseEnv({
+    TYMPAN_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-test-')),
     JWT_SECRET_KEY: testSecret(),
     CSRF_SECRET_KEY: testSecret(),
     SESSION_SECRET_KEY: testSecret(),
     LOG_LEVEL: 'silent',
-    TYMPAN_DATA_DIR: '/nonexistent/tympan-test',
     ...overrides
   })
 }
@@ -71,6 +74,7 @@ export async function startApp (backend: Backend, overrides: Record<string, stri
     async close () {
       await app.close()
       await testDb.close()
+      fs.rmSync(config.dataDir, { recursive: true, force: true })
     },
     async createUser (role = 'member', options = {}) {
       return app.container.users.create({ email: options.email ?? uniqueEmail(role), password: options.password ?? PASSWORD, role, tier: options.tier ?? 'free' })

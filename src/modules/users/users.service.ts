@@ -7,6 +7,7 @@ import type { SessionsRepository } from '../auth/sessions.repository.ts'
 import type { LoginThrottleRepository } from '../auth/login-throttle.repository.ts'
 import type { KeysRepository } from '../keys/keys.repository.ts'
 import type { UsersRepository } from './users.repository.ts'
+import { decodeCursor, encodeCursor } from '../../http/cursor.ts'
 
 export interface PublicUser {
   id: string
@@ -167,18 +168,3 @@ export function usersService (deps: UsersDeps) {
 }
 
 export type UsersService = ReturnType<typeof usersService>
-
-function encodeCursor (user: User): string {
-  return Buffer.from(JSON.stringify([user.created_at.toISOString(), user.id])).toString('base64url')
-}
-
-function decodeCursor (cursor: string): { createdAt: Date, id: string } {
-  try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [string, string]
-    const date = new Date(createdAt)
-    if (Number.isNaN(date.getTime()) || typeof id !== 'string' || !/^[0-9a-f-]{36}$/.test(id)) throw new Error('bad cursor')
-    return { createdAt: date, id }
-  } catch {
-    throw unprocessable('cursor is not valid', { field: 'cursor' })
-  }
-}

@@ -1,0 +1,49 @@
+import type { ProbeResult } from './probe.ts'
+
+export interface AudioLimits {
+  maxDurationSec: number
+  maxSampleRate: number
+  maxChannels: number
+}
+
+export const DEFAULT_AUDIO_LIMITS = { maxSampleRate: 384_000, maxChannels: 32 } as const
+
+export interface AudioFacts {
+  durationSec: number
+  sampleRate: number
+  channels: number
+  codec: string
+}
+
+// Below this average bit rate a file claims more audio than its bytes can hold (no codec
+// Tympan accepts goes under ~6 kbit/s): the "10 hours in a few KB" bomb.
+const MIN_PLAUSIBLE_BITS_PER_SECOND = 2000
+
+/**
+ * Pure: does what ffprobe saw make an acceptable audio file? Returns the facts, or the
+ * client-facing reason it does not.
+ */
+export function judgeAudio (probe: ProbeResult, sizeBytes: number, limits: AudioLimits): { facts: AudioFacts } | { problem: string } {
+  const audio = probe.streams.filter((s) => s.codecType === 'audio')
+  const first = audio[0]
+  if (!first) return { problem: 'The file contains no audio stream' }
+  if (probe.streams.some((s) => s.codecType === 'video' && !s.attachedPicture)) {
+    return { problem: 'The file contains video; upload audio only' }
+  }
+  const durationSec = probe.durationSec || first.durationSec
+  if (!(durationSec > 0)) return { problem: 'The file holds no playable audio (zero duration)' }
+  if (durationSec > limits.maxDurationSec) {
+    return { problem: `The audio lasts ${Math.round(durationSec)} s; the limit is ${limits.maxDurationSec} s` }
+  }
+  if ((sizeBytes * 8) / durationSec < MIN_PLAUSIBLE_BITS_PER_SECOND) {
+    return { problem: `The file claims ${Math.round(durationSec)} s of audio but holds only ${sizeBytes} bytes` }
+  }
+  // Uncompressed PCM has an exact size: a header that promises more than the file holds is truncated.
+  if (first.codecName.startsWith('pcm_') && first.bitsPerSample > 0) {
+    const expected = durationSec * first.sampleRate * first.channels * (first.bitsPerSample / 8)
+    if (sizeBytes < expected * 0.9) return { problem: 'The file is truncated: its header promises more audio than it contains' }
+  }
+  if (!(first.sampleRate > 0) || first.sampleRate > limits.maxSampleRate) return { problem: `Unsupported sample rate ${first.sampleRate} Hz` }
+  if (!(first.channels > 0) || first.channels > limits.maxChannels) return { problem: `Unsupported channel count ${first.channels}` }
+  return { facts: { durationSec, sampleRate: first.sampleRate, channels: first.channels, codec: first.codecName } }
+}

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto'
+import { fileTypeFromFile } from 'file-type'
+import type { Config } from '../../config/config.ts'
+import type { AudioFile, AudioFormat } from '../../db/schema.ts'
+import { HttpProblem, notFound, unprocessable } from '../../http/problem.ts'
+import { DEFAULT_AUDIO_LIMITS, judgeAudio } from '../../media/audio-policy.ts'
+import { AUDIO_FORMATS, contentTypeOf, formatFromName, magicMatches, sanitiseFileName } from '../../media/formats.ts'
+import type { MediaTools } from '../../media/probe.ts'
+import type { ByteRange, Storage } from '../../storage/storage.ts'
+import type { Principal } from '../auth/permissions.ts'
+import type { FilesRepository } from './files.repository.ts'
+import { decodeCursor, encodeCursor } from '../../http/cursor.ts'
+import type { Staged } from './staging.ts'
+
+export interface PublicFile {
+  id: string
+  name: string
+  format: AudioFormat
+  contentType: string
+  size: number
+  sha256: string
+  durationSec: number
+  sampleRate: number
+  channels: number
+  codec: string
+  source: AudioFile['source']
+  createdAt: string
+  expiresAt: string
+}
+
+export function toPublicFile (file: AudioFile): PublicFile {
+  return {
+    id: file.id,
+    name: file.name,
+    format: file.format,
+    contentType: file.content_type,
+    size: Number(file.size),
+    sha256: file.sha256,
+    durationSec: file.duration_sec,
+    sampleRate: file.sample_rate,
+    channels: file.channels,
+    codec: file.codec,
+    source: file.source,
+    createdAt: file.created_at.toISOString(),
+    expiresAt: file.expires_at.toISOString()
+  }
+}
+
+export const unsupportedMediaType = (detail: string) => new HttpProblem(415, 'Unsupported Media Type', detail)
+export const contentTooLarge = (detail: string, extra?: Record<string, unknown>) => new HttpProblem(413, 'Content Too Large', detail, { extra })
+
+const ALLOWED_LIST = AUDIO_FORMATS.map((f) => `.${f}`).join(' ')
+const MB = 1024 * 1024
+
+export interface FilesDeps {
+  config: Config
+  files: FilesRepository
+  storage: Storage
+  media: MediaTools
+}
+
+export function filesService (deps: FilesDeps) {
+  const { config, files, storage, media } = deps
+  const limits = { maxDurationSec: config.intake.maxDurationSec, ...DEFAULT_AUDIO_LIMITS }
+
+  const quotaOf = (principal: Principal): number => config.intake.quotaBytes[principal.tier]
+
+  async function mustRead (principal: Principal, id: string): Promise<AudioFile> {
+    const file = await files.findById(id)
+    // Another user's file is indistinguishable from a missing one; admins may read any.
+    if (!file || (file.owner_id !== principal.userId && !principal.scopes.includes('admin'))) throw notFound('File')
+    return file
+  }
+
+  return {
+    /** Step 1, before any byte is stored: the name's last extension must be on the allow-list. */
+    formatForName (rawName: string): AudioFormat {
+      const format = formatFromName(rawName)
+      if (!format) throw unsupportedMediaType(`File type not allowed: the name must end in one of ${ALLOWED_LIST}`)
+      return format
+    },
+
+    /** How many bytes this principal may still send: the file cap, or less when the quota is nearer. */
+    async uploadAllowance (principal: Principal): Promise<{ maxBytes: number, quotaLimited: boolean, remainingBytes: number }> {
+      const quota = quotaOf(principal)
+      const remaining = quota > 0 ? Math.max(0, quota - await files.usedBytes(principal.userId)) : Number.POSITIVE_INFINITY
+      const maxBytes = Math.min(config.intake.maxFileBytes, remaining)
+      return { maxBytes, quotaLimited: remaining < config.intake.maxFileBytes, remainingBytes: remaining }
+    },
+
+    sizeProblem (allowance: { maxBytes: number, quotaLimited: boolean, remainingBytes: number }): HttpProblem {
+      return allowance.quotaLimited
+        ? contentTooLarge(`Storage quota exceeded: ${(allowance.remainingBytes / MB).toFixed(1)} MB of your quota remain`, { remainingBytes: allowance.remainingBytes })
+        : contentTooLarge(`The file exceeds the ${config.intake.maxFileBytes / MB} MB limit`)
+    },
+
+    /**
+     * Steps 2–3 on a fully staged file, then the commit. Whatever fails, the staged bytes are
+     * removed: nothing of a rejected upload stays on disk.
+     */
+    async accept (principal: Principal, staged: Staged, input: { name: string, source: AudioFile['source'], sourceUrl?: string }): Promise<AudioFile> {
+      let committed = false
+      try {
+        const format = this.formatForName(input.name)
+        if (staged.size === 0) throw unprocessable('The file is empty')
+        const detected = await fileTypeFromFile(staged.path)
+        if (!magicMatches(format, detected?.ext)) {
+          throw unsupportedMediaType(detected
+            ? `The content is ${detected.ext.toUpperCase()}, not ${format.toUpperCase()}: the name's extension must match the bytes`
+            : `The content is not ${format.toUpperCase()} audio (unrecognised bytes)`)
+        }
+        const probe = await media.probe(staged.path)
+        if (!probe) throw unprocessable(`The file could not be read as ${format.toUpperCase()} audio`)
+        const verdict = judgeAudio(probe, staged.size, limits)
+        if ('problem' in verdict) throw unprocessable(verdict.problem)
+        if (!await media.decodes(staged.path)) throw unprocessable('The audio is corrupt: it does not decode cleanly')
+
+        const id = randomUUID()
+        const now = new Date()
+        const inserted = await files.insertWithinQuota({
+          id,
+          owner_id: principal.userId,
+          name: sanitiseFileName(input.name, `audio.${format}`),
+          format,
+          content_type: contentTypeOf(format),
+          size: staged.size,
+          sha256: staged.sha256,
+          duration_sec: verdict.facts.durationSec,
+          sample_rate: verdict.facts.sampleRate,
+          channels: verdict.facts.channels,
+          codec: verdict.facts.codec,
+          source: input.source,
+          source_url: input.sourceUrl ?? null,
+          created_at: now,
+          expires_at: new Date(now.getTime() + config.intake.retentionHours * 3_600_000)
+        }, quotaOf(principal))
+        if (!('file' in inserted)) {
+          const remaining = Math.max(0, quotaOf(principal) - inserted.usedBytes)
+          throw contentTooLarge(`Storage quota exceeded: ${(remaining / MB).toFixed(1)} MB of your quota remain`, { remainingBytes: remaining })
+        }
+        try {
+          await storage.commit(staged.path, id)
+          committed = true
+        } catch (error) {
+          await files.delete(id)
+          throw error
+        }
+        return inserted.file
+      } finally {
+        if (!committed) await storage.discard(staged.path)
+      }
+    },
+
+    get: mustRead,
+
+    async list (principal: Principal, limit: number, cursor?: string): Promise<{ items: AudioFile[], nextCursor: string | null }> {
+      const rows = await files.list(principal.userId, limit + 1, cursor ? decodeCursor(cursor) : undefined)
+      const items = rows.slice(0, limit)
+      const last = items.at(-1)
+      return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null }
+    },
+
+    async content (principal: Principal, id: string, range?: ByteRange) {
+      const file = await mustRead(principal, id)
+      return { file, stream: storage.read(file.id, range) }
+    },
+
+    async delete (principal: Principal, id: string): Promise<AudioFile> {
+      const file = await mustRead(principal, id)
+      await files.delete(file.id)
+      await storage.delete(file.id)
+      return file
+    }
+  }
+}
+
+export type FilesService = ReturnType<typeof filesService>

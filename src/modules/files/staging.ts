@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto'
+import { Transform, type Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import type { Storage } from '../../storage/storage.ts'
+
+export interface Staged {
+  path: string
+  size: number
+  sha256: string
+}
+
+export class StagingLimitError extends Error {
+  override name = 'StagingLimitError'
+  readonly limit: number
+  constructor (limit: number) {
+    super(`more than ${limit} bytes`)
+    this.limit = limit
+  }
+}
+
+/**
+ * Streams bytes into a staged file while counting and hashing them; nothing is held in
+ * memory. Past `maxBytes` the stream fails at once (the client is cut off) and the partial
+ * file is removed, as on any other failure.
+ */
+export async function stageStream (storage: Storage, source: Readable, maxBytes: number): Promise<Staged> {
+  const staged = await storage.stage()
+  const hash = createHash('sha256')
+  let size = 0
+  const meter = new Transform({
+    transform (chunk: Buffer, _encoding, done) {
+      size += chunk.length
+      if (size > maxBytes) return done(new StagingLimitError(maxBytes))
+      hash.update(chunk)
+      done(null, chunk)
+    }
+  })
+  try {
+    await pipeline(source, meter, staged.stream)
+  } catch (error) {
+    staged.stream.destroy()
+    await storage.discard(staged.path)
+    throw error
+  }
+  return { path: staged.path, size, sha256: hash.digest('hex') }
+}

@@ -1,0 +1,89 @@
+import { randomUUID } from 'node:crypto'
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import type { Storage } from './storage.ts'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+const WORK_NAME = /^[a-z][a-z0-9-]{0,31}$/
+
+/**
+ * Local driver: `<root>/objects/<2 hex>/<uuid>` (0600, directories 0700) and
+ * `<root>/staging/<uuid>.part`. Paths are built only from validated UUIDs, so no client
+ * input can name a path.
+ */
+export function localStorage (root: string): Storage {
+  const objects = path.join(root, 'objects')
+  const staging = path.join(root, 'staging')
+  for (const dir of [root, objects, staging]) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 })
+    fs.chmodSync(dir, 0o700)
+  }
+
+  const objectPath = (id: string) => {
+    if (!UUID.test(id)) throw new Error(`invalid object id ${JSON.stringify(id)}`)
+    return path.join(objects, id.slice(0, 2), id)
+  }
+  const assertStaged = (stagedPath: string) => {
+    if (path.dirname(stagedPath) !== staging || !/^[0-9a-f-]{36}\.part$/.test(path.basename(stagedPath))) {
+      throw new Error('not a staged file of this storage')
+    }
+  }
+
+  return {
+    async stage () {
+      const file = path.join(staging, `${randomUUID()}.part`)
+      const stream = fs.createWriteStream(file, { flags: 'wx', mode: 0o600 })
+      await new Promise<void>((resolve, reject) => { stream.once('open', () => resolve()); stream.once('error', reject) })
+      return { path: file, stream }
+    },
+    async commit (stagedPath, id) {
+      assertStaged(stagedPath)
+      const target = objectPath(id)
+      await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o700 })
+      const handle = await fsp.open(stagedPath, 'r')
+      try { await handle.sync() } finally { await handle.close() }
+      await fsp.rename(stagedPath, target)
+      // The rename is durable only once the directory entry is on disk too.
+      const dir = await fsp.open(path.dirname(target), 'r')
+      try { await dir.sync() } finally { await dir.close() }
+    },
+    async discard (stagedPath) {
+      assertStaged(stagedPath)
+      await fsp.rm(stagedPath, { force: true })
+    },
+    read (id, range) {
+      return fs.createReadStream(objectPath(id), range ? { start: range.start, end: range.end } : {})
+    },
+    async exists (id) {
+      try {
+        await fsp.access(objectPath(id))
+        return true
+      } catch {
+        return false
+      }
+    },
+    async delete (id) {
+      await fsp.rm(objectPath(id), { force: true })
+    },
+    async staleStaged (olderThanMs) {
+      const cutoff = Date.now() - olderThanMs
+      const stale: string[] = []
+      for (const name of await fsp.readdir(staging)) {
+        const file = path.join(staging, name)
+        const stat = await fsp.stat(file).catch(() => undefined)
+        if (stat?.isFile() && stat.mtimeMs < cutoff) stale.push(file)
+      }
+      return stale
+    },
+    async workDir (name) {
+      if (!WORK_NAME.test(name)) throw new Error(`invalid work directory name ${JSON.stringify(name)}`)
+      const dir = path.join(root, name)
+      await fsp.mkdir(dir, { recursive: true, mode: 0o700 })
+      return dir
+    },
+    async ping () {
+      await fsp.access(root, fs.constants.W_OK)
+    }
+  }
+}

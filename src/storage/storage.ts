@@ -1,0 +1,34 @@
+import type { Readable, Writable } from 'node:stream'
+
+export interface ByteRange {
+  start: number
+  /** Inclusive, as in HTTP Range. */
+  end: number
+}
+
+export interface StagedFile {
+  path: string
+  stream: Writable
+}
+
+/**
+ * Where audio bytes live. Only this module touches the files area; callers name objects by
+ * UUID and never see a path except for staged (not yet accepted) files, which the media
+ * tools must read from disk.
+ */
+export interface Storage {
+  /** A new private temp file for incoming bytes, on the same filesystem as the store. */
+  stage: () => Promise<StagedFile>
+  /** Makes a validated staged file the object `id`: fsync, then an atomic rename. */
+  commit: (stagedPath: string, id: string) => Promise<void>
+  /** Removes a staged file; quiet if it is already gone. */
+  discard: (stagedPath: string) => Promise<void>
+  read: (id: string, range?: ByteRange) => Readable
+  exists: (id: string) => Promise<boolean>
+  delete: (id: string) => Promise<void>
+  /** Staged files older than `olderThanMs`, for the sweeper (crashed or aborted uploads). */
+  staleStaged: (olderThanMs: number) => Promise<string[]>
+  /** A private directory for a tool that writes its own files (resumable uploads, yt-dlp). */
+  workDir: (name: string) => Promise<string>
+  ping: () => Promise<void>
+}
