@@ -17,6 +17,8 @@ import { usersService } from './modules/users/users.service.ts'
 import { filesRepository } from './modules/files/files.repository.ts'
 import { filesService } from './modules/files/files.service.ts'
 import { mediaTools } from './media/probe.ts'
+import { retentionSweeper } from './modules/files/retention.ts'
+import { resumableStore } from './modules/files/resumable.routes.ts'
 import type { Storage } from './storage/storage.ts'
 
 /** Wires repositories into services. Each service gets only what it uses. */
@@ -45,7 +47,14 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     ...(options.revocations ? { revocations: options.revocations } : {})
   })
   const files = filesService({ config, files: repos.files, storage, media: mediaTools() })
-  return { repos, audit, users, auth, keys: keysService(repos.keys), files, storage }
+  const retention = retentionSweeper({
+    files: repos.files,
+    storage,
+    audit,
+    cleanUpResumable: async () => (await resumableStore(storage, config)).deleteExpired(),
+    log
+  })
+  return { repos, audit, users, auth, keys: keysService(repos.keys), files, storage, retention }
 }
 
 export type Container = ReturnType<typeof createContainer>

@@ -13,7 +13,7 @@ Usage: tympan <command>
 
   serve          HTTP API and docs (configuration from the environment; see .env.example)
   migrate        apply database migrations
-  admin user …   manage users (tympan admin --help)
+  admin …        manage users, sweep expired files (tympan admin --help)
   doctor         check Node, configuration, database and engines
   --version      print the version
   --help         this text

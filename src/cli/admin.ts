@@ -8,7 +8,8 @@ import { ROLES, TIERS } from '../modules/auth/permissions.ts'
 import { generatePassword } from '../modules/users/users.service.ts'
 import { CliError, openRuntime, readStdin } from './runtime.ts'
 
-export const ADMIN_HELP = `tympan admin user <command>
+export const ADMIN_HELP = `tympan admin sweep             delete expired files and abandoned uploads now
+tympan admin user <command>
 
   create --email E [--role member|admin|viewer] [--tier free|premium|enterprise] [--password-stdin]
   list
@@ -33,6 +34,7 @@ export async function adminCommand (argv: string[]): Promise<void> {
     }
   })
   const [group, command, ...rest] = positionals
+  if (group === 'sweep' && !values.help) return sweep()
   if (values.help || group !== 'user' || !command) {
     console.log(ADMIN_HELP)
     if (!values.help) throw new CliError('expected: tympan admin user <command>')
@@ -104,6 +106,17 @@ export async function adminCommand (argv: string[]): Promise<void> {
   } catch (error) {
     if (error instanceof HttpProblem) throw new CliError(error.message)
     throw error
+  } finally {
+    await db.close()
+  }
+}
+
+async function sweep (): Promise<void> {
+  const { config, db } = await openRuntime()
+  try {
+    const { retention } = createContainer(config, db, localStorage(path.join(config.dataDir, 'files')), pino({ level: 'silent' }))
+    const report = await retention.sweep()
+    console.log(`Deleted ${report.expiredFiles} expired file(s), ${report.staleStaged} stale staged file(s), ${report.expiredResumable} abandoned resumable upload(s).`)
   } finally {
     await db.close()
   }

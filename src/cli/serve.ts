@@ -26,12 +26,17 @@ export async function serve (): Promise<void> {
       .catch((error: unknown) => app.log.error({ err: error }, 'auth housekeeping failed'))
   }, HOUSEKEEPING_MS)
   housekeeping.unref()
+  const sweeping = setInterval(() => {
+    app.container.retention.sweep().catch((error: unknown) => app.log.error({ err: error }, 'retention sweep failed'))
+  }, config.intake.sweepIntervalMs)
+  sweeping.unref()
 
   // Stop accepting, let in-flight requests finish, then close the database.
   closeWithGrace({ delay: config.limits.shutdownGraceMs }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after a fatal error')
     else app.log.info({ signal }, 'shutting down')
     clearInterval(housekeeping)
+    clearInterval(sweeping)
     await app.close()
     await db.close()
   })

@@ -16,6 +16,7 @@ import { healthRoutes } from '../modules/health/health.routes.ts'
 import { keysRoutes } from '../modules/keys/keys.routes.ts'
 import { meRoutes } from '../modules/me/me.routes.ts'
 import { filesRoutes } from '../modules/files/files.routes.ts'
+import { resumableRoutes } from '../modules/files/resumable.routes.ts'
 import { ensureServiceUser } from '../modules/users/bootstrap.ts'
 import { usersRepository } from '../modules/users/users.repository.ts'
 import { revocationBus } from '../modules/auth/revocation-bus.ts'
@@ -117,6 +118,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   keysRoutes(app, { keys: container.keys, audit })
   adminRoutes(app, { users: container.users, auditLog: container.repos.auditLog, audit })
   filesRoutes(app, { files: container.files, storage: container.storage, audit })
+  await resumableRoutes(app, { config, files: container.files, storage: container.storage, audit })
 
   return app
 }

@@ -76,6 +76,14 @@ export function localStorage (root: string): Storage {
       }
       return stale
     },
+    async adopt (workFile) {
+      const relative = path.relative(root, workFile)
+      const [dir, ...rest] = relative.split(path.sep)
+      if (!dir || !WORK_NAME.test(dir) || rest.length !== 1 || relative.startsWith('..')) throw new Error('not a file of a work directory')
+      const staged = path.join(staging, `${randomUUID()}.part`)
+      await fsp.rename(workFile, staged)
+      return staged
+    },
     async workDir (name) {
       if (!WORK_NAME.test(name)) throw new Error(`invalid work directory name ${JSON.stringify(name)}`)
       const dir = path.join(root, name)

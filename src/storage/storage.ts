@@ -28,6 +28,8 @@ export interface Storage {
   delete: (id: string) => Promise<void>
   /** Staged files older than `olderThanMs`, for the sweeper (crashed or aborted uploads). */
   staleStaged: (olderThanMs: number) => Promise<string[]>
+  /** Moves a finished file out of a work directory into staging (a rename: no copy). */
+  adopt: (workFile: string) => Promise<string>
   /** A private directory for a tool that writes its own files (resumable uploads, yt-dlp). */
   workDir: (name: string) => Promise<string>
   ping: () => Promise<void>

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import fs from 'node:fs'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Storage } from '../../storage/storage.ts'
@@ -43,4 +44,15 @@ export async function stageStream (storage: Storage, source: Readable, maxBytes:
     throw error
   }
   return { path: staged.path, size, sha256: hash.digest('hex') }
+}
+
+/** Size and SHA-256 of a file already staged by another writer (resumable uploads, imports). */
+export async function describeStaged (stagedPath: string): Promise<Staged> {
+  const hash = createHash('sha256')
+  let size = 0
+  for await (const chunk of fs.createReadStream(stagedPath)) {
+    size += (chunk as Buffer).length
+    hash.update(chunk as Buffer)
+  }
+  return { path: stagedPath, size, sha256: hash.digest('hex') }
 }

@@ -1,0 +1,121 @@
+import { spawn } from 'node:child_process'
+import { rm, stat } from 'node:fs/promises'
+import path from 'node:path'
+import { ImportError } from './import-error.ts'
+
+export interface MediaDownloadOptions {
+  maxBytes: number
+  timeoutMs: number
+  signal?: AbortSignal
+}
+
+export interface MediaDownloader {
+  handles (url: URL): boolean
+  download (url: URL, destDir: string, opts: MediaDownloadOptions): Promise<{ path: string, name: string }>
+}
+
+const normaliseHost = (host: string) => host.toLowerCase().replace(/\.$/, '').replace(/^\./, '')
+
+/** Pure: does `url` belong to one of `hosts` or a subdomain of one (www.youtube.com under youtube.com)? */
+export function hostListed (url: URL, hosts: readonly string[]): boolean {
+  const host = normaliseHost(url.hostname)
+  return hosts.some((listed) => {
+    const entry = normaliseHost(listed)
+    return entry !== '' && (host === entry || host.endsWith(`.${entry}`))
+  })
+}
+
+/**
+ * Pure: yt-dlp's argv. `--ignore-config` keeps a system or user config (which may hold
+ * `--exec`) out of a server process; the generic extractor is disabled so a listed host
+ * cannot hand yt-dlp an arbitrary page to crawl; `--` stops the URL being read as an option.
+ */
+export function buildYtDlpArgs (url: URL, destDir: string, maxBytes: number): string[] {
+  return [
+    '--ignore-config',
+    '--use-extractors', 'default,-generic',
+    '--no-playlist',
+    '-x', '--audio-format', 'best',
+    '--max-filesize', String(maxBytes),
+    '--no-part',
+    '--restrict-filenames',
+    '-o', path.join(destDir, '%(id)s.%(ext)s'),
+    '--print', 'after_move:filepath',
+    '--',
+    url.href
+  ]
+}
+
+const OUTPUT_LIMIT = 64 * 1024
+
+interface RunResult { exitCode: number | null, stdout: string, stderr: string }
+
+/** Runs the tool in its own process group so a timeout also ends the ffmpeg it starts. */
+function run (binary: string, args: string[], timeoutMs: number, signal: AbortSignal | undefined, host: string): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+    let stdout = ''
+    let stderr = ''
+    let stopped: unknown
+    child.stdout.setEncoding('utf8').on('data', (text: string) => { stdout = (stdout + text).slice(-OUTPUT_LIMIT) })
+    child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr = (stderr + text).slice(-OUTPUT_LIMIT) })
+
+    const stop = (reason: unknown) => {
+      if (stopped !== undefined || child.pid === undefined) return
+      stopped = reason
+      try {
+        process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        // The group is already gone.
+      }
+    }
+    const timer = setTimeout(() => stop(new ImportError('timeout', `Downloading from ${host} took longer than ${timeoutMs / 1000} s`)), timeoutMs)
+    const onAbort = () => stop(signal?.reason)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    const settle = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
+
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      settle()
+      reject(error.code === 'ENOENT'
+        ? new ImportError('media_tool_missing', `Importing from ${host} needs yt-dlp: apt-get install yt-dlp, and list the host in IMPORT_MEDIA_HOSTS`)
+        : new ImportError('network', `Could not download from ${host}`, { cause: error }))
+    })
+    child.once('close', (exitCode) => {
+      settle()
+      if (stopped !== undefined) reject(stopped)
+      else resolve({ exitCode, stdout, stderr })
+    })
+  })
+}
+
+/** Adapter for yt-dlp, for media pages (YouTube and the like) that are not plain files. */
+export function mediaDownloader (options: { hosts: string[], binary?: string }): MediaDownloader {
+  const binary = options.binary ?? 'yt-dlp'
+  return {
+    handles: (url) => hostListed(url, options.hosts),
+
+    async download (url, destDir, opts) {
+      opts.signal?.throwIfAborted()
+      const host = url.hostname
+      const result = await run(binary, buildYtDlpArgs(url, destDir, opts.maxBytes), opts.timeoutMs, opts.signal, host)
+      const printed = result.stdout.trim().split('\n').pop()?.trim() ?? ''
+      const file = path.resolve(destDir, printed)
+      // yt-dlp's stderr and exit code stay in `cause`, for the log, never in the client message.
+      const cause = { exitCode: result.exitCode, stderr: result.stderr.slice(-2000) }
+      if (result.exitCode !== 0 || printed === '' || path.dirname(file) !== path.resolve(destDir)) {
+        if (printed !== '' && path.dirname(file) === path.resolve(destDir)) await rm(file, { force: true })
+        throw new ImportError('network', `Could not download media from ${host}`, { cause })
+      }
+      // --max-filesize only applies when the size is known up front; check what arrived.
+      const { size } = await stat(file)
+      if (size > opts.maxBytes) {
+        await rm(file, { force: true })
+        throw new ImportError('too_large', `The media at ${host} is larger than the ${opts.maxBytes} byte limit`)
+      }
+      return { path: file, name: path.basename(file) }
+    }
+  }
+}

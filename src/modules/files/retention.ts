@@ -1,0 +1,54 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { AuditService } from '../../audit/audit.service.ts'
+import type { Storage } from '../../storage/storage.ts'
+import type { FilesRepository } from './files.repository.ts'
+
+// A staged file untouched this long belongs to no live upload: uploads write continuously.
+const STALE_STAGED_MS = 3_600_000
+const BATCH = 100
+
+export interface SweepReport {
+  expiredFiles: number
+  staleStaged: number
+  expiredResumable: number
+}
+
+export interface RetentionDeps {
+  files: FilesRepository
+  storage: Storage
+  audit: AuditService
+  /** Deletes incomplete resumable uploads past their expiry; returns how many. */
+  cleanUpResumable: () => Promise<number>
+  log: FastifyBaseLogger
+}
+
+/**
+ * FILE_RETENTION_HOURS made real: expired files and their bytes, staged leftovers of crashed
+ * or aborted uploads, and abandoned resumable uploads. Each deleted file is audited.
+ */
+export function retentionSweeper (deps: RetentionDeps) {
+  return {
+    async sweep (now = new Date()): Promise<SweepReport> {
+      let expiredFiles = 0
+      for (;;) {
+        const batch = await deps.files.expired(now, BATCH)
+        for (const file of batch) {
+          // Row first: once it is gone nobody can start reading bytes that are about to vanish.
+          await deps.files.delete(file.id)
+          await deps.storage.delete(file.id)
+          await deps.audit.record({ action: 'file.expired', status: 200, detail: { fileId: file.id, ownerId: file.owner_id, expiresAt: file.expires_at.toISOString() } })
+          expiredFiles++
+        }
+        if (batch.length < BATCH) break
+      }
+      const stale = await deps.storage.staleStaged(STALE_STAGED_MS)
+      for (const file of stale) await deps.storage.discard(file)
+      const expiredResumable = await deps.cleanUpResumable()
+      const report = { expiredFiles, staleStaged: stale.length, expiredResumable }
+      if (expiredFiles + stale.length + expiredResumable > 0) deps.log.info(report, 'retention sweep')
+      return report
+    }
+  }
+}
+
+export type RetentionSweeper = ReturnType<typeof retentionSweeper>
