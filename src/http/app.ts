@@ -17,6 +17,8 @@ import { keysRoutes } from '../modules/keys/keys.routes.ts'
 import { meRoutes } from '../modules/me/me.routes.ts'
 import { filesRoutes } from '../modules/files/files.routes.ts'
 import { resumableRoutes } from '../modules/files/resumable.routes.ts'
+import { importRoutes } from '../modules/files/import.routes.ts'
+import { urlImporter } from '../modules/files/import/url-import.ts'
 import { ensureServiceUser } from '../modules/users/bootstrap.ts'
 import { usersRepository } from '../modules/users/users.repository.ts'
 import { revocationBus } from '../modules/auth/revocation-bus.ts'
@@ -112,13 +114,14 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
   const audit = requestAuditor(container.audit)
-  healthRoutes(app, { db })
+  healthRoutes(app, { db, storage })
   authRoutes(app, { config, auth: container.auth, sessions: container.repos.sessions, audit })
   meRoutes(app, { config, users: container.users, audit })
   keysRoutes(app, { keys: container.keys, audit })
   adminRoutes(app, { users: container.users, auditLog: container.repos.auditLog, audit })
   filesRoutes(app, { files: container.files, storage: container.storage, audit })
   await resumableRoutes(app, { config, files: container.files, storage: container.storage, audit })
+  importRoutes(app, { files: container.files, importer: urlImporter(config, container.storage), audit })
 
   return app
 }

@@ -31,6 +31,11 @@ export function magicMatches (format: AudioFormat, detectedExt: string | undefin
   return detectedExt !== undefined && RULES[format].detected.includes(detectedExt)
 }
 
+/** The allowed format whose family the detected type belongs to, if any. */
+export function formatFromDetected (detectedExt: string | undefined): AudioFormat | undefined {
+  return AUDIO_FORMATS.find((format) => magicMatches(format, detectedExt))
+}
+
 export const contentTypeOf = (format: AudioFormat): string => RULES[format].contentType
 
 const MAX_NAME_BYTES = 255

@@ -79,7 +79,7 @@ export function localStorage (root: string): Storage {
     async adopt (workFile) {
       const relative = path.relative(root, workFile)
       const [dir, ...rest] = relative.split(path.sep)
-      if (!dir || !WORK_NAME.test(dir) || rest.length !== 1 || relative.startsWith('..')) throw new Error('not a file of a work directory')
+      if (!dir || !WORK_NAME.test(dir) || rest.length === 0 || rest.includes('..') || path.isAbsolute(relative)) throw new Error('not a file of a work directory')
       const staged = path.join(staging, `${randomUUID()}.part`)
       await fsp.rename(workFile, staged)
       return staged

@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { Db } from '../../db/database.ts'
+import type { Storage } from '../../storage/storage.ts'
 import { sendProblem } from '../../http/error-handler.ts'
 import { PUBLIC } from '../auth/permissions.ts'
 
 const READY_TIMEOUT_MS = 2000
 
-export function healthRoutes (app: FastifyInstance, deps: { db: Db }) {
+export function healthRoutes (app: FastifyInstance, deps: { db: Db, storage: Storage }) {
   app.get('/healthz', {
     config: { auth: PUBLIC },
     schema: { tags: ['health'], summary: 'Liveness: the process answers', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
@@ -14,16 +15,18 @@ export function healthRoutes (app: FastifyInstance, deps: { db: Db }) {
 
   app.get('/readyz', {
     config: { auth: PUBLIC },
-    schema: { tags: ['health'], summary: 'Readiness: the database answers', response: { 200: Type.Object({ status: Type.Literal('ready'), database: Type.String() }) } }
+    schema: { tags: ['health'], summary: 'Readiness: the database and the file storage answer', response: { 200: Type.Object({ status: Type.Literal('ready'), database: Type.String() }) } }
   }, async (request, reply) => {
-    try {
-      await withTimeout(deps.db.ping(), READY_TIMEOUT_MS)
-      return { status: 'ready' as const, database: deps.db.backend }
-    } catch (error) {
-      request.log.warn({ err: error }, 'readiness check failed')
-      reply.header('retry-after', '5')
-      return sendProblem(request, reply, 503, 'The database is not reachable')
+    for (const [what, check] of [['database', () => deps.db.ping()], ['file storage', () => deps.storage.ping()]] as const) {
+      try {
+        await withTimeout(check(), READY_TIMEOUT_MS)
+      } catch (error) {
+        request.log.warn({ err: error }, `readiness check failed: ${what}`)
+        reply.header('retry-after', '5')
+        return sendProblem(request, reply, 503, `The ${what} is not reachable`)
+      }
     }
+    return { status: 'ready' as const, database: deps.db.backend }
   })
 }
 

@@ -43,7 +43,7 @@ const V6_RANGES = table([
 ])
 
 // Only 2000::/3 is allocated as global unicast; everything else (e.g. the deprecated
-// IPv4-compatible ::127.0.0.1, which ipaddr.js calls "unicast") is refused.
+// IPv4-compatible ::7f00:1, which ipaddr.js calls "unicast") is refused.
 const V6_GLOBAL = ipaddr.parseCIDR('2000::/3')
 
 const NAT64_WELL_KNOWN = ipaddr.parseCIDR('64:ff9b::/96')

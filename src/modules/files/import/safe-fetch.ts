@@ -39,6 +39,7 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308])
  * never reach `lookup` (Node skips it), so they are checked before the request.
  */
 export async function fetchToFile (url: string, destPath: string, options: FetchToFileOptions): Promise<FetchedFile> {
+  let current = parseImportUrl(url, options)
   const judge = options.allowPrivate ? undefined : (options.addressAllowed ?? addressProblem)
   const maxRedirects = options.maxRedirects ?? 3
   const headersTimeoutMs = options.headersTimeoutMs ?? 15_000
@@ -56,7 +57,6 @@ export async function fetchToFile (url: string, destPath: string, options: Fetch
     bodyTimeout: headersTimeoutMs
   })
 
-  let current = parseImportUrl(url, options)
   let created = false
   // A local failure (destPath exists, disk full) is the server's problem, not the remote's:
   // it is passed on unchanged rather than reported to the client as a network error.
