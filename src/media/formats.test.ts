@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { formatFromDetected, formatFromName, magicMatches, sanitiseFileName } from './formats.ts'
+
+describe('formatFromName', () => {
+  it('takes the last extension, case-insensitively', () => {
+    assert.equal(formatFromName('talk.MP3'), 'mp3')
+    assert.equal(formatFromName('x.php.mp3'), 'mp3')
+    assert.equal(formatFromName('x.mp3.php'), undefined)
+    assert.equal(formatFromName('noext'), undefined)
+    assert.equal(formatFromName('.mp3'), undefined, 'a dotfile has no extension')
+    assert.equal(formatFromName('song.webm'), undefined)
+  })
+})
+
+describe('magicMatches', () => {
+  it('accepts only the family of the extension', () => {
+    assert.ok(magicMatches('m4a', 'mp4'))
+    assert.ok(magicMatches('wma', 'asf'))
+    assert.ok(!magicMatches('wav', 'flac'))
+    assert.ok(!magicMatches('mp3', undefined))
+    assert.equal(formatFromDetected('asf'), 'wma')
+    assert.equal(formatFromDetected('exe'), undefined)
+  })
+})
+
+describe('sanitiseFileName', () => {
+  it('removes separators, controls, bidi overrides and leading dots', () => {
+    assert.equal(sanitiseFileName('../../etc/passwd.mp3'), 'etcpasswd.mp3')
+    assert.equal(sanitiseFileName('..\\..\\x.mp3'), 'x.mp3')
+    assert.equal(sanitiseFileName('a\u0000b\nc.mp3'), 'abc.mp3')
+    assert.equal(sanitiseFileName('evil\u202egnp.mp3'), 'evilgnp.mp3')
+    assert.equal(sanitiseFileName('....'), 'audio')
+    assert.equal(sanitiseFileName('', 'audio.wav'), 'audio.wav')
+  })
+
+  it('normalises to NFC', () => {
+    assert.equal(sanitiseFileName('cafe\u0301.mp3'), 'caf\u00e9.mp3')
+  })
+
+  it('keeps at most 255 bytes of UTF-8 and the extension', () => {
+    const long = sanitiseFileName(`${'é'.repeat(300)}.flac`)
+    assert.ok(Buffer.byteLength(long) <= 255)
+    assert.ok(long.endsWith('.flac'))
+    assert.ok(!long.includes('\ufffd'), 'cut on a character boundary')
+  })
+})
