@@ -18,7 +18,7 @@ import { filesRepository } from './modules/files/files.repository.ts'
 import { filesService } from './modules/files/files.service.ts'
 import { mediaTools } from './media/probe.ts'
 import { retentionSweeper } from './modules/files/retention.ts'
-import { resumableStore } from './modules/files/resumable.routes.ts'
+import { resumableStore } from './modules/files/resumable-store.ts'
 import type { Storage } from './storage/storage.ts'
 
 /** Wires repositories into services. Each service gets only what it uses. */
@@ -33,7 +33,6 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     files: filesRepository(db.kysely)
   }
   const audit = auditService(repos.auditLog, log)
-  const users = usersService({ users: repos.users, sessions: repos.sessions, keys: repos.keys, throttle: repos.throttle, auditLog: repos.auditLog })
   const auth = authService({
     config,
     users: repos.users,
@@ -47,14 +46,18 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     ...(options.revocations ? { revocations: options.revocations } : {})
   })
   const files = filesService({ config, files: repos.files, storage, media: mediaTools() })
+  const users = usersService({
+    users: repos.users, sessions: repos.sessions, keys: repos.keys, throttle: repos.throttle, auditLog: repos.auditLog, personalData: [files.personalData]
+  })
+  const resumable = resumableStore(storage, config)
   const retention = retentionSweeper({
     files: repos.files,
     storage,
     audit,
-    cleanUpResumable: async () => (await resumableStore(storage, config)).deleteExpired(),
+    cleanUpResumable: async () => (await resumable()).deleteExpired(),
     log
   })
-  return { repos, audit, users, auth, keys: keysService(repos.keys), files, storage, retention }
+  return { repos, audit, users, auth, keys: keysService(repos.keys), files, storage, retention, resumable }
 }
 
 export type Container = ReturnType<typeof createContainer>

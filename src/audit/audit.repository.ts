@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely'
+import { sql, type Kysely } from 'kysely'
 import type { AuditEntry, Database } from '../db/schema.ts'
 
 export interface AuditRecord {
@@ -55,8 +55,11 @@ export function auditRepository (db: Kysely<Database>) {
       return db.selectFrom('audit_log').selectAll().where('actor_user_id', '=', userId).orderBy('id').execute()
     },
     /** GDPR erasure keeps the security trail but unlinks it from the person. */
-    async pseudonymiseActor (userId: string): Promise<void> {
+    async pseudonymiseActor (userId: string, email: string): Promise<void> {
       await db.updateTable('audit_log').set({ actor_user_id: null, ip: null }).where('actor_user_id', '=', userId).execute()
+      // Failed sign-ins name the email they tried, with no actor: unlink those too.
+      await db.updateTable('audit_log').set({ detail: sql`detail - 'email'`, ip: null })
+        .where(sql`lower(detail->>'email')`, '=', email.toLowerCase()).execute()
     }
   }
 }

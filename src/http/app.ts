@@ -120,7 +120,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   keysRoutes(app, { keys: container.keys, audit })
   adminRoutes(app, { users: container.users, auditLog: container.repos.auditLog, audit })
   filesRoutes(app, { files: container.files, storage: container.storage, audit })
-  await resumableRoutes(app, { config, files: container.files, storage: container.storage, audit })
+  await resumableRoutes(app, { config, files: container.files, storage: container.storage, audit, store: container.resumable })
   importRoutes(app, { files: container.files, importer: urlImporter(config, container.storage), audit })
 
   return app

@@ -84,15 +84,20 @@ export function authService (deps: AuthDeps) {
     const session = await sessions.create({
       userId: user.id, userAgent: meta.userAgent.slice(0, 512), ip: meta.ip, expiresAt: refreshExpiresAt, refreshHash: refreshHash(refreshToken)
     })
-    const access = await tokens.sign(user.id, session.id, now)
+    return withAccessToken(user, session.id, now, refreshToken, refreshExpiresAt)
+  }
+
+  /** A fresh access JWT and CSRF token around a session's current refresh token. */
+  async function withAccessToken (user: User, sessionId: string, now: Date, refreshToken: string, refreshExpiresAt: Date): Promise<IssuedSession> {
+    const access = await tokens.sign(user.id, sessionId, now)
     return {
       user,
-      sessionId: session.id,
+      sessionId,
       accessToken: access.token,
       accessExpiresAt: new Date(access.claims.exp * 1000),
       refreshToken,
       refreshExpiresAt,
-      csrfToken: csrf.issue(session.id)
+      csrfToken: csrf.issue(sessionId)
     }
   }
 
@@ -136,7 +141,7 @@ export function authService (deps: AuthDeps) {
      * it, so the whole session (its token family) is revoked (RFC 9700 §4.14.2).
      * `csrfHeader`/`csrfCookie` are checked when the token came from a cookie.
      */
-    async refresh (token: string, meta: RequestMeta, csrfCheck?: { header?: string, cookie?: string }): Promise<Omit<IssuedSession, 'user'> & { user: User }> {
+    async refresh (token: string, meta: RequestMeta, csrfCheck?: { header?: string, cookie?: string }): Promise<IssuedSession> {
       const now = new Date()
       const hash = refreshHash(token)
       const found = await sessions.findRefresh(hash)
@@ -162,16 +167,7 @@ export function authService (deps: AuthDeps) {
       }
       const user = await users.findById(found.user_id)
       if (!user) throw unauthorized('Session has ended; sign in again')
-      const access = await tokens.sign(user.id, found.session_id, now)
-      return {
-        user,
-        sessionId: found.session_id,
-        accessToken: access.token,
-        accessExpiresAt: new Date(access.claims.exp * 1000),
-        refreshToken: next,
-        refreshExpiresAt: found.expires_at,
-        csrfToken: csrf.issue(found.session_id)
-      }
+      return withAccessToken(user, found.session_id, now, next, found.expires_at)
     },
 
     async logout (principal: Principal, meta: RequestMeta): Promise<void> {

@@ -3,14 +3,14 @@ import { fileTypeFromFile } from 'file-type'
 import type { Config } from '../../config/config.ts'
 import type { AudioFile, AudioFormat } from '../../db/schema.ts'
 import { HttpProblem, notFound, unprocessable } from '../../http/problem.ts'
-import { DEFAULT_AUDIO_LIMITS, judgeAudio } from '../../media/audio-policy.ts'
+import { DEFAULT_AUDIO_LIMITS, judgeAudio, judgeWavHeader } from '../../media/audio-policy.ts'
 import { AUDIO_FORMATS, contentTypeOf, formatFromName, magicMatches, sanitiseFileName } from '../../media/formats.ts'
 import type { MediaTools } from '../../media/probe.ts'
 import type { ByteRange, Storage } from '../../storage/storage.ts'
 import type { Principal } from '../auth/permissions.ts'
 import type { FilesRepository } from './files.repository.ts'
 import { decodeCursor, encodeCursor } from '../../http/cursor.ts'
-import type { Staged } from './staging.ts'
+import { readHead, type Staged } from './staging.ts'
 
 export interface PublicFile {
   id: string
@@ -109,6 +109,10 @@ export function filesService (deps: FilesDeps) {
             ? `The content is ${detected.ext.toUpperCase()}, not ${format.toUpperCase()}: the name's extension must match the bytes`
             : `The content is not ${format.toUpperCase()} audio (unrecognised bytes)`)
         }
+        if (format === 'wav') {
+          const forged = judgeWavHeader(await readHead(staged.path, 64 * 1024), staged.size)
+          if (forged) throw unprocessable(forged)
+        }
         const probe = await media.probe(staged.path)
         if (!probe) throw unprocessable(`The file could not be read as ${format.toUpperCase()} audio`)
         const verdict = judgeAudio(probe, staged.size, limits)
@@ -163,6 +167,18 @@ export function filesService (deps: FilesDeps) {
     async content (principal: Principal, id: string, range?: ByteRange) {
       const file = await mustRead(principal, id)
       return { file, stream: storage.read(file.id, range) }
+    },
+
+    /** GDPR participant: the user's files, listed and erased with the account. */
+    personalData: {
+      section: 'files',
+      export: async (userId: string) => (await files.listAllForOwner(userId)).map(toPublicFile),
+      async erase (userId: string) {
+        for (const file of await files.listAllForOwner(userId)) {
+          await files.delete(file.id)
+          await storage.delete(file.id)
+        }
+      }
     },
 
     async delete (principal: Principal, id: string): Promise<AudioFile> {

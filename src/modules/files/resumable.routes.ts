@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import path from 'node:path'
-import { FileStore } from '@tus/file-store'
+import type { FileStore } from '@tus/file-store'
 import { Server, type Upload } from '@tus/server'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
@@ -20,6 +20,8 @@ export interface ResumableDeps {
   files: FilesService
   storage: Storage
   audit: RequestAuditor
+  /** The one tus data store of this process (shared with the retention sweeper). */
+  store: () => Promise<FileStore>
 }
 
 /** tus hooks report failures by throwing `{status_code, body}`; ours carry a problem document. */
@@ -37,13 +39,8 @@ function tusError (problem: HttpProblem, requestId: string) {
  * metadata, so another user's upload answers 404), the per-user size/quota cap, and at
  * completion exactly the checks and the record of a multipart upload.
  */
-export async function resumableStore (storage: Storage, config: Config): Promise<FileStore> {
-  const directory = await storage.workDir('resumable')
-  return new FileStore({ directory, expirationPeriodInMilliseconds: config.intake.resumableExpiryMs })
-}
-
 export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps) {
-  const datastore = await resumableStore(deps.storage, deps.config)
+  const datastore = await deps.store()
   const directory = datastore.directory
   const contexts = new WeakMap<IncomingMessage, { principal: Principal, request: FastifyRequest }>()
 

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely'
+import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database, NewUser, Role, Tier, User, UserUpdate } from '../../db/schema.ts'
 
 /** `changed` runs after every write that can change what a credential allows (see revocation-bus.ts). */
@@ -29,16 +29,40 @@ export function usersRepository (db: Kysely<Database>, changed: () => Promise<vo
       let query = db.selectFrom('users').selectAll().where('is_service', '=', false)
       if (options.role) query = query.where('role', '=', options.role)
       if (options.tier) query = query.where('tier', '=', options.tier)
+      // The cursor holds a JS Date (milliseconds) but PostgreSQL keeps microseconds: compare and
+      // order at millisecond precision, or the cursor's own row comes back on the next page.
+      const createdMs = sql<Date>`date_trunc('milliseconds', created_at)`
       if (options.after) {
         const { createdAt, id } = options.after
-        query = query.where((eb) => eb.or([eb('created_at', '>', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '>', id)])]))
+        query = query.where((eb) => eb.or([eb(createdMs, '>', createdAt), eb.and([eb(createdMs, '=', createdAt), eb('id', '>', id)])]))
       }
-      return query.orderBy('created_at').orderBy('id').limit(options.limit).execute()
+      return query.orderBy(createdMs).orderBy('id').limit(options.limit).execute()
     },
     async countActiveAdmins (): Promise<number> {
       const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n'))
         .where('role', '=', 'admin').where('disabled', '=', false).executeTakeFirstOrThrow()
       return Number(row.n)
+    },
+    /**
+     * `update` and `delete` that refuse ('last_admin') when the write would leave no enabled admin.
+     * The enabled admins are locked first, so two admins demoting or erasing each other at the
+     * same moment cannot both succeed.
+     */
+    async updateKeepingAnAdmin (id: string, patch: UserUpdate): Promise<User | undefined | 'last_admin'> {
+      const result = await db.transaction().execute(async (trx) => {
+        if (await wouldRemoveLastAdmin(trx, id, (patch.role !== undefined && patch.role !== 'admin') || patch.disabled === true)) return 'last_admin' as const
+        return trx.updateTable('users').set({ ...patch, updated_at: new Date() }).where('id', '=', id).returningAll().executeTakeFirst()
+      })
+      await changed()
+      return result
+    },
+    async deleteKeepingAnAdmin (id: string): Promise<boolean | 'last_admin'> {
+      const result = await db.transaction().execute(async (trx) => {
+        if (await wouldRemoveLastAdmin(trx, id, true)) return 'last_admin' as const
+        return Number((await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst()).numDeletedRows) > 0
+      })
+      await changed()
+      return result
     },
     async delete (id: string): Promise<boolean> {
       const result = await db.deleteFrom('users').where('id', '=', id).executeTakeFirst()
@@ -46,6 +70,12 @@ export function usersRepository (db: Kysely<Database>, changed: () => Promise<vo
       return Number(result.numDeletedRows) > 0
     }
   }
+}
+
+async function wouldRemoveLastAdmin (trx: Transaction<Database>, id: string, removesAdmin: boolean): Promise<boolean> {
+  if (!removesAdmin) return false
+  const admins = await trx.selectFrom('users').select('id').where('role', '=', 'admin').where('disabled', '=', false).forUpdate().execute()
+  return admins.length <= 1 && admins.some((a) => a.id === id)
 }
 
 export type UsersRepository = ReturnType<typeof usersRepository>

@@ -57,12 +57,27 @@ export interface UserPatch {
   password?: string
 }
 
+const LAST_ADMIN = 'This is the last enabled admin; promote another admin first'
+
+/**
+ * A domain that stores personal data outside the users tables (files, later jobs). GDPR
+ * export and erasure go through every one, so a new domain cannot be forgotten by them.
+ */
+export interface PersonalData {
+  /** Its section in the export document. */
+  section: string
+  export: (userId: string) => Promise<unknown>
+  /** Deletes everything of the user, including what lives outside the database. */
+  erase: (userId: string) => Promise<void>
+}
+
 export interface UsersDeps {
   users: UsersRepository
   sessions: SessionsRepository
   keys: KeysRepository
   throttle: LoginThrottleRepository
   auditLog: AuditRepository
+  personalData?: PersonalData[]
 }
 
 export function usersService (deps: UsersDeps) {
@@ -77,7 +92,7 @@ export function usersService (deps: UsersDeps) {
   /** Refuses any change that would leave the server with no enabled admin. */
   async function guardLastAdmin (user: User, patch: UserPatch) {
     const losesAdmin = user.role === 'admin' && !user.disabled && ((patch.role && patch.role !== 'admin') || patch.disabled === true)
-    if (losesAdmin && await users.countActiveAdmins() <= 1) throw conflict('This is the last enabled admin; promote another admin first')
+    if (losesAdmin && await users.countActiveAdmins() <= 1) throw conflict(LAST_ADMIN)
   }
 
   return {
@@ -108,12 +123,14 @@ export function usersService (deps: UsersDeps) {
       const user = await mustFind(id)
       await guardLastAdmin(user, patch)
       if (patch.password !== undefined) checkPassword(patch.password, user.email)
-      const updated = await users.update(id, {
+      // guardLastAdmin answers early; this write re-checks atomically, for two admins racing.
+      const updated = await users.updateKeepingAnAdmin(id, {
         ...(patch.role ? { role: patch.role } : {}),
         ...(patch.tier ? { tier: patch.tier } : {}),
         ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}),
         ...(patch.password !== undefined ? { password_hash: await hashPassword(patch.password), password_changed_at: new Date() } : {})
       })
+      if (updated === 'last_admin') throw conflict(LAST_ADMIN)
       if (!updated) throw notFound('User')
       if (patch.disabled === true) {
         await sessions.revokeAllForUser(id, 'user_disabled')
@@ -142,9 +159,11 @@ export function usersService (deps: UsersDeps) {
       const [userSessions, userKeys, audit] = await Promise.all([
         sessions.listAllForUser(userId), keys.listForUser(userId), deps.auditLog.listForActor(userId)
       ])
+      const owned = await Promise.all((deps.personalData ?? []).map(async (p) => [p.section, await p.export(userId)] as const))
       return {
         exportedAt: new Date().toISOString(),
         user: toPublicUser(user),
+        ...Object.fromEntries(owned),
         sessions: userSessions.map((s) => ({
           id: s.id, userAgent: s.user_agent, ip: s.ip, createdAt: s.created_at, lastActiveAt: s.last_active_at,
           expiresAt: s.expires_at, revokedAt: s.revoked_at, revokeReason: s.revoke_reason
@@ -160,9 +179,12 @@ export function usersService (deps: UsersDeps) {
     async erase (userId: string): Promise<void> {
       const user = await mustFind(userId)
       await guardLastAdmin(user, { disabled: true })
-      await deps.auditLog.pseudonymiseActor(userId)
+      for (const data of deps.personalData ?? []) await data.erase(userId)
+      const deleted = await users.deleteKeepingAnAdmin(userId)
+      if (deleted === 'last_admin') throw conflict(LAST_ADMIN)
+      if (!deleted) throw notFound('User')
+      await deps.auditLog.pseudonymiseActor(userId, user.email)
       await deps.throttle.clearEmail(user.email.toLowerCase())
-      await users.delete(userId)
     }
   }
 }
