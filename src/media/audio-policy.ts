@@ -47,3 +47,29 @@ export function judgeAudio (probe: ProbeResult, sizeBytes: number, limits: Audio
   if (!(first.channels > 0) || first.channels > limits.maxChannels) return { problem: `Unsupported channel count ${first.channels}` }
   return { facts: { durationSec, sampleRate: first.sampleRate, channels: first.channels, codec: first.codecName } }
 }
+
+/**
+ * Pure: does a RIFF/WAVE header promise more audio than the file holds? ffprobe cannot see
+ * this lie: when the data chunk runs past the end of the file it estimates the duration from
+ * the file size, so "10 hours in 4 KB" probes as 0.05 s of clean audio. Returns the
+ * client-facing reason, or undefined (not RIFF/WAVE, no data chunk in `head`, or honest).
+ */
+export function judgeWavHeader (head: Buffer, sizeBytes: number): string | undefined {
+  if (head.length < 12 || head.toString('latin1', 0, 4) !== 'RIFF' || head.toString('latin1', 8, 12) !== 'WAVE') return undefined
+  let byteRate = 0
+  for (let offset = 12; offset + 8 <= head.length;) {
+    const id = head.toString('latin1', offset, offset + 4)
+    const size = head.readUInt32LE(offset + 4)
+    if (id === 'fmt ' && size >= 16 && offset + 20 <= head.length) byteRate = head.readUInt32LE(offset + 16)
+    if (id === 'data') {
+      // 0 and 0xFFFFFFFF are what streaming writers put before they know the length: "until the end".
+      if (size === 0 || size === 0xffffffff) return undefined
+      const held = Math.max(0, sizeBytes - offset - 8)
+      if (held >= size * 0.9) return undefined
+      const amount = (bytes: number) => byteRate > 0 ? `${Math.round((bytes / byteRate) * 100) / 100} s` : `${bytes} bytes`
+      return `The file is truncated or forged: its WAV header promises ${amount(size)} of audio but it holds ${amount(held)}`
+    }
+    offset += 8 + size + (size % 2)
+  }
+  return undefined
+}

@@ -42,7 +42,8 @@ export function localStorage (root: string): Storage {
       const target = objectPath(id)
       await fsp.mkdir(path.dirname(target), { recursive: true, mode: 0o700 })
       const handle = await fsp.open(stagedPath, 'r')
-      try { await handle.sync() } finally { await handle.close() }
+      // Staged files written by other tools (tus's FileStore, yt-dlp) carry the umask's 0644.
+      try { await handle.chmod(0o600); await handle.sync() } finally { await handle.close() }
       await fsp.rename(stagedPath, target)
       // The rename is durable only once the directory entry is on disk too.
       const dir = await fsp.open(path.dirname(target), 'r')
@@ -70,6 +71,9 @@ export function localStorage (root: string): Storage {
       const cutoff = Date.now() - olderThanMs
       const stale: string[] = []
       for (const name of await fsp.readdir(staging)) {
+        // Only what stage() and adopt() create: discard() refuses anything else, and one
+        // foreign file must not make every later sweep fail.
+        if (!/^[0-9a-f-]{36}\.part$/.test(name)) continue
         const file = path.join(staging, name)
         const stat = await fsp.stat(file).catch(() => undefined)
         if (stat?.isFile() && stat.mtimeMs < cutoff) stale.push(file)

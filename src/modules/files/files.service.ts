@@ -119,12 +119,14 @@ export function filesService (deps: FilesDeps) {
         if ('problem' in verdict) throw unprocessable(verdict.problem)
         if (!await media.decodes(staged.path)) throw unprocessable('The audio is corrupt: it does not decode cleanly')
 
+        // Sanitising can eat the extension ("....mp3" → "mp3"); the stored name keeps the format.
+        const cleanName = sanitiseFileName(input.name, `audio.${format}`)
         const id = randomUUID()
         const now = new Date()
         const inserted = await files.insertWithinQuota({
           id,
           owner_id: principal.userId,
-          name: sanitiseFileName(input.name, `audio.${format}`),
+          name: formatFromName(cleanName) === format ? cleanName : `audio.${format}`,
           format,
           content_type: contentTypeOf(format),
           size: staged.size,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
+import fsp from 'node:fs/promises'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Storage } from '../../storage/storage.ts'
@@ -55,4 +56,16 @@ export async function describeStaged (stagedPath: string): Promise<Staged> {
     hash.update(chunk as Buffer)
   }
   return { path: stagedPath, size, sha256: hash.digest('hex') }
+}
+
+/** The first `bytes` of a staged file (fewer if it is shorter), for header checks. */
+export async function readHead (stagedPath: string, bytes: number): Promise<Buffer> {
+  const handle = await fsp.open(stagedPath, 'r')
+  try {
+    const buffer = Buffer.alloc(bytes)
+    const { bytesRead } = await handle.read(buffer, 0, bytes, 0)
+    return buffer.subarray(0, bytesRead)
+  } finally {
+    await handle.close()
+  }
 }
