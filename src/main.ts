@@ -38,7 +38,10 @@ async function main (argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then((code) => {
   if (code >= 0) process.exitCode = code
 }, (error: unknown) => {
-  if (error instanceof ConfigError || error instanceof CliError || error instanceof DatabaseInUseError) {
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    console.error(`tympan: cannot listen: ${(error as Error).message.replace(/^listen /, '')} (another server on that port? set PORT)`)
+    process.exitCode = 1
+  } else if (error instanceof ConfigError || error instanceof CliError || error instanceof DatabaseInUseError) {
     console.error(`tympan: ${error.message}`)
     process.exitCode = error instanceof ConfigError ? 78 : 1
   } else {

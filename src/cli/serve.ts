@@ -1,4 +1,6 @@
 import closeWithGrace from 'close-with-grace'
+import type { FastifyInstance } from 'fastify'
+import type { Db } from '../db/database.ts'
 import { buildApp } from '../http/app.ts'
 import { bootstrapAdmin } from '../modules/users/bootstrap.ts'
 import { developmentWarnings } from '../config/config.ts'
@@ -8,11 +10,11 @@ const HOUSEKEEPING_MS = 3_600_000
 
 export async function serve (): Promise<void> {
   const { config, db, applied } = await openRuntime()
-  const app = await buildApp({ config, db })
+  const app = await buildApp({ config, db }).catch((error: unknown) => abortStart(error, db))
   if (applied.length > 0) app.log.info({ applied }, 'database migrated')
   for (const warning of developmentWarnings(config)) app.log.warn(warning)
 
-  const boot = await bootstrapAdmin(config, app.container.users)
+  const boot = await bootstrapAdmin(config, app.container.users).catch((error: unknown) => abortStart(error, db, app))
   if (boot.admin) app.log.info({ userId: boot.admin.id, email: boot.admin.email }, 'created the first admin')
   if (boot.generatedPassword) {
     // The terminal, never the JSON log: log pipelines keep lines forever.
@@ -31,7 +33,10 @@ export async function serve (): Promise<void> {
   }, config.intake.sweepIntervalMs)
   sweeping.unref()
 
-  // Stop accepting, let in-flight requests finish, then close the database.
+  await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => abortStart(error, db, app))
+
+  // Stop accepting, let in-flight requests finish, then close the database. Installed only once
+  // listening: close-with-grace exits 0 on beforeExit, which would hide a failed start.
   closeWithGrace({ delay: config.limits.shutdownGraceMs }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after a fatal error')
     else app.log.info({ signal }, 'shutting down')
@@ -40,6 +45,14 @@ export async function serve (): Promise<void> {
     await app.close()
     await db.close()
   })
+}
 
-  await app.listen({ host: config.host, port: config.port })
+/**
+ * A start that fails once the database is open (weak TYMPAN_ADMIN_PASSWORD, port in use) closes
+ * it: an open PGlite keeps its lock file and holds the process for seconds.
+ */
+async function abortStart (error: unknown, db: Db, app?: FastifyInstance): Promise<never> {
+  await app?.close().catch(() => {})
+  await db.close().catch(() => {})
+  throw error
 }

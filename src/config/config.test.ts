@@ -43,7 +43,7 @@ describe('parseEnv', () => {
     assert.deepEqual(config.corsOrigins, ['https://a.example', 'https://b.example'])
   })
 
-  for (const [name, value] of [['PORT', 'eighty'], ['PORT', '70000'], ['PORT', '-1'], ['TYMPAN_ENV', 'staging'], ['LOG_LEVEL', 'verbose'], ['AUTH_ENABLED', 'maybe']]) {
+  for (const [name, value] of [['PORT', 'eighty'], ['PORT', '70000'], ['PORT', '-1'], ['TYMPAN_ENV', 'staging'], ['LOG_LEVEL', 'verbose'], ['AUTH_ENABLED', 'maybe']] as const) {
     it(`refuses ${name}=${value} with a ConfigError naming ${name}`, () => {
       assert.throws(() => parseEnv({ [name]: value }), (error: unknown) => {
         assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`)
@@ -98,7 +98,7 @@ describe('configProblems', () => {
     assert.equal(configProblems(production({ JWT_SECRET_KEY: 'é'.repeat(15) })).length, 1)
   })
 
-  for (const [name, value] of [['AUTH_ENABLED', 'false'], ['CORS_ORIGINS', '*'], ['CORS_ORIGINS', 'https://a.example,*'], ['LOG_LEVEL', 'debug'], ['LOG_LEVEL', 'trace']]) {
+  for (const [name, value] of [['AUTH_ENABLED', 'false'], ['CORS_ORIGINS', '*'], ['CORS_ORIGINS', 'https://a.example,*'], ['LOG_LEVEL', 'debug'], ['LOG_LEVEL', 'trace']] as const) {
     it(`refuses ${name}=${value} in production, naming ${name}`, () => {
       const problems = configProblems(production({ [name]: value }))
       assert.ok(problems.length >= 1)

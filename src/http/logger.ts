@@ -1,7 +1,8 @@
 import type { FastifyServerOptions } from 'fastify'
 import type { Config } from '../config/config.ts'
 
-const SENSITIVE_QUERY = /([?&](?:api[_-]?key|key|token|access_token|refresh_token|password)=)[^&]*/gi
+// Any query parameter whose name mentions a credential (also percent-encoded: `api%5Fkey`).
+const SENSITIVE_QUERY = /([?&][^=&#]*?(?:key|token|passw|secret|auth|sig|session|cookie)[^=&#]*=)[^&#]*/gi
 
 // Redaction is by path: pino copies nothing it was not asked to, and these are the places a
 // credential can appear in what Tympan logs.

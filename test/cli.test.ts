@@ -1,0 +1,429 @@
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import http from 'node:http'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { after, before, describe, it } from 'node:test'
+import pg from 'pg'
+import { quoteIdent } from '../src/db/database.ts'
+import { backends, TEST_DATABASE_URL } from './helpers/db.ts'
+
+// End to end: every case drives bin/tympan in a child process, from a directory outside the
+// repository, with an environment built from scratch (nothing leaks in from the test runner).
+const ROOT = path.resolve(import.meta.dirname, '..')
+const TYMPAN = path.join(ROOT, 'bin', 'tympan')
+const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version
+const CWD = os.tmpdir()
+const STRONG = 'correct horse battery staple, but longer'
+
+interface Result { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }
+
+const temps: string[] = []
+const tempDir = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-cli-'))
+  temps.push(dir)
+  return dir
+}
+const secret = () => randomBytes(32).toString('base64url')
+
+function baseEnv (dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? '/usr/bin:/bin'}`,
+    HOME: process.env.HOME ?? os.tmpdir(),
+    LANG: 'C.UTF-8',
+    TYMPAN_DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    ...extra
+  }
+}
+
+function run (args: string[], env: NodeJS.ProcessEnv, input?: string, timeoutMs = 120_000): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(TYMPAN, args, { cwd: CWD, env, stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8') })
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`tympan ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`))
+    }, timeoutMs)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr })
+    })
+    child.stdin.end(input ?? '')
+  })
+}
+
+async function freePort (): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+interface Server {
+  child: ChildProcess
+  port: number
+  url: string
+  output: () => { stdout: string, stderr: string }
+  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  stop: () => Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+}
+
+const running = new Set<ChildProcess>()
+
+async function startServer (env: NodeJS.ProcessEnv): Promise<Server> {
+  const port = await freePort()
+  const child = spawn(TYMPAN, ['serve'], { cwd: CWD, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] })
+  running.add(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8') })
+  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('close', (code, signal) => { running.delete(child); resolve({ code, signal }) })
+  })
+  const url = `http://127.0.0.1:${port}`
+  let gone = false
+  void exited.then(() => { gone = true })
+  const deadline = Date.now() + 120_000
+  for (;;) {
+    if (gone) throw new Error(`tympan serve exited before it was ready\n${stdout}\n${stderr}`)
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`tympan serve was not ready within 120 s\n${stdout}\n${stderr}`)
+    }
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break
+    } catch { /* not listening yet */ }
+    await sleep(100)
+  }
+  return {
+    child,
+    port,
+    url,
+    output: () => ({ stdout, stderr }),
+    exited,
+    async stop () {
+      child.kill('SIGTERM')
+      return withTimeout(exited, 30_000, 'tympan serve did not exit within 30 s of SIGTERM')
+    }
+  }
+}
+
+function withTimeout<T> (promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(message)), ms) })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+async function login (url: string, email: string, password: string) {
+  const res = await fetch(`${url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password, tokens: true })
+  })
+  return { status: res.status, body: await res.json() as { user?: { email: string, role: string, tier: string }, accessToken?: string } }
+}
+
+const postgres = (await backends()).find((b) => b.name === 'postgres')!
+
+after(() => {
+  // A failed assertion must not leave a server behind.
+  for (const child of running) child.kill('SIGKILL')
+  for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true })
+})
+
+// Three groups side by side, each one process at a time: PGlite start-up is CPU-bound.
+describe('tympan CLI', { concurrency: 3 }, () => {
+  describe('without a database', { concurrency: false }, () => {
+    it('--version prints the package.json version', async () => {
+      const res = await run(['--version'], baseEnv(tempDir()))
+      assert.equal(res.code, 0, res.stderr)
+      assert.equal(res.stdout.trim(), VERSION)
+    })
+
+    it('--help lists the commands', async () => {
+      const res = await run(['--help'], baseEnv(tempDir()))
+      assert.equal(res.code, 0, res.stderr)
+      for (const command of ['serve', 'migrate', 'admin', 'doctor']) assert.match(res.stdout, new RegExp(`^\\s+${command}\\b`, 'm'))
+    })
+
+    it('exits 2 on an unknown command, naming it', async () => {
+      const res = await run(['frobnicate'], baseEnv(tempDir()))
+      assert.equal(res.code, 2)
+      assert.match(res.stderr, /unknown command "frobnicate"/)
+    })
+
+    it('refuses an invalid admin role before touching anything', async () => {
+      const dataDir = tempDir()
+      const res = await run(['admin', 'user', 'create', '--email', 'x@example.test', '--role', 'superuser'], baseEnv(dataDir))
+      assert.equal(res.code, 1)
+      assert.match(res.stderr, /role must be one of: admin, member, viewer/)
+      assert.ok(!fs.existsSync(path.join(dataDir, 'db')), 'no database was created')
+    })
+
+    const production = () => ({ TYMPAN_ENV: 'production', JWT_SECRET_KEY: secret(), CSRF_SECRET_KEY: secret(), SESSION_SECRET_KEY: secret() })
+    const refusals: [string, Record<string, string>, RegExp][] = [
+      ['JWT_SECRET_KEY missing', { JWT_SECRET_KEY: '' }, /JWT_SECRET_KEY is missing/],
+      ['a 31-byte CSRF_SECRET_KEY', { CSRF_SECRET_KEY: 'c'.repeat(31) }, /CSRF_SECRET_KEY is shorter than 32 bytes/],
+      ['AUTH_ENABLED=false', { AUTH_ENABLED: 'false' }, /AUTH_ENABLED=false/],
+      ['CORS_ORIGINS=*', { CORS_ORIGINS: '*' }, /CORS_ORIGINS=\*/],
+      ['LOG_LEVEL=debug', { LOG_LEVEL: 'debug' }, /LOG_LEVEL=debug/]
+    ]
+    for (const [name, overrides, message] of refusals) {
+      it(`refuses to serve in production with ${name}`, async () => {
+        const dataDir = tempDir()
+        const res = await run(['serve'], baseEnv(dataDir, { ...production(), ...overrides, PORT: '0' }))
+        assert.notEqual(res.code, 0)
+        assert.match(res.stderr, message)
+        assert.match(res.stderr, /production/)
+        // Production never generates secrets, and never got as far as the database.
+        assert.deepEqual(fs.readdirSync(dataDir), [])
+      })
+    }
+
+    it('refuses a malformed variable, naming it', async () => {
+      const res = await run(['migrate'], baseEnv(tempDir(), { PORT: 'eighty' }))
+      assert.notEqual(res.code, 0)
+      assert.match(res.stderr, /PORT/)
+    })
+  })
+
+  describe('on the embedded database', { concurrency: false }, () => {
+    const dataDir = tempDir()
+    const env = (extra: Record<string, string> = {}) => baseEnv(dataDir, extra)
+    const secretsFile = path.join(dataDir, 'secrets.json')
+    const lockFile = path.join(dataDir, 'db.lock')
+    let adminPassword = ''
+    let secretsContent = ''
+    let resetPassword = ''
+    const email = `cli-${randomBytes(3).toString('hex')}@example.test`
+
+    it('migrate applies the migrations, then finds nothing to do', async () => {
+      const first = await run(['migrate'], env())
+      assert.equal(first.code, 0, first.stderr)
+      assert.match(first.stdout, /^Applied: 0001_identity/)
+      const second = await run(['migrate'], env())
+      assert.equal(second.code, 0, second.stderr)
+      assert.match(second.stdout, /up to date/)
+      assert.ok(!fs.existsSync(lockFile), 'migrate released the database lock')
+    })
+
+    it('refuses a weak TYMPAN_ADMIN_PASSWORD on first start, naming it, and releases the database', async () => {
+      const res = await run(['serve'], env({ TYMPAN_ADMIN_PASSWORD: 'short', PORT: '0' }))
+      assert.notEqual(res.code, 0)
+      assert.match(res.stderr, /TYMPAN_ADMIN_PASSWORD is not acceptable/)
+      assert.ok(!fs.existsSync(lockFile), 'a failed start released the database lock')
+    })
+
+    it('first start prints a generated admin password once, on stderr only, and it signs in', async () => {
+      const server = await startServer(env())
+      try {
+        const { stdout, stderr } = server.output()
+        const match = /One-time password: (\S+)/.exec(stderr)
+        assert.ok(match, `no password on stderr:\n${stderr}`)
+        adminPassword = match[1]!
+        assert.ok(adminPassword.length >= 16)
+        assert.equal(stderr.split(adminPassword).length - 1, 1, 'the password is printed exactly once')
+        assert.ok(!stdout.includes(adminPassword), 'the password reached the JSON log')
+        const logLines = stdout.split('\n').filter(Boolean)
+        assert.ok(logLines.length > 0)
+        for (const line of logLines) assert.doesNotThrow(() => JSON.parse(line), `not a JSON log line: ${line}`)
+
+        const res = await login(server.url, 'admin@tympan.local', adminPassword)
+        assert.equal(res.status, 200)
+        assert.equal(res.body.user?.role, 'admin')
+        assert.ok(!server.output().stdout.includes(adminPassword))
+        assert.ok(!server.output().stdout.includes(res.body.accessToken!))
+
+        // Development secrets were generated into the data dir, readable by the owner only.
+        const stat = fs.statSync(secretsFile)
+        assert.equal(stat.mode & 0o777, 0o600)
+        secretsContent = fs.readFileSync(secretsFile, 'utf8')
+        const stored = JSON.parse(secretsContent) as Record<string, string>
+        for (const value of Object.values(stored)) assert.ok(Buffer.byteLength(value) >= 32)
+
+        // The embedded database belongs to the server while it runs.
+        const second = await run(['admin', 'user', 'list'], env())
+        assert.equal(second.code, 1)
+        assert.match(second.stderr, /in use/)
+        assert.match(second.stderr, new RegExp(`process ${server.child.pid}`))
+
+        const doctor = await run(['doctor'], env())
+        assert.equal(doctor.code, 0, doctor.stdout + doctor.stderr)
+        assert.match(doctor.stdout, /database/)
+
+        // SIGTERM while a sign-in is half-sent: it is answered, then the process exits 0.
+        const body = JSON.stringify({ email: 'admin@tympan.local', password: adminPassword, tokens: true })
+        const request = http.request({
+          host: '127.0.0.1',
+          port: server.port,
+          method: 'POST',
+          path: '/api/v1/auth/login',
+          agent: false,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+        })
+        const response = new Promise<{ status: number, body: string }>((resolve, reject) => {
+          request.on('response', (res) => {
+            let text = ''
+            res.on('data', (chunk: Buffer) => { text += chunk.toString('utf8') })
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }))
+          })
+          request.on('error', reject)
+        })
+        request.write(body.slice(0, 10))
+        await sleep(300)
+        server.child.kill('SIGTERM')
+        await sleep(300)
+        // New connections are no longer served while the in-flight one finishes.
+        const late = await fetch(`${server.url}/healthz`).then((r) => r.status, () => 'refused')
+        assert.ok(late === 'refused' || late === 503, `a new request during shutdown got ${late}`)
+        request.end(body.slice(10))
+        const answered = await response
+        assert.equal(answered.status, 200, answered.body)
+        assert.ok(JSON.parse(answered.body).accessToken)
+        const exit = await withTimeout(server.exited, 15_000, 'no exit after SIGTERM')
+        assert.deepEqual(exit, { code: 0, signal: null }, server.output().stderr)
+        assert.match(server.output().stdout, /shutting down/)
+        assert.ok(!fs.existsSync(lockFile), 'the server released the database lock')
+      } finally {
+        if (server.child.exitCode === null) await server.stop()
+      }
+    })
+
+    it('exits non-zero when the port is taken, and releases the database', async () => {
+      const blocker = net.createServer()
+      await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+      try {
+        const port = (blocker.address() as net.AddressInfo).port
+        const res = await run(['serve'], env({ PORT: String(port) }))
+        assert.notEqual(res.code, 0, res.stderr)
+        assert.match(res.stderr, /EADDRINUSE/)
+        assert.ok(!fs.existsSync(lockFile), 'a failed start released the database lock')
+      } finally {
+        await new Promise((resolve) => blocker.close(resolve))
+      }
+    })
+
+    it('admin user create, list, set-role, set-tier and reset-password', async () => {
+      const create = await run(['admin', 'user', 'create', '--email', email, '--role', 'viewer', '--password-stdin'], env(), `${STRONG}\n`)
+      assert.equal(create.code, 0, create.stderr)
+      assert.match(create.stdout, new RegExp(`Created viewer ${email}`))
+      assert.ok(!create.stdout.includes(STRONG))
+      assert.doesNotMatch(create.stdout, /Password \(shown once\)/)
+
+      const listed = await run(['admin', 'user', 'list'], env())
+      assert.equal(listed.code, 0, listed.stderr)
+      const row = listed.stdout.split('\n').find((line) => line.includes(email))
+      assert.ok(row, listed.stdout)
+      assert.deepEqual(row.split('\t').slice(1), [email, 'viewer', 'free', 'active'])
+      assert.match(listed.stdout, /admin@tympan\.local\tadmin/)
+      assert.doesNotMatch(listed.stdout, /argon2|service@tympan/)
+
+      const role = await run(['admin', 'user', 'set-role', email, 'member'], env())
+      assert.equal(role.code, 0, role.stderr)
+      assert.match(role.stdout, /is now member/)
+
+      const tier = await run(['admin', 'user', 'set-tier', email, 'premium'], env())
+      assert.equal(tier.code, 0, tier.stderr)
+
+      const reset = await run(['admin', 'user', 'reset-password', email], env())
+      assert.equal(reset.code, 0, reset.stderr)
+      const match = /New password \(shown once\): (\S+)/.exec(reset.stdout)
+      assert.ok(match, reset.stdout)
+      resetPassword = match[1]!
+      assert.notEqual(resetPassword, STRONG)
+    })
+
+    it('a restart reuses the secrets, prints no password, and serves the changes made by the CLI', async () => {
+      const server = await startServer(env())
+      try {
+        assert.doesNotMatch(server.output().stderr, /One-time password/)
+        assert.equal(fs.readFileSync(secretsFile, 'utf8'), secretsContent)
+        assert.equal(fs.statSync(secretsFile).mode & 0o777, 0o600)
+
+        assert.equal((await login(server.url, 'admin@tympan.local', adminPassword)).status, 200)
+        assert.equal((await login(server.url, email, STRONG)).status, 401)
+        const res = await login(server.url, email, resetPassword)
+        assert.equal(res.status, 200)
+        assert.equal(res.body.user?.role, 'member')
+        assert.equal(res.body.user?.tier, 'premium')
+      } finally {
+        const exit = await server.stop()
+        assert.deepEqual(exit, { code: 0, signal: null })
+      }
+      assert.ok(!fs.existsSync(lockFile))
+    })
+
+    it('admin user disable marks the user disabled', async () => {
+      const disabled = await run(['admin', 'user', 'disable', email], env())
+      assert.equal(disabled.code, 0, disabled.stderr)
+      const listed = await run(['admin', 'user', 'list'], env())
+      const row = listed.stdout.split('\n').find((line) => line.includes(email))
+      assert.deepEqual(row?.split('\t').slice(1), [email, 'member', 'premium', 'disabled'])
+    })
+
+    it('doctor exits 0 and reports the database', async () => {
+      const res = await run(['doctor'], env())
+      assert.equal(res.code, 0, res.stdout + res.stderr)
+      assert.match(res.stdout, /^ok\s+database reachable \(embedded PGlite\)/m)
+      assert.match(res.stdout, /configuration valid \(development mode/)
+    })
+  })
+
+  describe('on PostgreSQL', { concurrency: false }, () => {
+    const database = `tympan_cli_${randomBytes(4).toString('hex')}`
+    const admin = () => new pg.Client({ connectionString: TEST_DATABASE_URL })
+    const databaseUrl = () => {
+      const url = new URL(TEST_DATABASE_URL)
+      url.pathname = `/${database}`
+      return url.toString()
+    }
+
+    before(async () => {
+      if (postgres.skip) return
+      const client = admin()
+      await client.connect()
+      await client.query(`CREATE DATABASE ${quoteIdent(database)}`)
+      await client.end()
+    })
+    after(async () => {
+      if (postgres.skip) return
+      const client = admin()
+      await client.connect()
+      await client.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)} WITH (FORCE)`)
+      await client.end()
+    })
+
+    it('migrate works with DATABASE_URL, and a second run finds nothing to do', { skip: postgres.skip }, async () => {
+      const dataDir = tempDir()
+      const first = await run(['migrate'], baseEnv(dataDir, { DATABASE_URL: databaseUrl() }))
+      assert.equal(first.code, 0, first.stderr)
+      assert.match(first.stdout, /^Applied: 0001_identity/)
+      const second = await run(['migrate'], baseEnv(dataDir, { DATABASE_URL: databaseUrl() }))
+      assert.equal(second.code, 0, second.stderr)
+      assert.match(second.stdout, /up to date/)
+      assert.ok(!fs.existsSync(path.join(dataDir, 'db')), 'no embedded database was created')
+
+      const client = new pg.Client({ connectionString: databaseUrl() })
+      await client.connect()
+      const tables = await client.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+      await client.end()
+      const names = tables.rows.map((r) => r.table_name)
+      for (const table of ['users', 'sessions', 'api_keys', 'audit_log', 'schema_migrations']) assert.ok(names.includes(table), names.join(', '))
+
+      const doctor = await run(['doctor'], baseEnv(dataDir, { DATABASE_URL: databaseUrl() }))
+      assert.equal(doctor.code, 0, doctor.stdout)
+      assert.match(doctor.stdout, /database reachable \(PostgreSQL\)/)
+    })
+  })
+})
