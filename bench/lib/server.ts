@@ -68,3 +68,33 @@ export function printTable (title: string, rows: (string | number)[][]) {
     if (index === 0) console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`)
   })
 }
+
+/** Resident set size of a process in bytes, from VmRSS in /proc/<pid>/status (Linux only). */
+export function rssBytes (pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8')
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)
+  if (!match) throw new Error(`no VmRSS for process ${pid}`)
+  return Number(match[1]) * 1024
+}
+
+/**
+ * Samples a process's RSS every `intervalMs` from now until `stop()`, which returns the RSS
+ * read at the start and the highest RSS seen (both in bytes).
+ */
+export function sampleRss (pid: number, intervalMs = 50): { stop: () => { before: number, peak: number } } {
+  const before = rssBytes(pid)
+  let peak = before
+  const read = () => {
+    try {
+      peak = Math.max(peak, rssBytes(pid))
+    } catch { /* the process has exited */ }
+  }
+  const timer = setInterval(read, intervalMs)
+  return {
+    stop () {
+      clearInterval(timer)
+      read()
+      return { before, peak }
+    }
+  }
+}
