@@ -1,5 +1,5 @@
 import { ADMIN_HELP, adminCommand } from './cli/admin.ts'
-import { doctor } from './cli/doctor.ts'
+import { doctor, productionDoctor } from './cli/doctor.ts'
 import { migrateCommand } from './cli/migrate.ts'
 import { CliError } from './cli/runtime.ts'
 import { serve } from './cli/serve.ts'
@@ -15,6 +15,7 @@ Usage: tympan <command>
   migrate        apply database migrations
   admin …        manage users, sweep expired files (tympan admin --help)
   doctor         check Node, configuration, database and engines
+  doctor --production   the production deployment checklist, item by item
   --version      print the version
   --help         this text
 
@@ -26,7 +27,7 @@ async function main (argv: string[]): Promise<number> {
     case 'serve': await serve(); return -1
     case 'migrate': await migrateCommand(); return 0
     case 'admin': await adminCommand(rest); return 0
-    case 'doctor': return await doctor() ? 0 : 1
+    case 'doctor': return (rest.includes('--production') ? productionDoctor() : await doctor()) ? 0 : 1
     case '--version': case '-v': case 'version': console.log(VERSION); return 0
     case undefined: case '--help': case '-h': case 'help': console.log(HELP); return 0
     default:

@@ -1,6 +1,8 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import { loadConfig } from '../config/load-config.ts'
+import { parseEnv } from '../config/config.ts'
+import { productionChecklist } from '../config/production-checklist.ts'
 import { openDatabase } from '../db/database.ts'
 import { DatabaseInUseError } from '../db/pglite-lock.ts'
 import { VERSION } from '../version.ts'
@@ -24,6 +26,25 @@ export function findOnPath (binary: string, searchPath = process.env.PATH ?? '')
     } catch { /* not here */ }
   }
   return undefined
+}
+
+/** `tympan doctor --production`: the deployment checklist, item by item; exit 1 on any failure. */
+export function productionDoctor (): boolean {
+  let config
+  try {
+    // The checklist judges the configuration as production would, whatever TYMPAN_ENV says.
+    config = parseEnv({ ...process.env, TYMPAN_ENV: process.env.TYMPAN_ENV ?? 'production' })
+  } catch (error) {
+    console.log(`FAIL  ${(error as Error).message}`)
+    return false
+  }
+  const mode = fs.statSync(config.dataDir, { throwIfNoEntry: false })?.mode
+  const items = productionChecklist(config, { uid: process.getuid?.() ?? -1, ...(mode !== undefined ? { dataDirMode: mode } : {}) })
+  console.log('Production checklist')
+  for (const item of items) console.log(`${item.status.toUpperCase().padEnd(4)}  ${item.item}: ${item.detail}`)
+  const failed = items.filter((i) => i.status === 'fail').length
+  console.log(failed ? `${failed} item(s) fail: production start-up would refuse this configuration.` : 'No failures.')
+  return failed === 0
 }
 
 export async function doctor (): Promise<boolean> {

@@ -39,7 +39,7 @@ describe('parseEnv', () => {
     const config = parseEnv({ PORT: '', AUTH_ENABLED: 'false', RATE_LIMIT_REQUESTS: '7', CORS_ORIGINS: ' https://a.example , https://b.example ,' })
     assert.equal(config.port, 8080)
     assert.equal(config.authEnabled, false)
-    assert.equal(config.rateLimit.requests, 7)
+    assert.equal(config.rateLimit.requests.free, 7)
     assert.deepEqual(config.corsOrigins, ['https://a.example', 'https://b.example'])
   })
 

@@ -52,7 +52,21 @@ export interface Config {
     keepAliveTimeoutMs: number
     shutdownGraceMs: number
   }
-  rateLimit: { enabled: boolean, requests: number, windowSec: number, burst: number }
+  rateLimit: {
+    enabled: boolean
+    windowSec: number
+    burst: number
+    /** Requests per window, by tier. */
+    requests: { free: number, premium: number, enterprise: number }
+    /** Uploads and job creations per minute, by tier. */
+    uploadsPerMinute: { free: number, premium: number, enterprise: number }
+    loginPerIpPerMinute: number
+    loginPerAccountPerMinute: number
+  }
+  metricsToken: string
+  tls: { certFile: string, keyFile: string }
+  maxConnections: number
+  pressure: { maxEventLoopDelayMs: number, maxHeapBytes: number }
 }
 
 export class ConfigError extends Error {
@@ -126,10 +140,17 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
     },
     rateLimit: {
       enabled: env.RATE_LIMIT_ENABLED,
-      requests: env.RATE_LIMIT_REQUESTS,
       windowSec: env.RATE_LIMIT_WINDOW,
-      burst: env.RATE_LIMIT_BURST
-    }
+      burst: env.RATE_LIMIT_BURST,
+      requests: { free: env.RATE_LIMIT_REQUESTS, premium: env.RATE_LIMIT_PREMIUM_REQUESTS, enterprise: env.RATE_LIMIT_ENTERPRISE_REQUESTS },
+      uploadsPerMinute: { free: env.RATE_LIMIT_UPLOADS_FREE, premium: env.RATE_LIMIT_UPLOADS_PREMIUM, enterprise: env.RATE_LIMIT_UPLOADS_ENTERPRISE },
+      loginPerIpPerMinute: env.RATE_LIMIT_LOGIN_PER_IP,
+      loginPerAccountPerMinute: env.RATE_LIMIT_LOGIN_PER_ACCOUNT
+    },
+    metricsToken: env.METRICS_TOKEN,
+    tls: { certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE },
+    maxConnections: env.MAX_CONNECTIONS,
+    pressure: { maxEventLoopDelayMs: env.PRESSURE_MAX_EVENT_LOOP_DELAY_MS, maxHeapBytes: env.PRESSURE_MAX_HEAP_MB * MB }
   })
 }
 
@@ -143,6 +164,7 @@ const SECRET_VARS = { jwt: 'JWT_SECRET_KEY', csrf: 'CSRF_SECRET_KEY', session: '
 export function configProblems (config: Config): string[] {
   const problems: string[] = []
   if (!config.authEnabled && !isLoopbackHost(config.host)) problems.push(`AUTH_ENABLED=false is only allowed when HOST is a loopback address (HOST=${config.host})`)
+  if (Boolean(config.tls.certFile) !== Boolean(config.tls.keyFile)) problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together')
   if (!config.isProduction) return problems
   for (const [field, name] of Object.entries(SECRET_VARS)) {
     const value = config.secrets[field as keyof Secrets]
@@ -154,6 +176,8 @@ export function configProblems (config: Config): string[] {
   if (!config.authEnabled) problems.push('AUTH_ENABLED=false is not allowed in production')
   if (config.corsOrigins.includes('*')) problems.push('CORS_ORIGINS=* is not allowed in production; list the exact origins')
   if (config.logLevel === 'debug' || config.logLevel === 'trace') problems.push(`LOG_LEVEL=${config.logLevel} is not allowed in production`)
+  if (config.metricsToken && Buffer.byteLength(config.metricsToken) < MIN_SECRET_BYTES) problems.push(`METRICS_TOKEN is shorter than ${MIN_SECRET_BYTES} bytes`)
+  if (!config.rateLimit.enabled) problems.push('RATE_LIMIT_ENABLED=false is not allowed in production')
   if (config.intake.importAllowPrivate) problems.push('IMPORT_ALLOW_PRIVATE=true is not allowed in production: it opens the server to SSRF')
   for (const key of config.internalApiKeys) {
     if (Buffer.byteLength(key) < MIN_SECRET_BYTES) problems.push(`INTERNAL_API_KEYS holds a key shorter than ${MIN_SECRET_BYTES} bytes`)

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import fs from 'node:fs'
 import path from 'node:path'
 import cookie from '@fastify/cookie'
 import swagger from '@fastify/swagger'
@@ -25,6 +26,10 @@ import { revocationBus } from '../modules/auth/revocation-bus.ts'
 import { registerErrorHandling } from './error-handler.ts'
 import { loggerOptions } from './logger.ts'
 import { registerValidation } from './validation.ts'
+import { registerGuard } from '../guard/guard.ts'
+import { registerRateLimit } from '../guard/rate-limit.hook.ts'
+import { createMetrics } from '../guard/metrics.ts'
+import { metricsRoutes, registerMetrics } from '../guard/metrics.routes.ts'
 import { VERSION } from '../version.ts'
 import { localStorage } from '../storage/local-storage.ts'
 import type { Storage } from '../storage/storage.ts'
@@ -36,6 +41,8 @@ export interface AppOptions {
   storage?: Storage
   /** Replaces the JSON logger (tests pass a stream to inspect, or false). */
   logger?: Parameters<typeof Fastify>[0] extends infer O ? O extends { logger?: infer L } ? L : never : never
+  /** Prefix of the rate-limit counter keys (tests keep their Redis counters apart with it). */
+  rateLimitKeyPrefix?: string
 }
 
 declare module 'fastify' {
@@ -59,15 +66,22 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
-    ajv: undefined
-  })
+    // Node checks header and request timeouts on this interval (default 30 s): a slow-loris
+    // client would otherwise hold its socket up to 30 s past HEADERS_TIMEOUT_MS.
+    http: { connectionsCheckingInterval: 1000 },
+    ...(config.tls.certFile ? { https: { cert: fs.readFileSync(config.tls.certFile), key: fs.readFileSync(config.tls.keyFile) } } : {})
+  }) as unknown as FastifyInstance
   app.server.headersTimeout = config.limits.headersTimeoutMs
+  app.server.maxConnections = config.maxConnections
+  // First, so that every request is timed and every later plugin can reach app.metrics.
+  const metrics = createMetrics()
+  registerMetrics(app, metrics)
 
   const serviceUser = config.internalApiKeys.length > 0 ? await ensureServiceUser(usersRepository(db.kysely)) : undefined
   const revocations = revocationBus(db, app.log)
   app.addHook('onClose', () => revocations.close())
   const storage = options.storage ?? localStorage(path.join(config.dataDir, 'files'))
-  const container = createContainer(config, db, storage, app.log, { revocations, ...(serviceUser ? { serviceUser } : {}) })
+  const container = createContainer(config, db, storage, app.log, { revocations, metrics, ...(serviceUser ? { serviceUser } : {}) })
   app.decorate('container', container)
 
   app.addHook('onRequest', async (request, reply) => {
@@ -82,7 +96,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // preflight) is refused with 415 before any handler runs.
   app.removeContentTypeParser(['text/plain'])
   registerValidation(app)
-  registerErrorHandling(app)
+  registerErrorHandling(app, () => app.routeAuthTable)
   await app.register(cookie)
 
   await app.register(swagger, {
@@ -107,21 +121,28 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     }
   })
 
+  await registerGuard(app, config)
   const devPrincipal = config.authEnabled ? undefined : await devAdminPrincipal(container)
-  registerAuthHook(app, { config, auth: container.auth, ...(devPrincipal ? { devPrincipal } : {}) })
+  const auth = registerAuthHook(app, { config, auth: container.auth, ...(devPrincipal ? { devPrincipal } : {}) })
+  const audit = requestAuditor(container.audit)
+  // identify → rate limit → authorize: a request with bad credentials is limited (by address)
+  // before it is answered 401, and a valid one is limited by its key or user.
+  app.addHook('onRequest', auth.identify)
+  registerRateLimit(app, { config, audit, ...(options.rateLimitKeyPrefix ? { keyPrefix: options.rateLimitKeyPrefix } : {}) })
+  app.addHook('onRequest', auth.authorize)
 
   app.get('/openapi.json', { config: { auth: { public: true } }, schema: { hide: true } }, async () => app.swagger())
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
-  const audit = requestAuditor(container.audit)
   healthRoutes(app, { db, storage })
+  metricsRoutes(app, { config, metrics })
   authRoutes(app, { config, auth: container.auth, sessions: container.repos.sessions, audit })
   meRoutes(app, { config, users: container.users, audit })
   keysRoutes(app, { keys: container.keys, audit })
   adminRoutes(app, { users: container.users, auditLog: container.repos.auditLog, audit })
-  filesRoutes(app, { files: container.files, storage: container.storage, audit })
-  await resumableRoutes(app, { config, files: container.files, storage: container.storage, audit, store: container.resumable })
-  importRoutes(app, { files: container.files, importer: urlImporter(config, container.storage), audit })
+  filesRoutes(app, { files: container.files, storage: container.storage, audit, metrics })
+  await resumableRoutes(app, { config, files: container.files, storage: container.storage, audit, metrics, store: container.resumable })
+  importRoutes(app, { files: container.files, importer: urlImporter(config, container.storage), audit, metrics })
 
   return app
 }

@@ -1,5 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpProblem } from './problem.ts'
+import { methodMatcher } from '../guard/route-methods.ts'
+
+const NEVER_ALLOWED = new Set(['TRACE', 'TRACK', 'CONNECT'])
 
 const STATUS_TITLES: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
@@ -45,7 +48,8 @@ function describeValidation (error: FastifyError): { detail: string, errors: { f
  * One place decides what a client may see. Client errors keep their message; anything that
  * reaches here as a 5xx is logged in full and answered with a generic text and the request id.
  */
-export function registerErrorHandling (app: FastifyInstance) {
+/** `routes` lists every registered route; it is read once, at the first unmatched request. */
+export function registerErrorHandling (app: FastifyInstance, routes: () => readonly { method: string, url: string }[]) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof HttpProblem) {
       reply.headers(error.headers)
@@ -70,6 +74,16 @@ export function registerErrorHandling (app: FastifyInstance) {
       'An unexpected error occurred. Quote the request id when reporting it.')
   })
 
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(request, reply, 404, `No route matches ${request.method} on this path`))
+  let methodsFor: ((path: string) => string[]) | undefined
+  app.setNotFoundHandler((request, reply) => {
+    methodsFor ??= methodMatcher(routes())
+    const path = request.url.split('?')[0] ?? ''
+    const allowed = methodsFor(path)
+    // TRACE echoes requests back (cross-site tracing); it is refused on every path.
+    if (allowed.length > 0 || NEVER_ALLOWED.has(request.method)) {
+      if (allowed.length > 0) reply.header('allow', allowed.join(', '))
+      return sendProblem(request, reply, 405, `${request.method} is not allowed here`)
+    }
+    return sendProblem(request, reply, 404, `No route matches ${request.method} on this path`)
+  })
 }

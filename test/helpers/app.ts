@@ -29,7 +29,28 @@ export interface TestApp {
   apiKey: (session: Session, scopes: string[], extra?: Record<string, unknown>) => Promise<string>
 }
 
+// Data directories go when the test process ends, not at close(): libraries may still have
+// file I/O in flight for a moment after an app closes (tus's store creates its directory
+// without waiting), and removing the tree under them crashes the process.
+const doomed = new Set<string>()
+process.once('exit', () => { for (const dir of doomed) fs.rmSync(dir, { recursive: true, force: true }) })
+const removeAtExit = (dir: string) => doomed.add(dir)
+
 export const testSecret = () => randomBytes(32).toString('base64url')
+
+// The suites send hundreds of requests a minute from one address and sign in as often as
+// they like; rate limits stay on (every request passes the hook) but far out of reach.
+// test/rate-limit.test.ts sets real ones.
+export const GENEROUS_RATE_LIMITS: Record<string, string> = {
+  RATE_LIMIT_REQUESTS: '1000000',
+  RATE_LIMIT_PREMIUM_REQUESTS: '1000000',
+  RATE_LIMIT_ENTERPRISE_REQUESTS: '1000000',
+  RATE_LIMIT_UPLOADS_FREE: '1000000',
+  RATE_LIMIT_UPLOADS_PREMIUM: '1000000',
+  RATE_LIMIT_UPLOADS_ENTERPRISE: '1000000',
+  RATE_LIMIT_LOGIN_PER_IP: '1000000',
+  RATE_LIMIT_LOGIN_PER_ACCOUNT: '1000000'
+}
 
 export function testConfig (overrides: Record<string, string> = {}): Config {
   return parseEnv({
@@ -38,6 +59,7 @@ export function testConfig (overrides: Record<string, string> = {}): Config {
     CSRF_SECRET_KEY: testSecret(),
     SESSION_SECRET_KEY: testSecret(),
     LOG_LEVEL: 'silent',
+    ...GENEROUS_RATE_LIMITS,
     ...overrides
   })
 }
@@ -74,7 +96,7 @@ export async function startApp (backend: Backend, overrides: Record<string, stri
     async close () {
       await app.close()
       await testDb.close()
-      fs.rmSync(config.dataDir, { recursive: true, force: true })
+      removeAtExit(config.dataDir)
     },
     async createUser (role = 'member', options = {}) {
       return app.container.users.create({ email: options.email ?? uniqueEmail(role), password: options.password ?? PASSWORD, role, tier: options.tier ?? 'free' })

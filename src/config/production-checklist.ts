@@ -1,0 +1,62 @@
+import type { Config } from './config.ts'
+import { configProblems, MIN_SECRET_BYTES } from './config.ts'
+
+export interface CheckItem {
+  item: string
+  status: 'pass' | 'fail' | 'warn'
+  detail: string
+}
+
+/** Facts about the running machine that the checklist needs; gathered by the caller. */
+export interface HostFacts {
+  uid: number
+  dataDirMode?: number
+}
+
+const isLocalHost = (url: string) => {
+  try {
+    return ['localhost', '127.0.0.1', '::1', '[::1]'].includes(new URL(url).hostname)
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Pure: the deployment checklists of the security policies Tympan implements (upload app,
+ * transcription service, translator, music generator, stem separator), item by item, for
+ * this configuration. `fail` items are the ones production start-up refuses.
+ */
+export function productionChecklist (config: Config, host: HostFacts): CheckItem[] {
+  const items: CheckItem[] = []
+  const add = (item: string, ok: boolean | 'warn', detail: string) =>
+    items.push({ item, status: ok === 'warn' ? 'warn' : ok ? 'pass' : 'fail', detail })
+  const secret = (name: string, value: string) => add(`${name} set (>= ${MIN_SECRET_BYTES} bytes)`, Buffer.byteLength(value) >= MIN_SECRET_BYTES, value ? `${Buffer.byteLength(value)} bytes` : 'missing')
+
+  add('TYMPAN_ENV=production', config.isProduction, config.env)
+  secret('JWT_SECRET_KEY', config.secrets.jwt)
+  secret('CSRF_SECRET_KEY', config.secrets.csrf)
+  secret('SESSION_SECRET_KEY', config.secrets.session)
+  add('Authentication enabled', config.authEnabled, config.authEnabled ? 'API keys and sessions required' : 'AUTH_ENABLED=false')
+  add('CORS_ORIGINS lists exact origins', !config.corsOrigins.includes('*'), config.corsOrigins.length ? config.corsOrigins.join(', ') : 'none (no cross-origin browser access)')
+  const https = Boolean(config.tls.certFile) || (config.forceHttps && config.trustedProxies.length > 0)
+  add('HTTPS/TLS for all endpoints', https ? true : 'warn', config.tls.certFile ? 'native TLS' : config.forceHttps ? `FORCE_HTTPS behind ${config.trustedProxies.join(', ') || 'no trusted proxy'}` : 'set TLS_CERT_FILE/TLS_KEY_FILE, or terminate TLS in a proxy with FORCE_HTTPS=true and TRUSTED_PROXIES')
+  add('Trusted proxies configured', config.trustedProxies.length > 0 || Boolean(config.tls.certFile) ? true : 'warn', config.trustedProxies.join(', ') || 'none: X-Forwarded-* ignored (right if clients connect directly)')
+  add('Rate limiting enabled', config.rateLimit.enabled, `${config.rateLimit.requests.free}/${config.rateLimit.windowSec}s per key (free tier), burst ${config.rateLimit.burst}`)
+  add('Shared rate-limit store for several servers', config.redisUrl ? true : 'warn', config.redisUrl ? 'Redis' : 'in memory (fine for one server)')
+  if (config.redisUrl) add('Redis AUTH or TLS', /^rediss:|:\/\/[^@/]*:[^@/]+@/.test(config.redisUrl) || isLocalHost(config.redisUrl) ? true : 'warn', 'redis://:password@host or rediss://')
+  add('Database', config.databaseUrl ? (/sslmode=(require|verify-ca|verify-full)/.test(config.databaseUrl) || isLocalHost(config.databaseUrl) ? true : 'warn') : true,
+    config.databaseUrl ? 'PostgreSQL (use sslmode=require for a remote server)' : 'embedded PGlite (one server)')
+  add('LOG_LEVEL not debug/trace', config.logLevel !== 'debug' && config.logLevel !== 'trace', config.logLevel)
+  add('File size limit', config.intake.maxFileBytes > 0, `${config.intake.maxFileBytes / 1024 / 1024} MB`)
+  add('File retention', config.intake.retentionHours > 0, `${config.intake.retentionHours} h`)
+  add('URL import cannot reach private networks', !config.intake.importAllowPrivate, config.intake.importAllowPrivate ? 'IMPORT_ALLOW_PRIVATE=true' : 'public addresses only')
+  add('Monitoring endpoint protected', config.metricsToken ? true : 'warn', config.metricsToken ? 'METRICS_TOKEN set' : 'only admins can read /metrics; set METRICS_TOKEN for Prometheus')
+  add('No bootstrap password left in the environment', config.admin.password ? 'warn' : true, config.admin.password ? 'remove TYMPAN_ADMIN_PASSWORD after the first start' : 'not set')
+  add('Runs as a non-root user', host.uid !== 0 ? true : 'warn', host.uid === 0 ? 'running as root' : `uid ${host.uid}`)
+  if (host.dataDirMode !== undefined) add('Data directory private (0700)', (host.dataDirMode & 0o077) === 0 ? true : 'warn', `mode ${(host.dataDirMode & 0o777).toString(8)}`)
+  add('Audit logging', true, 'always on (audit_log table)')
+  for (const problem of configProblems(config)) {
+    if (!items.some((i) => i.status === 'fail' && problem.includes(i.item.split(' ')[0]!))) items.push({ item: 'Configuration', status: 'fail', detail: problem })
+  }
+  return items
+}
