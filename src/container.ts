@@ -3,6 +3,7 @@ import { auditRepository } from './audit/audit.repository.ts'
 import { auditService } from './audit/audit.service.ts'
 import type { Config } from './config/config.ts'
 import type { Db } from './db/database.ts'
+import type { Metrics } from './guard/metrics.ts'
 import { authService } from './modules/auth/auth.service.ts'
 import { csrfCodec } from './modules/auth/csrf.ts'
 import { loginThrottleRepository } from './modules/auth/login-throttle.repository.ts'
@@ -22,7 +23,7 @@ import { resumableStore } from './modules/files/resumable-store.ts'
 import type { Storage } from './storage/storage.ts'
 
 /** Wires repositories into services. Each service gets only what it uses. */
-export function createContainer (config: Config, db: Db, storage: Storage, log: FastifyBaseLogger, options: { serviceUser?: PrincipalUser, revocations?: RevocationBus } = {}) {
+export function createContainer (config: Config, db: Db, storage: Storage, log: FastifyBaseLogger, options: { serviceUser?: PrincipalUser, revocations?: RevocationBus, metrics?: Metrics } = {}) {
   const changed = async () => { await options.revocations?.publish() }
   const repos = {
     users: usersRepository(db.kysely, changed),
@@ -43,9 +44,10 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     tokens: tokenCodec(config.secrets.jwt, config.auth.accessTtlSec),
     csrf: csrfCodec(config.secrets.csrf),
     ...(options.serviceUser ? { serviceUser: options.serviceUser } : {}),
-    ...(options.revocations ? { revocations: options.revocations } : {})
+    ...(options.revocations ? { revocations: options.revocations } : {}),
+    metrics: options.metrics
   })
-  const files = filesService({ config, files: repos.files, storage, media: mediaTools() })
+  const files = filesService({ config, files: repos.files, storage, media: mediaTools(), metrics: options.metrics })
   const users = usersService({
     users: repos.users, sessions: repos.sessions, keys: repos.keys, throttle: repos.throttle, auditLog: repos.auditLog, personalData: [files.personalData]
   })

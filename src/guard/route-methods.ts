@@ -4,7 +4,8 @@
  * "no such method here" (405 with Allow).
  */
 export function methodMatcher (routes: readonly { method: string, url: string }[]) {
-  const compiled = routes.map((route) => ({
+  // The CORS plugin's catch-all (OPTIONS *) matches every path; it says nothing about one.
+  const compiled = routes.filter((route) => route.url !== '*').map((route) => ({
     method: route.method,
     pattern: new RegExp(`^${route.url.split('/').map((segment) => {
       if (segment === '*') return '.*'

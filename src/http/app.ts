@@ -121,14 +121,16 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     }
   })
 
-  await registerGuard(app, config)
+  // First the route table (it must see every route, the guard's plugins' included), then the
+  // guard's request hooks, which must run before identification.
   const devPrincipal = config.authEnabled ? undefined : await devAdminPrincipal(container)
   const auth = registerAuthHook(app, { config, auth: container.auth, ...(devPrincipal ? { devPrincipal } : {}) })
+  await registerGuard(app, config)
   const audit = requestAuditor(container.audit)
   // identify → rate limit → authorize: a request with bad credentials is limited (by address)
   // before it is answered 401, and a valid one is limited by its key or user.
   app.addHook('onRequest', auth.identify)
-  registerRateLimit(app, { config, audit, ...(options.rateLimitKeyPrefix ? { keyPrefix: options.rateLimitKeyPrefix } : {}) })
+  registerRateLimit(app, { config, audit, metrics, ...(options.rateLimitKeyPrefix ? { keyPrefix: options.rateLimitKeyPrefix } : {}) })
   app.addHook('onRequest', auth.authorize)
 
   app.get('/openapi.json', { config: { auth: { public: true } }, schema: { hide: true } }, async () => app.swagger())

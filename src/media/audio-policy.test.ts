@@ -29,6 +29,7 @@ describe('judgeAudio', () => {
     assert.ok('problem' in judgeAudio(probe([audio({ durationSec: 0 })], 0), 1000, limits))
     const long = judgeAudio(probe([audio()], 5 * 3600), 500_000_000, limits)
     assert.ok('problem' in long && /limit/.test(long.problem))
+    assert.equal('problem' in long && long.overLimit, 'duration')
   })
 
   it('refuses a file that claims far more audio than its bytes can hold', () => {

@@ -21,9 +21,10 @@ const MIN_PLAUSIBLE_BITS_PER_SECOND = 2000
 
 /**
  * Pure: does what ffprobe saw make an acceptable audio file? Returns the facts, or the
- * client-facing reason it does not.
+ * client-facing reason it does not (`overLimit` names a configured limit that was exceeded,
+ * as opposed to a file that is not valid audio).
  */
-export function judgeAudio (probe: ProbeResult, sizeBytes: number, limits: AudioLimits): { facts: AudioFacts } | { problem: string } {
+export function judgeAudio (probe: ProbeResult, sizeBytes: number, limits: AudioLimits): { facts: AudioFacts } | { problem: string, overLimit?: 'duration' } {
   const audio = probe.streams.filter((s) => s.codecType === 'audio')
   const first = audio[0]
   if (!first) return { problem: 'The file contains no audio stream' }
@@ -33,7 +34,7 @@ export function judgeAudio (probe: ProbeResult, sizeBytes: number, limits: Audio
   const durationSec = probe.durationSec || first.durationSec
   if (!(durationSec > 0)) return { problem: 'The file holds no playable audio (zero duration)' }
   if (durationSec > limits.maxDurationSec) {
-    return { problem: `The audio lasts ${Math.round(durationSec)} s; the limit is ${limits.maxDurationSec} s` }
+    return { problem: `The audio lasts ${Math.round(durationSec)} s; the limit is ${limits.maxDurationSec} s`, overLimit: 'duration' }
   }
   if ((sizeBytes * 8) / durationSec < MIN_PLAUSIBLE_BITS_PER_SECOND) {
     return { problem: `The file claims ${Math.round(durationSec)} s of audio but holds only ${sizeBytes} bytes` }

@@ -11,6 +11,8 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     principal?: Principal
+    /** Why the request's credentials were refused; thrown by the authorize stage. */
+    authError?: unknown
   }
   interface FastifyInstance {
     routeAuthTable: { method: string, url: string, auth: RouteAuth | undefined }[]
@@ -33,6 +35,11 @@ export function requestMeta (request: FastifyRequest): RequestMeta {
   }
 }
 
+export interface AuthStages {
+  identify: (request: FastifyRequest) => Promise<void>
+  authorize: (request: FastifyRequest) => Promise<void>
+}
+
 export interface AuthHookDeps {
   config: Config
   auth: AuthService
@@ -43,18 +50,23 @@ export interface AuthHookDeps {
 /**
  * Deny by default: every route must say what it needs (config.auth). Authentication runs in
  * onRequest, before the body is read, so an anonymous client cannot make the server parse
- * a body it would refuse anyway.
+ * a body it would refuse anyway. It comes in two stages for the caller to register as
+ * onRequest hooks, in order, with the guards that need the identity in between:
+ * `identify` never throws (it stores the principal or the refusal on the request) and
+ * `authorize` answers 401/403 (and the CSRF check).
  */
-export function registerAuthHook (app: FastifyInstance, deps: AuthHookDeps) {
+export function registerAuthHook (app: FastifyInstance, deps: AuthHookDeps): AuthStages {
   const table: FastifyInstance['routeAuthTable'] = []
   app.decorate('routeAuthTable', table)
   app.decorateRequest('principal', undefined)
+  app.decorateRequest('authError', undefined)
 
   app.addHook('onRoute', (route) => {
     if (!route.config?.auth && PLUGIN_PUBLIC_PREFIXES.some((p) => route.url === p || route.url.startsWith(`${p}/`))) {
       route.config = { ...route.config, auth: PUBLIC }
     }
-    for (const method of [route.method].flat()) table.push({ method, url: route.url, auth: route.config?.auth })
+    // Read at use, not now: onRoute hooks registered later (the CORS guard's) may still set it.
+    for (const method of [route.method].flat()) table.push({ method, url: route.url, get auth () { return route.config?.auth } })
   })
 
   async function identify (request: FastifyRequest): Promise<Principal | undefined> {
@@ -86,12 +98,30 @@ export function registerAuthHook (app: FastifyInstance, deps: AuthHookDeps) {
     return deps.config.authEnabled ? undefined : deps.devPrincipal
   }
 
-  app.addHook('onRequest', async (request) => {
+  // A credential that fails is remembered, not thrown: guards that run between identify and
+  // authorize (the rate limit) still see the request, and count it by address.
+  const byCredential = new WeakSet<FastifyRequest>()
+  const identifyHook = async (request: FastifyRequest) => {
     if (request.is404) return
     const routeAuth = request.routeOptions.config.auth
     if (routeAuth && 'public' in routeAuth) return
-    const principal = await identify(request)
-    request.principal = principal
+    if (routeAuth?.orCredential?.(request.headers)) {
+      byCredential.add(request)
+      return
+    }
+    try {
+      request.principal = await identify(request)
+    } catch (error) {
+      request.authError = error
+    }
+  }
+
+  const authorizeHook = async (request: FastifyRequest) => {
+    if (request.is404) return
+    const routeAuth = request.routeOptions.config.auth
+    if ((routeAuth && 'public' in routeAuth) || byCredential.has(request)) return
+    if (request.authError !== undefined) throw request.authError
+    const principal = request.principal
     const decision = authorize(principal, routeAuth)
     if (!decision.allowed) {
       if (decision.status === 403) await denied(request, principal, decision.reason)
@@ -105,7 +135,7 @@ export function registerAuthHook (app: FastifyInstance, deps: AuthHookDeps) {
         throw new HttpProblem(403, 'Forbidden', 'CSRF token missing or invalid: send the X-CSRF-Token header')
       }
     }
-  })
+  }
 
   function denied (request: FastifyRequest, principal: Principal | undefined, reason: string) {
     return deps.auth.audit(requestMeta(request), {
@@ -116,4 +146,6 @@ export function registerAuthHook (app: FastifyInstance, deps: AuthHookDeps) {
       detail: { reason }
     })
   }
+
+  return { identify: identifyHook, authorize: authorizeHook }
 }

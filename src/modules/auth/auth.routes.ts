@@ -69,7 +69,7 @@ export function authRoutes (app: FastifyInstance, deps: AuthRoutesDeps) {
   }
 
   r.post('/api/v1/auth/login', {
-    config: { auth: PUBLIC },
+    config: { auth: PUBLIC, rateLimit: 'login' },
     schema: { tags, summary: 'Sign in', description: 'Sets HttpOnly session cookies, or with {"tokens": true} returns the tokens for a native client.', body: LoginBody, response: { 200: SessionReply } }
   }, async (request, res) => {
     const issued = await deps.auth.login(request.body.email, request.body.password, requestMeta(request))

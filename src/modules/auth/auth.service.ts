@@ -3,6 +3,7 @@ import type { Config } from '../../config/config.ts'
 import type { User } from '../../db/schema.ts'
 import type { AuditRecord } from '../../audit/audit.repository.ts'
 import type { AuditService } from '../../audit/audit.service.ts'
+import { authFailureForAudit, type AuthFailureReason, type Metrics } from '../../guard/metrics.ts'
 import { forbidden, tooManyRequests, unauthorized } from '../../http/problem.ts'
 import { hashKeySecret, keyDisplayId, parseKey } from '../keys/api-key.ts'
 import type { KeysRepository, KeyWithOwner } from '../keys/keys.repository.ts'
@@ -59,6 +60,7 @@ export interface AuthDeps {
   csrf: CsrfCodec
   revocations?: RevocationBus
   serviceUser?: PrincipalUser
+  metrics?: Pick<Metrics, 'authFailure'>
   sleep?: (ms: number) => Promise<void>
 }
 
@@ -74,8 +76,17 @@ export function authService (deps: AuthDeps) {
     sessionCache.clear()
   })
 
-  const auditFrom = (meta: RequestMeta, fields: Omit<AuditRecord, 'requestId' | 'ip' | 'method' | 'route'>): Promise<void> =>
-    audit.record({ requestId: meta.requestId, ip: meta.ip, method: meta.method, route: meta.route, ...fields })
+  // Every audited refusal (sign-in, lock, CSRF, permission, refresh reuse) is also counted;
+  // refused credentials are counted where they are judged, below, as they are not audited.
+  const auditFrom = (meta: RequestMeta, fields: Omit<AuditRecord, 'requestId' | 'ip' | 'method' | 'route'>): Promise<void> => {
+    const failure = authFailureForAudit(fields.action)
+    if (failure) deps.metrics?.authFailure(failure)
+    return audit.record({ requestId: meta.requestId, ip: meta.ip, method: meta.method, route: meta.route, ...fields })
+  }
+  const refused = (reason: AuthFailureReason): undefined => {
+    deps.metrics?.authFailure(reason)
+    return undefined
+  }
 
   async function issueSession (user: User, meta: RequestMeta): Promise<IssuedSession> {
     const now = new Date()
@@ -145,7 +156,10 @@ export function authService (deps: AuthDeps) {
       const now = new Date()
       const hash = refreshHash(token)
       const found = await sessions.findRefresh(hash)
-      if (!found) throw unauthorized('Refresh token is invalid')
+      if (!found) {
+        refused('invalid_token')
+        throw unauthorized('Refresh token is invalid')
+      }
       if (csrfCheck && !csrf.verify(found.session_id, csrfCheck.header, csrfCheck.cookie)) {
         await auditFrom(meta, { actorUserId: found.user_id, action: 'auth.csrf.failure', status: 403, detail: { sessionId: found.session_id } })
         throw forbidden('CSRF token missing or invalid: send the X-CSRF-Token header')
@@ -179,7 +193,7 @@ export function authService (deps: AuthDeps) {
     /** Access JWT (cookie or bearer) → principal, checking revocation on every request. */
     async principalFromAccessToken (token: string, viaCookie: boolean): Promise<Principal | undefined> {
       const claims = await tokens.verify(token)
-      if (!claims) return undefined
+      if (!claims) return refused('invalid_token')
       const cacheKey = `${claims.sid}:${claims.jti}`
       const generation = sessionCache.begin()
       let state = sessionCache.get(cacheKey)
@@ -188,7 +202,7 @@ export function authService (deps: AuthDeps) {
         if (state) sessionCache.set(cacheKey, state, generation)
       }
       const now = new Date()
-      if (!state || state.user_id !== claims.sub || state.revoked_at || state.disabled || state.jti_revoked || state.expires_at <= now) return undefined
+      if (!state || state.user_id !== claims.sub || state.revoked_at || state.disabled || state.jti_revoked || state.expires_at <= now) return refused('invalid_token')
       return {
         kind: 'session',
         userId: state.user_id,
@@ -218,7 +232,7 @@ export function authService (deps: AuthDeps) {
         }
       }
       const parsed = parseKey(value)
-      if (!parsed) return undefined
+      if (!parsed) return refused('invalid_key')
       const generation = keyCache.begin()
       let key = keyCache.get(parsed.id)
       if (!key) {
@@ -226,8 +240,8 @@ export function authService (deps: AuthDeps) {
         if (key) keyCache.set(parsed.id, key, generation)
       }
       const now = new Date()
-      if (!key || !safeEqual(key.secret_hash, hashKeySecret(parsed.secret))) return undefined
-      if (key.revoked_at || key.disabled || (key.expires_at && key.expires_at <= now)) return undefined
+      if (!key || !safeEqual(key.secret_hash, hashKeySecret(parsed.secret))) return refused('invalid_key')
+      if (key.revoked_at || key.disabled || (key.expires_at && key.expires_at <= now)) return refused('invalid_key')
       if (!key.last_used_at || now.getTime() - key.last_used_at.getTime() > KEY_TOUCH_INTERVAL_MS) {
         key.last_used_at = now
         await keys.markUsed(key.id, now)

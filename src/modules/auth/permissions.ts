@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http'
 import type { Role, Tier, User } from '../../db/schema.ts'
 
 export const SCOPES = ['files:read', 'files:write', 'jobs:read', 'jobs:write', 'translate', 'admin'] as const
@@ -21,7 +22,16 @@ export type Permission = Scope | 'self'
  */
 export type RouteAuth =
   | { public: true }
-  | { permission: Permission, sessionOnly?: boolean }
+  | {
+      permission: Permission
+      sessionOnly?: boolean
+      /**
+       * A credential the route accepts in place of a principal with `permission` (GET /metrics:
+       * the scraper's METRICS_TOKEN). Checked before the caller is identified; when it does
+       * not match, the route is judged like any other.
+       */
+      orCredential?: (headers: IncomingHttpHeaders) => boolean
+    }
 
 export const PUBLIC: RouteAuth = Object.freeze({ public: true })
 

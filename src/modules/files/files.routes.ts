@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify'
 import rangeParser from 'range-parser'
 import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
+import { rejectedFor, type Metrics } from '../../guard/metrics.ts'
 import { HttpProblem, badRequest, unprocessable } from '../../http/problem.ts'
 import { Cursor, DateTime, IdParams, Limit } from '../../http/schemas.ts'
 import type { Storage } from '../../storage/storage.ts'
@@ -36,6 +37,7 @@ export interface FilesRoutesDeps {
   files: FilesService
   storage: Storage
   audit: RequestAuditor
+  metrics: Pick<Metrics, 'uploadRefused'>
 }
 
 /**
@@ -53,25 +55,30 @@ function multipartProblem (error: unknown): HttpProblem | undefined {
     case 'FST_PARTS_LIMIT':
     case 'FST_FIELDS_LIMIT':
     case 'FST_FILES_LIMIT':
-      return new HttpProblem(413, 'Content Too Large', `Too many parts: send one file in the field "file" and at most ${MAX_FIELDS} other fields`)
+      return rejectedFor('multipart', new HttpProblem(413, 'Content Too Large', `Too many parts: send one file in the field "file" and at most ${MAX_FIELDS} other fields`))
     case 'FST_PROTO_VIOLATION':
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
-      return badRequest('The request is not valid multipart/form-data')
+      return rejectedFor('multipart', badRequest('The request is not valid multipart/form-data'))
   }
   if (error instanceof Error && /Unexpected end of (form|multipart)|Malformed/i.test(error.message)) {
-    return badRequest('The multipart body ended early or is malformed')
+    return rejectedFor('multipart', badRequest('The multipart body ended early or is malformed'))
   }
   return undefined
 }
 
 export function filesRoutes (app: FastifyInstance, deps: FilesRoutesDeps) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>()
+  // Refusals before accept() are counted here; accept() counts its own.
+  const refuse = <E>(error: E): E => {
+    deps.metrics.uploadRefused(error)
+    return error
+  }
 
   // Multipart is parsed only inside this scope, so no other route accepts form bodies.
   app.register(async (scope) => {
     await scope.register(multipart, { throwFileSizeLimit: false })
     scope.post('/api/v1/files', {
-      config: { auth: { permission: 'files:write' } },
+      config: { auth: { permission: 'files:write' }, rateLimit: 'uploads' },
       schema: {
         tags,
         summary: 'Upload one audio file (multipart/form-data, field "file")',
@@ -84,9 +91,9 @@ export function filesRoutes (app: FastifyInstance, deps: FilesRoutesDeps) {
       const allowance = await deps.files.uploadAllowance(principal)
       const declared = Number(request.headers['content-length'])
       if (Number.isFinite(declared) && declared > allowance.maxBytes + MULTIPART_OVERHEAD) {
-        throw cutOff(reply, deps.files.sizeProblem(allowance))
+        throw refuse(cutOff(reply, deps.files.sizeProblem(allowance)))
       }
-      if (!request.isMultipart()) throw new HttpProblem(415, 'Unsupported Media Type', 'Send the file as multipart/form-data in the field "file"')
+      if (!request.isMultipart()) throw refuse(rejectedFor('multipart', new HttpProblem(415, 'Unsupported Media Type', 'Send the file as multipart/form-data in the field "file"')))
 
       let pending: { staged: Staged, name: string } | undefined
       try {
@@ -95,19 +102,19 @@ export function filesRoutes (app: FastifyInstance, deps: FilesRoutesDeps) {
         })
         for await (const part of parts) {
           if (part.type !== 'file') continue
-          if (pending) throw badRequest('Send one file per request')
-          if (part.fieldname !== 'file') throw unprocessable('The file must be sent in the field "file"', { field: 'file' })
+          if (pending) throw rejectedFor('multipart', badRequest('Send one file per request'))
+          if (part.fieldname !== 'file') throw rejectedFor('multipart', unprocessable('The file must be sent in the field "file"', { field: 'file' }))
           deps.files.formatForName(part.filename)
           pending = { staged: await stageStream(deps.storage, part.file, allowance.maxBytes), name: part.filename }
         }
       } catch (error) {
         if (pending) await deps.storage.discard(pending.staged.path)
-        if (error instanceof StagingLimitError) throw cutOff(reply, deps.files.sizeProblem(allowance))
+        if (error instanceof StagingLimitError) throw refuse(cutOff(reply, deps.files.sizeProblem(allowance)))
         const problem = error instanceof HttpProblem ? error : multipartProblem(error)
-        if (problem) throw cutOff(reply, problem)
+        if (problem) throw refuse(cutOff(reply, problem))
         throw error
       }
-      if (!pending) throw unprocessable('No file: send it as multipart/form-data in the field "file"', { field: 'file' })
+      if (!pending) throw refuse(rejectedFor('multipart', unprocessable('No file: send it as multipart/form-data in the field "file"', { field: 'file' })))
 
       const file = await deps.files.accept(principal, pending.staged, { name: pending.name, source: 'upload' })
       await deps.audit(request, 'file.uploaded', 201, { fileId: file.id, size: Number(file.size), format: file.format })

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { fileTypeFromFile } from 'file-type'
 import type { Config } from '../../config/config.ts'
 import type { AudioFile, AudioFormat } from '../../db/schema.ts'
+import { rejectedFor, type Metrics } from '../../guard/metrics.ts'
 import { HttpProblem, notFound, unprocessable } from '../../http/problem.ts'
 import { DEFAULT_AUDIO_LIMITS, judgeAudio, judgeWavHeader } from '../../media/audio-policy.ts'
 import { AUDIO_FORMATS, contentTypeOf, formatFromName, magicMatches, sanitiseFileName } from '../../media/formats.ts'
@@ -57,6 +58,8 @@ export interface FilesDeps {
   files: FilesRepository
   storage: Storage
   media: MediaTools
+  /** Counts each refusal of accept() by reason (the routes count what they refuse before it). */
+  metrics?: Pick<Metrics, 'uploadRefused'>
 }
 
 export function filesService (deps: FilesDeps) {
@@ -76,7 +79,7 @@ export function filesService (deps: FilesDeps) {
     /** Step 1, before any byte is stored: the name's last extension must be on the allow-list. */
     formatForName (rawName: string): AudioFormat {
       const format = formatFromName(rawName)
-      if (!format) throw unsupportedMediaType(`File type not allowed: the name must end in one of ${ALLOWED_LIST}`)
+      if (!format) throw rejectedFor('extension', unsupportedMediaType(`File type not allowed: the name must end in one of ${ALLOWED_LIST}`))
       return format
     },
 
@@ -90,8 +93,8 @@ export function filesService (deps: FilesDeps) {
 
     sizeProblem (allowance: { maxBytes: number, quotaLimited: boolean, remainingBytes: number }): HttpProblem {
       return allowance.quotaLimited
-        ? contentTooLarge(`Storage quota exceeded: ${(allowance.remainingBytes / MB).toFixed(1)} MB of your quota remain`, { remainingBytes: allowance.remainingBytes })
-        : contentTooLarge(`The file exceeds the ${config.intake.maxFileBytes / MB} MB limit`)
+        ? rejectedFor('quota', contentTooLarge(`Storage quota exceeded: ${(allowance.remainingBytes / MB).toFixed(1)} MB of your quota remain`, { remainingBytes: allowance.remainingBytes }))
+        : rejectedFor('size', contentTooLarge(`The file exceeds the ${config.intake.maxFileBytes / MB} MB limit`))
     },
 
     /**
@@ -102,22 +105,22 @@ export function filesService (deps: FilesDeps) {
       let committed = false
       try {
         const format = this.formatForName(input.name)
-        if (staged.size === 0) throw unprocessable('The file is empty')
+        if (staged.size === 0) throw rejectedFor('decode', unprocessable('The file is empty'))
         const detected = await fileTypeFromFile(staged.path)
         if (!magicMatches(format, detected?.ext)) {
-          throw unsupportedMediaType(detected
+          throw rejectedFor('magic', unsupportedMediaType(detected
             ? `The content is ${detected.ext.toUpperCase()}, not ${format.toUpperCase()}: the name's extension must match the bytes`
-            : `The content is not ${format.toUpperCase()} audio (unrecognised bytes)`)
+            : `The content is not ${format.toUpperCase()} audio (unrecognised bytes)`))
         }
         if (format === 'wav') {
           const forged = judgeWavHeader(await readHead(staged.path, 64 * 1024), staged.size)
-          if (forged) throw unprocessable(forged)
+          if (forged) throw rejectedFor('decode', unprocessable(forged))
         }
         const probe = await media.probe(staged.path)
-        if (!probe) throw unprocessable(`The file could not be read as ${format.toUpperCase()} audio`)
+        if (!probe) throw rejectedFor('decode', unprocessable(`The file could not be read as ${format.toUpperCase()} audio`))
         const verdict = judgeAudio(probe, staged.size, limits)
-        if ('problem' in verdict) throw unprocessable(verdict.problem)
-        if (!await media.decodes(staged.path)) throw unprocessable('The audio is corrupt: it does not decode cleanly')
+        if ('problem' in verdict) throw rejectedFor(verdict.overLimit ?? 'decode', unprocessable(verdict.problem))
+        if (!await media.decodes(staged.path)) throw rejectedFor('decode', unprocessable('The audio is corrupt: it does not decode cleanly'))
 
         // Sanitising can eat the extension ("....mp3" → "mp3"); the stored name keeps the format.
         const cleanName = sanitiseFileName(input.name, `audio.${format}`)
@@ -142,7 +145,7 @@ export function filesService (deps: FilesDeps) {
         }, quotaOf(principal))
         if (!('file' in inserted)) {
           const remaining = Math.max(0, quotaOf(principal) - inserted.usedBytes)
-          throw contentTooLarge(`Storage quota exceeded: ${(remaining / MB).toFixed(1)} MB of your quota remain`, { remainingBytes: remaining })
+          throw rejectedFor('quota', contentTooLarge(`Storage quota exceeded: ${(remaining / MB).toFixed(1)} MB of your quota remain`, { remainingBytes: remaining }))
         }
         try {
           await storage.commit(staged.path, id)
@@ -152,6 +155,9 @@ export function filesService (deps: FilesDeps) {
           throw error
         }
         return inserted.file
+      } catch (error) {
+        deps.metrics?.uploadRefused(error)
+        throw error
       } finally {
         if (!committed) await storage.discard(staged.path)
       }

@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
+import type { Metrics } from '../../guard/metrics.ts'
 import { HttpProblem } from '../../http/problem.ts'
 import { FileSchema } from './files.routes.ts'
 import { toPublicFile, type FilesService } from './files.service.ts'
@@ -12,10 +13,10 @@ const ImportBody = Type.Object({
   url: Type.String({ minLength: 1, maxLength: 2048, description: 'https URL of an audio file (or of a media page on a host listed in IMPORT_MEDIA_HOSTS)' })
 }, { additionalProperties: false })
 
-export function importRoutes (app: FastifyInstance, deps: { files: FilesService, importer: UrlImporter, audit: RequestAuditor }) {
+export function importRoutes (app: FastifyInstance, deps: { files: FilesService, importer: UrlImporter, audit: RequestAuditor, metrics: Pick<Metrics, 'uploadRefused'> }) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>()
   r.post('/api/v1/files/import', {
-    config: { auth: { permission: 'files:write' } },
+    config: { auth: { permission: 'files:write' }, rateLimit: 'uploads' },
     schema: {
       tags: ['files'],
       summary: 'Import an audio file from a URL',
@@ -32,7 +33,13 @@ export function importRoutes (app: FastifyInstance, deps: { files: FilesService,
     } catch (error) {
       if (!(error instanceof ImportError)) throw error
       request.log.info({ reason: error.code, err: error.cause }, 'URL import refused')
-      if (error.code === 'too_large') throw deps.files.sizeProblem(allowance)
+      // Counted by the ImportError's code, or as size/quota; accept() counts its own refusals.
+      if (error.code === 'too_large') {
+        const problem = deps.files.sizeProblem(allowance)
+        deps.metrics.uploadRefused(problem)
+        throw problem
+      }
+      deps.metrics.uploadRefused(error)
       throw new HttpProblem(422, 'Unprocessable Content', error.message, { extra: { reason: error.code } })
     }
     const file = await deps.files.accept(principal, imported.staged, { name: imported.name, source: 'import', sourceUrl: imported.sourceUrl })

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import path from 'node:path'
 import type { FileStore } from '@tus/file-store'
-import { Server, type Upload } from '@tus/server'
+import { ERRORS, Server, type Upload } from '@tus/server'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
 import type { Config } from '../../config/config.ts'
+import { rejectedFor, type Metrics } from '../../guard/metrics.ts'
+import { rateLimitHeadersOf } from '../../guard/rate-limit.hook.ts'
 import { HttpProblem } from '../../http/problem.ts'
 import type { Storage } from '../../storage/storage.ts'
 import type { Principal } from '../auth/permissions.ts'
@@ -20,6 +22,7 @@ export interface ResumableDeps {
   files: FilesService
   storage: Storage
   audit: RequestAuditor
+  metrics: Pick<Metrics, 'uploadRefused'>
   /** The one tus data store of this process (shared with the retention sweeper). */
   store: () => Promise<FileStore>
 }
@@ -70,11 +73,24 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
         const allowance = await deps.files.uploadAllowance(principal)
         if (upload.size !== undefined && upload.size > allowance.maxBytes) throw deps.files.sizeProblem(allowance)
       } catch (error) {
-        if (error instanceof HttpProblem) throw tusError(error, request.id)
+        if (error instanceof HttpProblem) {
+          deps.metrics.uploadRefused(error)
+          throw tusError(error, request.id)
+        }
         throw error
       }
       // Ownership is written by the server, over anything the client put in the metadata.
       return { metadata: { ...upload.metadata, filename: name, owner: principal.userId } }
+    },
+    // tus refuses a declared or sent size over maxSize itself, before our hooks: counted here
+    // (as size or quota, like our own refusals). accept() counts the refusals at completion.
+    async onResponseError (req, error) {
+      if (error === ERRORS.ERR_MAX_SIZE_EXCEEDED || error === ERRORS.ERR_SIZE_EXCEEDED) {
+        // Counting must never break the answer: without the allowance, count it as size.
+        const allowance = await deps.files.uploadAllowance(contextOf(req).principal).catch(() => undefined)
+        deps.metrics.uploadRefused(allowance ? deps.files.sizeProblem(allowance) : rejectedFor('size', new Error('tus size limit')))
+      }
+      return undefined
     },
     async onIncomingRequest (req, id) {
       const { principal, request } = contextOf(req)
@@ -113,6 +129,7 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
     // tus writes the response itself; what Fastify would have added must be set on the raw reply.
     reply.raw.setHeader('x-request-id', request.id)
     reply.raw.setHeader('cache-control', 'no-store')
+    for (const [name, value] of Object.entries(rateLimitHeadersOf(reply))) reply.raw.setHeader(name, value)
     reply.hijack()
     await tus.handle(request.raw, reply.raw)
   }
@@ -122,7 +139,7 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
     scope.addContentTypeParser('application/offset+octet-stream', (_request, _payload, done) => done(null))
     const auth = { permission: 'files:write' } as const
     const hide = { hide: true }
-    scope.post(RESUMABLE_PATH, { config: { auth }, schema: { ...hide } }, handle)
+    scope.post(RESUMABLE_PATH, { config: { auth, rateLimit: 'uploads' }, schema: { ...hide } }, handle)
     for (const method of ['HEAD', 'PATCH', 'DELETE'] as const) {
       scope.route({ method, url: `${RESUMABLE_PATH}/:id`, config: { auth }, schema: { ...hide }, handler: handle })
     }
