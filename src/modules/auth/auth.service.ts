@@ -206,7 +206,7 @@ export function authService (deps: AuthDeps) {
       return {
         kind: 'session',
         userId: state.user_id,
-        user: { id: state.user_id, email: state.email, role: state.role, tier: state.tier, disabled: state.disabled, created_at: state.user_created_at, updated_at: state.user_updated_at },
+        user: ownerOf(state),
         role: state.role,
         tier: state.tier,
         scopes: ROLE_SCOPES[state.role],
@@ -249,7 +249,7 @@ export function authService (deps: AuthDeps) {
       return {
         kind: 'api_key',
         userId: key.user_id,
-        user: { id: key.user_id, email: key.email, role: key.role, tier: key.tier, disabled: key.disabled, created_at: key.user_created_at, updated_at: key.user_updated_at },
+        user: ownerOf(key),
         role: key.role,
         tier: key.tier,
         scopes: effectiveScopes(key.role, key.scopes),
@@ -267,3 +267,8 @@ export function authService (deps: AuthDeps) {
 }
 
 export type AuthService = ReturnType<typeof authService>
+
+/** The owner's columns as joined onto a session or key row. */
+function ownerOf (row: Pick<SessionState, 'user_id' | 'email' | 'role' | 'tier' | 'disabled' | 'user_created_at' | 'user_updated_at'>): PrincipalUser {
+  return { id: row.user_id, email: row.email, role: row.role, tier: row.tier, disabled: row.disabled, created_at: row.user_created_at, updated_at: row.user_updated_at }
+}
