@@ -3,6 +3,9 @@
 //     route (/healthz) of the same server process (aim: ratio >= 0.6);
 //   - median login latency (argon2id at OWASP parameters dominates it);
 //   - whether a revoked key is refused on the very next request.
+// The servers run with RATE_LIMIT_ENABLED=false: this bench measures the cost of
+// authentication only (the rate limiter's cost is bench/guard's), and its 15 sign-ins and
+// its load would otherwise run into the login and per-key request limits.
 // Usage: node bench/auth/run.ts [--seconds N] [--connections N]
 // Runs on the embedded PGlite, and on PostgreSQL too when TEST_DATABASE_URL (default
 // postgres://postgres@127.0.0.1:5432/test) is reachable.
@@ -24,7 +27,7 @@ async function rps (url: string, headers: Record<string, string>, seconds: numbe
 }
 
 async function measure (label: string, env: Record<string, string>) {
-  const server = await startServer({ ...env, TYMPAN_ADMIN_EMAIL: ADMIN.email, TYMPAN_ADMIN_PASSWORD: ADMIN.password })
+  const server = await startServer({ ...env, RATE_LIMIT_ENABLED: 'false', TYMPAN_ADMIN_EMAIL: ADMIN.email, TYMPAN_ADMIN_PASSWORD: ADMIN.password })
   try {
     const logins: number[] = []
     let cookie = ''

@@ -54,6 +54,30 @@ export async function startServer (env: Record<string, string>): Promise<Running
   }
 }
 
+/**
+ * Runs `node <script> ...args` and waits for its first line on stdout (a bare baseline server
+ * prints "listening" when ready). stop() sends SIGTERM and waits for the exit.
+ */
+export async function startScript (script: string, args: string[]): Promise<{ child: ChildProcess, stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] })
+  await new Promise<void>((resolve, reject) => {
+    const exited = (code: number | null) => reject(new Error(`${path.basename(script)} exited with ${code}`))
+    child.once('exit', exited)
+    child.stdout?.once('data', () => {
+      child.off('exit', exited)
+      resolve()
+    })
+  })
+  return {
+    child,
+    async stop () {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGTERM')
+      await new Promise((resolve) => child.once('exit', resolve))
+    }
+  }
+}
+
 export const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b)
   const mid = Math.floor(sorted.length / 2)
@@ -75,6 +99,16 @@ export function rssBytes (pid: number): number {
   const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)
   if (!match) throw new Error(`no VmRSS for process ${pid}`)
   return Number(match[1]) * 1024
+}
+
+/**
+ * CPU time a process has used so far (user + system, all its threads), in microseconds, from
+ * /proc/<pid>/stat (Linux only; clock ticks of 10 ms, the usual USER_HZ of 100).
+ */
+export function cpuMicros (pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
 }
 
 /**

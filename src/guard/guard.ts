@@ -1,5 +1,6 @@
 import cors from '@fastify/cors'
-import helmet from '@fastify/helmet'
+import helmet, { type HelmetOptions } from 'helmet'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance } from 'fastify'
 import v8 from 'node:v8'
@@ -63,35 +64,51 @@ export async function registerGuard (app: FastifyInstance, config: Config) {
     strictPreflight: true
   })
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
-        mediaSrc: ["'self'", 'blob:'],
-        connectSrc: ["'self'"],
-        fontSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"]
-      }
-    },
-    frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
-    crossOriginOpenerPolicy: { policy: 'same-origin' },
-    crossOriginResourcePolicy: { policy: 'same-origin' },
-    // Sent only on HTTPS, below: HSTS over plain HTTP is ignored by browsers and misleads.
-    strictTransportSecurity: false,
-    // OWASP: the XSS auditor is gone from browsers and could be abused; `0` disables it.
-    xXssProtection: true
-  })
-
+  const securityHeaders = { ...helmetHeaders(HELMET_OPTIONS), 'permissions-policy': PERMISSIONS_POLICY }
   app.addHook('onRequest', async (request, reply) => {
-    reply.header('permissions-policy', PERMISSIONS_POLICY)
+    reply.headers(securityHeaders)
     if (request.protocol === 'https') reply.header('strict-transport-security', HSTS)
   })
+}
+
+const HELMET_OPTIONS: HelmetOptions = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:', 'blob:'],
+      mediaSrc: ["'self'", 'blob:'],
+      connectSrc: ["'self'"],
+      fontSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"]
+    }
+  },
+  frameguard: { action: 'deny' },
+  referrerPolicy: { policy: 'no-referrer' },
+  crossOriginOpenerPolicy: { policy: 'same-origin' },
+  crossOriginResourcePolicy: { policy: 'same-origin' },
+  // Sent only on HTTPS (registerGuard): HSTS over plain HTTP is ignored by browsers and misleads.
+  strictTransportSecurity: false,
+  // OWASP: the XSS auditor is gone from browsers and could be abused; `0` disables it.
+  xXssProtection: true
+}
+
+/**
+ * Helmet chooses the headers; with no per-request nonces they are the same for every
+ * response, so they are computed once here. (@fastify/helmet runs helmet's middleware
+ * anew on every request, re-parsing the CSP: measured at ~86 µs a request in bench/guard.)
+ */
+export function helmetHeaders (options: HelmetOptions): Record<string, string> {
+  const headers: Record<string, string> = {}
+  const response = {
+    setHeader (name: string, value: string | number | readonly string[]) { headers[name.toLowerCase()] = String(value) },
+    removeHeader (name: string) { delete headers[name.toLowerCase()] }
+  }
+  helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, () => {})
+  return headers
 }

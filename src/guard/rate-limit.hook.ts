@@ -23,7 +23,6 @@ declare module 'fastify' {
 // now and then, not every window (that would just be a higher limit).
 export const BURST_REFILL_WINDOWS = 10
 const MINUTE = 60
-const RATE_LIMIT_HEADERS = ['ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset']
 
 export interface RateLimitDeps {
   config: Config
@@ -58,16 +57,6 @@ function refusal (limit: LimitName, subject: Subject, state: LimitState, windowS
     case 'login_ip': return `Too many sign-in attempts from this address. ${retry}`
     case 'login_account': return `Too many sign-in attempts for this account. ${retry}`
   }
-}
-
-/** The RateLimit-* headers already set on a reply, for handlers that write the raw response (tus). */
-export function rateLimitHeadersOf (reply: FastifyReply): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const name of RATE_LIMIT_HEADERS) {
-    const value = reply.getHeader(name)
-    if (value !== undefined) out[name] = String(value)
-  }
-  return out
 }
 
 /**

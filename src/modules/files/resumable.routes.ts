@@ -7,7 +7,6 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
 import type { Config } from '../../config/config.ts'
 import { rejectedFor, type Metrics } from '../../guard/metrics.ts'
-import { rateLimitHeadersOf } from '../../guard/rate-limit.hook.ts'
 import { HttpProblem } from '../../http/problem.ts'
 import type { Storage } from '../../storage/storage.ts'
 import type { Principal } from '../auth/permissions.ts'
@@ -127,9 +126,9 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
     contexts.set(request.raw, { principal: request.principal!, request })
     // tus writes the response itself; what Fastify would have added must be set on the raw reply.
-    reply.raw.setHeader('x-request-id', request.id)
+    // Everything the app's hooks put on the reply (request id, security and rate-limit headers).
+    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value)
     reply.raw.setHeader('cache-control', 'no-store')
-    for (const [name, value] of Object.entries(rateLimitHeadersOf(reply))) reply.raw.setHeader(name, value)
     reply.hijack()
     await tus.handle(request.raw, reply.raw)
   }
