@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import path from 'node:path'
-import type { FileStore } from '@tus/file-store'
 import { ERRORS, Server, type Upload } from '@tus/server'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
@@ -13,6 +12,7 @@ import type { Principal } from '../auth/permissions.ts'
 import { PUBLIC } from '../auth/permissions.ts'
 import { toPublicFile, type FilesService } from './files.service.ts'
 import { describeStaged } from './staging.ts'
+import type { HashingFileStore } from './resumable-store.ts'
 
 export const RESUMABLE_PATH = '/api/v1/uploads'
 
@@ -23,7 +23,7 @@ export interface ResumableDeps {
   audit: RequestAuditor
   metrics: Pick<Metrics, 'uploadRefused'>
   /** The one tus data store of this process (shared with the retention sweeper). */
-  store: () => Promise<FileStore>
+  store: () => Promise<HashingFileStore>
 }
 
 /** tus hooks report failures by throwing `{status_code, body}`; ours carry a problem document. */
@@ -106,7 +106,9 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
     async onUploadFinish (req, upload) {
       const { principal, request } = contextOf(req)
       try {
-        const staged = await describeStaged(await deps.storage.adopt(path.join(directory, upload.id)))
+        const digest = upload.size !== undefined ? datastore.takeDigest(upload.id, upload.size) : undefined
+        const stagedPath = await deps.storage.adopt(path.join(directory, upload.id))
+        const staged = digest ? { path: stagedPath, size: upload.size as number, sha256: digest } : await describeStaged(stagedPath)
         // The data file has moved to staging; drop tus's record of it.
         await datastore.configstore.delete(upload.id)
         const file = await deps.files.accept(principal, staged, { name: upload.metadata?.filename ?? '', source: 'resumable' })

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { Readable } from 'node:stream'
+import { after, describe, it } from 'node:test'
+import { Upload } from '@tus/server'
+import { HashingFileStore } from './resumable-store.ts'
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-tus-store-'))
+after(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+async function newUpload (store: HashingFileStore, size: number): Promise<string> {
+  const id = crypto.randomUUID()
+  await store.create(new Upload({ id, size, offset: 0 }))
+  return id
+}
+
+describe('HashingFileStore', () => {
+  const store = new HashingFileStore({ directory: dir })
+  const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251))
+  const sha = createHash('sha256').update(bytes).digest('hex')
+
+  it('knows the SHA-256 of an upload written in consecutive PATCHes', async () => {
+    const id = await newUpload(store, bytes.length)
+    let offset = await store.write(Readable.from([bytes.subarray(0, 100_000)]), id, 0)
+    offset = await store.write(Readable.from([bytes.subarray(100_000)]), id, offset)
+    assert.equal(offset, bytes.length)
+    assert.deepEqual(fs.readFileSync(path.join(dir, id)), bytes)
+    assert.equal(store.takeDigest(id, bytes.length), sha)
+  })
+
+  it('gives up (so the caller re-reads the file) when a PATCH does not continue where the hash stopped', async () => {
+    const id = await newUpload(store, bytes.length)
+    await store.write(Readable.from([bytes.subarray(0, 100_000)]), id, 0)
+    await store.write(Readable.from([bytes.subarray(50_000)]), id, 50_000)
+    assert.equal(store.takeDigest(id, bytes.length), undefined)
+  })
+
+  it('gives up when the upload is not complete', async () => {
+    const id = await newUpload(store, bytes.length)
+    await store.write(Readable.from([bytes.subarray(0, 100_000)]), id, 0)
+    assert.equal(store.takeDigest(id, bytes.length), undefined)
+  })
+})
