@@ -114,6 +114,17 @@ export interface Database {
   schema_migrations: SchemaMigrationsTable
 }
 
+/** A user's columns as joined onto a session or an API key row. */
+export interface OwnerColumns {
+  user_id: string
+  email: string
+  role: Role
+  tier: Tier
+  disabled: boolean
+  user_created_at: Date
+  user_updated_at: Date
+}
+
 export type User = Selectable<UsersTable>
 export type NewUser = Insertable<UsersTable>
 export type UserUpdate = Updateable<UsersTable>

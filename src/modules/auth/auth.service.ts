@@ -1,6 +1,6 @@
 import { createHash, createHmac } from 'node:crypto'
 import type { Config } from '../../config/config.ts'
-import type { User } from '../../db/schema.ts'
+import type { OwnerColumns, User } from '../../db/schema.ts'
 import type { AuditRecord } from '../../audit/audit.repository.ts'
 import type { AuditService } from '../../audit/audit.service.ts'
 import { authFailureForAudit, type AuthFailureReason, type Metrics } from '../../guard/metrics.ts'
@@ -270,6 +270,6 @@ export function authService (deps: AuthDeps) {
 export type AuthService = ReturnType<typeof authService>
 
 /** The owner's columns as joined onto a session or key row. */
-function ownerOf (row: Pick<SessionState, 'user_id' | 'email' | 'role' | 'tier' | 'disabled' | 'user_created_at' | 'user_updated_at'>): PrincipalUser {
+function ownerOf (row: OwnerColumns): PrincipalUser {
   return { id: row.user_id, email: row.email, role: row.role, tier: row.tier, disabled: row.disabled, created_at: row.user_created_at, updated_at: row.user_updated_at }
 }

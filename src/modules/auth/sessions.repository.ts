@@ -1,17 +1,10 @@
 import type { Kysely } from 'kysely'
-import type { Database, Role, Session, Tier } from '../../db/schema.ts'
+import type { Database, OwnerColumns, Session } from '../../db/schema.ts'
 
-export interface SessionState {
+export interface SessionState extends OwnerColumns {
   revoked_at: Date | null
   expires_at: Date
   last_active_at: Date
-  user_id: string
-  email: string
-  role: Role
-  tier: Tier
-  disabled: boolean
-  user_created_at: Date
-  user_updated_at: Date
   jti_revoked: boolean
 }
 

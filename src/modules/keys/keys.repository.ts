@@ -1,14 +1,7 @@
 import type { Kysely } from 'kysely'
-import type { ApiKey, Database, Role, Tier } from '../../db/schema.ts'
+import type { ApiKey, Database, OwnerColumns } from '../../db/schema.ts'
 
-export interface KeyWithOwner extends ApiKey {
-  email: string
-  role: Role
-  tier: Tier
-  disabled: boolean
-  user_created_at: Date
-  user_updated_at: Date
-}
+export interface KeyWithOwner extends ApiKey, OwnerColumns {}
 
 /** `changed` runs after every write that can end a credential (see revocation-bus.ts). */
 export function keysRepository (db: Kysely<Database>, changed: () => Promise<void> = async () => {}) {
