@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { quoteIdent } from '../src/db/database.ts'
 import { backends, TEST_DATABASE_URL } from './helpers/db.ts'
+import { freePort } from './helpers/net.ts'
 
 // End to end: every case drives bin/tympan in a child process, from a directory outside the
 // repository, with an environment built from scratch (nothing leaks in from the test runner).
@@ -59,14 +60,6 @@ function run (args: string[], env: NodeJS.ProcessEnv, input?: string, timeoutMs 
     })
     child.stdin.end(input ?? '')
   })
-}
-
-async function freePort (): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 interface Server {

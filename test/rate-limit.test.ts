@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import net from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
@@ -10,6 +9,7 @@ import { buildApp } from '../src/http/app.ts'
 import { backends, openTestDb, type TestDb } from './helpers/db.ts'
 import { cookiesFrom, cookieHeader, PASSWORD, startApp, testConfig, uniqueEmail, type TestApp } from './helpers/app.ts'
 import { multipart } from './helpers/audio.ts'
+import { freePort } from './helpers/net.ts'
 
 const SHARED_REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
@@ -334,16 +334,6 @@ async function redisProblem (url: string): Promise<string | undefined> {
   }
 }
 
-async function freePort (): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
-}
 
 async function until (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
   const deadline = Date.now() + timeoutMs

@@ -60,28 +60,28 @@ function noise (bytes: number): Buffer {
   return Buffer.concat(blocks).subarray(0, bytes)
 }
 
+// How each allowed format is made from the WAV tone (ffmpeg's default encoder for .wma).
+const ENCODERS: Record<Exclude<GoodFormat, 'wav'>, string[]> = {
+  mp3: ['-c:a', 'libmp3lame', '-b:a', '128k'],
+  flac: ['-c:a', 'flac'],
+  aac: ['-c:a', 'aac', '-f', 'adts'],
+  ogg: ['-c:a', 'libvorbis'],
+  m4a: ['-c:a', 'aac'],
+  wma: []
+}
+
 function make (name: Fixture, out: string): void {
   switch (name) {
     case 'wav':
       run('sox', ['-n', '-r', '44100', '-c', '2', '-b', '16', out, 'synth', '3', 'sine', '440'])
       return
     case 'mp3':
-      ffmpeg('-i', fixture('wav'), '-c:a', 'libmp3lame', '-b:a', '128k', out)
-      return
     case 'flac':
-      ffmpeg('-i', fixture('wav'), '-c:a', 'flac', out)
-      return
     case 'aac':
-      ffmpeg('-i', fixture('wav'), '-c:a', 'aac', '-f', 'adts', out)
-      return
     case 'ogg':
-      ffmpeg('-i', fixture('wav'), '-c:a', 'libvorbis', out)
-      return
     case 'm4a':
-      ffmpeg('-i', fixture('wav'), '-c:a', 'aac', out)
-      return
     case 'wma':
-      ffmpeg('-i', fixture('wav'), out)
+      ffmpeg('-i', fixture('wav'), ...ENCODERS[name], out)
       return
     case 'speech':
       run('espeak-ng', ['-w', out, 'Tympan accepts audio only after checking every byte.'])
