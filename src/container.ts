@@ -21,6 +21,15 @@ import { mediaTools } from './media/probe.ts'
 import { retentionSweeper } from './modules/files/retention.ts'
 import { resumableStore } from './modules/files/resumable-store.ts'
 import type { Storage } from './storage/storage.ts'
+import { createEngines } from './engines/registry.ts'
+import { enginesService } from './modules/engines/engines.service.ts'
+import { jobSignals } from './modules/jobs/job-events.ts'
+import { assertHandlers, jobHandlers } from './modules/jobs/job-handlers.ts'
+import { jobQueue } from './modules/jobs/job-queue.ts'
+import { jobRunner } from './modules/jobs/job-runner.ts'
+import { jobsRepository } from './modules/jobs/jobs.repository.ts'
+import { jobsService } from './modules/jobs/jobs.service.ts'
+import os from 'node:os'
 
 /** Wires repositories into services. Each service gets only what it uses. */
 export function createContainer (config: Config, db: Db, storage: Storage, log: FastifyBaseLogger, options: { serviceUser?: PrincipalUser, revocations?: RevocationBus, metrics?: Metrics } = {}) {
@@ -31,7 +40,8 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     keys: keysRepository(db.kysely, changed),
     throttle: loginThrottleRepository(db.kysely),
     auditLog: auditRepository(db.kysely),
-    files: filesRepository(db.kysely)
+    files: filesRepository(db.kysely),
+    jobs: jobsRepository(db.kysely)
   }
   const audit = auditService(repos.auditLog, log)
   const auth = authService({
@@ -48,8 +58,38 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     metrics: options.metrics
   })
   const files = filesService({ config, files: repos.files, storage, media: mediaTools(), metrics: options.metrics })
+  const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel })
+  const engineStatus = enginesService(engines)
+  const signals = jobSignals(db, log)
+  const queue = jobQueue(db, {
+    heartbeatSec: config.jobs.heartbeatSec,
+    retryLimit: config.jobs.retryLimit,
+    runningPerUser: config.jobs.maxRunning,
+    schema: config.jobs.queueSchema
+  }, log)
+  const jobs = jobsService({ config, jobs: repos.jobs, files: repos.files, storage, queue, signals, engines: engineStatus })
+  const handlers = jobHandlers(engines, config.jobs.transcribeEngine)
+  assertHandlers(handlers)
+  const runner = jobRunner({
+    jobs: repos.jobs,
+    files: repos.files,
+    storage,
+    queue,
+    signals,
+    handlers,
+    parallelism: os.availableParallelism(),
+    retentionMs: config.intake.retentionHours * 3_600_000,
+    fileProcessed: async (fileId) => {
+      if (!config.jobs.deleteAfterProcessing || await repos.jobs.fileInUse(fileId)) return
+      const file = await repos.files.findById(fileId)
+      if (!file || !await repos.files.delete(fileId)) return
+      await storage.delete(fileId)
+      await audit.record({ action: 'file.deleted_after_processing', status: 200, detail: { fileId, ownerId: file.owner_id } })
+    },
+    log
+  })
   const users = usersService({
-    users: repos.users, sessions: repos.sessions, keys: repos.keys, throttle: repos.throttle, auditLog: repos.auditLog, personalData: [files.personalData]
+    users: repos.users, sessions: repos.sessions, keys: repos.keys, throttle: repos.throttle, auditLog: repos.auditLog, personalData: [files.personalData, jobs.personalData]
   })
   const resumable = resumableStore(storage, config)
   const retention = retentionSweeper({
@@ -57,9 +97,21 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     storage,
     audit,
     cleanUpResumable: async () => (await resumable()).deleteExpired(),
+    cleanUpJobs: async (now) => {
+      let removed = 0
+      for (;;) {
+        const batch = await repos.jobs.expired(now, 100)
+        for (const job of batch) {
+          await jobs.remove(job.id)
+          await audit.record({ action: 'job.expired', status: 200, detail: { jobId: job.id, ownerId: job.owner_id } })
+        }
+        removed += batch.length
+        if (batch.length < 100) return removed
+      }
+    },
     log
   })
-  return { repos, audit, users, auth, keys: keysService(repos.keys), files, storage, retention, resumable }
+  return { repos, audit, users, auth, keys: keysService(repos.keys), files, storage, retention, resumable, engines: engineStatus, jobs, queue, signals, runner }
 }
 
 export type Container = ReturnType<typeof createContainer>

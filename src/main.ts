@@ -3,6 +3,8 @@ import { doctor, productionDoctor } from './cli/doctor.ts'
 import { migrateCommand } from './cli/migrate.ts'
 import { CliError } from './cli/runtime.ts'
 import { serve } from './cli/serve.ts'
+import { worker } from './cli/worker.ts'
+import { JOB_HELP, jobCommand } from './cli/run-job.ts'
 import { ConfigError } from './config/config.ts'
 import { DatabaseInUseError } from './db/pglite-lock.ts'
 import { VERSION } from './version.ts'
@@ -11,7 +13,10 @@ const HELP = `tympan ${VERSION}: self-hosted audio AI server
 
 Usage: tympan <command>
 
-  serve          HTTP API and docs (configuration from the environment; see .env.example)
+  serve          HTTP API and docs, and job workers (WORKER_CONCURRENCY; configuration from the environment, see .env.example)
+  worker         job workers only, for more machines on one PostgreSQL (DATABASE_URL)
+  transcribe FILE   speech to text, here or on a server (tympan transcribe --help)
+  analyze FILE      loudness, levels, tempo, key, waveform and spectrogram images
   migrate        apply database migrations
   admin …        manage users, sweep expired files (tympan admin --help)
   doctor         check Node, configuration, database and engines
@@ -19,12 +24,16 @@ Usage: tympan <command>
   --version      print the version
   --help         this text
 
+${JOB_HELP}
+
 ${ADMIN_HELP}`
 
 async function main (argv: string[]): Promise<number> {
   const [command, ...rest] = argv
   switch (command) {
     case 'serve': await serve(); return -1
+    case 'worker': await worker(); return -1
+    case 'transcribe': case 'analyze': await jobCommand(command, rest); return 0
     case 'migrate': await migrateCommand(); return 0
     case 'admin': await adminCommand(rest); return 0
     case 'doctor': return (rest.includes('--production') ? productionDoctor() : await doctor()) ? 0 : 1

@@ -1,3 +1,4 @@
+import os from 'node:os'
 import path from 'node:path'
 import { Ajv } from 'ajv'
 import { EnvSchema, type Env } from './config.schema.ts'
@@ -44,6 +45,20 @@ export interface Config {
     importAllowPrivate: boolean
     importTimeoutMs: number
     importMediaHosts: string[]
+  }
+  jobs: {
+    /** In-process workers; 0 makes this process API-only (`tympan worker` does the work). */
+    workerConcurrency: number
+    maxUnfinished: { free: number, premium: number, enterprise: number }
+    maxRunning: { free: number, premium: number, enterprise: number }
+    heartbeatSec: number
+    retryLimit: number
+    queueSchema: string
+    deleteAfterProcessing: boolean
+    transcribeEngine: 'pocketsphinx' | 'whisper'
+    whisperBin: string
+    whisperModel: string
+    syncTimeoutMs: number
   }
   limits: {
     bodyLimit: number
@@ -130,6 +145,19 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
       importAllowPrivate: env.IMPORT_ALLOW_PRIVATE,
       importTimeoutMs: env.IMPORT_TIMEOUT_SECONDS * 1000,
       importMediaHosts: csv(env.IMPORT_MEDIA_HOSTS).map((h) => h.toLowerCase())
+    },
+    jobs: {
+      workerConcurrency: env.WORKER_CONCURRENCY === 'auto' ? os.availableParallelism() : Number(env.WORKER_CONCURRENCY),
+      maxUnfinished: { free: env.JOBS_MAX_UNFINISHED_FREE, premium: env.JOBS_MAX_UNFINISHED_PREMIUM, enterprise: env.JOBS_MAX_UNFINISHED_ENTERPRISE },
+      maxRunning: { free: env.JOBS_MAX_RUNNING_FREE, premium: env.JOBS_MAX_RUNNING_PREMIUM, enterprise: env.JOBS_MAX_RUNNING_ENTERPRISE },
+      heartbeatSec: env.JOB_HEARTBEAT_SECONDS,
+      retryLimit: env.JOB_RETRY_LIMIT,
+      queueSchema: env.JOB_QUEUE_SCHEMA,
+      deleteAfterProcessing: env.DELETE_AFTER_PROCESSING,
+      transcribeEngine: env.TRANSCRIBE_ENGINE,
+      whisperBin: env.WHISPER_CPP_BIN,
+      whisperModel: env.WHISPER_MODEL,
+      syncTimeoutMs: env.SYNC_TIMEOUT_SECONDS * 1000
     },
     limits: {
       bodyLimit: env.BODY_LIMIT_BYTES,

@@ -97,6 +97,45 @@ export interface FilesTable {
   expires_at: ColumnType<Date, Date | string, Date | string>
 }
 
+export type JobErrorCode = 'invalid_input' | 'missing_engine' | 'engine_failed' | 'timeout' | 'worker_lost'
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled'
+type Json = ColumnType<unknown, string | undefined, string>
+
+export interface JobsTable {
+  id: string
+  owner_id: string
+  type: string
+  file_id: string | null
+  params: ColumnType<Record<string, unknown>, string | undefined, string>
+  status: ColumnType<JobStatus, JobStatus | undefined, JobStatus>
+  progress: ColumnType<number, number | undefined, number>
+  stage: ColumnType<string, string | undefined, string>
+  attempts: ColumnType<number, number | undefined, number>
+  error: string | null
+  error_code: JobErrorCode | null
+  result: Json | null
+  created_at: Timestamp
+  started_at: NullableTimestamp
+  finished_at: NullableTimestamp
+  expires_at: NullableTimestamp
+}
+
+export interface JobArtifactsTable {
+  job_id: string
+  name: string
+  object_id: string
+  content_type: string
+  size: number
+}
+
+export interface JobEventsTable {
+  id: Generated<number>
+  job_id: string
+  kind: 'status' | 'progress'
+  data: ColumnType<Record<string, unknown>, string, string>
+  at: Timestamp
+}
+
 export interface SchemaMigrationsTable {
   version: string
   applied_at: Timestamp
@@ -111,6 +150,9 @@ export interface Database {
   login_failures: LoginFailuresTable
   audit_log: AuditLogTable
   files: FilesTable
+  jobs: JobsTable
+  job_artifacts: JobArtifactsTable
+  job_events: JobEventsTable
   schema_migrations: SchemaMigrationsTable
 }
 
@@ -133,3 +175,6 @@ export type ApiKey = Selectable<ApiKeysTable>
 export type AuditEntry = Selectable<AuditLogTable>
 export type AudioFile = Selectable<FilesTable>
 export type NewAudioFile = Insertable<FilesTable>
+export type Job = Selectable<JobsTable>
+export type JobArtifact = Selectable<JobArtifactsTable>
+export type JobEvent = Selectable<JobEventsTable>

@@ -20,6 +20,10 @@ import { filesRoutes } from '../modules/files/files.routes.ts'
 import { resumableRoutes } from '../modules/files/resumable.routes.ts'
 import { importRoutes } from '../modules/files/import.routes.ts'
 import { urlImporter } from '../modules/files/import/url-import.ts'
+import { jobsRoutes } from '../modules/jobs/jobs.routes.ts'
+import { enginesRoutes } from '../modules/engines/engines.routes.ts'
+import { openAiRoutes } from '../modules/openai/openai.routes.ts'
+import { openAiService } from '../modules/openai/openai.service.ts'
 import { ensureServiceUser } from '../modules/users/bootstrap.ts'
 import { usersRepository } from '../modules/users/users.repository.ts'
 import { revocationBus } from '../modules/auth/revocation-bus.ts'
@@ -83,6 +87,15 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const storage = options.storage ?? localStorage(path.join(config.dataDir, 'files'))
   const container = createContainer(config, db, storage, app.log, { revocations, metrics, ...(serviceUser ? { serviceUser } : {}) })
   app.decorate('container', container)
+  // The queue must be up before the first job is accepted; workers only where configured.
+  app.addHook('onReady', async () => {
+    await container.queue.start()
+    if (config.jobs.workerConcurrency > 0) await container.runner.start(config.jobs.workerConcurrency)
+  })
+  app.addHook('onClose', async () => {
+    await container.queue.stop(config.limits.shutdownGraceMs)
+    await container.signals.close()
+  })
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
@@ -145,6 +158,16 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   filesRoutes(app, { files: container.files, storage: container.storage, audit, metrics })
   await resumableRoutes(app, { config, files: container.files, storage: container.storage, audit, metrics, store: container.resumable })
   importRoutes(app, { files: container.files, importer: urlImporter(config, container.storage), audit, metrics })
+  jobsRoutes(app, { jobs: container.jobs, signals: container.signals, audit })
+  enginesRoutes(app, { engines: container.engines })
+  openAiRoutes(app, {
+    openai: openAiService({ files: container.files, jobs: container.jobs, syncTimeoutMs: config.jobs.syncTimeoutMs, defaultEngine: config.jobs.transcribeEngine }),
+    files: container.files,
+    storage: container.storage,
+    engines: container.engines,
+    audit,
+    metrics
+  })
 
   return app
 }

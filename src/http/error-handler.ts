@@ -44,34 +44,42 @@ function describeValidation (error: FastifyError): { detail: string, errors: { f
   return { detail: first ? `${first.field} ${first.message}` : error.message, errors }
 }
 
+/** `routes` lists every registered route; it is read once, at the first unmatched request. */
+export interface ProblemParts {
+  status: number
+  detail: string
+  title?: string
+  extra: Record<string, unknown>
+  headers: Record<string, string>
+}
+
 /**
  * One place decides what a client may see. Client errors keep their message; anything that
  * reaches here as a 5xx is logged in full and answered with a generic text and the request id.
+ * Pure apart from that log line, so other error shapes (the OpenAI-compatible API) reuse it.
  */
+export function problemParts (error: FastifyError, request: FastifyRequest): ProblemParts {
+  if (error instanceof HttpProblem) return { status: error.status, title: error.title, detail: error.message, extra: error.extra, headers: error.headers }
+  if (error.validation) {
+    const { detail, errors } = describeValidation(error)
+    return { status: 422, detail, extra: { errors, ...(errors[0] ? { field: errors[0].field } : {}) }, headers: {} }
+  }
+  const status = error.statusCode ?? 500
+  if (status >= 400 && status < 500) {
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { status: 415, detail: 'Content-Type is not supported here; send application/json', extra: {}, headers: {} }
+    if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return { status: 400, detail: 'The request body is not valid JSON', extra: {}, headers: {} }
+    return { status, detail: error.message, extra: {}, headers: {} }
+  }
+  request.log.error({ err: error }, 'request failed')
+  return { status: status >= 500 && status < 600 ? status : 500, detail: 'An unexpected error occurred. Quote the request id when reporting it.', extra: {}, headers: {} }
+}
+
 /** `routes` lists every registered route; it is read once, at the first unmatched request. */
 export function registerErrorHandling (app: FastifyInstance, routes: () => readonly { method: string, url: string }[]) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof HttpProblem) {
-      reply.headers(error.headers)
-      return sendProblem(request, reply, error.status, error.message, error.extra, error.title)
-    }
-    if (error.validation) {
-      const { detail, errors } = describeValidation(error)
-      return sendProblem(request, reply, 422, detail, { errors })
-    }
-    const status = error.statusCode ?? 500
-    if (status >= 400 && status < 500) {
-      if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-        return sendProblem(request, reply, 415, 'Content-Type is not supported here; send application/json')
-      }
-      if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-        return sendProblem(request, reply, 400, 'The request body is not valid JSON')
-      }
-      return sendProblem(request, reply, status, error.message)
-    }
-    request.log.error({ err: error }, 'request failed')
-    return sendProblem(request, reply, status >= 500 && status < 600 ? status : 500,
-      'An unexpected error occurred. Quote the request id when reporting it.')
+    const problem = problemParts(error, request)
+    reply.headers(problem.headers)
+    return sendProblem(request, reply, problem.status, problem.detail, problem.extra, problem.title)
   })
 
   let methodsFor: ((path: string) => string[]) | undefined

@@ -57,6 +57,11 @@ export function localStorage (root: string): Storage {
     read (id, range) {
       return fs.createReadStream(objectPath(id), range ? { start: range.start, end: range.end } : {})
     },
+    async localPath (id) {
+      const file = objectPath(id)
+      await fsp.access(file, fs.constants.R_OK)
+      return file
+    },
     async exists (id) {
       try {
         await fsp.access(objectPath(id))

@@ -24,6 +24,11 @@ export interface Storage {
   /** Removes a staged file; quiet if it is already gone. */
   discard: (stagedPath: string) => Promise<void>
   read: (id: string, range?: ByteRange) => Readable
+  /**
+   * A path the engines may read the object from (ffmpeg and the recognisers take paths). The
+   * local driver hands out the object itself; a remote driver would download to a work file.
+   */
+  localPath: (id: string) => Promise<string>
   exists: (id: string) => Promise<boolean>
   delete: (id: string) => Promise<void>
   /** Staged files older than `olderThanMs`, for the sweeper (crashed or aborted uploads). */

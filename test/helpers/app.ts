@@ -7,7 +7,7 @@ import { parseEnv, type Config } from '../../src/config/config.ts'
 import type { Backend } from '../../src/db/database.ts'
 import type { Role, Tier, User } from '../../src/db/schema.ts'
 import { buildApp } from '../../src/http/app.ts'
-import { openTestDb, type TestDb } from './db.ts'
+import { openTestDb, queueSchemaFor, type TestDb } from './db.ts'
 
 export const PASSWORD = 'a perfectly long test passphrase'
 
@@ -81,8 +81,12 @@ export const uniqueEmail = (prefix = 'user') => `${prefix}-${process.pid}-${++co
 
 export async function startApp (backend: Backend, overrides: Record<string, string> = {}, logger?: unknown): Promise<TestApp> {
   const testDb = await openTestDb(backend)
-  const config = testConfig(overrides)
-  const app = await buildApp({ config, db: testDb.db, ...(logger !== undefined ? { logger: logger as never } : {}) })
+  const config = testConfig({ ...(testDb.schema ? { JOB_QUEUE_SCHEMA: queueSchemaFor(testDb.schema) } : {}), ...overrides })
+  const app = await buildApp({
+    config,
+    db: testDb.db,
+    ...(logger !== undefined ? { logger: logger as never } : {})
+  })
   await app.ready()
 
   const login = async (email: string, password = PASSWORD): Promise<Session> => {

@@ -69,6 +69,9 @@ export interface TestDb {
   close: () => Promise<void>
 }
 
+/** pg-boss's schema beside a test schema, so apps sharing one PostgreSQL never share a queue. */
+export const queueSchemaFor = (schema: string) => `${schema}_boss`
+
 /** A migrated, empty database of its own: in-memory PGlite, or a fresh schema in PostgreSQL. */
 export async function openTestDb (backend: Backend): Promise<TestDb> {
   if (backend === 'pglite') {
@@ -91,6 +94,7 @@ export async function openTestDb (backend: Backend): Promise<TestDb> {
       const cleanup = new pg.Client({ connectionString: TEST_DATABASE_URL })
       await cleanup.connect()
       await cleanup.query(`DROP SCHEMA ${quoteIdent(schema)} CASCADE`)
+      await cleanup.query(`DROP SCHEMA IF EXISTS ${quoteIdent(queueSchemaFor(schema))} CASCADE`)
       await cleanup.end()
     }
   }

@@ -45,8 +45,13 @@ export function filesRepository (db: Kysely<Database>) {
       const result = await db.deleteFrom('files').where('id', '=', id).executeTakeFirst()
       return Number(result.numDeletedRows) > 0
     },
+    /** Expired files that no queued or running job still needs: those wait for their jobs. */
     expired (now: Date, limit: number): Promise<AudioFile[]> {
-      return db.selectFrom('files').selectAll().where('expires_at', '<=', now).orderBy('expires_at').limit(limit).execute()
+      return db.selectFrom('files').selectAll().where('expires_at', '<=', now)
+        .where(({ not, exists, selectFrom }) => not(exists(
+          selectFrom('jobs').select('jobs.id').whereRef('jobs.file_id', '=', 'files.id').where('jobs.status', 'in', ['queued', 'running'])
+        )))
+        .orderBy('expires_at').limit(limit).execute()
     }
   }
 }

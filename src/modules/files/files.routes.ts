@@ -1,16 +1,16 @@
 import multipart from '@fastify/multipart'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { create as contentDisposition } from 'content-disposition'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import rangeParser from 'range-parser'
 import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
-import { rejectedFor, type Metrics } from '../../guard/metrics.ts'
-import { HttpProblem, badRequest, unprocessable } from '../../http/problem.ts'
+import type { Metrics } from '../../guard/metrics.ts'
+import { HttpProblem } from '../../http/problem.ts'
 import { Cursor, DateTime, IdParams, Limit } from '../../http/schemas.ts'
 import type { Storage } from '../../storage/storage.ts'
 import { toPublicFile, type FilesService } from './files.service.ts'
-import { stageStream, StagingLimitError, type Staged } from './staging.ts'
+import { receiveUpload } from './multipart-upload.ts'
 
 export const FileSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -28,9 +28,6 @@ export const FileSchema = Type.Object({
   expiresAt: DateTime
 })
 
-// Room for the multipart envelope around the file (boundaries, part headers, a few fields).
-const MULTIPART_OVERHEAD = 64 * 1024
-const MAX_FIELDS = 4
 const tags = ['files']
 
 export interface FilesRoutesDeps {
@@ -40,39 +37,8 @@ export interface FilesRoutesDeps {
   metrics: Pick<Metrics, 'uploadRefused'>
 }
 
-/**
- * A refusal while the client is still sending must also stop the sending: `Connection: close`
- * makes Node end the socket after the answer instead of draining hundreds of megabytes.
- */
-function cutOff (reply: FastifyReply, problem: HttpProblem): HttpProblem {
-  reply.header('connection', 'close')
-  return problem
-}
-
-function multipartProblem (error: unknown): HttpProblem | undefined {
-  const code = (error as { code?: string }).code
-  switch (code) {
-    case 'FST_PARTS_LIMIT':
-    case 'FST_FIELDS_LIMIT':
-    case 'FST_FILES_LIMIT':
-      return rejectedFor('multipart', new HttpProblem(413, 'Content Too Large', `Too many parts: send one file in the field "file" and at most ${MAX_FIELDS} other fields`))
-    case 'FST_PROTO_VIOLATION':
-    case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
-      return rejectedFor('multipart', badRequest('The request is not valid multipart/form-data'))
-  }
-  if (error instanceof Error && /Unexpected end of (form|multipart)|Malformed/i.test(error.message)) {
-    return rejectedFor('multipart', badRequest('The multipart body ended early or is malformed'))
-  }
-  return undefined
-}
-
 export function filesRoutes (app: FastifyInstance, deps: FilesRoutesDeps) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>()
-  // Refusals before accept() are counted here; accept() counts its own.
-  const refuse = <E>(error: E): E => {
-    deps.metrics.uploadRefused(error)
-    return error
-  }
 
   // Multipart is parsed only inside this scope, so no other route accepts form bodies.
   app.register(async (scope) => {
@@ -88,35 +54,8 @@ export function filesRoutes (app: FastifyInstance, deps: FilesRoutesDeps) {
       }
     }, async (request, reply) => {
       const principal = request.principal!
-      const allowance = await deps.files.uploadAllowance(principal)
-      const declared = Number(request.headers['content-length'])
-      if (Number.isFinite(declared) && declared > allowance.maxBytes + MULTIPART_OVERHEAD) {
-        throw refuse(cutOff(reply, deps.files.sizeProblem(allowance)))
-      }
-      if (!request.isMultipart()) throw refuse(rejectedFor('multipart', new HttpProblem(415, 'Unsupported Media Type', 'Send the file as multipart/form-data in the field "file"')))
-
-      let pending: { staged: Staged, name: string } | undefined
-      try {
-        const parts = request.parts({
-          limits: { files: 2, fields: MAX_FIELDS, parts: MAX_FIELDS + 2, fieldSize: 1024, fieldNameSize: 100, headerPairs: 100, fileSize: allowance.maxBytes + 1 }
-        })
-        for await (const part of parts) {
-          if (part.type !== 'file') continue
-          if (pending) throw rejectedFor('multipart', badRequest('Send one file per request'))
-          if (part.fieldname !== 'file') throw rejectedFor('multipart', unprocessable('The file must be sent in the field "file"', { field: 'file' }))
-          deps.files.formatForName(part.filename)
-          pending = { staged: await stageStream(deps.storage, part.file, allowance.maxBytes), name: part.filename }
-        }
-      } catch (error) {
-        if (pending) await deps.storage.discard(pending.staged.path)
-        if (error instanceof StagingLimitError) throw refuse(cutOff(reply, deps.files.sizeProblem(allowance)))
-        const problem = error instanceof HttpProblem ? error : multipartProblem(error)
-        if (problem) throw refuse(cutOff(reply, problem))
-        throw error
-      }
-      if (!pending) throw refuse(rejectedFor('multipart', unprocessable('No file: send it as multipart/form-data in the field "file"', { field: 'file' })))
-
-      const file = await deps.files.accept(principal, pending.staged, { name: pending.name, source: 'upload' })
+      const upload = await receiveUpload(request, reply, principal, deps)
+      const file = await deps.files.accept(principal, upload.staged, { name: upload.name, source: 'upload' })
       await deps.audit(request, 'file.uploaded', 201, { fileId: file.id, size: Number(file.size), format: file.format })
       return reply.code(201).send(toPublicFile(file))
     })

@@ -11,6 +11,7 @@ export interface SweepReport {
   expiredFiles: number
   staleStaged: number
   expiredResumable: number
+  expiredJobs: number
 }
 
 export interface RetentionDeps {
@@ -19,11 +20,14 @@ export interface RetentionDeps {
   audit: AuditService
   /** Deletes incomplete resumable uploads past their expiry; returns how many. */
   cleanUpResumable: () => Promise<number>
+  /** Deletes finished jobs past their retention with their artifacts; returns how many. */
+  cleanUpJobs: (now: Date) => Promise<number>
   log: FastifyBaseLogger
 }
 
 /**
- * FILE_RETENTION_HOURS made real: expired files and their bytes, staged leftovers of crashed
+ * FILE_RETENTION_HOURS made real: expired files and their bytes (except those a queued or
+ * running job still needs), finished jobs with their artifacts, staged leftovers of crashed
  * or aborted uploads, and abandoned resumable uploads. Each deleted file is audited.
  */
 export function retentionSweeper (deps: RetentionDeps) {
@@ -44,8 +48,9 @@ export function retentionSweeper (deps: RetentionDeps) {
       const stale = await deps.storage.staleStaged(STALE_STAGED_MS)
       for (const file of stale) await deps.storage.discard(file)
       const expiredResumable = await deps.cleanUpResumable()
-      const report = { expiredFiles, staleStaged: stale.length, expiredResumable }
-      if (expiredFiles + stale.length + expiredResumable > 0) deps.log.info(report, 'retention sweep')
+      const expiredJobs = await deps.cleanUpJobs(now)
+      const report = { expiredFiles, staleStaged: stale.length, expiredResumable, expiredJobs }
+      if (expiredFiles + stale.length + expiredResumable + expiredJobs > 0) deps.log.info(report, 'retention sweep')
       return report
     }
   }

@@ -1,0 +1,33 @@
+import path from 'node:path'
+import closeWithGrace from 'close-with-grace'
+import pino from 'pino'
+import type { FastifyBaseLogger } from 'fastify'
+import { createContainer } from '../container.ts'
+import { loggerOptions } from '../http/logger.ts'
+import { localStorage } from '../storage/local-storage.ts'
+import { CliError, openRuntime } from './runtime.ts'
+
+/**
+ * `tympan worker`: runs jobs and nothing else, on any machine that reaches the same
+ * PostgreSQL and storage. Start as many as the hardware allows; pg-boss hands each job to one.
+ */
+export async function worker (): Promise<void> {
+  const { config, db } = await openRuntime()
+  if (db.backend === 'pglite') {
+    await db.close()
+    throw new CliError('tympan worker needs DATABASE_URL (PostgreSQL): the embedded PGlite database belongs to one process, and `tympan serve` already runs workers in it (WORKER_CONCURRENCY)')
+  }
+  const log = pino(loggerOptions(config) as object) as unknown as FastifyBaseLogger
+  const storage = localStorage(path.join(config.dataDir, 'files'))
+  const container = createContainer(config, db, storage, log)
+  const concurrency = Math.max(1, config.jobs.workerConcurrency)
+  await container.runner.start(concurrency)
+  log.info({ concurrency }, 'worker started')
+  closeWithGrace({ delay: config.limits.shutdownGraceMs }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'worker stopping after a fatal error')
+    else log.info({ signal }, 'worker stopping')
+    await container.queue.stop(config.limits.shutdownGraceMs)
+    await container.signals.close()
+    await db.close()
+  })
+}

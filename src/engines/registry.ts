@@ -1,0 +1,24 @@
+import { analyzeEngine } from './analyze/analyze.engine.ts'
+import type { Engine } from './engine.ts'
+import { transcribeEngines } from './transcribe/index.ts'
+
+export interface EngineOptions {
+  whisperBin: string
+  whisperModel: string
+}
+
+/** Every engine Tympan runs, by capability. An operator's stronger engine plugs in here. */
+export function createEngines (options: EngineOptions) {
+  const transcribe = transcribeEngines({
+    ...(options.whisperBin ? { whisperBin: options.whisperBin } : {}),
+    ...(options.whisperModel ? { whisperModel: options.whisperModel } : {})
+  })
+  return {
+    analyze: analyzeEngine(),
+    transcribe,
+    /** All of them, for `tympan doctor` and GET /api/v1/engines. */
+    all: (): Engine<never, unknown>[] => [analyzeEngine(), ...Object.values(transcribe)] as unknown as Engine<never, unknown>[]
+  }
+}
+
+export type Engines = ReturnType<typeof createEngines>

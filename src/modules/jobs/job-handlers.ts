@@ -1,0 +1,28 @@
+import type { EngineContext, EngineInput, EngineOutput } from '../../engines/engine.ts'
+import { EngineError } from '../../engines/engine.ts'
+import type { Engines } from '../../engines/registry.ts'
+import { JOB_TYPE_NAMES, type JobParams, type JobType } from './job-types.ts'
+
+export type JobHandler = (input: EngineInput, params: Record<string, unknown>, context: EngineContext) => Promise<EngineOutput<unknown>>
+export type JobHandlers = Record<JobType, JobHandler>
+
+/** Each job type's handler: which engine runs it, with which params. */
+export function jobHandlers (engines: Engines, defaultTranscribeEngine: keyof Engines['transcribe']): JobHandlers {
+  return {
+    analyze: (input, params, context) => engines.analyze.run(input, params as JobParams['analyze'], context),
+    transcribe: (input, raw, context) => {
+      const params = raw as JobParams['transcribe']
+      const name = params.engine ?? defaultTranscribeEngine
+      const engine = engines.transcribe[name]
+      if (!engine) throw new EngineError('invalid-input', `Unknown transcription engine ${String(name)}.`)
+      const { engine: _engine, ...rest } = params
+      return engine.run(input, { ...rest, language: params.language ?? 'en' }, context)
+    }
+  }
+}
+
+/** Start-up check: a type nobody can run must stop the process, not strand jobs in the queue. */
+export function assertHandlers (handlers: Partial<Record<string, unknown>>): void {
+  const missing = JOB_TYPE_NAMES.filter((type) => typeof handlers[type] !== 'function')
+  if (missing.length > 0) throw new Error(`job types without a handler: ${missing.join(', ')}`)
+}

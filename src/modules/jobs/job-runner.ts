@@ -1,0 +1,192 @@
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import type { FastifyBaseLogger } from 'fastify'
+import type { JobArtifact, JobErrorCode } from '../../db/schema.ts'
+import { EngineError, type ArtifactFile, type EngineContext } from '../../engines/engine.ts'
+import type { Storage } from '../../storage/storage.ts'
+import type { FilesRepository } from '../files/files.repository.ts'
+import type { JobHandlers } from './job-handlers.ts'
+import type { JobSignals } from './job-events.ts'
+import type { Delivery, JobQueue } from './job-queue.ts'
+import { JOB_TYPES, isJobType, type JobType } from './job-types.ts'
+import type { JobsRepository } from './jobs.repository.ts'
+
+// Progress is written (and sent to SSE clients) at most this often, and on every stage change.
+const PROGRESS_INTERVAL_MS = 250
+const ARTIFACT_NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/
+
+export interface RunnerDeps {
+  jobs: JobsRepository
+  files: FilesRepository
+  storage: Storage
+  queue: JobQueue
+  signals: JobSignals
+  handlers: JobHandlers
+  /** How many child processes one job's engine may run at once. */
+  parallelism: number
+  retentionMs: number
+  /** Called once a job on the file has finished for good (DELETE_AFTER_PROCESSING). */
+  fileProcessed: (fileId: string) => Promise<void>
+  log: FastifyBaseLogger
+}
+
+/** Why an attempt ended, decided from the error and from which signal fired. */
+type Outcome =
+  | { kind: 'fail', code: JobErrorCode, message: string }
+  | { kind: 'retry', code: JobErrorCode, message: string }
+  | { kind: 'stopped' }
+
+function outcomeOf (error: unknown, stops: { canceled: boolean, timedOut: boolean, claimLost: boolean }, timeoutSec: number): Outcome {
+  // A cancel or a lost claim is settled elsewhere (the API, or pg-boss's retry): say nothing.
+  if (stops.canceled || stops.claimLost) return { kind: 'stopped' }
+  if (stops.timedOut) return { kind: 'retry', code: 'timeout', message: `The job did not finish within its ${timeoutSec} s budget.` }
+  if (error instanceof EngineError) {
+    if (error.kind === 'invalid-input') return { kind: 'fail', code: 'invalid_input', message: error.message }
+    if (error.kind === 'missing-engine') return { kind: 'fail', code: 'missing_engine', message: error.message }
+    if (error.kind === 'canceled') return { kind: 'stopped' }
+    return { kind: 'retry', code: error.kind === 'timeout' ? 'timeout' : 'engine_failed', message: error.message }
+  }
+  return { kind: 'retry', code: 'engine_failed', message: 'The job failed unexpectedly.' }
+}
+
+/**
+ * The worker side of a job: claim the record, run the type's handler with progress and
+ * cancellation, store artifacts under fresh ids (staged, fsynced, renamed) and only then mark
+ * the job succeeded, so a retry never sees half a result. Invalid input and missing engines
+ * fail at once; anything else is retried by pg-boss with backoff until the last attempt.
+ */
+export function jobRunner (deps: RunnerDeps) {
+  const { jobs, storage, log } = deps
+  const running = new Map<string, AbortController>()
+  deps.signals.cancel.subscribe((jobId) => {
+    if (jobId) running.get(jobId)?.abort(new EngineError('canceled', 'The job was canceled.'))
+  })
+
+  async function storeArtifacts (jobId: string, files: ArtifactFile[]): Promise<JobArtifact[]> {
+    const stored: JobArtifact[] = []
+    try {
+      for (const file of files) {
+        if (!ARTIFACT_NAME.test(file.name)) throw new Error(`engine produced an artifact with an invalid name: ${file.name}`)
+        const { size } = await fsp.stat(file.path)
+        const objectId = crypto.randomUUID()
+        await storage.commit(await storage.adopt(file.path), objectId)
+        stored.push({ job_id: jobId, name: file.name, object_id: objectId, content_type: file.contentType, size })
+      }
+      return stored
+    } catch (error) {
+      await Promise.all(stored.map((a) => storage.delete(a.object_id)))
+      throw error
+    }
+  }
+
+  async function run (delivery: Delivery): Promise<void> {
+    const job = await jobs.start(delivery.jobId)
+    // Canceled or deleted while queued: nothing to do, and returning settles the delivery.
+    if (!job) return
+    await deps.signals.changed.publish(job.id)
+    const type = job.type
+    if (!isJobType(type)) {
+      await end(job.id, job.file_id, { status: 'failed', error: { code: 'invalid_input', message: `Unknown job type ${type}.` } })
+      return
+    }
+    const file = job.file_id ? await deps.files.findById(job.file_id) : undefined
+    const timeoutSec = JOB_TYPES[type].timeoutSec(file?.duration_sec ?? 0)
+    const local = new AbortController()
+    const timeout = AbortSignal.timeout(timeoutSec * 1000)
+    const signal = AbortSignal.any([local.signal, timeout, delivery.signal])
+    running.set(job.id, local)
+    const workDir = await fsp.mkdtemp(path.join(await storage.workDir('jobs'), `${job.id}-`))
+    const progress = progressWriter(job.id, () => { local.abort() })
+    try {
+      if (!file || file.owner_id !== job.owner_id) throw new EngineError('invalid-input', 'The input file was deleted before the job ran.')
+      const context: EngineContext = { progress: progress.report, signal, workDir, parallelism: deps.parallelism }
+      const input = { path: await storage.localPath(file.id), durationSec: file.duration_sec }
+      const output = await deps.handlers[type as JobType](input, job.params, context)
+      await progress.flush()
+      const artifacts = await storeArtifacts(job.id, output.artifacts)
+      if (!await end(job.id, job.file_id, { status: 'succeeded', result: output.result, artifacts })) {
+        // Canceled in the last instant: the job keeps no artifacts.
+        await Promise.all(artifacts.map((a) => storage.delete(a.object_id)))
+      }
+    } catch (error) {
+      await progress.flush()
+      const outcome = outcomeOf(error, { canceled: local.signal.aborted, timedOut: timeout.aborted, claimLost: delivery.signal.aborted && !local.signal.aborted }, timeoutSec)
+      if (outcome.kind === 'stopped') return
+      if (!(error instanceof EngineError)) log.error({ err: error, jobId: job.id, type }, 'job failed unexpectedly')
+      else log.warn({ jobId: job.id, type, kind: error.kind, err: error.cause ?? error }, 'job attempt failed')
+      if (outcome.kind === 'fail' || delivery.lastAttempt) {
+        const attempts = delivery.lastAttempt && outcome.kind === 'retry' ? ` (after ${job.attempts} attempts)` : ''
+        await end(job.id, job.file_id, { status: 'failed', error: { code: outcome.code, message: outcome.message + attempts } })
+        return
+      }
+      await jobs.requeue(job.id, `retrying: ${outcome.message}`)
+      await deps.signals.changed.publish(job.id)
+      throw error
+    } finally {
+      running.delete(job.id)
+      await fsp.rm(workDir, { recursive: true, force: true })
+    }
+  }
+
+  async function end (jobId: string, fileId: string | null, fields: { status: 'succeeded' | 'failed', result?: unknown, error?: { code: JobErrorCode, message: string }, artifacts?: JobArtifact[] }): Promise<boolean> {
+    const ended = await jobs.finish(jobId, { ...fields, expiresAt: new Date(Date.now() + deps.retentionMs) })
+    await deps.signals.changed.publish(jobId)
+    if (ended && fileId) await deps.fileProcessed(fileId).catch((error: unknown) => log.error({ err: error, fileId }, 'deleting a processed file failed'))
+    return ended
+  }
+
+  /** Throttled, ordered progress writes; `onGone` fires when the job stopped running here. */
+  function progressWriter (jobId: string, onGone: () => void) {
+    let lastWrite = 0
+    let lastStage = ''
+    let pending: { fraction: number, stage: string } | undefined
+    let chain = Promise.resolve()
+    const write = () => {
+      const next = pending
+      pending = undefined
+      if (!next) return
+      lastWrite = Date.now()
+      chain = chain.then(async () => {
+        if (!await jobs.progress(jobId, next.fraction, next.stage)) onGone()
+        else await deps.signals.changed.publish(jobId)
+      }).catch((error: unknown) => log.warn({ err: error, jobId }, 'progress update failed'))
+    }
+    let timer: NodeJS.Timeout | undefined
+    return {
+      report (fraction: number, stage: string) {
+        pending = { fraction: Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0)), stage: stage.slice(0, 200) }
+        if (stage !== lastStage || Date.now() - lastWrite >= PROGRESS_INTERVAL_MS) {
+          lastStage = stage
+          clearTimeout(timer)
+          timer = undefined
+          write()
+        } else {
+          timer ??= setTimeout(() => { timer = undefined; write() }, PROGRESS_INTERVAL_MS)
+        }
+      },
+      async flush () {
+        clearTimeout(timer)
+        timer = undefined
+        pending = undefined
+        await chain
+      }
+    }
+  }
+
+  return {
+    run,
+    /** Starts pulling jobs: `concurrency` at once in this process. */
+    async start (concurrency: number): Promise<void> {
+      await deps.queue.start()
+      await deps.queue.work(concurrency, run)
+      await deps.queue.workDeadLetters(async (jobId) => {
+        const job = await jobs.findById(jobId)
+        if (!job) return
+        await end(job.id, job.file_id, { status: 'failed', error: { code: 'worker_lost', message: `The job was attempted ${job.attempts} times and its worker stopped responding each time.` } })
+      })
+    },
+    runningCount: () => running.size
+  }
+}
+
+export type JobRunner = ReturnType<typeof jobRunner>

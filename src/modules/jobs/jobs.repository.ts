@@ -1,0 +1,150 @@
+import { sql, type Kysely, type Transaction } from 'kysely'
+import type { Database, Job, JobArtifact, JobErrorCode, JobEvent, JobStatus } from '../../db/schema.ts'
+
+export interface NewJob {
+  id: string
+  ownerId: string
+  type: string
+  fileId: string | null
+  params: Record<string, unknown>
+}
+
+export interface JobFilter {
+  status?: JobStatus
+  type?: string
+}
+
+export interface Finish {
+  status: 'succeeded' | 'failed' | 'canceled'
+  result?: unknown
+  error?: { code: JobErrorCode, message: string }
+  artifacts?: JobArtifact[]
+  expiresAt: Date
+}
+
+const UNFINISHED: JobStatus[] = ['queued', 'running']
+
+/** Every write that changes what a client sees also appends the event SSE clients replay. */
+async function addEvent (trx: Kysely<Database>, jobId: string, kind: JobEvent['kind'], data: Record<string, unknown>): Promise<void> {
+  await trx.insertInto('job_events').values({ job_id: jobId, kind, data: JSON.stringify(data) }).execute()
+}
+
+export function jobsRepository (db: Kysely<Database>) {
+  return {
+    /**
+     * Inserts the job unless the owner already has `maxUnfinished` queued or running jobs.
+     * Locking the owner's row serialises one user's concurrent requests, so 200 requests at
+     * once cannot all see room for one more.
+     */
+    async insertWithinLimit (job: NewJob, maxUnfinished: number): Promise<{ job: Job } | { unfinished: number }> {
+      return db.transaction().execute(async (trx) => {
+        await trx.selectFrom('users').select('id').where('id', '=', job.ownerId).forUpdate().executeTakeFirst()
+        const row = await trx.selectFrom('jobs').select(sql<number>`count(*)::int`.as('n'))
+          .where('owner_id', '=', job.ownerId).where('status', 'in', UNFINISHED).executeTakeFirstOrThrow()
+        if (row.n >= maxUnfinished) return { unfinished: row.n }
+        const inserted = await trx.insertInto('jobs').values({
+          id: job.id, owner_id: job.ownerId, type: job.type, file_id: job.fileId, params: JSON.stringify(job.params)
+        }).returningAll().executeTakeFirstOrThrow()
+        await addEvent(trx, job.id, 'status', { status: 'queued' })
+        return { job: inserted }
+      })
+    },
+    findById (id: string): Promise<Job | undefined> {
+      return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
+    },
+    list (ownerId: string, limit: number, filter: JobFilter, after?: { createdAt: Date, id: string }): Promise<Job[]> {
+      let query = db.selectFrom('jobs').selectAll().where('owner_id', '=', ownerId)
+      if (filter.status) query = query.where('status', '=', filter.status)
+      if (filter.type) query = query.where('type', '=', filter.type)
+      if (after) {
+        query = query.where((eb) => eb.or([
+          eb('created_at', '<', after.createdAt),
+          eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])
+        ]))
+      }
+      return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute()
+    },
+    listAllForOwner (ownerId: string): Promise<Job[]> {
+      return db.selectFrom('jobs').selectAll().where('owner_id', '=', ownerId).orderBy('created_at').execute()
+    },
+    /** Claims the job for an attempt; undefined when it was canceled or deleted meanwhile. */
+    async start (id: string): Promise<Job | undefined> {
+      return db.transaction().execute(async (trx) => {
+        const job = await trx.updateTable('jobs')
+          .set({ status: 'running', attempts: sql`attempts + 1`, progress: 0, stage: 'starting', error: null, error_code: null, started_at: sql`coalesce(started_at, now())` })
+          .where('id', '=', id).where('status', 'in', UNFINISHED).returningAll().executeTakeFirst()
+        if (job) await addEvent(trx, id, 'status', { status: 'running', attempt: job.attempts })
+        return job
+      })
+    },
+    /** False once the job is no longer running here: canceled or deleted, so stop working on it. */
+    async progress (id: string, progress: number, stage: string): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx.updateTable('jobs').set({ progress, stage }).where('id', '=', id).where('status', '=', 'running')
+          .returning('id').executeTakeFirst()
+        if (row) await addEvent(trx, id, 'progress', { progress, stage })
+        return row !== undefined
+      })
+    },
+    /** A failed attempt that will be retried: back to queued, with the reason as the stage. */
+    async requeue (id: string, stage: string): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx.updateTable('jobs').set({ status: 'queued', stage }).where('id', '=', id).where('status', '=', 'running')
+          .returning('id').executeTakeFirst()
+        if (row) await addEvent(trx, id, 'status', { status: 'queued', stage })
+        return row !== undefined
+      })
+    },
+    /** Ends an unfinished job; false when it had already ended (canceled, or finished elsewhere). */
+    async finish (id: string, end: Finish): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx.updateTable('jobs').set({
+          status: end.status,
+          result: end.result === undefined ? null : JSON.stringify(end.result),
+          error: end.error?.message ?? null,
+          error_code: end.error?.code ?? null,
+          progress: end.status === 'succeeded' ? 1 : sql`progress`,
+          stage: end.status,
+          finished_at: sql`now()`,
+          expires_at: end.expiresAt
+        }).where('id', '=', id).where('status', 'in', UNFINISHED).returning('id').executeTakeFirst()
+        if (!row) return false
+        if (end.artifacts?.length) await trx.insertInto('job_artifacts').values(end.artifacts).execute()
+        await addEvent(trx, id, 'status', { status: end.status, ...(end.error ? { error: end.error.message, errorCode: end.error.code } : {}) })
+        return true
+      })
+    },
+    /** Deletes the job; returns the storage objects of its artifacts, for the caller to delete. */
+    async delete (id: string): Promise<string[] | undefined> {
+      return db.transaction().execute(async (trx: Transaction<Database>) => {
+        const objects = await trx.selectFrom('job_artifacts').select('object_id').where('job_id', '=', id).execute()
+        const deleted = await trx.deleteFrom('jobs').where('id', '=', id).executeTakeFirst()
+        return Number(deleted.numDeletedRows) > 0 ? objects.map((o) => o.object_id) : undefined
+      })
+    },
+    artifacts (jobId: string): Promise<JobArtifact[]> {
+      return db.selectFrom('job_artifacts').selectAll().where('job_id', '=', jobId).orderBy('name').execute()
+    },
+    artifactsOf (jobIds: string[]): Promise<JobArtifact[]> {
+      if (jobIds.length === 0) return Promise.resolve([])
+      return db.selectFrom('job_artifacts').selectAll().where('job_id', 'in', jobIds).orderBy('name').execute()
+    },
+    artifact (jobId: string, name: string): Promise<JobArtifact | undefined> {
+      return db.selectFrom('job_artifacts').selectAll().where('job_id', '=', jobId).where('name', '=', name).executeTakeFirst()
+    },
+    events (jobId: string, afterId: number): Promise<JobEvent[]> {
+      return db.selectFrom('job_events').selectAll().where('job_id', '=', jobId).where('id', '>', afterId).orderBy('id').limit(1000).execute()
+    },
+    /** Finished jobs past their retention, oldest first. */
+    expired (now: Date, limit: number): Promise<Job[]> {
+      return db.selectFrom('jobs').selectAll().where('expires_at', '<=', now).where('status', 'not in', UNFINISHED)
+        .orderBy('expires_at').limit(limit).execute()
+    },
+    async fileInUse (fileId: string): Promise<boolean> {
+      const row = await db.selectFrom('jobs').select('id').where('file_id', '=', fileId).where('status', 'in', UNFINISHED).limit(1).executeTakeFirst()
+      return row !== undefined
+    }
+  }
+}
+
+export type JobsRepository = ReturnType<typeof jobsRepository>

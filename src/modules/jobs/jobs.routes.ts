@@ -1,0 +1,167 @@
+import { PassThrough } from 'node:stream'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { create as contentDisposition } from 'content-disposition'
+import type { FastifyInstance } from 'fastify'
+import Type from 'typebox'
+import type { RequestAuditor } from '../../audit/request-audit.ts'
+import { badRequest } from '../../http/problem.ts'
+import { IdParams } from '../../http/schemas.ts'
+import type { JobSignals } from './job-events.ts'
+import { ArtifactParams, CreateJobBody, EventsQuery, JobSchema, ListJobsQuery } from './jobs.schemas.ts'
+import { isFinished, toPublicJob, type JobsService } from './jobs.service.ts'
+
+const tags = ['jobs']
+// Proxies and load balancers close connections that stay silent; a comment line every
+// 15 s keeps an idle event stream open.
+const KEEP_ALIVE_MS = 15_000
+// The database is the truth and notifications only say "look now"; a slow poll covers a
+// notification lost between processes.
+const POLL_MS = 5_000
+
+export interface JobsRoutesDeps {
+  jobs: JobsService
+  signals: JobSignals
+  audit: RequestAuditor
+}
+
+export function jobsRoutes (app: FastifyInstance, deps: JobsRoutesDeps) {
+  const r = app.withTypeProvider<TypeBoxTypeProvider>()
+
+  r.post('/api/v1/jobs', {
+    config: { auth: { permission: 'jobs:write' }, rateLimit: 'uploads' },
+    schema: {
+      tags,
+      summary: 'Queue a job on one of your files',
+      description: 'Types: analyze (params: silenceThresholdDb?), transcribe (params: engine?, language?, prompt?, temperature?, wordTimestamps?). Answers 202 at once; follow the job with GET /api/v1/jobs/:id or its events stream.',
+      body: CreateJobBody,
+      response: { 202: JobSchema }
+    }
+  }, async (request, reply) => {
+    const job = await deps.jobs.create(request.principal!, request.body)
+    await deps.audit(request, 'job.created', 202, { jobId: job.id, type: job.type, fileId: job.fileId })
+    return reply.code(202).header('location', `/api/v1/jobs/${job.id}`).send(job)
+  })
+
+  r.get('/api/v1/jobs', {
+    config: { auth: { permission: 'jobs:read' } },
+    schema: {
+      tags,
+      summary: 'Your jobs, newest first',
+      querystring: ListJobsQuery,
+      response: { 200: Type.Object({ items: Type.Array(JobSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }) }
+    }
+  }, async (request) => {
+    const { status, type, limit, cursor } = request.query
+    return deps.jobs.list(request.principal!, limit ?? 50, { ...(status ? { status } : {}), ...(type ? { type } : {}) }, cursor)
+  })
+
+  r.get('/api/v1/jobs/:id', {
+    config: { auth: { permission: 'jobs:read' } },
+    schema: { tags, summary: 'One job, with its result and artifacts once finished', params: IdParams, response: { 200: JobSchema } }
+  }, async (request) => deps.jobs.get(request.principal!, request.params.id))
+
+  r.get('/api/v1/jobs/:id/events', {
+    config: { auth: { permission: 'jobs:read' } },
+    schema: {
+      tags,
+      summary: 'Server-Sent Events: status and progress as they happen, then done',
+      description: 'Events: `status` {status, attempt?, error?}, `progress` {progress, stage}, each with an id; then `done` with the whole job, and the stream ends. Reconnect with Last-Event-ID to resume.',
+      params: IdParams,
+      querystring: EventsQuery,
+      produces: ['text/event-stream']
+    }
+  }, async (request, reply) => {
+    const header = request.headers['last-event-id']
+    const fromHeader = typeof header === 'string' && header !== '' ? Number(header) : undefined
+    if (fromHeader !== undefined && (!Number.isSafeInteger(fromHeader) || fromHeader < 0)) throw badRequest('Last-Event-ID must be a non-negative integer')
+    const id = request.params.id
+    const first = await deps.jobs.events(request.principal!, id, fromHeader ?? request.query.lastEventId ?? 0)
+    let cursor = fromHeader ?? request.query.lastEventId ?? 0
+
+    const stream = new PassThrough()
+    let ended = false
+    let busy = false
+    let again = false
+    const send = (event: string, data: unknown, eventId?: number) => {
+      stream.write(`${eventId === undefined ? '' : `id: ${eventId}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
+    }
+    const finish = () => {
+      if (ended) return
+      ended = true
+      unsubscribe()
+      clearInterval(keepAlive)
+      clearInterval(poll)
+      stream.end()
+    }
+    const drain = async (batch: Awaited<ReturnType<JobsService['eventsAfter']>>) => {
+      for (const event of batch.events) {
+        send(event.kind, event.data, event.id)
+        cursor = event.id
+      }
+      if (!batch.job) { send('deleted', { id }); finish(); return }
+      if (isFinished(batch.job.status) && batch.events.length < 1000) {
+        send('done', toPublicJob(batch.job, await deps.jobs.artifactsOf(batch.job)))
+        finish()
+      }
+    }
+    const pump = async () => {
+      if (ended) return
+      if (busy) { again = true; return }
+      busy = true
+      try {
+        do {
+          again = false
+          await drain(await deps.jobs.eventsAfter(id, cursor))
+        } while (again && !ended)
+      } catch (error) {
+        request.log.warn({ err: error, jobId: id }, 'job event stream failed')
+        finish()
+      } finally { busy = false }
+    }
+    const unsubscribe = deps.signals.changed.subscribe((jobId) => { if (jobId === undefined || jobId === id) void pump() })
+    const keepAlive = setInterval(() => { stream.write(': keep-alive\n\n') }, KEEP_ALIVE_MS)
+    const poll = setInterval(() => { void pump() }, POLL_MS)
+    reply.raw.once('close', finish)
+    stream.write('retry: 2000\n\n')
+    busy = true
+    drain(first).catch(() => finish()).finally(() => { busy = false; if (again) void pump() })
+
+    return reply
+      .header('content-type', 'text/event-stream; charset=utf-8')
+      .header('cache-control', 'no-store')
+      // nginx would otherwise buffer the stream and deliver progress in lumps.
+      .header('x-accel-buffering', 'no')
+      .send(stream)
+  })
+
+  r.get('/api/v1/jobs/:id/artifacts/:name', {
+    config: { auth: { permission: 'jobs:read' } },
+    schema: { tags, summary: 'Download one artifact of a finished job (transcript.srt, waveform.png, …)', params: ArtifactParams }
+  }, async (request, reply) => {
+    const { artifact, stream } = await deps.jobs.artifact(request.principal!, request.params.id, request.params.name)
+    return reply
+      .header('content-type', artifact.content_type)
+      .header('content-length', String(artifact.size))
+      .header('content-disposition', contentDisposition(artifact.name, { type: 'attachment' }))
+      .header('cache-control', 'private')
+      .send(stream)
+  })
+
+  r.delete('/api/v1/jobs/:id', {
+    config: { auth: { permission: 'jobs:write' } },
+    schema: {
+      tags,
+      summary: 'Cancel a queued or running job (200, the job) or delete a finished one with its artifacts (204)',
+      params: IdParams,
+      response: { 200: JobSchema, 204: Type.Null({ description: 'Deleted' }) }
+    }
+  }, async (request, reply) => {
+    const outcome = await deps.jobs.cancelOrDelete(request.principal!, request.params.id)
+    if ('canceled' in outcome) {
+      await deps.audit(request, 'job.canceled', 200, { jobId: request.params.id })
+      return reply.code(200).send(outcome.canceled)
+    }
+    await deps.audit(request, 'job.deleted', 204, { jobId: request.params.id })
+    return reply.code(204).send(null)
+  })
+}

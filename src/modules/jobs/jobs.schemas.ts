@@ -1,0 +1,45 @@
+import Type from 'typebox'
+import { Cursor, DateTime, Limit, NullableDateTime, Uuid } from '../../http/schemas.ts'
+import { JOB_TYPE_NAMES } from './job-types.ts'
+
+export const JobStatusSchema = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('canceled')])
+
+export const JobSchema = Type.Object({
+  id: Uuid,
+  type: Type.String(),
+  status: JobStatusSchema,
+  progress: Type.Number({ minimum: 0, maximum: 1 }),
+  stage: Type.String(),
+  fileId: Type.Union([Uuid, Type.Null()]),
+  params: Type.Record(Type.String(), Type.Unknown()),
+  result: Type.Unknown({ description: 'The type\'s result once succeeded, else null' }),
+  artifacts: Type.Array(Type.Object({ name: Type.String(), contentType: Type.String(), size: Type.Integer() })),
+  error: Type.Union([Type.String(), Type.Null()], { description: 'Why it failed, in words for people' }),
+  errorCode: Type.Union([Type.Literal('invalid_input'), Type.Literal('missing_engine'), Type.Literal('engine_failed'), Type.Literal('timeout'), Type.Literal('worker_lost'), Type.Null()], { description: 'Why it failed, for programs: invalid_input and missing_engine are never retried' }),
+  attempts: Type.Integer(),
+  createdAt: DateTime,
+  startedAt: NullableDateTime,
+  finishedAt: NullableDateTime
+})
+
+export const CreateJobBody = Type.Object({
+  type: Type.String({ maxLength: 40, description: `One of: ${JOB_TYPE_NAMES.join(', ')}` }),
+  fileId: Uuid,
+  params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Checked against the type\'s own schema (see the job types in the docs)' }))
+}, { additionalProperties: false })
+
+export const ListJobsQuery = Type.Object({
+  status: Type.Optional(JobStatusSchema),
+  type: Type.Optional(Type.String({ maxLength: 40 })),
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor)
+}, { additionalProperties: false })
+
+export const ArtifactParams = Type.Object({
+  id: Uuid,
+  name: Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,99}$' })
+}, { additionalProperties: false })
+
+export const EventsQuery = Type.Object({
+  lastEventId: Type.Optional(Type.Integer({ minimum: 0, description: 'For clients that cannot send the Last-Event-ID header' }))
+}, { additionalProperties: false })

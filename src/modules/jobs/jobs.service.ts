@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto'
+import type { Readable } from 'node:stream'
+import type { Config } from '../../config/config.ts'
+import type { Job, JobArtifact, JobErrorCode, JobStatus } from '../../db/schema.ts'
+import { decodeCursor, encodeCursor } from '../../http/cursor.ts'
+import { notFound, tooManyRequests, unprocessable } from '../../http/problem.ts'
+import type { Storage } from '../../storage/storage.ts'
+import type { Principal } from '../auth/permissions.ts'
+import type { EnginesService } from '../engines/engines.service.ts'
+import type { FilesRepository } from '../files/files.repository.ts'
+import type { JobSignals } from './job-events.ts'
+import type { JobQueue } from './job-queue.ts'
+import { JOB_TYPES, JOB_TYPE_NAMES, isJobType, parseParams, type JobType } from './job-types.ts'
+import type { JobsRepository } from './jobs.repository.ts'
+
+export interface PublicJob {
+  id: string
+  type: string
+  status: JobStatus
+  progress: number
+  stage: string
+  fileId: string | null
+  params: Record<string, unknown>
+  result: unknown
+  artifacts: { name: string, contentType: string, size: number }[]
+  error: string | null
+  errorCode: JobErrorCode | null
+  attempts: number
+  createdAt: string
+  startedAt: string | null
+  finishedAt: string | null
+}
+
+export function toPublicJob (job: Job, artifacts: JobArtifact[]): PublicJob {
+  return {
+    id: job.id,
+    type: job.type,
+    status: job.status,
+    progress: Math.round(job.progress * 1000) / 1000,
+    stage: job.stage,
+    fileId: job.file_id,
+    params: job.params,
+    result: job.result ?? null,
+    artifacts: artifacts.filter((a) => a.job_id === job.id).map((a) => ({ name: a.name, contentType: a.content_type, size: Number(a.size) })),
+    error: job.error,
+    errorCode: job.error_code,
+    attempts: job.attempts,
+    createdAt: job.created_at.toISOString(),
+    startedAt: job.started_at?.toISOString() ?? null,
+    finishedAt: job.finished_at?.toISOString() ?? null
+  }
+}
+
+export interface JobsServiceDeps {
+  config: Config
+  jobs: JobsRepository
+  files: FilesRepository
+  storage: Storage
+  queue: JobQueue
+  signals: JobSignals
+  engines: EnginesService
+}
+
+export interface CreateJob {
+  type: string
+  fileId: string
+  params?: Record<string, unknown>
+}
+
+export const isFinished = (status: JobStatus) => status !== 'queued' && status !== 'running'
+
+export function jobsService (deps: JobsServiceDeps) {
+  const { config, jobs, storage, queue, signals } = deps
+
+  async function mustRead (principal: Principal, id: string): Promise<Job> {
+    const job = await jobs.findById(id)
+    if (!job || job.owner_id !== principal.userId) throw notFound('Job')
+    return job
+  }
+
+  /** Deletes a job with its artifacts' bytes; a running one is stopped first (sweeper, erasure, DELETE). */
+  async function remove (id: string): Promise<void> {
+    await signals.cancel.publish(id)
+    const objects = await jobs.delete(id)
+    for (const object of objects ?? []) await storage.delete(object)
+    await queue.forget(id).catch(() => {})
+    await signals.changed.publish(id)
+  }
+
+  /** Checks what can be checked before queueing, so a hopeless job is a 422 now, not a failure later. */
+  async function checkEngine (type: JobType, params: Record<string, unknown>): Promise<void> {
+    if (type !== 'transcribe') return
+    const engine = (params.engine as string | undefined) ?? config.jobs.transcribeEngine
+    const status = await deps.engines.status(engine)
+    // A missing engine is not refused here: the job fails at once and names the package.
+    if (!status?.available || !status.languages) return
+    const language = params.language as string | undefined
+    if (language && !status.languages.includes(language)) {
+      throw unprocessable(`params.language "${language}" is not installed for ${engine}; installed: ${status.languages.join(', ')}`, { field: 'params.language', installed: status.languages })
+    }
+  }
+
+  return {
+    async create (principal: Principal, request: CreateJob): Promise<PublicJob> {
+      if (!isJobType(request.type)) throw unprocessable(`type must be one of: ${JOB_TYPE_NAMES.join(', ')}`, { field: 'type' })
+      const type = request.type
+      const params = parseParams(type, request.params ?? {}) as Record<string, unknown>
+      const file = await deps.files.findById(request.fileId)
+      // Another user's file is indistinguishable from a missing one.
+      if (!file || file.owner_id !== principal.userId) throw notFound('File')
+      await checkEngine(type, params)
+      const limit = config.jobs.maxUnfinished[principal.tier]
+      const id = randomUUID()
+      const created = await jobs.insertWithinLimit({ id, ownerId: principal.userId, type, fileId: file.id, params }, limit)
+      if ('unfinished' in created) {
+        throw tooManyRequests(`You have ${created.unfinished} queued or running jobs, the limit of the ${principal.tier} tier: wait for some to finish`, 30)
+      }
+      try {
+        await queue.send({ jobId: id }, { ownerId: principal.userId, tier: principal.tier, timeoutSec: JOB_TYPES[type].timeoutSec(file.duration_sec) })
+      } catch (error) {
+        // Not queued means not created: no record may wait for a delivery that never comes.
+        await jobs.delete(id)
+        throw error
+      }
+      await signals.changed.publish(id)
+      return toPublicJob(created.job, [])
+    },
+
+    async get (principal: Principal, id: string): Promise<PublicJob> {
+      const job = await mustRead(principal, id)
+      return toPublicJob(job, await jobs.artifacts(job.id))
+    },
+
+    async list (principal: Principal, limit: number, filter: { status?: JobStatus, type?: string }, cursor?: string): Promise<{ items: PublicJob[], nextCursor: string | null }> {
+      const rows = await jobs.list(principal.userId, limit + 1, filter, cursor ? decodeCursor(cursor) : undefined)
+      const items = rows.slice(0, limit)
+      const last = items.at(-1)
+      const artifacts = await jobs.artifactsOf(items.map((j) => j.id))
+      return { items: items.map((j) => toPublicJob(j, artifacts)), nextCursor: rows.length > limit && last ? encodeCursor(last) : null }
+    },
+
+    /**
+     * DELETE on an unfinished job cancels it (the engine process is stopped) and keeps the
+     * record; on a finished one it deletes the record and its artifacts.
+     */
+    async cancelOrDelete (principal: Principal, id: string): Promise<{ canceled: PublicJob } | { deleted: true }> {
+      const job = await mustRead(principal, id)
+      if (!isFinished(job.status)) {
+        const canceled = await jobs.finish(id, { status: 'canceled', expiresAt: new Date(Date.now() + config.intake.retentionHours * 3_600_000) })
+        if (canceled) {
+          await signals.cancel.publish(id)
+          await queue.cancel(id).catch(() => {})
+          await signals.changed.publish(id)
+          return { canceled: toPublicJob((await jobs.findById(id))!, []) }
+        }
+      }
+      await remove(id)
+      return { deleted: true }
+    },
+
+    remove,
+
+    async artifact (principal: Principal, id: string, name: string): Promise<{ artifact: JobArtifact, stream: Readable }> {
+      const job = await mustRead(principal, id)
+      const artifact = await jobs.artifact(job.id, name)
+      if (!artifact) throw notFound('Artifact')
+      return { artifact, stream: storage.read(artifact.object_id) }
+    },
+
+    /** The job (owner-checked) and its events after `afterId`, for Server-Sent Events. */
+    async events (principal: Principal, id: string, afterId: number) {
+      const job = await mustRead(principal, id)
+      return { job, events: await jobs.events(job.id, afterId) }
+    },
+
+    async eventsAfter (id: string, afterId: number) {
+      const job = await jobs.findById(id)
+      return { job, events: job ? await jobs.events(id, afterId) : [] }
+    },
+
+    /**
+     * Resolves with the job once it has finished, or undefined after `timeoutMs` (the
+     * synchronous OpenAI-style endpoints). Woken by job signals, with a slow poll as a floor.
+     */
+    async waitFor (id: string, timeoutMs: number, abort?: AbortSignal): Promise<Job | undefined> {
+      const deadline = Date.now() + timeoutMs
+      let wake = () => {}
+      const unsubscribe = signals.changed.subscribe((jobId) => { if (jobId === undefined || jobId === id) wake() })
+      try {
+        while (Date.now() < deadline && !abort?.aborted) {
+          const job = await jobs.findById(id)
+          if (!job || isFinished(job.status)) return job
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now())))
+            wake = () => { clearTimeout(timer); resolve() }
+          })
+        }
+        return undefined
+      } finally {
+        unsubscribe()
+      }
+    },
+
+    artifactsOf: (job: Job) => jobs.artifacts(job.id),
+
+    /** GDPR participant: the user's jobs with their results, listed and erased with the account. */
+    personalData: {
+      section: 'jobs',
+      async export (userId: string) {
+        const all = await jobs.listAllForOwner(userId)
+        const artifacts = await jobs.artifactsOf(all.map((j) => j.id))
+        return all.map((j) => toPublicJob(j, artifacts))
+      },
+      async erase (userId: string) {
+        for (const job of await jobs.listAllForOwner(userId)) await remove(job.id)
+      }
+    }
+  }
+}
+
+export type JobsService = ReturnType<typeof jobsService>
