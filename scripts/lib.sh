@@ -10,8 +10,9 @@ TYMPAN_NODE_MAJOR=24
 TYMPAN_TOOLCHAIN_BIN="$ROOT/.toolchain/node_modules/node/bin"
 
 # Debian packages the server needs. Append here (ffmpeg, pocketsphinx, espeak-ng...).
-# ffmpeg: ffprobe validates every upload and ffmpeg decodes it.
-TYMPAN_APT_PACKAGES=(ca-certificates ffmpeg)
+# ffmpeg: ffprobe validates every upload and ffmpeg decodes it (and draws analysis images).
+# pocketsphinx, pocketsphinx-en-us: the default transcription engine and its English model.
+TYMPAN_APT_PACKAGES=(ca-certificates ffmpeg pocketsphinx pocketsphinx-en-us)
 # npm is only needed to bootstrap; an npm already on PATH (nvm, NodeSource...) is fine.
 command -v npm >/dev/null 2>&1 || TYMPAN_APT_PACKAGES+=(nodejs npm)
 
