@@ -86,6 +86,7 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
       await storage.delete(fileId)
       await audit.record({ action: 'file.deleted_after_processing', status: 200, detail: { fileId, ownerId: file.owner_id } })
     },
+    ...(options.metrics ? { metrics: options.metrics } : {}),
     log
   })
   const users = usersService({

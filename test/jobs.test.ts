@@ -78,6 +78,10 @@ for (const backend of await backends()) {
 
       const list = await t.app.inject({ method: 'GET', url: '/api/v1/jobs?status=succeeded&type=analyze', headers: keyHeaders(key) })
       assert.ok(list.json().items.some((j: { id: string }) => j.id === job.id))
+
+      const admin = await t.login((await t.createUser('admin')).email)
+      const metrics = await t.app.inject({ method: 'GET', url: '/metrics', headers: { cookie: admin.cookie } })
+      assert.match(metrics.body, /tympan_job_attempt_seconds_count\{type="analyze",outcome="succeeded"\} [1-9]/)
     })
 
     it('hides other users\' files and jobs behind 404s', async () => {

@@ -26,6 +26,12 @@ const RATE_LIMITS: Record<LimitName, true> = { requests: true, uploads: true, lo
 
 // Uploads and imports legitimately take minutes; the default buckets stop at 10 s.
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300]
+// Job attempts run from a second (a short analysis) to hours (a long transcription).
+const JOB_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200]
+
+/** How one job attempt ended, as counted: a retried attempt is not yet a failure. */
+export const JOB_OUTCOMES = ['succeeded', 'failed', 'retried', 'stopped'] as const
+export type JobOutcome = typeof JOB_OUTCOMES[number]
 
 const REJECTION = Symbol('tympan.uploadRejection')
 
@@ -106,6 +112,8 @@ export interface Metrics {
   authFailure (reason: AuthFailureReason): void
   /** Called by the rate limiter each time a request is refused (429) by the budget `limit`. */
   rateLimitHit (limit: LimitName): void
+  /** One job attempt ended in this process (`stopped`: canceled, or its claim lapsed). */
+  jobAttempt (type: string, outcome: JobOutcome, seconds: number): void
 }
 
 /**
@@ -147,6 +155,13 @@ export function createMetrics (): Metrics {
     labelNames: ['limit'] as const,
     registers: [registry]
   })
+  const jobAttempts = new Histogram({
+    name: 'tympan_job_attempt_seconds',
+    help: 'Job attempts run by this process\'s workers, by job type and outcome',
+    labelNames: ['type', 'outcome'] as const,
+    buckets: JOB_BUCKETS,
+    registers: [registry]
+  })
   // Every series exists from the start at 0, so rate() and alerts see the first event.
   for (const reason of UPLOAD_REJECTION_REASONS) uploadRejections.inc({ reason }, 0)
   for (const reason of AUTH_FAILURE_REASONS) authFailures.inc({ reason }, 0)
@@ -169,6 +184,9 @@ export function createMetrics (): Metrics {
     },
     rateLimitHit (limit) {
       rateLimitHits.inc({ limit })
+    },
+    jobAttempt (type, outcome, seconds) {
+      jobAttempts.observe({ type, outcome }, seconds)
     }
   }
 }

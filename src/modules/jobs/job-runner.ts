@@ -3,6 +3,7 @@ import path from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import type { JobArtifact, JobErrorCode } from '../../db/schema.ts'
 import { EngineError, type ArtifactFile, type EngineContext } from '../../engines/engine.ts'
+import type { JobOutcome, Metrics } from '../../guard/metrics.ts'
 import type { Storage } from '../../storage/storage.ts'
 import type { FilesRepository } from '../files/files.repository.ts'
 import type { JobHandlers } from './job-handlers.ts'
@@ -27,6 +28,7 @@ export interface RunnerDeps {
   retentionMs: number
   /** Called once a job on the file has finished for good (DELETE_AFTER_PROCESSING). */
   fileProcessed: (fileId: string) => Promise<void>
+  metrics?: Pick<Metrics, 'jobAttempt'>
   log: FastifyBaseLogger
 }
 
@@ -97,6 +99,8 @@ export function jobRunner (deps: RunnerDeps) {
     running.set(job.id, local)
     const workDir = await fsp.mkdtemp(path.join(await storage.workDir('jobs'), `${job.id}-`))
     const progress = progressWriter(job.id, () => { local.abort() })
+    const startedAt = performance.now()
+    const count = (outcome: JobOutcome) => deps.metrics?.jobAttempt(type, outcome, (performance.now() - startedAt) / 1000)
     try {
       if (!file || file.owner_id !== job.owner_id) throw new EngineError('invalid-input', 'The input file was deleted before the job ran.')
       const context: EngineContext = { progress: progress.report, signal, workDir, parallelism: deps.parallelism }
@@ -104,21 +108,26 @@ export function jobRunner (deps: RunnerDeps) {
       const output = await deps.handlers[type as JobType](input, job.params, context)
       await progress.flush()
       const artifacts = await storeArtifacts(job.id, output.artifacts)
-      if (!await end(job.id, job.file_id, { status: 'succeeded', result: output.result, artifacts })) {
+      if (await end(job.id, job.file_id, { status: 'succeeded', result: output.result, artifacts })) {
+        count('succeeded')
+      } else {
         // Canceled in the last instant: the job keeps no artifacts.
         await Promise.all(artifacts.map((a) => storage.delete(a.object_id)))
+        count('stopped')
       }
     } catch (error) {
       await progress.flush()
       const outcome = outcomeOf(error, { canceled: local.signal.aborted, timedOut: timeout.aborted, claimLost: delivery.signal.aborted && !local.signal.aborted }, timeoutSec)
-      if (outcome.kind === 'stopped') return
+      if (outcome.kind === 'stopped') { count('stopped'); return }
       if (!(error instanceof EngineError)) log.error({ err: error, jobId: job.id, type }, 'job failed unexpectedly')
       else log.warn({ jobId: job.id, type, kind: error.kind, err: error.cause ?? error }, 'job attempt failed')
       if (outcome.kind === 'fail' || delivery.lastAttempt) {
         const attempts = delivery.lastAttempt && outcome.kind === 'retry' ? ` (after ${job.attempts} attempts)` : ''
         await end(job.id, job.file_id, { status: 'failed', error: { code: outcome.code, message: outcome.message + attempts } })
+        count('failed')
         return
       }
+      count('retried')
       await jobs.requeue(job.id, `retrying: ${outcome.message}`)
       await deps.signals.changed.publish(job.id)
       throw error
