@@ -137,6 +137,15 @@ for (const backend of await backends()) {
       assert.doesNotMatch(job.error!, /\//, 'no paths in the error')
     })
 
+    it('fails a job whose engine is missing at once, saying what to install', async () => {
+      const fileId = await uploadFile(t.app, key, fixture('wav'))
+      const job = await waitForJob(t.app, key, (await createJob(t.app, key, { type: 'transcribe', fileId, params: { engine: 'whisper' } })).id)
+      assert.equal(job.status, 'failed')
+      assert.equal(job.errorCode, 'missing_engine')
+      assert.equal(job.attempts, 1, 'never retried')
+      assert.match(job.error!, /WHISPER_CPP_BIN/)
+    })
+
     it('lists the installed engines', async () => {
       const res = await t.app.inject({ method: 'GET', url: '/api/v1/engines', headers: keyHeaders(key) })
       assert.equal(res.statusCode, 200)
