@@ -339,6 +339,51 @@ for (const backend of await backends()) {
     })
   })
 
+  describe(`retries with backoff (${backend.name})`, { skip: backend.skip }, () => {
+    let t: TestApp
+    let key: string
+    const attempts = new Map<string, number>()
+    // Fails the first attempt of every job, and every attempt when asked to.
+    const handlers: JobHandlers = {
+      analyze: async (_input, params) => {
+        const seen = (attempts.get(String(params.silenceThresholdDb)) ?? 0) + 1
+        attempts.set(String(params.silenceThresholdDb), seen)
+        if (seen === 1 || params.silenceThresholdDb === -2) throw new EngineError('transient', `the engine fell over (attempt ${seen})`)
+        return { result: { attempt: seen }, artifacts: [] }
+      },
+      transcribe: async () => { throw new EngineError('invalid-input', 'not used here') }
+    }
+
+    before(async () => {
+      t = await startApp(backend.name, { WORKER_CONCURRENCY: '0', JOB_RETRY_LIMIT: '1' })
+      key = await t.apiKey(await t.login((await t.createUser()).email), JOB_SCOPES)
+      const c = t.app.container
+      await jobRunner({
+        jobs: c.repos.jobs, files: c.repos.files, storage: c.storage, queue: c.queue, signals: c.signals, handlers,
+        parallelism: 1, retentionMs: 3_600_000, fileProcessed: async () => {}, log: t.app.log
+      }).start(1)
+    })
+    after(() => t.close())
+
+    it('retries a transient failure and then succeeds; gives up after JOB_RETRY_LIMIT retries', async () => {
+      const fileId = await uploadFile(t.app, key, fixture('wav'))
+      const recovered = await waitForJob(t.app, key, (await createJob(t.app, key, { type: 'analyze', fileId, params: { silenceThresholdDb: -1 } })).id, undefined, 30_000)
+      assert.equal(recovered.status, 'succeeded')
+      assert.equal(recovered.attempts, 2)
+      assert.deepEqual(recovered.result, { attempt: 2 })
+      const events = parseSse((await t.app.inject({ method: 'GET', url: `/api/v1/jobs/${recovered.id}/events`, headers: keyHeaders(key) })).body)
+      const statuses = events.filter((e) => e.event === 'status').map((e) => (e.data as { status: string }).status)
+      assert.deepEqual(statuses, ['queued', 'running', 'queued', 'running', 'succeeded'])
+      assert.match(JSON.stringify(events[2]!.data), /retrying: the engine fell over/)
+
+      const hopeless = await waitForJob(t.app, key, (await createJob(t.app, key, { type: 'analyze', fileId, params: { silenceThresholdDb: -2 } })).id, undefined, 30_000)
+      assert.equal(hopeless.status, 'failed')
+      assert.equal(hopeless.attempts, 2)
+      assert.equal(hopeless.errorCode, 'engine_failed')
+      assert.match(hopeless.error!, /\(after 2 attempts\)$/)
+    })
+  })
+
   describe(`DELETE_AFTER_PROCESSING (${backend.name})`, { skip: backend.skip }, () => {
     let t: TestApp
     let key: string
