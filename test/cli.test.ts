@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
@@ -370,6 +370,11 @@ describe('tympan CLI', { concurrency: 3 }, () => {
       assert.equal(res.code, 0, res.stdout + res.stderr)
       assert.match(res.stdout, /^ok\s+database reachable \(embedded PGlite\)/m)
       assert.match(res.stdout, /configuration valid \(development mode/)
+      // The engines report themselves: the Debian package version and the installed models.
+      const version = execFileSync('dpkg-query', ['-W', '-f=${Version}', 'pocketsphinx']).toString().trim()
+      assert.match(res.stdout, new RegExp(`^ok\\s+pocketsphinx: pocketsphinx ${version.replace(/[.+]/g, '\\$&')}, languages (\\S+ )*en\\b`, 'm'))
+      assert.match(res.stdout, /^ok\s+analyze: ffmpeg \d/m)
+      assert.match(res.stdout, /^warn\s+whisper missing: install the Debian package whisper\.cpp; set WHISPER_CPP_BIN and WHISPER_MODEL$/m)
     })
   })
 

@@ -7,19 +7,8 @@ import { HttpProblem } from '../http/problem.ts'
 import { ROLES, TIERS } from '../modules/auth/permissions.ts'
 import { generatePassword } from '../modules/users/users.service.ts'
 import { CliError, openRuntime, readStdin } from './runtime.ts'
+import { ADMIN_HELP } from './help.ts'
 
-export const ADMIN_HELP = `tympan admin sweep             delete expired files and abandoned uploads now
-tympan admin user <command>
-
-  create --email E [--role member|admin|viewer] [--tier free|premium|enterprise] [--password-stdin]
-  list
-  disable EMAIL          ends all the user's sessions and API keys at once
-  enable EMAIL
-  set-role EMAIL ROLE
-  set-tier EMAIL TIER
-  reset-password EMAIL [--password-stdin]
-
-Without --password-stdin a strong password is generated and printed once.`
 
 export async function adminCommand (argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({

@@ -5,17 +5,32 @@ import { parseEnv } from '../config/config.ts'
 import { productionChecklist } from '../config/production-checklist.ts'
 import { openDatabase } from '../db/database.ts'
 import { DatabaseInUseError } from '../db/pglite-lock.ts'
+import type { EngineStatus } from '../engines/engine.ts'
+import { createEngines } from '../engines/registry.ts'
 import { VERSION } from '../version.ts'
 
-// The engines later capabilities run, and the Debian package that provides each.
-const ENGINES: { binary: string, pkg: string, for: string }[] = [
-  { binary: 'ffmpeg', pkg: 'ffmpeg', for: 'decoding and encoding audio' },
-  { binary: 'ffprobe', pkg: 'ffmpeg', for: 'validating uploads' },
-  { binary: 'pocketsphinx', pkg: 'pocketsphinx', for: 'transcription' },
+// Binaries of capabilities that have no engine yet, and the Debian package that provides each.
+// Missing ones are warnings: nothing runs them today. The engines report themselves (status()).
+const LATER_BINARIES: { binary: string, pkg: string, for: string }[] = [
   { binary: 'apertium', pkg: 'apertium', for: 'translation' },
   { binary: 'espeak-ng', pkg: 'espeak-ng', for: 'speech synthesis' },
   { binary: 'fluidsynth', pkg: 'fluidsynth', for: 'music generation' }
 ]
+
+/** One doctor line for an engine: what runs, in which version and languages, or what to install. */
+export function describeEngine (status: EngineStatus): string {
+  if (status.available) {
+    const languages = status.languages?.length
+      ? `, ${status.languages.length > 8 ? `${status.languages.length} languages` : `languages ${status.languages.join(' ')}`}`
+      : ''
+    const detail = status.detail ? `; ${status.detail}` : ''
+    return `${status.name}: ${status.package} ${status.version ?? '(version unknown)'}${languages}${detail}`
+  }
+  // A detail that names its own package (a missing model) says more than the engine's package.
+  const named = /install the Debian package (\S+?)\.?$/.exec(status.detail ?? '')?.[1]
+  const rest = status.detail && !named ? `; ${status.detail}` : ''
+  return `${status.name} missing: install the Debian package ${named ?? status.package}${rest}`
+}
 
 export function findOnPath (binary: string, searchPath = process.env.PATH ?? ''): string | undefined {
   for (const dir of searchPath.split(path.delimiter).filter(Boolean)) {
@@ -72,9 +87,16 @@ export async function doctor (): Promise<boolean> {
     if (error instanceof DatabaseInUseError) line('ok', 'embedded database is open in a running server')
     else line('FAIL', `database: ${(error as Error).message}`)
   }
-  for (const engine of ENGINES) {
-    const found = findOnPath(engine.binary)
-    line(found ? 'ok' : 'warn', found ? `${engine.binary} (${engine.for}): ${found}` : `${engine.binary} missing (${engine.for}): apt-get install ${engine.pkg}`)
+  // Analysis (ffmpeg, which every job decodes with) and the default transcription engine are
+  // required; another engine that is not set up (whisper without a model) is only a warning.
+  const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel }).all()
+  const required = new Set(['analyze', config.jobs.transcribeEngine])
+  for (const status of await Promise.all(engines.map((engine) => engine.status()))) {
+    line(status.available ? 'ok' : required.has(status.name) ? 'FAIL' : 'warn', describeEngine(status))
+  }
+  for (const later of LATER_BINARIES) {
+    const found = findOnPath(later.binary)
+    line(found ? 'ok' : 'warn', found ? `${later.binary} (${later.for}): ${found}` : `${later.binary} missing (${later.for}, not used yet): install the Debian package ${later.pkg}`)
   }
   return ok
 }

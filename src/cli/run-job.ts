@@ -1,42 +1,141 @@
-import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
-import { loadConfig } from '../config/load-config.ts'
-import { EngineError, type EngineOutput } from '../engines/engine.ts'
+import { parseEnv } from '../config/config.ts'
+import { EngineError } from '../engines/engine.ts'
 import { createEngines } from '../engines/registry.ts'
-import type { Transcript } from '../engines/transcribe/transcript.ts'
-import { toJson, toSrt, toText, toVtt } from '../engines/transcribe/transcript-formats.ts'
 import { mediaTools } from '../media/probe.ts'
 import { progressReporter } from './progress.ts'
 import { remoteJob } from './remote-job.ts'
 import { CliError } from './runtime.ts'
+import { JOB_HELP } from './help.ts'
 
-export const JOB_HELP = `tympan transcribe FILE [--format txt|srt|vtt|json] [--language en] [--engine pocketsphinx|whisper] [--out PATH]
-tympan analyze FILE [--out DIR]
 
-Runs on this machine with the installed engines, or with --server URL on a remote Tympan
-(the API key from --key or, better, the TYMPAN_API_KEY environment variable: a command line
-is visible to every user of the machine). Progress goes to stderr, results to stdout or --out.`
-
+// Each format is the artifact of that name, here and on a server: the same bytes either way.
 const TRANSCRIPT_FORMATS = { txt: 'transcript.txt', srt: 'transcript.srt', vtt: 'transcript.vtt', json: 'transcript.json' } as const
 type TranscriptFormat = keyof typeof TRANSCRIPT_FORMATS
+const TRANSCRIBE_ENGINES = ['pocketsphinx', 'whisper'] as const
+type TranscribeEngine = typeof TRANSCRIBE_ENGINES[number]
+type JobType = 'analyze' | 'transcribe'
 
-function renderLocal (transcript: Transcript, format: TranscriptFormat): string {
-  switch (format) {
-    case 'txt': return `${toText(transcript)}\n`
-    case 'srt': return toSrt(transcript)
-    case 'vtt': return toVtt(transcript)
-    case 'json': return `${JSON.stringify(toJson(transcript))}\n`
+interface OutputFile { name: string, body: Buffer }
+interface Outcome { result: unknown, files: OutputFile[] }
+
+interface JobOptions {
+  file: string
+  format: TranscriptFormat
+  params: Record<string, unknown>
+  out?: string
+  server?: string
+  key?: string
+}
+
+function parseOptions (type: JobType, argv: string[]): JobOptions | 'help' {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        format: { type: 'string' },
+        language: { type: 'string' },
+        engine: { type: 'string' },
+        out: { type: 'string' },
+        server: { type: 'string' },
+        key: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false }
+      }
+    })
+  } catch (error) {
+    // parseArgs explains itself in its first sentence; the rest is advice about `--`.
+    throw new CliError(`${(error as Error).message.split('. ')[0]!.replace(/\.$/, '')}\n\n${JOB_HELP}`)
+  }
+  const { values, positionals } = parsed
+  if (values.help) return 'help'
+  if (positionals.length !== 1) throw new CliError(`expected one FILE\n\n${JOB_HELP}`)
+  if (type === 'analyze') {
+    const stray = (['format', 'language', 'engine'] as const).filter((name) => values[name] !== undefined)
+    if (stray.length > 0) throw new CliError(`analyze takes no ${stray.map((name) => `--${name}`).join(', ')} (those are for transcribe)`)
+  }
+  const format = (values.format ?? 'txt') as TranscriptFormat
+  if (!Object.hasOwn(TRANSCRIPT_FORMATS, format)) throw new CliError(`--format must be one of ${Object.keys(TRANSCRIPT_FORMATS).join(', ')}`)
+  if (values.engine !== undefined && !(TRANSCRIBE_ENGINES as readonly string[]).includes(values.engine)) {
+    throw new CliError(`--engine must be one of ${TRANSCRIBE_ENGINES.join(', ')}`)
+  }
+  const params: Record<string, unknown> = {
+    ...(values.language ? { language: values.language } : {}),
+    ...(values.engine ? { engine: values.engine } : {})
+  }
+  return {
+    file: positionals[0]!,
+    format,
+    params,
+    ...(values.out !== undefined ? { out: values.out } : {}),
+    ...(values.server !== undefined ? { server: values.server } : {}),
+    ...(values.key !== undefined ? { key: values.key } : {})
   }
 }
 
-async function runLocally (type: 'analyze' | 'transcribe', file: string, params: Record<string, unknown>): Promise<EngineOutput<unknown> & { workDir: string }> {
-  const config = loadConfig()
+/** Refuses what cannot work before any engine or upload runs: a typo costs a second, not a transcription. */
+async function checkPaths (type: JobType, file: string, out: string | undefined): Promise<void> {
+  const input = await fsp.stat(file).catch(() => undefined)
+  if (!input) throw new CliError(`${file}: no such file`)
+  if (!input.isFile()) throw new CliError(`${file} is not a file`)
+  if (out === undefined) return
+  if (out === '') throw new CliError('--out needs a path')
+  const target = await fsp.stat(out).catch(() => undefined)
+  if (type === 'transcribe') {
+    if (target?.isDirectory()) throw new CliError(`--out ${out} is a directory: name the transcript file`)
+    const parent = await fsp.stat(path.dirname(path.resolve(out))).catch(() => undefined)
+    if (!parent?.isDirectory()) throw new CliError(`--out ${out}: the directory ${path.dirname(out)} does not exist`)
+  } else if (target && !target.isDirectory()) {
+    throw new CliError(`--out ${out} exists and is not a directory`)
+  }
+}
+
+const temporaryName = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`)
+
+function writeFailed (out: string, error: unknown): never {
+  throw new CliError(`cannot write ${out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+}
+
+/**
+ * Writes every file under a temporary name, then renames them into place: an interrupted or
+ * failed run leaves no half-written result, and an existing file stays as it was until the
+ * new one is whole. `dir` is created if it is missing, and removed again on failure.
+ */
+async function writeWhole (dir: string, files: OutputFile[]): Promise<void> {
+  let created: string | undefined
+  const staged: string[] = []
+  try {
+    created = await fsp.mkdir(dir, { recursive: true })
+    for (const file of files) {
+      const target = path.join(dir, file.name)
+      staged.push(temporaryName(target))
+      await fsp.writeFile(temporaryName(target), file.body, { flag: 'wx' })
+    }
+    for (const file of files) await fsp.rename(temporaryName(path.join(dir, file.name)), path.join(dir, file.name))
+  } catch (error) {
+    await Promise.all(staged.map((tmp) => fsp.rm(tmp, { force: true })))
+    if (created) await fsp.rm(created, { recursive: true, force: true })
+    writeFailed(dir, error)
+  }
+}
+
+async function runLocally (type: JobType, options: JobOptions, wanted: (name: string) => boolean): Promise<Outcome> {
+  // parseEnv, not loadConfig: a local run needs no secrets, so it neither generates them into
+  // ./data nor refuses to run in production mode for want of them.
+  const config = parseEnv(process.env)
   const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel })
-  const probe = await mediaTools().probe(file)
-  if (!probe || !probe.streams.some((s) => s.codecType === 'audio')) throw new CliError(`${file} is not an audio file ffprobe can read`)
+  const probe = await mediaTools().probe(options.file).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError('ffprobe is not installed: install the Debian package ffmpeg')
+    throw error
+  })
+  if (!probe || !probe.streams.some((s) => s.codecType === 'audio')) throw new CliError(`${options.file} is not an audio file ffprobe can read`)
+  const engine = type === 'analyze'
+    ? engines.analyze
+    : engines.transcribe[(options.params.engine as TranscribeEngine | undefined) ?? config.jobs.transcribeEngine]
   const workDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'tympan-cli-'))
   const progress = progressReporter()
   const abort = new AbortController()
@@ -44,78 +143,48 @@ async function runLocally (type: 'analyze' | 'transcribe', file: string, params:
   process.once('SIGINT', stop)
   try {
     const context = { progress: progress.update, signal: abort.signal, workDir, parallelism: os.availableParallelism() }
-    const input = { path: file, durationSec: probe.durationSec }
-    const engine = type === 'analyze' ? engines.analyze : engines.transcribe[(params.engine as 'pocketsphinx' | 'whisper' | undefined) ?? config.jobs.transcribeEngine]
-    const output = await engine.run(input, params as never, context)
-    return { ...output, workDir }
+    const output = await engine.run({ path: options.file, durationSec: probe.durationSec }, options.params as never, context)
+    const files = await Promise.all(output.artifacts.filter((a) => wanted(a.name)).map(async (a) => ({ name: a.name, body: await fsp.readFile(a.path) })))
+    return { result: output.result, files }
   } catch (error) {
-    await fsp.rm(workDir, { recursive: true, force: true })
-    if (error instanceof EngineError) throw new CliError(error.message)
+    if (error instanceof EngineError) throw new CliError(error.kind === 'canceled' ? 'interrupted' : error.message)
     throw error
   } finally {
     progress.done()
     process.off('SIGINT', stop)
+    await fsp.rm(workDir, { recursive: true, force: true })
   }
 }
 
-async function write (out: string | undefined, body: string | Buffer): Promise<void> {
-  if (out) await fsp.writeFile(out, body)
-  else process.stdout.write(body)
+async function runRemotely (type: JobType, options: JobOptions & { server: string }, wanted: (name: string) => boolean): Promise<Outcome> {
+  const key = options.key ?? process.env.TYMPAN_API_KEY
+  if (!key) throw new CliError('--server needs an API key: set TYMPAN_API_KEY (or pass --key)')
+  const remote = remoteJob(options.server, key)
+  const job = await remote.run(type, options.file, options.params, progressReporter())
+  const files: OutputFile[] = []
+  for (const artifact of job.artifacts.filter((a) => wanted(a.name))) files.push({ name: artifact.name, body: await remote.artifact(job.id, artifact.name) })
+  return { result: job.result, files }
 }
 
-export async function jobCommand (type: 'analyze' | 'transcribe', argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      format: { type: 'string', default: 'txt' },
-      language: { type: 'string' },
-      engine: { type: 'string' },
-      out: { type: 'string' },
-      server: { type: 'string' },
-      key: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false }
-    }
-  })
-  if (values.help) { console.log(JOB_HELP); return }
-  const [file] = positionals
-  if (!file || positionals.length > 1) throw new CliError(`expected one FILE\n\n${JOB_HELP}`)
-  if (!fs.existsSync(file)) throw new CliError(`${file}: no such file`)
-  const format = values.format as TranscriptFormat
-  if (type === 'transcribe' && !Object.hasOwn(TRANSCRIPT_FORMATS, format)) throw new CliError(`--format must be one of ${Object.keys(TRANSCRIPT_FORMATS).join(', ')}`)
-  const params: Record<string, unknown> = type === 'transcribe'
-    ? { ...(values.language ? { language: values.language } : {}), ...(values.engine ? { engine: values.engine } : {}) }
-    : {}
+export async function jobCommand (type: JobType, argv: string[]): Promise<void> {
+  const options = parseOptions(type, argv)
+  if (options === 'help') { console.log(JOB_HELP); return }
+  await checkPaths(type, options.file, options.out)
 
-  if (values.server) {
-    const key = values.key ?? process.env.TYMPAN_API_KEY
-    if (!key) throw new CliError('--server needs an API key: set TYMPAN_API_KEY (or pass --key)')
-    const remote = remoteJob(values.server, key)
-    const job = await remote.run(type, file, params, progressReporter())
-    if (type === 'transcribe') {
-      await write(values.out, await remote.artifact(job.id, TRANSCRIPT_FORMATS[format]))
-    } else {
-      if (values.out) {
-        await fsp.mkdir(values.out, { recursive: true })
-        for (const artifact of job.artifacts) await fsp.writeFile(path.join(values.out, artifact.name), await remote.artifact(job.id, artifact.name))
-      }
-      process.stdout.write(`${JSON.stringify(job.result, null, 2)}\n`)
-    }
+  const transcript = TRANSCRIPT_FORMATS[options.format]
+  // Analysis artifacts matter only with --out; a transcript only in the format asked for.
+  const wanted = (name: string) => type === 'transcribe' ? name === transcript : options.out !== undefined
+  const outcome = options.server !== undefined
+    ? await runRemotely(type, { ...options, server: options.server }, wanted)
+    : await runLocally(type, options, wanted)
+
+  if (type === 'transcribe') {
+    const file = outcome.files.find((f) => f.name === transcript)
+    if (!file) throw new CliError(`the job produced no ${transcript}`)
+    if (options.out === undefined) process.stdout.write(file.body)
+    else await writeWhole(path.dirname(options.out), [{ name: path.basename(options.out), body: file.body }])
     return
   }
-
-  const output = await runLocally(type, file, params)
-  try {
-    if (type === 'transcribe') {
-      await write(values.out, renderLocal(output.result as Transcript, format))
-    } else {
-      if (values.out) {
-        await fsp.mkdir(values.out, { recursive: true })
-        for (const artifact of output.artifacts) await fsp.copyFile(artifact.path, path.join(values.out, artifact.name))
-      }
-      process.stdout.write(`${JSON.stringify(output.result, null, 2)}\n`)
-    }
-  } finally {
-    await fsp.rm(output.workDir, { recursive: true, force: true })
-  }
+  if (options.out !== undefined) await writeWhole(options.out, outcome.files)
+  process.stdout.write(`${JSON.stringify(outcome.result, null, 2)}\n`)
 }

@@ -1,0 +1,22 @@
+// Help texts live apart from the commands, so `tympan --help` loads none of them.
+
+export const ADMIN_HELP = `tympan admin sweep             delete expired files, finished jobs past retention and abandoned uploads now
+tympan admin user <command>
+
+  create --email E [--role member|admin|viewer] [--tier free|premium|enterprise] [--password-stdin]
+  list
+  disable EMAIL          ends all the user's sessions and API keys at once
+  enable EMAIL
+  set-role EMAIL ROLE
+  set-tier EMAIL TIER
+  reset-password EMAIL [--password-stdin]
+
+Without --password-stdin a strong password is generated and printed once.`
+
+export const JOB_HELP = `tympan transcribe FILE [--format txt|srt|vtt|json] [--language en] [--engine pocketsphinx|whisper] [--out PATH]
+tympan analyze FILE [--out DIR]
+
+Runs on this machine with the installed engines, or with --server URL on a remote Tympan
+(the API key from --key or, better, the TYMPAN_API_KEY environment variable: a command line
+is visible to every user of the machine). Progress goes to stderr, results to stdout or --out;
+--out is written only when the run succeeds. Ctrl-C stops the run, and cancels a server's job.`
