@@ -11,18 +11,18 @@ import { startApp, type TestApp } from './helpers/app.ts'
 import { fixture } from './helpers/audio.ts'
 import { librivoxMissing, librivoxRecording, utterances } from './helpers/librivox.ts'
 import { freePort } from './helpers/net.ts'
+import { runTympan, TYMPAN, type CliResult } from './helpers/cli.ts'
 
 // End to end: `tympan transcribe` and `tympan analyze` in a child process with the real
 // engines, run here and against an in-process server. Each local transcription of one
 // utterance costs about 2 s of pocketsphinx (and a second of Node start-up), so each case runs
 // at most one, and each group runs two cases at a time.
 const ROOT = path.resolve(import.meta.dirname, '..')
-const TYMPAN = path.join(ROOT, 'bin', 'tympan')
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
 const JOB_SCOPES = ['files:read', 'files:write', 'jobs:read', 'jobs:write']
 const skip = librivoxMissing()
 
-interface Result { code: number | null, stdout: string, stderr: string, ms: number }
+type Result = Omit<CliResult, 'signal'>
 
 const temps: string[] = []
 const tempDir = () => {
@@ -45,25 +45,8 @@ function env (extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   }
 }
 
-function run (args: string[], extra: Record<string, string> = {}, cwd = tempDir(), timeoutMs = 120_000): Promise<Result> {
-  const started = Date.now()
-  return new Promise((resolve, reject) => {
-    const child = spawn(TYMPAN, args, { cwd, env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8') })
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`tympan ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`))
-    }, timeoutMs)
-    child.on('error', reject)
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr, ms: Date.now() - started })
-    })
-  })
-}
+const run = (args: string[], extra: Record<string, string> = {}, cwd = tempDir(), timeoutMs = 120_000): Promise<Result> =>
+  runTympan(args, { env: env(extra), cwd, timeoutMs })
 
 /** Runs until stderr matches `when`, then sends SIGINT as Ctrl-C would. */
 async function interrupt (args: string[], extra: Record<string, string>, cwd: string, when: RegExp): Promise<Result> {

@@ -12,16 +12,16 @@ import pg from 'pg'
 import { quoteIdent } from '../src/db/database.ts'
 import { backends, TEST_DATABASE_URL } from './helpers/db.ts'
 import { freePort } from './helpers/net.ts'
+import { runTympan, TYMPAN, type CliResult } from './helpers/cli.ts'
 
 // End to end: every case drives bin/tympan in a child process, from a directory outside the
 // repository, with an environment built from scratch (nothing leaks in from the test runner).
 const ROOT = path.resolve(import.meta.dirname, '..')
-const TYMPAN = path.join(ROOT, 'bin', 'tympan')
 const VERSION = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version
 const CWD = os.tmpdir()
 const STRONG = 'correct horse battery staple, but longer'
 
-interface Result { code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }
+type Result = CliResult
 
 const temps: string[] = []
 const tempDir = () => {
@@ -42,25 +42,8 @@ function baseEnv (dataDir: string, extra: Record<string, string> = {}): NodeJS.P
   }
 }
 
-function run (args: string[], env: NodeJS.ProcessEnv, input?: string, timeoutMs = 120_000): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(TYMPAN, args, { cwd: CWD, env, stdio: ['pipe', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8') })
-    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL')
-      reject(new Error(`tympan ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`))
-    }, timeoutMs)
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({ code, signal, stdout, stderr })
-    })
-    child.stdin.end(input ?? '')
-  })
-}
+const run = (args: string[], env: NodeJS.ProcessEnv, input?: string, timeoutMs = 120_000): Promise<Result> =>
+  runTympan(args, { env, cwd: CWD, ...(input !== undefined ? { input } : {}), timeoutMs })
 
 interface Server {
   child: ChildProcess

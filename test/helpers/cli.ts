@@ -1,0 +1,35 @@
+import { spawn } from 'node:child_process'
+import path from 'node:path'
+
+export const TYMPAN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'tympan')
+
+export interface CliResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  ms: number
+}
+
+/** Runs `bin/tympan` as a user would, with exactly `env`; fails the test past `timeoutMs`. */
+export function runTympan (args: string[], options: { env: NodeJS.ProcessEnv, cwd: string, input?: string, timeoutMs?: number }): Promise<CliResult> {
+  const started = Date.now()
+  const timeoutMs = options.timeoutMs ?? 120_000
+  return new Promise((resolve, reject) => {
+    const child = spawn(TYMPAN, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8') })
+    child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`tympan ${args.join(' ')} did not finish within ${timeoutMs} ms\n${stdout}\n${stderr}`))
+    }, timeoutMs)
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started })
+    })
+    child.stdin.end(options.input ?? '')
+  })
+}
