@@ -36,21 +36,33 @@ const HARD_CUT_SEARCH_SEC = 1
 
 interface Pause { start: number, end: number, meanDb: number }
 
-function frameLevels (samples: Int16Array | Float32Array, hop: number): Float64Array {
-  const scale = samples instanceof Int16Array ? 1 / 32768 : 1
-  const frames = Math.ceil(samples.length / hop)
-  const levels = new Float64Array(frames)
-  for (let f = 0; f < frames; f++) {
-    const from = f * hop
-    const to = Math.min(samples.length, from + hop)
-    let energy = 0
-    for (let i = from; i < to; i++) {
-      const v = (samples[i] ?? 0) * scale
-      energy += v * v
+/**
+ * Frame levels (dB per 10 ms frame) of PCM that arrives in pieces, so a recording of hours is
+ * judged from its levels (8 bytes per frame) without ever holding its samples.
+ */
+export function createLevelMeter (sampleRate = 16_000) {
+  const hop = Math.round(sampleRate * FRAME_SEC)
+  const levels: number[] = []
+  let energy = 0
+  let count = 0
+  let total = 0
+  const close = () => { levels.push(10 * Math.log10(energy / count + 1e-12)); energy = 0; count = 0 }
+  return {
+    push (samples: Int16Array | Float32Array) {
+      const scale = samples instanceof Int16Array ? 1 / 32768 : 1
+      for (let i = 0; i < samples.length; i++) {
+        const v = (samples[i] ?? 0) * scale
+        energy += v * v
+        if (++count === hop) close()
+      }
+      total += samples.length
+    },
+    /** The levels so far (a last partial frame included) and how many samples they cover. */
+    finish (): { levels: Float64Array, samples: number } {
+      if (count > 0) close()
+      return { levels: Float64Array.from(levels), samples: total }
     }
-    levels[f] = 10 * Math.log10(energy / (to - from) + 1e-12)
   }
-  return levels
 }
 
 function percentile (sorted: Float64Array, fraction: number): number {
@@ -107,6 +119,14 @@ function hardCut (silent: Uint8Array, levels: Float64Array, from: number, to: nu
  * trailing and long inner silences are dropped, keeping `padSec` around the speech.
  */
 export function splitAtSilence (samples: Int16Array | Float32Array, options: SplitOptions = {}): SampleRange[] {
+  const meter = createLevelMeter(options.sampleRate ?? 16_000)
+  meter.push(samples)
+  const { levels, samples: count } = meter.finish()
+  return splitLevels(levels, count, options)
+}
+
+/** Pure: splitAtSilence from the frame levels of createLevelMeter, for PCM read in pieces. */
+export function splitLevels (levels: Float64Array, sampleCount: number, options: SplitOptions = {}): SampleRange[] {
   const sampleRate = options.sampleRate ?? 16_000
   const hop = Math.round(sampleRate * FRAME_SEC)
   const frames = (sec: number) => Math.max(1, Math.round(sec / FRAME_SEC))
@@ -116,7 +136,6 @@ export function splitAtSilence (samples: Int16Array | Float32Array, options: Spl
   const pad = Math.min(frames(options.padSec ?? 0.2), Math.floor(maxFrames / 4))
   const minSound = frames(options.minSoundSec ?? 0.1)
 
-  const levels = frameLevels(samples, hop)
   if (levels.length === 0) return []
   const threshold = silenceThreshold(levels)
   const silent = new Uint8Array(levels.length)
@@ -170,7 +189,7 @@ export function splitAtSilence (samples: Int16Array | Float32Array, options: Spl
     const after = i < pieces.length - 1 ? (pieces[i + 1] as { start: number }).start - piece.end : levels.length - piece.end
     const from = piece.start - Math.min(pad, i > 0 ? Math.floor(before / 2) : before)
     const to = piece.end + Math.min(pad, i < pieces.length - 1 ? Math.floor(after / 2) : after)
-    ranges.push({ start: from * hop, end: Math.min(samples.length, to * hop) })
+    ranges.push({ start: from * hop, end: Math.min(sampleCount, to * hop) })
   }
   return ranges
 }

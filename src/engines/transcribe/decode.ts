@@ -1,4 +1,6 @@
-import { readFile } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
+import { open, writeFile } from 'node:fs/promises'
+import { createLevelMeter } from '../../dsp/silence-split.ts'
 import { EngineError } from '../engine.ts'
 import { runProcess } from '../process.ts'
 
@@ -30,10 +32,33 @@ export async function decodeAudio (input: string, output: string, format: 's16le
   }
 }
 
-/** Raw little-endian 16-bit PCM as samples (copied: a file buffer's offset need not be 2-aligned). */
-export async function readPcm (path: string): Promise<Int16Array> {
-  const bytes = await readFile(path)
-  const samples = new Int16Array(bytes.length >> 1)
-  Buffer.from(samples.buffer).set(bytes.subarray(0, samples.length * 2))
-  return samples
+/**
+ * Frame levels of a raw 16-bit PCM file, read in 1 MiB pieces: hours of audio are judged
+ * without ever sitting in memory (a 4-hour file would be 460 MB of samples).
+ */
+export async function measurePcm (path: string): Promise<{ levels: Float64Array, samples: number }> {
+  const meter = createLevelMeter(SAMPLE_RATE)
+  let carry: Buffer | undefined
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    const bytes = carry ? Buffer.concat([carry, chunk]) : chunk
+    const usable = bytes.length & ~1
+    carry = usable < bytes.length ? bytes.subarray(usable) : undefined
+    // Copied: a file buffer's offset need not be 2-aligned for an Int16Array view.
+    const samples = new Int16Array(usable >> 1)
+    Buffer.from(samples.buffer).set(bytes.subarray(0, usable))
+    meter.push(samples)
+  }
+  return meter.finish()
+}
+
+/** Writes samples [start, end) of a raw 16-bit PCM file to `out` (one segment, at most ~1 MB). */
+export async function copyPcmRange (path: string, range: { start: number, end: number }, out: string): Promise<void> {
+  const handle = await open(path, 'r')
+  try {
+    const buffer = Buffer.alloc((range.end - range.start) * 2)
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, range.start * 2)
+    await writeFile(out, buffer.subarray(0, bytesRead))
+  } finally {
+    await handle.close()
+  }
 }

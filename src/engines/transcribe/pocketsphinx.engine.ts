@@ -1,10 +1,10 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { splitAtSilence } from '../../dsp/silence-split.ts'
+import { splitLevels } from '../../dsp/silence-split.ts'
 import { EngineError } from '../engine.ts'
 import type { Engine, EngineStatus } from '../engine.ts'
 import { runProcess } from '../process.ts'
-import { SAMPLE_RATE, decodeAudio, readPcm } from './decode.ts'
+import { SAMPLE_RATE, copyPcmRange, decodeAudio, measurePcm } from './decode.ts'
 import { binaryInstalled, debianVersion } from './installed.ts'
 import { pickLanguage } from './languages.ts'
 import { batchArgs, finishedUtterance, parseCtm, planBatches } from './pocketsphinx.batch.ts'
@@ -88,15 +88,14 @@ export function createPocketsphinxEngine (options: PocketsphinxOptions = {}): En
       context.progress(0, 'decoding')
       const pcmPath = join(context.workDir, 'audio.raw')
       await decodeAudio(input.path, pcmPath, 's16le', { signal: context.signal, durationSec: input.durationSec })
-      const samples = await readPcm(pcmPath)
-      if (samples.length === 0) throw new EngineError('invalid-input', 'The file contains no audio.')
+      const measured = await measurePcm(pcmPath)
+      if (measured.samples === 0) throw new EngineError('invalid-input', 'The file contains no audio.')
 
       context.progress(0.05, 'finding speech')
-      const ranges = splitAtSilence(samples, { sampleRate: SAMPLE_RATE, maxSec: MAX_SEGMENT_SEC })
+      const ranges = splitLevels(measured.levels, measured.samples, { sampleRate: SAMPLE_RATE, maxSec: MAX_SEGMENT_SEC })
       const segmentDir = join(context.workDir, 'segments')
       await mkdir(segmentDir, { recursive: true })
-      await Promise.all(ranges.map((r, i) => writeFile(join(segmentDir, `${uttId(i)}.raw`),
-        Buffer.from(samples.buffer, samples.byteOffset + r.start * 2, (r.end - r.start) * 2))))
+      for (const [i, range] of ranges.entries()) await copyPcmRange(pcmPath, range, join(segmentDir, `${uttId(i)}.raw`))
 
       const lengths = ranges.map((r) => r.end - r.start)
       const total = lengths.reduce((a, b) => a + b, 0)
@@ -133,7 +132,7 @@ export function createPocketsphinxEngine (options: PocketsphinxOptions = {}): En
         text: segments.map((s) => s.text).join(' '),
         segments,
         language: model.language,
-        duration: roundMs(samples.length / SAMPLE_RATE),
+        duration: roundMs(measured.samples / SAMPLE_RATE),
         engine: 'pocketsphinx'
       }
       context.progress(0.97, 'writing transcripts')
