@@ -357,7 +357,7 @@ describe('tympan CLI', { concurrency: 3 }, () => {
       const version = execFileSync('dpkg-query', ['-W', '-f=${Version}', 'pocketsphinx']).toString().trim()
       assert.match(res.stdout, new RegExp(`^ok\\s+pocketsphinx: pocketsphinx ${version.replace(/[.+]/g, '\\$&')}, languages (\\S+ )*en\\b`, 'm'))
       assert.match(res.stdout, /^ok\s+analyze: ffmpeg \d/m)
-      assert.match(res.stdout, /^warn\s+whisper missing: install the Debian package whisper\.cpp; set WHISPER_CPP_BIN and WHISPER_MODEL$/m)
+      assert.match(res.stdout, /^warn\s+whisper not configured: set WHISPER_CPP_BIN and WHISPER_MODEL$/m)
     })
   })
 

@@ -26,6 +26,7 @@ export function describeEngine (status: EngineStatus): string {
     const detail = status.detail ? `; ${status.detail}` : ''
     return `${status.name}: ${status.package} ${status.version ?? '(version unknown)'}${languages}${detail}`
   }
+  if (!status.package) return `${status.name} not configured${status.detail ? `: ${status.detail}` : ''}`
   // A detail that names its own package (a missing model) says more than the engine's package.
   const named = /install the Debian package (\S+?)\.?$/.exec(status.detail ?? '')?.[1]
   const rest = status.detail && !named ? `; ${status.detail}` : ''

@@ -9,7 +9,10 @@ export interface EngineStatus {
   available: boolean
   /** What the engine itself reports (`ffmpeg -version`, a package version). */
   version?: string
-  /** The Debian package that provides it, for the "install X" message when it is missing. */
+  /**
+   * The Debian package that provides it, for the "install X" message when it is missing; empty
+   * when none does (whisper.cpp is the operator's own build, configured by path).
+   */
   package: string
   /** ISO 639-1 codes the engine can work in, where language applies. */
   languages?: string[]

@@ -21,7 +21,8 @@ export interface WhisperOptions {
   timeoutMs?: number
 }
 
-const PACKAGE = 'whisper.cpp'
+// Debian 12 packages neither whisper.cpp nor a model: the operator brings both.
+const PACKAGE = ''
 const NOT_CONFIGURED = 'set WHISPER_CPP_BIN and WHISPER_MODEL'
 // Large models on two CPU cores run several times slower than real time.
 const defaultTimeoutMs = (durationSec: number) => 120_000 + durationSec * 10_000
