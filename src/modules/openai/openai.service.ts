@@ -57,7 +57,7 @@ export function parseTranscriptionFields (fields: Map<string, string[]>, default
 /** Pure: the transcript in the asked format, as OpenAI answers it. */
 export function renderTranscription (transcript: Transcript, request: TranscriptionRequest): { contentType: string, body: string | object } {
   switch (request.responseFormat) {
-    case 'text': return { contentType: 'text/plain; charset=utf-8', body: `${toText(transcript)}\n` }
+    case 'text': return { contentType: 'text/plain; charset=utf-8', body: toText(transcript) }
     case 'srt': return { contentType: 'text/plain; charset=utf-8', body: toSrt(transcript) }
     case 'vtt': return { contentType: 'text/plain; charset=utf-8', body: toVtt(transcript) }
     case 'verbose_json': {

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { HttpProblem } from '../../http/problem.ts'
+import { assertHandlers } from './job-handlers.ts'
+import { JOB_TYPE_NAMES, parseParams } from './job-types.ts'
+
+describe('job type registry', () => {
+  it('refuses to start when a job type has no handler', () => {
+    const all = Object.fromEntries(JOB_TYPE_NAMES.map((type) => [type, async () => ({ result: null, artifacts: [] })]))
+    assert.doesNotThrow(() => assertHandlers(all))
+    const { transcribe: _dropped, ...partial } = all
+    assert.throws(() => assertHandlers(partial), /job types without a handler: transcribe/)
+    assert.throws(() => assertHandlers({ ...all, analyze: 'not a function' }), /analyze/)
+  })
+
+  it('checks params against the type\'s schema and names the field', () => {
+    assert.deepEqual(parseParams('transcribe', { language: 'en' }), { language: 'en', wordTimestamps: true })
+    assert.deepEqual(parseParams('analyze', undefined), {})
+    const field = (type: 'analyze' | 'transcribe', params: unknown) => {
+      try {
+        parseParams(type, params)
+      } catch (error) {
+        assert.ok(error instanceof HttpProblem)
+        assert.equal(error.status, 422)
+        return error.extra.field
+      }
+      return undefined
+    }
+    assert.equal(field('transcribe', { language: 'EN' }), 'params.language')
+    assert.equal(field('transcribe', { temperature: -1 }), 'params.temperature')
+    assert.equal(field('transcribe', { engine: 'vosk' }), 'params.engine')
+    assert.equal(field('transcribe', { prompt: 'x'.repeat(1001) }), 'params.prompt')
+    assert.equal(field('analyze', { silenceThresholdDb: 3 }), 'params.silenceThresholdDb')
+    assert.equal(field('analyze', { extra: true }), 'params.extra')
+    assert.equal(field('analyze', { silenceThresholdDb: '-40' }), 'params.silenceThresholdDb', 'no type coercion')
+  })
+
+  it('does not let a caller\'s object be changed by defaults', () => {
+    const params = { language: 'en' }
+    parseParams('transcribe', params)
+    assert.deepEqual(params, { language: 'en' })
+  })
+})
