@@ -49,6 +49,8 @@ export function productionChecklist (config: Config, host: HostFacts): CheckItem
   add('LOG_LEVEL not debug/trace', config.logLevel !== 'debug' && config.logLevel !== 'trace', config.logLevel)
   add('File size limit', config.intake.maxFileBytes > 0, `${config.intake.maxFileBytes / 1024 / 1024} MB`)
   add('File retention', config.intake.retentionHours > 0, `${config.intake.retentionHours} h`)
+  add('Uploads cleaned up after processing', config.jobs.deleteAfterProcessing ? true : 'warn', config.jobs.deleteAfterProcessing ? 'DELETE_AFTER_PROCESSING=true' : `kept until retention (${config.intake.retentionHours} h); DELETE_AFTER_PROCESSING=true removes each upload once its jobs are done`)
+  add('Job limits per user', true, `${config.jobs.maxUnfinished.free} queued or running, ${config.jobs.maxRunning.free} at once (free tier)`)
   add('URL import cannot reach private networks', !config.intake.importAllowPrivate, config.intake.importAllowPrivate ? 'IMPORT_ALLOW_PRIVATE=true' : 'public addresses only')
   add('Monitoring endpoint protected', config.metricsToken ? true : 'warn', config.metricsToken ? 'METRICS_TOKEN set' : 'only admins can read /metrics; set METRICS_TOKEN for Prometheus')
   add('No bootstrap password left in the environment', config.admin.password ? 'warn' : true, config.admin.password ? 'remove TYMPAN_ADMIN_PASSWORD after the first start' : 'not set')
