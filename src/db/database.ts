@@ -125,7 +125,12 @@ async function openPostgres (options: DbOptions): Promise<Db> {
       }
     },
     async ping () { await sql`select 1`.execute(kysely) },
-    async close () { await kysely.destroy() }
+    async close () {
+      // Kysely ends only a pool it has queried through; one used only by transactionScript
+      // (migrate) or by the queue would keep the process alive for its idle timeout.
+      await kysely.destroy()
+      if (!pool.ended) await pool.end()
+    }
   }
 }
 

@@ -104,8 +104,10 @@ export function jobQueue (db: Db, settings: QueueSettings, log: FastifyBaseLogge
         localConcurrency: concurrency,
         batchSize: 1,
         // NOTIFY wakes idle workers at once, but a worker that just finished a job only looks
-        // again at its next poll: with a backlog, keep fetching while pg-boss's cached count
-        // says jobs are ready, and poll each second as the floor (one indexed query).
+        // again at its next poll. pg-boss skips that wait after a handler that ran ~1 s or
+        // more (every real job); for quick ones (fast failures) the floor is a 1 s poll (one
+        // indexed query), and a burst while pg-boss's cached count, refreshed by its monitor,
+        // says jobs are ready.
         burstWhenReadyExceeds: 1,
         pollingIntervalSeconds: 1,
         notifyPollingIntervalSeconds: 1,
