@@ -31,6 +31,9 @@ import { jobsRepository } from './modules/jobs/jobs.repository.ts'
 import { jobsService } from './modules/jobs/jobs.service.ts'
 import os from 'node:os'
 
+const STALE_WORK_MS = 3_600_000
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
 /** Wires repositories into services. Each service gets only what it uses. */
 export function createContainer (config: Config, db: Db, storage: Storage, log: FastifyBaseLogger, options: { serviceUser?: PrincipalUser, revocations?: RevocationBus, metrics?: Metrics } = {}) {
   const changed = async () => { await options.revocations?.publish() }
@@ -99,6 +102,13 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     audit,
     cleanUpResumable: async () => (await resumable()).deleteExpired(),
     cleanUpJobs: async (now) => {
+      // Attempt directories of workers that died mid-job (kill -9 skips their clean-up); a
+      // job still running keeps its directory whatever its age.
+      for (const entry of await storage.staleWork('jobs', STALE_WORK_MS)) {
+        const jobId = entry.name.slice(0, 36)
+        const job = UUID.test(jobId) ? await repos.jobs.findById(jobId) : undefined
+        if (job?.status !== 'running') await storage.removeWork(entry.path)
+      }
       let removed = 0
       for (;;) {
         const batch = await repos.jobs.expired(now, 100)

@@ -312,7 +312,18 @@ for (const backend of await backends()) {
       await db.updateTable('files').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', fileId).execute()
       await db.updateTable('jobs').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', job.id).execute()
       const objects = (await db.selectFrom('job_artifacts').select('object_id').where('job_id', '=', job.id).execute()).map((a) => a.object_id)
+      // Attempt directories a killed worker left behind: swept once their job is not running.
+      const work = await t.app.container.storage.workDir('jobs')
+      const orphan = path.join(work, `${job.id}-killed`)
+      const busy = path.join(work, `${waiting.id}-killed`)
+      for (const dir of [orphan, busy]) {
+        fs.mkdirSync(dir)
+        fs.writeFileSync(path.join(dir, 'audio.raw'), 'x')
+        fs.utimesSync(dir, new Date(Date.now() - 7_200_000), new Date(Date.now() - 7_200_000))
+      }
       const report = await t.app.container.retention.sweep()
+      assert.equal(fs.existsSync(orphan), false)
+      assert.equal(fs.existsSync(busy), true, 'a running job keeps its directories')
       assert.equal(report.expiredFiles, 0, 'a running job still needs the file')
       assert.equal(report.expiredJobs, 1)
       for (const object of objects) assert.equal(await t.app.container.storage.exists(object), false)

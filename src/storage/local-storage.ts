@@ -94,6 +94,24 @@ export function localStorage (root: string): Storage {
       await fsp.rename(workFile, staged)
       return staged
     },
+    async staleWork (name, olderThanMs) {
+      if (!WORK_NAME.test(name)) throw new Error(`invalid work directory name ${JSON.stringify(name)}`)
+      const dir = path.join(root, name)
+      const cutoff = Date.now() - olderThanMs
+      const entries = await fsp.readdir(dir).catch(() => [] as string[])
+      const stale: { name: string, path: string }[] = []
+      for (const entry of entries) {
+        const stat = await fsp.stat(path.join(dir, entry)).catch(() => undefined)
+        if (stat && stat.mtimeMs < cutoff) stale.push({ name: entry, path: path.join(dir, entry) })
+      }
+      return stale
+    },
+    async removeWork (entry) {
+      const relative = path.relative(root, entry)
+      const [dir, name, ...rest] = relative.split(path.sep)
+      if (!dir || !WORK_NAME.test(dir) || !name || rest.length > 0 || name.startsWith('.')) throw new Error('not an entry of a work directory')
+      await fsp.rm(entry, { recursive: true, force: true })
+    },
     async workDir (name) {
       if (!WORK_NAME.test(name)) throw new Error(`invalid work directory name ${JSON.stringify(name)}`)
       const dir = path.join(root, name)

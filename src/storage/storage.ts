@@ -35,6 +35,10 @@ export interface Storage {
   staleStaged: (olderThanMs: number) => Promise<string[]>
   /** Moves a finished file out of a work directory into staging (a rename: no copy). */
   adopt: (workFile: string) => Promise<string>
+  /** Entries of the work directory `name` untouched for `olderThanMs` (left by a crashed process). */
+  staleWork: (name: string, olderThanMs: number) => Promise<{ name: string, path: string }[]>
+  /** Removes one entry of a work directory, as returned by staleWork; quiet if already gone. */
+  removeWork: (entry: string) => Promise<void>
   /** A private directory for a tool that writes its own files (resumable uploads, yt-dlp). */
   workDir: (name: string) => Promise<string>
   ping: () => Promise<void>
