@@ -244,6 +244,9 @@ for (const backend of await backends()) {
       const still = await getJob(t.app, key, canceled.id)
       assert.equal(still.status, 'canceled')
       assert.equal(still.attempts, 0, 'a canceled queued job never starts')
+      // A canceled job is finished: DELETE now removes it.
+      assert.equal((await t.app.inject({ method: 'DELETE', url: `/api/v1/jobs/${canceled.id}`, headers: keyHeaders(key) })).statusCode, 204)
+      assert.equal((await t.app.inject({ method: 'GET', url: `/api/v1/jobs/${canceled.id}`, headers: keyHeaders(key) })).statusCode, 404)
     })
 
     it('cancels a running job: the engine process is killed and the worker goes on', async () => {
