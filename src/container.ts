@@ -82,6 +82,7 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     handlers,
     parallelism: os.availableParallelism(),
     retentionMs: config.intake.retentionHours * 3_600_000,
+    maxRunning: config.jobs.maxRunning,
     fileProcessed: async (fileId) => {
       if (!config.jobs.deleteAfterProcessing || await repos.jobs.fileInUse(fileId)) return
       const file = await repos.files.findById(fileId)

@@ -204,7 +204,7 @@ for (const backend of await backends()) {
       const c = t.app.container
       return jobRunner({
         jobs: c.repos.jobs, files: c.repos.files, storage: c.storage, queue: c.queue, signals: c.signals, handlers,
-        parallelism: 1, retentionMs: 3_600_000, fileProcessed: async () => {}, log: t.app.log
+        parallelism: 1, retentionMs: 3_600_000, maxRunning: t.config.jobs.maxRunning, fileProcessed: async () => {}, log: t.app.log
       }).start(concurrency)
     }
 
@@ -374,7 +374,7 @@ for (const backend of await backends()) {
       const c = t.app.container
       await jobRunner({
         jobs: c.repos.jobs, files: c.repos.files, storage: c.storage, queue: c.queue, signals: c.signals, handlers,
-        parallelism: 1, retentionMs: 3_600_000, fileProcessed: async () => {}, log: t.app.log
+        parallelism: 1, retentionMs: 3_600_000, maxRunning: t.config.jobs.maxRunning, fileProcessed: async () => {}, log: t.app.log
       }).start(1)
     })
     after(() => t.close())

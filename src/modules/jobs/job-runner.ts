@@ -1,7 +1,8 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
-import type { JobArtifact, JobErrorCode } from '../../db/schema.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { JobArtifact, JobErrorCode, Tier } from '../../db/schema.ts'
 import { EngineError, type ArtifactFile, type EngineContext } from '../../engines/engine.ts'
 import type { JobOutcome, Metrics } from '../../guard/metrics.ts'
 import type { Storage } from '../../storage/storage.ts'
@@ -12,8 +13,14 @@ import type { Delivery, JobQueue } from './job-queue.ts'
 import { JOB_TYPES, isJobType, type JobType } from './job-types.ts'
 import type { JobsRepository } from './jobs.repository.ts'
 
+// A worker that finds the owner's running slots full waits this long for one, then runs the
+// job anyway: a slot can look taken by a job whose worker died and whose retry needs this
+// very worker, and waiting for it for ever would deadlock.
+const SLOT_WAIT_MS = 60_000
+const SLOT_POLL_MS = 250
 // Progress is written (and sent to SSE clients) at most this often, and on every stage change.
 const PROGRESS_INTERVAL_MS = 250
+const UNLIMITED: Record<Tier, number> = { free: Infinity, premium: Infinity, enterprise: Infinity }
 const ARTIFACT_NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/
 
 export interface RunnerDeps {
@@ -28,6 +35,8 @@ export interface RunnerDeps {
   retentionMs: number
   /** Called once a job on the file has finished for good (DELETE_AFTER_PROCESSING). */
   fileProcessed: (fileId: string) => Promise<void>
+  /** Running jobs per user, by tier: JOBS_MAX_RUNNING_*. */
+  maxRunning: Record<Tier, number>
   metrics?: Pick<Metrics, 'jobAttempt'>
   log: FastifyBaseLogger
 }
@@ -81,8 +90,20 @@ export function jobRunner (deps: RunnerDeps) {
     }
   }
 
+  /** Claims the job, waiting a while when its owner's running slots are all taken. */
+  async function claim (delivery: Delivery) {
+    const deadline = Date.now() + SLOT_WAIT_MS
+    for (;;) {
+      const claimed = await jobs.start(delivery.jobId, Date.now() < deadline ? deps.maxRunning : UNLIMITED)
+      if (claimed !== 'busy') return claimed
+      await sleep(SLOT_POLL_MS, undefined, { signal: delivery.signal }).catch(() => {})
+      // Throwing hands the job back to pg-boss for another worker; returning would settle it.
+      if (delivery.signal.aborted) throw new Error('the worker stopped before the job could start')
+    }
+  }
+
   async function run (delivery: Delivery): Promise<void> {
-    const job = await jobs.start(delivery.jobId)
+    const job = await claim(delivery)
     // Canceled or deleted while queued: nothing to do, and returning settles the delivery.
     if (!job) return
     await deps.signals.changed.publish(job.id)

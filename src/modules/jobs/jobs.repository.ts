@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
-import type { Database, Job, JobArtifact, JobErrorCode, JobEvent, JobStatus } from '../../db/schema.ts'
+import type { Database, Job, JobArtifact, JobErrorCode, JobEvent, JobStatus, Tier } from '../../db/schema.ts'
 
 export interface NewJob {
   id: string
@@ -67,9 +67,20 @@ export function jobsRepository (db: Kysely<Database>) {
     listAllForOwner (ownerId: string): Promise<Job[]> {
       return db.selectFrom('jobs').selectAll().where('owner_id', '=', ownerId).orderBy('created_at').execute()
     },
-    /** Claims the job for an attempt; undefined when it was canceled or deleted meanwhile. */
-    async start (id: string): Promise<Job | undefined> {
+    /**
+     * Claims the job for an attempt: undefined when it was canceled or deleted meanwhile,
+     * `busy` when its owner already has their tier's number of jobs running. The owner's row
+     * lock makes the count and the claim one step, so two workers cannot both take the last
+     * slot (pg-boss's own group limit is counted per fetch, and two fetches can overlap).
+     */
+    async start (id: string, maxRunning: Record<Tier, number>): Promise<Job | 'busy' | undefined> {
       return db.transaction().execute(async (trx) => {
+        const owner = await trx.selectFrom('jobs').innerJoin('users', 'users.id', 'jobs.owner_id')
+          .select(['users.id', 'users.tier']).where('jobs.id', '=', id).forUpdate('users').executeTakeFirst()
+        if (!owner) return undefined
+        const running = await trx.selectFrom('jobs').select(sql<number>`count(*)::int`.as('n'))
+          .where('owner_id', '=', owner.id).where('status', '=', 'running').where('id', '<>', id).executeTakeFirstOrThrow()
+        if (running.n >= maxRunning[owner.tier]) return 'busy'
         const job = await trx.updateTable('jobs')
           .set({ status: 'running', attempts: sql`attempts + 1`, progress: 0, stage: 'starting', error: null, error_code: null, started_at: sql`coalesce(started_at, now())` })
           .where('id', '=', id).where('status', 'in', UNFINISHED).returningAll().executeTakeFirst()
