@@ -2,6 +2,7 @@ import type { Key } from '../../dsp/key.ts'
 import type { ChannelLevel } from '../../dsp/levels.ts'
 import type { Tempo } from '../../dsp/tempo.ts'
 import type { Loudness } from './ebur128.ts'
+import type { AudioFacts } from './facts.ts'
 
 export interface AnalyzeParams {
   /** dBFS below which a 50 ms frame counts as silence; -50 unless told. */
@@ -12,15 +13,9 @@ export interface AnalyzeParams {
  * What an analysis reports. JSON carries no NaN or -Infinity, so every measure of silence
  * (the loudness of nothing, the dB of zero) is null.
  */
-export interface AnalyzeResult {
-  format: string
-  codec: string
-  /** Decoded length. */
+export interface AnalyzeResult extends AudioFacts {
+  /** Decoded length, not the container's claim. */
   durationSec: number
-  sampleRate: number
-  channels: number
-  bitRate: number | null
-  tags: Record<string, string>
   loudness: Loudness
   levels: ChannelLevel[]
   silenceRatio: number
