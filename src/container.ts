@@ -83,8 +83,8 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     parallelism: os.availableParallelism(),
     retentionMs: config.intake.retentionHours * 3_600_000,
     maxRunning: config.jobs.maxRunning,
-    fileProcessed: async (fileId) => {
-      if (!config.jobs.deleteAfterProcessing || await repos.jobs.fileInUse(fileId)) return
+    fileProcessed: async (fileId, jobId) => {
+      if (!config.jobs.deleteAfterProcessing || await repos.jobs.fileInUse(fileId, jobId)) return
       const file = await repos.files.findById(fileId)
       if (!file || !await repos.files.delete(fileId)) return
       await storage.delete(fileId)

@@ -418,5 +418,13 @@ for (const backend of await backends()) {
       const audit = await t.testDb.db.kysely.selectFrom('audit_log').select('action').where('action', '=', 'file.deleted_after_processing').execute()
       assert.equal(audit.length, 1)
     })
+
+    it('keeps the upload until the last of its jobs has finished', async () => {
+      const fileId = await uploadFile(t.app, key, fixture('wav'))
+      const [first, second] = await Promise.all([createJob(t.app, key, { type: 'analyze', fileId }), createJob(t.app, key, { type: 'analyze', fileId })])
+      const done = await Promise.all([waitForJob(t.app, key, first!.id), waitForJob(t.app, key, second!.id)])
+      assert.deepEqual(done.map((j) => j.status), ['succeeded', 'succeeded'], 'the second job still had its file')
+      assert.equal(await t.app.container.storage.exists(fileId), false)
+    })
   })
 }

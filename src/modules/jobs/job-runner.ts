@@ -33,8 +33,8 @@ export interface RunnerDeps {
   /** How many child processes one job's engine may run at once. */
   parallelism: number
   retentionMs: number
-  /** Called once a job on the file has finished for good (DELETE_AFTER_PROCESSING). */
-  fileProcessed: (fileId: string) => Promise<void>
+  /** Called as job `jobId` finishes for good with the file (DELETE_AFTER_PROCESSING). */
+  fileProcessed: (fileId: string, jobId: string) => Promise<void>
   /** Running jobs per user, by tier: JOBS_MAX_RUNNING_*. */
   maxRunning: Record<Tier, number>
   metrics?: Pick<Metrics, 'jobAttempt'>
@@ -159,9 +159,11 @@ export function jobRunner (deps: RunnerDeps) {
   }
 
   async function end (jobId: string, fileId: string | null, fields: { status: 'succeeded' | 'failed', result?: unknown, error?: { code: JobErrorCode, message: string }, artifacts?: JobArtifact[] }): Promise<boolean> {
+    // The upload goes before the job is seen to end, so a client that sees the end never
+    // finds the file still there.
+    if (fileId) await deps.fileProcessed(fileId, jobId).catch((error: unknown) => log.error({ err: error, fileId }, 'deleting a processed file failed'))
     const ended = await jobs.finish(jobId, { ...fields, expiresAt: new Date(Date.now() + deps.retentionMs) })
     await deps.signals.changed.publish(jobId)
-    if (ended && fileId) await deps.fileProcessed(fileId).catch((error: unknown) => log.error({ err: error, fileId }, 'deleting a processed file failed'))
     return ended
   }
 

@@ -151,8 +151,10 @@ export function jobsRepository (db: Kysely<Database>) {
       return db.selectFrom('jobs').selectAll().where('expires_at', '<=', now).where('status', 'not in', UNFINISHED)
         .orderBy('expires_at').limit(limit).execute()
     },
-    async fileInUse (fileId: string): Promise<boolean> {
-      const row = await db.selectFrom('jobs').select('id').where('file_id', '=', fileId).where('status', 'in', UNFINISHED).limit(1).executeTakeFirst()
+    /** Whether a queued or running job other than `exceptJobId` still needs the file. */
+    async fileInUse (fileId: string, exceptJobId: string): Promise<boolean> {
+      const row = await db.selectFrom('jobs').select('id').where('file_id', '=', fileId).where('status', 'in', UNFINISHED)
+        .where('id', '<>', exceptJobId).limit(1).executeTakeFirst()
       return row !== undefined
     }
   }
