@@ -55,6 +55,9 @@ for (const backend of await backends()) {
       const resumed = parseSse((await t.app.inject({ method: 'GET', url: `/api/v1/jobs/${created.id}/events`, headers: { ...keyHeaders(key), 'last-event-id': String(ids[1]) } })).body)
       assert.deepEqual(resumed.filter((e) => e.id !== undefined).map((e) => e.id), ids.slice(2))
       assert.equal(resumed.at(-1)!.event, 'done')
+      const badResume = await t.app.inject({ method: 'GET', url: `/api/v1/jobs/${created.id}/events`, headers: { ...keyHeaders(key), 'last-event-id': 'yesterday' } })
+      assert.equal(badResume.statusCode, 400)
+      assert.match(badResume.json().detail, /Last-Event-ID/)
 
       const job = await getJob(t.app, key, created.id)
       assert.equal(job.status, 'succeeded')

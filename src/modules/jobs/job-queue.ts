@@ -58,7 +58,6 @@ export function jobQueue (db: Db, settings: QueueSettings, log: FastifyBaseLogge
   boss.on('error', (error: Error) => { log.error({ err: error }, 'job queue error') })
   boss.on('warning', (warning: { message: string }) => { log.warn({ warning: warning.message }, 'job queue warning') })
   let started: Promise<void> | undefined
-  const workers: string[] = []
 
   async function start () {
     await boss.start()
@@ -99,8 +98,8 @@ export function jobQueue (db: Db, settings: QueueSettings, log: FastifyBaseLogge
      * throws makes pg-boss retry with backoff; one that returns has settled the job itself.
      */
     async work (concurrency: number, handler: (delivery: Delivery) => Promise<void>): Promise<void> {
-      const { tiers, default: fallback } = { tiers: settings.runningPerUser, default: settings.runningPerUser.free }
-      workers.push(await boss.work<QueueMessage>(QUEUE, {
+      const tiers = settings.runningPerUser
+      await boss.work<QueueMessage>(QUEUE, {
         localConcurrency: concurrency,
         batchSize: 1,
         // NOTIFY wakes idle workers at once, but a worker that just finished a job only looks
@@ -111,15 +110,15 @@ export function jobQueue (db: Db, settings: QueueSettings, log: FastifyBaseLogge
         burstWhenReadyExceeds: 1,
         pollingIntervalSeconds: 1,
         notifyPollingIntervalSeconds: 1,
-        groupConcurrency: { default: fallback, tiers }
+        groupConcurrency: { default: tiers.free, tiers }
       }, async ([job]: BossJob<QueueMessage>[]) => {
         await handler({ jobId: job!.data.jobId, retryCount: job!.retryCount, lastAttempt: job!.retryCount >= settings.retryLimit, signal: job!.signal })
-      }))
+      })
     },
     async workDeadLetters (handler: (jobId: string) => Promise<void>): Promise<void> {
-      workers.push(await boss.work<QueueMessage>(DEAD_LETTER, { batchSize: 1 }, async ([job]: BossJob<QueueMessage>[]) => {
+      await boss.work<QueueMessage>(DEAD_LETTER, { batchSize: 1 }, async ([job]: BossJob<QueueMessage>[]) => {
         await handler(job!.data.jobId)
-      }))
+      })
     },
     async stop (graceMs: number): Promise<void> {
       if (!started) return

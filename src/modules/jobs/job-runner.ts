@@ -216,8 +216,7 @@ export function jobRunner (deps: RunnerDeps) {
         if (!job) return
         await end(job.id, job.file_id, { status: 'failed', error: { code: 'worker_lost', message: `The job was attempted ${job.attempts} times and its worker stopped responding each time.` } })
       })
-    },
-    runningCount: () => running.size
+    }
   }
 }
 

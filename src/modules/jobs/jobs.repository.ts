@@ -23,6 +23,8 @@ export interface Finish {
 }
 
 const UNFINISHED: JobStatus[] = ['queued', 'running']
+/** Events per read; a reader that gets a full page reads again before the stream may end. */
+export const EVENTS_PAGE = 1000
 
 /** Every write that changes what a client sees also appends the event SSE clients replay. */
 async function addEvent (trx: Kysely<Database>, jobId: string, kind: JobEvent['kind'], data: Record<string, unknown>): Promise<void> {
@@ -144,7 +146,7 @@ export function jobsRepository (db: Kysely<Database>) {
       return db.selectFrom('job_artifacts').selectAll().where('job_id', '=', jobId).where('name', '=', name).executeTakeFirst()
     },
     events (jobId: string, afterId: number): Promise<JobEvent[]> {
-      return db.selectFrom('job_events').selectAll().where('job_id', '=', jobId).where('id', '>', afterId).orderBy('id').limit(1000).execute()
+      return db.selectFrom('job_events').selectAll().where('job_id', '=', jobId).where('id', '>', afterId).orderBy('id').limit(EVENTS_PAGE).execute()
     },
     /** Finished jobs past their retention, oldest first. */
     expired (now: Date, limit: number): Promise<Job[]> {

@@ -8,6 +8,7 @@ import { badRequest } from '../../http/problem.ts'
 import { IdParams } from '../../http/schemas.ts'
 import type { JobSignals } from './job-events.ts'
 import { ArtifactParams, CreateJobBody, EventsQuery, JobSchema, ListJobsQuery } from './jobs.schemas.ts'
+import { EVENTS_PAGE } from './jobs.repository.ts'
 import { isFinished, toPublicJob, type JobsService } from './jobs.service.ts'
 
 const tags = ['jobs']
@@ -99,7 +100,7 @@ export function jobsRoutes (app: FastifyInstance, deps: JobsRoutesDeps) {
         cursor = event.id
       }
       if (!batch.job) { send('deleted', { id }); finish(); return }
-      if (isFinished(batch.job.status) && batch.events.length < 1000) {
+      if (isFinished(batch.job.status) && batch.events.length < EVENTS_PAGE) {
         send('done', toPublicJob(batch.job, await deps.jobs.artifactsOf(batch.job)))
         finish()
       }
