@@ -333,8 +333,9 @@ for (const backend of await backends()) {
       const list = await t.app.inject({ method: 'GET', url: '/api/v1/keys', headers: { cookie: session.cookie } })
       assert.equal(list.statusCode, 200, 'a safe method needs no CSRF token')
       assert.deepEqual(list.json().items, [])
+      // Repeated failures of one session on one route are audited once a minute, the rest counted.
       const csrfAudits = (await auditRows('auth.csrf.failure')).filter((r) => r.actor_user_id === user.id)
-      assert.equal(csrfAudits.length, attempts.length)
+      assert.ok(csrfAudits.length >= 1 && csrfAudits.length <= 2, `${csrfAudits.length} rows for ${attempts.length} failures`)
 
       assert.equal((await createKey({ cookie: session.cookie, 'x-csrf-token': session.csrfToken })).statusCode, 201)
     })

@@ -106,6 +106,43 @@ describe('metrics: reasons and credentials (unit)', () => {
 })
 
 for (const backend of await backends()) {
+  describe(`GET /metrics refusals do not flood the audit log (${backend.name})`, { skip: backend.skip }, () => {
+    const lines: Record<string, unknown>[] = []
+    let t: TestApp
+
+    before(async () => {
+      t = await startApp(backend.name, { METRICS_TOKEN: testSecret() }, { level: 'warn', stream: { write: (line: string) => { lines.push(JSON.parse(line)) } } })
+    })
+    after(() => t?.close())
+
+    it('150 denied calls with a viewer\'s key: one authz.denied row per minute, the rest counted in the log and a summary row', async () => {
+      const viewer = await t.createUser('viewer')
+      const key = await t.apiKey(await t.login(viewer.email), ['files:read'])
+      const keyId = key.split('_').slice(0, 2).join('_')
+      const started = Date.now()
+      for (let i = 0; i < 150; i++) assertProblem(await t.app.inject({ method: 'GET', url: '/metrics', headers: { 'x-api-key': key } }), 403)
+      const minutes = Math.floor(Date.now() / 60_000) - Math.floor(started / 60_000) + 1
+      const rows = (action: string) => t.testDb.db.kysely.selectFrom('audit_log').selectAll()
+        .where('action', '=', action).where('actor_key_id', '=', keyId).orderBy('id').execute()
+      const denied = await rows('authz.denied')
+      assert.ok(denied.length >= 1 && denied.length <= minutes, `${denied.length} rows over ${minutes} minute(s)`)
+      assert.deepEqual(denied[0]!.detail, { reason: 'Missing permission admin' })
+      assert.equal(denied[0]!.actor_user_id, viewer.id)
+      const counted = await t.app.metrics.registry.getSingleMetricAsString('tympan_auth_failures_total')
+      assert.match(counted, /reason="forbidden"\} 150$/m, 'every denial is still counted in the metrics')
+
+      // The counts are written when the minute is over; at the latest when the server stops.
+      await t.app.close()
+      const summaries = await rows('authz.denied.suppressed')
+      const suppressed = summaries.reduce((sum, row) => sum + Number((row.detail as { suppressed: number }).suppressed), 0)
+      assert.equal(denied.length + suppressed, 150)
+      assert.deepEqual(Object.keys(summaries[0]!.detail as object).sort(), ['from', 'reason', 'subject', 'suppressed', 'to'])
+      assert.equal((summaries[0]!.detail as { subject: string }).subject, `api_key:${keyId}`)
+      const logged = lines.filter((line) => line.action === 'authz.denied' && line.subject === `api_key:${keyId}`)
+      assert.equal(logged.reduce((sum, line) => sum + Number(line.suppressed), 0), suppressed)
+    })
+  })
+
   describe(`GET /metrics (${backend.name})`, { skip: backend.skip }, () => {
     const token = testSecret()
     let t: TestApp

@@ -100,16 +100,65 @@ for (const backend of await backends()) {
         assertLimited(last!, 100)
         assert.match(last!.json().detail, /for this account/)
       })
+    })
 
-      it('never limits the probes', async () => {
-        for (let i = 0; i < 110; i++) await t.app.inject({ method: 'GET', url: '/api/v1/me', remoteAddress: '192.0.2.200' })
-        const limited = await t.app.inject({ method: 'GET', url: '/api/v1/me', remoteAddress: '192.0.2.200' })
-        assert.equal(limited.statusCode, 429, 'the address has spent its budget')
-        const probes = ['/healthz', '/readyz', ...(t.app.hasRoute({ method: 'GET', url: '/metrics' }) ? ['/metrics'] : [])]
-        for (const url of probes) {
-          const res = await t.app.inject({ method: 'GET', url, remoteAddress: '192.0.2.200' })
-          assert.notEqual(res.statusCode, 429, url)
-          assert.equal(res.headers['ratelimit-limit'], undefined, url)
+    describe('probes and the scraper', () => {
+      const token = randomBytes(32).toString('base64url')
+      let t: TestApp
+      before(async () => { t = await startApp(backend.name, limits({ RATE_LIMIT_REQUESTS: '20', RATE_LIMIT_BURST: '0', METRICS_TOKEN: token })) })
+      after(() => t?.close())
+
+      const get = (url: string, remoteAddress: string, headers: Record<string, string> = {}) => t.app.inject({ method: 'GET', url, remoteAddress, headers })
+      const spend = async (url: string, remoteAddress: string, headers: Record<string, string>, expected: number) => {
+        for (let i = 1; i <= 20; i++) {
+          const res = await get(url, remoteAddress, headers)
+          assert.equal(res.statusCode, expected, `request ${i}: ${res.body}`)
+          assert.equal(res.headers['ratelimit-remaining'], String(20 - i))
+        }
+        const refused = await get(url, remoteAddress, headers)
+        assertLimited(refused, 20)
+        return refused
+      }
+
+      it('limits /readyz by address, and never /healthz', async () => {
+        await spend('/readyz', '192.0.2.200', {}, 200)
+        assert.equal((await get('/readyz', '192.0.2.201')).statusCode, 200, 'another address has its own budget')
+        for (let i = 0; i < 30; i++) {
+          const res = await get('/healthz', '192.0.2.200')
+          assert.equal(res.statusCode, 200)
+          assert.equal(res.headers['ratelimit-limit'], undefined)
+        }
+      })
+
+      it('limits /metrics per user and per key, and the 403s stop at the budget', async () => {
+        const admin = await t.login((await t.createUser('admin')).email)
+        await spend('/metrics', '192.0.2.210', { cookie: admin.cookie }, 200)
+        const { key, keyId } = await keyHolder(t)
+        const refused = await spend('/metrics', '192.0.2.211', { 'x-api-key': key }, 403)
+        assert.match(refused.json().detail, /for this API key/)
+        const denials = await t.testDb.db.kysely.selectFrom('audit_log').select('id').where('action', '=', 'authz.denied').where('actor_key_id', '=', keyId).execute()
+        assert.ok(denials.length >= 1 && denials.length <= 2, `${denials.length} authz.denied rows for 20 denials`)
+      })
+
+      it('counts guessed keys and tokens on /metrics by address before their 401', async () => {
+        const guesses: Record<string, string>[] = [
+          { authorization: `Bearer ${randomBytes(32).toString('base64url')}` },
+          { 'x-api-key': `tym_${'0'.repeat(12)}_${'x'.repeat(43)}` },
+          { authorization: `Bearer ${token.slice(0, -1)}` }
+        ]
+        for (let i = 1; i <= 20; i++) assert.equal((await get('/metrics', '198.51.100.70', guesses[i % 3]!)).statusCode, 401, `guess ${i}`)
+        const refused = await get('/metrics', '198.51.100.70', guesses[0]!)
+        assertLimited(refused, 20)
+        assert.match(refused.json().detail, /for this address/)
+      })
+
+      it('never limits the METRICS_TOKEN scraper: 300 scrapes, even from an address that spent its budget', async () => {
+        for (let i = 0; i < 21; i++) await get('/api/v1/me', '192.0.2.220')
+        assert.equal((await get('/api/v1/me', '192.0.2.220')).statusCode, 429)
+        for (let i = 0; i < 300; i++) {
+          const res = await get('/metrics', '192.0.2.220', { authorization: `Bearer ${token}` })
+          assert.equal(res.statusCode, 200, `scrape ${i + 1}: ${res.body}`)
+          assert.equal(res.headers['ratelimit-limit'], undefined)
         }
       })
     })

@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import type { RequestAuditor } from '../audit/request-audit.ts'
+import type { AggregatedAuditor } from '../audit/aggregated-audit.ts'
+import { requestRecord } from '../audit/request-audit.ts'
 import type { Config } from '../config/config.ts'
 import type { Tier } from '../db/schema.ts'
 import { HttpProblem } from '../http/problem.ts'
 import type { Metrics } from './metrics.ts'
 import { TIERS } from '../modules/auth/permissions.ts'
-import { violationAuditor } from './rate-limit.audit.ts'
 import {
-  accountKey, addressKey, isExemptRoute, rateLimitHeaders, rateLimitSubject, retryAfterSeconds, tighter,
+  accountKey, addressKey, isExempt, rateLimitHeaders, rateLimitSubject, retryAfterSeconds, tighter,
   type LimitName, type LimitState, type RouteLimit, type Subject
 } from './rate-limit.policy.ts'
 import { memoryStore, redisStore, type Budget, type RateLimitStore } from './rate-limit.store.ts'
@@ -26,7 +26,8 @@ const MINUTE = 60
 
 export interface RateLimitDeps {
   config: Config
-  audit: RequestAuditor
+  /** Violations are audited through it: one row per counter key, budget and minute. */
+  refusals: AggregatedAuditor
   /** Prefix of the counter keys (in Redis: shared by the processes that use the same one). */
   keyPrefix?: string
   metrics?: Pick<Metrics, 'rateLimitHit'>
@@ -72,12 +73,8 @@ export function registerRateLimit (app: FastifyInstance, deps: RateLimitDeps) {
   if (!limits.enabled) return
   const store = deps.config.redisUrl ? redisStore(deps.config.redisUrl, app.log, deps.keyPrefix) : memoryStore(deps.keyPrefix)
   const budget = budgets(limits, store)
-  const violations = violationAuditor({ audit: deps.audit, log: app.log })
   const shown = new WeakMap<FastifyRequest, LimitState>()
-  app.addHook('onClose', async () => {
-    violations.flush()
-    await store.close()
-  })
+  app.addHook('onClose', () => store.close())
 
   async function spend (request: FastifyRequest, reply: FastifyReply, limit: LimitName, from: Budget, key: string, subject: Subject, detail: Record<string, unknown> = {}) {
     const outcome = await from.consume(key)
@@ -88,7 +85,8 @@ export function registerRateLimit (app: FastifyInstance, deps: RateLimitDeps) {
       return
     }
     deps.metrics?.rateLimitHit(limit)
-    await violations.record(request, { limit, key, detail: { keyKind: key.slice(0, key.indexOf(':')), tier: subject.tier, ...detail } })
+    await deps.refusals.record({ action: 'rate_limit.exceeded', subject: key, reason: limit },
+      requestRecord(request, 'rate_limit.exceeded', 429, { limit, keyKind: key.slice(0, key.indexOf(':')), tier: subject.tier, ...detail }))
     throw new HttpProblem(429, 'Too Many Requests', refusal(limit, subject, outcome, limits.windowSec), {
       headers: { 'retry-after': String(retryAfterSeconds(outcome.resetMs)), ...rateLimitHeaders(outcome) },
       extra: { limit }
@@ -96,7 +94,7 @@ export function registerRateLimit (app: FastifyInstance, deps: RateLimitDeps) {
   }
 
   app.addHook('onRequest', async (request, reply) => {
-    if (isExemptRoute(request.routeOptions.url)) return
+    if (isExempt(request.routeOptions.url, request.routeOptions.config.auth, request.headers)) return
     const subject = rateLimitSubject(request.principal, request.ip)
     if (!subject) return
     await spend(request, reply, 'requests', budget.requests[subject.tier], subject.key, subject)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { Principal } from '../modules/auth/permissions.ts'
-import { accountKey, addressKey, isExemptRoute, rateLimitHeaders, rateLimitSubject, retryAfterSeconds, tighter } from './rate-limit.policy.ts'
+import { PUBLIC, type Principal } from '../modules/auth/permissions.ts'
+import { accountKey, addressKey, isExempt, rateLimitHeaders, rateLimitSubject, retryAfterSeconds, tighter } from './rate-limit.policy.ts'
 
 describe('addressKey', () => {
   const cases: [string, string, string][] = [
@@ -71,8 +71,13 @@ describe('rate-limit keys and exemptions', () => {
     assert.equal(accountKey(' Alice@Example.TEST '), accountKey('alice@example.test'))
   })
 
-  it('exempts the probes and the scraper only', () => {
-    for (const url of ['/healthz', '/readyz', '/metrics']) assert.ok(isExemptRoute(url), url)
-    for (const url of ['/api/v1/me', '/metrics/x', undefined]) assert.ok(!isExemptRoute(url), String(url))
+  it('exempts the liveness probe and the route\'s own credential only', () => {
+    const scraper = { permission: 'admin' as const, orCredential: (headers: { authorization?: string }) => headers.authorization === 'Bearer right' }
+    assert.ok(isExempt('/healthz', PUBLIC, {}))
+    assert.ok(isExempt('/metrics', scraper, { authorization: 'Bearer right' }))
+    assert.ok(!isExempt('/metrics', scraper, { authorization: 'Bearer wrong' }), 'a wrong token is limited')
+    assert.ok(!isExempt('/metrics', scraper, {}), 'an admin or a key on /metrics is limited')
+    assert.ok(!isExempt('/readyz', PUBLIC, {}), 'readiness touches the database')
+    for (const url of ['/api/v1/me', '/healthz/x', undefined]) assert.ok(!isExempt(url, { permission: 'self' }, { authorization: 'Bearer right' }), String(url))
   })
 })

@@ -1,6 +1,7 @@
+import type { IncomingHttpHeaders } from 'node:http'
 import ipaddr from 'ipaddr.js'
 import type { Tier } from '../db/schema.ts'
-import type { Principal } from '../modules/auth/permissions.ts'
+import type { Principal, RouteAuth } from '../modules/auth/permissions.ts'
 
 /** The budgets a request can spend. `requests` applies to every request; the others per route. */
 export type LimitName = 'requests' | 'uploads' | 'login_ip' | 'login_account'
@@ -16,10 +17,19 @@ export interface Subject {
   tier: Tier
 }
 
-// Probes and the scraper must answer even while a client is being limited.
-const EXEMPT_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
+// Liveness answers from memory (no I/O, nothing to amplify), and a liveness probe refused 429
+// would get a healthy process restarted. /readyz touches the database and is limited.
+const EXEMPT_ROUTES = new Set(['/healthz'])
 
-export const isExemptRoute = (routeUrl: string | undefined): boolean => routeUrl !== undefined && EXEMPT_ROUTES.has(routeUrl)
+/**
+ * Never limited: the liveness probe, and a request that carries the route's own credential
+ * (`orCredential`: the scraper's METRICS_TOKEN on /metrics), so scraping never breaks.
+ * Anything else on /metrics, a wrong token included, is limited like any request.
+ */
+export function isExempt (routeUrl: string | undefined, auth: RouteAuth | undefined, headers: IncomingHttpHeaders): boolean {
+  if (routeUrl !== undefined && EXEMPT_ROUTES.has(routeUrl)) return true
+  return auth !== undefined && 'permission' in auth && auth.orCredential !== undefined && auth.orCredential(headers)
+}
 
 /**
  * The client's address as a counter key. An IPv6 client usually holds a whole /64 (SLAAC,

@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import type { Config } from '../config/config.ts'
 import { createContainer, type Container } from '../container.ts'
 import type { Db } from '../db/database.ts'
+import { aggregatedAuditor } from '../audit/aggregated-audit.ts'
 import { requestAuditor } from '../audit/request-audit.ts'
 import { adminRoutes } from '../modules/admin/admin.routes.ts'
 import { registerAuthHook } from '../modules/auth/auth.hook.ts'
@@ -137,13 +138,17 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // First the route table (it must see every route, the guard's plugins' included), then the
   // guard's request hooks, which must run before identification.
   const devPrincipal = config.authEnabled ? undefined : await devAdminPrincipal(container)
-  const auth = registerAuthHook(app, { config, auth: container.auth, ...(devPrincipal ? { devPrincipal } : {}) })
+  // Refusals a client can repeat at will (403s, CSRF failures, 429s): one row per subject,
+  // reason and minute, the rest counted; the counts are written before the database closes.
+  const refusals = aggregatedAuditor({ write: container.audit.record, log: app.log })
+  app.addHook('onClose', () => refusals.flush())
+  const auth = registerAuthHook(app, { config, auth: container.auth, refusals, metrics, ...(devPrincipal ? { devPrincipal } : {}) })
   await registerGuard(app, config)
   const audit = requestAuditor(container.audit)
   // identify → rate limit → authorize: a request with bad credentials is limited (by address)
   // before it is answered 401, and a valid one is limited by its key or user.
   app.addHook('onRequest', auth.identify)
-  registerRateLimit(app, { config, audit, metrics, ...(options.rateLimitKeyPrefix ? { keyPrefix: options.rateLimitKeyPrefix } : {}) })
+  registerRateLimit(app, { config, refusals, metrics, ...(options.rateLimitKeyPrefix ? { keyPrefix: options.rateLimitKeyPrefix } : {}) })
   app.addHook('onRequest', auth.authorize)
 
   app.get('/openapi.json', { config: { auth: { public: true } }, schema: { hide: true } }, async () => app.swagger())

@@ -1,5 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { AggregatedAuditor } from '../../audit/aggregated-audit.ts'
 import type { Config } from '../../config/config.ts'
+import { addressKey } from '../../guard/rate-limit.policy.ts'
+import { authFailureForAudit, type Metrics } from '../../guard/metrics.ts'
 import { HttpProblem, unauthorized } from '../../http/problem.ts'
 import type { AuthService, RequestMeta } from './auth.service.ts'
 import { readSessionCookies } from './cookies.ts'
@@ -43,6 +46,9 @@ export interface AuthStages {
 export interface AuthHookDeps {
   config: Config
   auth: AuthService
+  /** Denials and CSRF failures are audited through it: one row per subject, reason and minute. */
+  refusals: AggregatedAuditor
+  metrics?: Pick<Metrics, 'authFailure'>
   /** Used only when AUTH_ENABLED=false (development, loopback only). */
   devPrincipal?: Principal
 }
@@ -137,11 +143,23 @@ export function registerAuthHook (app: FastifyInstance, deps: AuthHookDeps): Aut
     }
   }
 
+  // A client can repeat a refused request at will, so each is counted but only the first per
+  // subject, operation and reason in a minute becomes an audit row (the rest are summarised).
+  // The operation is the route pattern, never the raw URL, so the keys stay few.
   function denied (request: FastifyRequest, principal: Principal | undefined, reason: string) {
-    return deps.auth.audit(requestMeta(request), {
+    const action = reason === 'csrf' ? 'auth.csrf.failure' : 'authz.denied'
+    const failure = authFailureForAudit(action)
+    if (failure) deps.metrics?.authFailure(failure)
+    const meta = requestMeta(request)
+    const subject = principal?.keyId ? `api_key:${principal.keyId}` : principal ? `user:${principal.userId}` : `ip:${addressKey(meta.ip)}`
+    return deps.refusals.record({ action, subject, reason: `${meta.method} ${meta.route}: ${reason}` }, {
+      requestId: meta.requestId,
+      ip: meta.ip,
+      method: meta.method,
+      route: meta.route,
       actorUserId: principal?.userId ?? null,
       actorKeyId: principal?.keyId ?? null,
-      action: reason === 'csrf' ? 'auth.csrf.failure' : 'authz.denied',
+      action,
       status: 403,
       detail: { reason }
     })

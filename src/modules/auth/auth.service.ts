@@ -261,9 +261,7 @@ export function authService (deps: AuthDeps) {
 
     csrfValid (principal: Principal, header: string | undefined, cookie: string | undefined): boolean {
       return principal.sessionId !== undefined && csrf.verify(principal.sessionId, header, cookie)
-    },
-
-    audit: auditFrom
+    }
   }
 }
 
