@@ -20,6 +20,8 @@ import { filesService } from './modules/files/files.service.ts'
 import { mediaTools } from './media/probe.ts'
 import { retentionSweeper } from './modules/files/retention.ts'
 import { resumableStore } from './modules/files/resumable-store.ts'
+import { resumableRepository } from './modules/files/resumable.repository.ts'
+import { resumableService } from './modules/files/resumable.service.ts'
 import type { Storage } from './storage/storage.ts'
 import { createEngines } from './engines/registry.ts'
 import { enginesService } from './modules/engines/engines.service.ts'
@@ -44,6 +46,7 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     throttle: loginThrottleRepository(db.kysely),
     auditLog: auditRepository(db.kysely),
     files: filesRepository(db.kysely),
+    resumableUploads: resumableRepository(db.kysely),
     jobs: jobsRepository(db.kysely)
   }
   const audit = auditService(repos.auditLog, log)
@@ -93,15 +96,17 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     ...(options.metrics ? { metrics: options.metrics } : {}),
     log
   })
-  const users = usersService({
-    users: repos.users, sessions: repos.sessions, keys: repos.keys, throttle: repos.throttle, auditLog: repos.auditLog, personalData: [files.personalData, jobs.personalData]
-  })
   const resumable = resumableStore(storage, config)
+  const resumableUploads = resumableService({ config, uploads: repos.resumableUploads, files, store: resumable })
+  const users = usersService({
+    users: repos.users, sessions: repos.sessions, keys: repos.keys, throttle: repos.throttle, auditLog: repos.auditLog,
+    personalData: [files.personalData, resumableUploads.personalData, jobs.personalData]
+  })
   const retention = retentionSweeper({
     files: repos.files,
     storage,
     audit,
-    cleanUpResumable: async () => (await resumable()).deleteExpired(),
+    cleanUpResumable: (now) => resumableUploads.sweep(now),
     cleanUpJobs: async (now) => {
       // Attempt directories of workers that died mid-job (kill -9 skips their clean-up); a
       // job still running keeps its directory whatever its age.
@@ -123,7 +128,7 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     },
     log
   })
-  return { repos, audit, users, auth, keys: keysService(repos.keys), files, storage, retention, resumable, engines: engineStatus, jobs, queue, signals, runner }
+  return { repos, audit, users, auth, keys: keysService(repos.keys), files, storage, retention, resumable, resumableUploads, engines: engineStatus, jobs, queue, signals, runner }
 }
 
 export type Container = ReturnType<typeof createContainer>

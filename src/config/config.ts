@@ -41,6 +41,10 @@ export interface Config {
     quotaBytes: { free: number, premium: number, enterprise: number }
     sweepIntervalMs: number
     resumableExpiryMs: number
+    /** An open upload with no PATCH for this long is swept, bytes and reservation. */
+    resumableIdleMs: number
+    /** Open resumable uploads a user may hold at once, per tier. */
+    resumableMaxOpen: { free: number, premium: number, enterprise: number }
     importAllowHttp: boolean
     importAllowPrivate: boolean
     importTimeoutMs: number
@@ -141,6 +145,8 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
       quotaBytes: { free: env.QUOTA_MB_FREE * MB, premium: env.QUOTA_MB_PREMIUM * MB, enterprise: env.QUOTA_MB_ENTERPRISE * MB },
       sweepIntervalMs: env.SWEEP_INTERVAL_MINUTES * 60_000,
       resumableExpiryMs: env.RESUMABLE_EXPIRY_HOURS * 3_600_000,
+      resumableIdleMs: env.RESUMABLE_IDLE_MINUTES * 60_000,
+      resumableMaxOpen: { free: env.RESUMABLE_MAX_OPEN_FREE, premium: env.RESUMABLE_MAX_OPEN_PREMIUM, enterprise: env.RESUMABLE_MAX_OPEN_ENTERPRISE },
       importAllowHttp: env.IMPORT_ALLOW_HTTP,
       importAllowPrivate: env.IMPORT_ALLOW_PRIVATE,
       importTimeoutMs: env.IMPORT_TIMEOUT_SECONDS * 1000,

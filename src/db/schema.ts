@@ -97,6 +97,14 @@ export interface FilesTable {
   expires_at: ColumnType<Date, Date | string, Date | string>
 }
 
+export interface ResumableUploadsTable {
+  id: string
+  owner_id: string
+  declared_size: number
+  created_at: Timestamp
+  last_activity_at: Timestamp
+}
+
 export type JobErrorCode = 'invalid_input' | 'missing_engine' | 'engine_failed' | 'timeout' | 'worker_lost'
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled'
 type Json = ColumnType<unknown, string | undefined, string>
@@ -150,6 +158,7 @@ export interface Database {
   login_failures: LoginFailuresTable
   audit_log: AuditLogTable
   files: FilesTable
+  resumable_uploads: ResumableUploadsTable
   jobs: JobsTable
   job_artifacts: JobArtifactsTable
   job_events: JobEventsTable
@@ -175,6 +184,8 @@ export type ApiKey = Selectable<ApiKeysTable>
 export type AuditEntry = Selectable<AuditLogTable>
 export type AudioFile = Selectable<FilesTable>
 export type NewAudioFile = Insertable<FilesTable>
+export type ResumableUpload = Selectable<ResumableUploadsTable>
+export type NewResumableUpload = Insertable<ResumableUploadsTable>
 export type Job = Selectable<JobsTable>
 export type JobArtifact = Selectable<JobArtifactsTable>
 export type JobEvent = Selectable<JobEventsTable>

@@ -161,7 +161,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   keysRoutes(app, { keys: container.keys, audit })
   adminRoutes(app, { users: container.users, auditLog: container.repos.auditLog, audit })
   filesRoutes(app, { files: container.files, storage: container.storage, audit, metrics })
-  await resumableRoutes(app, { config, files: container.files, storage: container.storage, audit, metrics, store: container.resumable })
+  await resumableRoutes(app, { config, files: container.files, resumable: container.resumableUploads, storage: container.storage, audit, metrics, store: container.resumable })
   importRoutes(app, { files: container.files, importer: urlImporter(config, container.storage), audit, metrics })
   jobsRoutes(app, { jobs: container.jobs, signals: container.signals, audit })
   enginesRoutes(app, { engines: container.engines })

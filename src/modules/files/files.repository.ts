@@ -1,27 +1,45 @@
 import { sql, type Kysely } from 'kysely'
 import type { AudioFile, Database, NewAudioFile } from '../../db/schema.ts'
 
-export function filesRepository (db: Kysely<Database>) {
-  async function usedBytes (ownerId: string, trx: Kysely<Database> = db): Promise<number> {
-    const row = await trx.selectFrom('files').select(sql<number>`coalesce(sum(size), 0)::bigint`.as('used'))
-      .where('owner_id', '=', ownerId).executeTakeFirstOrThrow()
-    return Number(row.used)
-  }
+/**
+ * Bytes an owner holds: stored files plus the declared size of every open resumable upload
+ * (a reservation), but `excludingUpload`, the upload being turned into a file.
+ */
+export async function usedBytes (db: Kysely<Database>, ownerId: string, excludingUpload?: string): Promise<number> {
+  const row = await db.selectNoFrom((eb) => [
+    eb.selectFrom('files').select(sql<number>`coalesce(sum(size), 0)`.as('s')).where('owner_id', '=', ownerId).as('files'),
+    eb.selectFrom('resumable_uploads').select(sql<number>`coalesce(sum(declared_size), 0)`.as('s')).where('owner_id', '=', ownerId)
+      .$if(excludingUpload !== undefined, (q) => q.where('id', '!=', excludingUpload as string)).as('reserved')
+  ]).executeTakeFirstOrThrow()
+  return Number(row.files) + Number(row.reserved)
+}
 
+/**
+ * Locks the owner's row until the transaction ends: every write that must fit the quota or
+ * a per-user cap (a file record, a resumable reservation) takes it first, so two that each
+ * fit cannot together exceed it.
+ */
+export async function lockOwner (trx: Kysely<Database>, ownerId: string): Promise<void> {
+  await trx.selectFrom('users').select('id').where('id', '=', ownerId).forUpdate().executeTakeFirst()
+}
+
+export function filesRepository (db: Kysely<Database>) {
   return {
-    usedBytes,
+    usedBytes: (ownerId: string) => usedBytes(db, ownerId),
     /**
-     * Inserts the record unless it would take the owner past `quotaBytes` (0: unlimited).
-     * Locking the owner's row serialises concurrent uploads of one user, so two uploads that
-     * each fit cannot together exceed the quota.
+     * Inserts the record unless it would take the owner past `quotaBytes` (0: unlimited),
+     * files and open reservations counted, under the owner's row lock. `replacingUpload` is
+     * the resumable upload this file completes: its reservation is not counted and is deleted
+     * in the same transaction, so its bytes are never counted twice nor for a moment free.
      */
-    async insertWithinQuota (file: NewAudioFile, quotaBytes: number): Promise<{ file: AudioFile } | { usedBytes: number }> {
+    async insertWithinQuota (file: NewAudioFile, quotaBytes: number, options: { replacingUpload?: string } = {}): Promise<{ file: AudioFile } | { usedBytes: number }> {
       return db.transaction().execute(async (trx) => {
-        await trx.selectFrom('users').select('id').where('id', '=', file.owner_id).forUpdate().executeTakeFirst()
+        await lockOwner(trx, file.owner_id)
         if (quotaBytes > 0) {
-          const used = await usedBytes(file.owner_id, trx)
+          const used = await usedBytes(trx, file.owner_id, options.replacingUpload)
           if (used + Number(file.size) > quotaBytes) return { usedBytes: used }
         }
+        if (options.replacingUpload) await trx.deleteFrom('resumable_uploads').where('id', '=', options.replacingUpload).execute()
         return { file: await trx.insertInto('files').values(file).returningAll().executeTakeFirstOrThrow() }
       })
     },

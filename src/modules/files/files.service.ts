@@ -83,7 +83,10 @@ export function filesService (deps: FilesDeps) {
       return format
     },
 
-    /** How many bytes this principal may still send: the file cap, or less when the quota is nearer. */
+    /**
+     * How many bytes this principal may still send: the file cap, or less when the quota is
+     * nearer. Open resumable uploads count in full (their declared size is reserved).
+     */
     async uploadAllowance (principal: Principal): Promise<{ maxBytes: number, quotaLimited: boolean, remainingBytes: number }> {
       const quota = quotaOf(principal)
       const remaining = quota > 0 ? Math.max(0, quota - await files.usedBytes(principal.userId)) : Number.POSITIVE_INFINITY
@@ -101,7 +104,7 @@ export function filesService (deps: FilesDeps) {
      * Steps 2–3 on a fully staged file, then the commit. Whatever fails, the staged bytes are
      * removed: nothing of a rejected upload stays on disk.
      */
-    async accept (principal: Principal, staged: Staged, input: { name: string, source: AudioFile['source'], sourceUrl?: string }): Promise<AudioFile> {
+    async accept (principal: Principal, staged: Staged, input: { name: string, source: AudioFile['source'], sourceUrl?: string, resumableId?: string }): Promise<AudioFile> {
       let committed = false
       try {
         const format = this.formatForName(input.name)
@@ -142,7 +145,7 @@ export function filesService (deps: FilesDeps) {
           source_url: input.sourceUrl ?? null,
           created_at: now,
           expires_at: new Date(now.getTime() + config.intake.retentionHours * 3_600_000)
-        }, quotaOf(principal))
+        }, quotaOf(principal), input.resumableId ? { replacingUpload: input.resumableId } : {})
         if (!('file' in inserted)) {
           const remaining = Math.max(0, quotaOf(principal) - inserted.usedBytes)
           throw rejectedFor('quota', contentTooLarge(`Storage quota exceeded: ${(remaining / MB).toFixed(1)} MB of your quota remain`, { remainingBytes: remaining }))

@@ -57,6 +57,18 @@ export class HashingFileStore extends FileStore {
     await super.remove(id)
   }
 
+  /**
+   * Removes an upload's bytes and tus metadata, whichever of them still exist (`remove`
+   * fails when the data file has already gone, and then leaves the metadata behind).
+   */
+  async discard (id: string): Promise<void> {
+    this.#hashes.delete(id)
+    const data = this.resolveData(id)
+    await fs.promises.rm(data, { force: true })
+    // The stock configstore keeps the metadata beside the data, as <id>.json.
+    await fs.promises.rm(`${data}.json`, { force: true })
+  }
+
   private resolveData (id: string): string {
     // The stock store keeps data at <directory>/<id>; ids are our UUIDs (namingFunction).
     if (!/^[0-9a-f-]{36}$/.test(id)) throw ERRORS.FILE_NOT_FOUND

@@ -1,7 +1,8 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomUUID } from 'node:crypto'
-import type { IncomingMessage } from 'node:http'
+import { STATUS_CODES } from 'node:http'
 import path from 'node:path'
-import { ERRORS, Server, type Upload } from '@tus/server'
+import { ERRORS, EVENTS, Server, type Upload } from '@tus/server'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
 import type { Config } from '../../config/config.ts'
@@ -10,15 +11,23 @@ import { HttpProblem } from '../../http/problem.ts'
 import type { Storage } from '../../storage/storage.ts'
 import type { Principal } from '../auth/permissions.ts'
 import { PUBLIC } from '../auth/permissions.ts'
-import { toPublicFile, type FilesService } from './files.service.ts'
+import { contentTooLarge, toPublicFile, type FilesService } from './files.service.ts'
+import type { ResumableService } from './resumable.service.ts'
 import { describeStaged } from './staging.ts'
 import type { HashingFileStore } from './resumable-store.ts'
 
 export const RESUMABLE_PATH = '/api/v1/uploads'
 
+const PROBLEM_TYPE = 'application/problem+json; charset=utf-8'
+const UNEXPECTED = 'An unexpected error occurred. Quote the request id when reporting it.'
+// How often a PATCH that is still streaming marks its upload active: far below the shortest
+// idle limit (1 minute), so the sweeper never takes an upload while its bytes arrive.
+const ACTIVITY_INTERVAL_MS = 15_000
+
 export interface ResumableDeps {
   config: Config
   files: FilesService
+  resumable: ResumableService
   storage: Storage
   audit: RequestAuditor
   metrics: Pick<Metrics, 'uploadRefused'>
@@ -26,36 +35,59 @@ export interface ResumableDeps {
   store: () => Promise<HashingFileStore>
 }
 
+interface RequestContext {
+  principal: Principal
+  request: FastifyRequest
+  /** Set once the creating POST has reserved its upload: a later failure must undo it. */
+  reserved?: string
+}
+
+const problemJson = (problem: HttpProblem, requestId: string | undefined) =>
+  JSON.stringify({ type: 'about:blank', title: problem.title, status: problem.status, detail: problem.message, requestId, ...problem.extra })
+
 /** tus hooks report failures by throwing `{status_code, body}`; ours carry a problem document. */
 function tusError (problem: HttpProblem, requestId: string) {
-  return {
-    status_code: problem.status,
-    body: JSON.stringify({ type: 'about:blank', title: problem.title, status: problem.status, detail: problem.message, requestId, ...problem.extra })
-  }
+  return { status_code: problem.status, body: problemJson(problem, requestId) }
 }
+
+/** One of tus's own refusals (ERRORS.*) or ours: a status and a text meant for the client. */
+const isAnswer = (error: unknown): error is { status_code: number, body: string } =>
+  typeof (error as { status_code?: unknown }).status_code === 'number' && typeof (error as { body?: unknown }).body === 'string'
 
 /**
  * tus 1.0 resumable uploads (@tus/server) for large files over unreliable networks. The
  * protocol handling is the library's; Tympan adds authentication (the app's onRequest hook
  * has run before any byte reaches tus), ownership of each upload (stored server-side in its
- * metadata, so another user's upload answers 404), the per-user size/quota cap, and at
- * completion exactly the checks and the record of a multipart upload.
+ * metadata, so another user's upload answers 404), the quota reservation and open-upload
+ * cap of resumable.service.ts at creation, and at completion exactly the checks and the
+ * record of a multipart upload. Every error answer is a problem document; the text of an
+ * unexpected error goes to the log only.
  */
 export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps) {
   const datastore = await deps.store()
   const directory = datastore.directory
-  const contexts = new WeakMap<IncomingMessage, { principal: Principal, request: FastifyRequest }>()
+  // The Fastify request a tus callback serves: tus runs inside requests.run() (handle below).
+  const requests = new AsyncLocalStorage<RequestContext>()
 
-  // srvx (tus's request wrapper) keeps the Node request at runtime.node.req.
-  const contextOf = (req: object) => {
-    const node = (req as { runtime?: { node?: { req: IncomingMessage } } }).runtime?.node?.req
-    const context = node && contexts.get(node)
+  const contextOf = () => {
+    const context = requests.getStore()
     if (!context) throw new Error('resumable upload request without an authenticated context')
     return context
   }
   const notFound = (requestId: string) => tusError(new HttpProblem(404, 'Not Found', 'Upload was not found'), requestId)
 
-  const tus = new Server({
+  /** tus writes its own refusals (a missing Tus-Resumable, a bad header) as one line of text. */
+  class ProblemServer extends Server {
+    override async write (...[context, headers, status, body = '']: Parameters<Server['write']>) {
+      if (status < 400) return super.write(context, headers, status, body)
+      headers.set('content-type', PROBLEM_TYPE)
+      // Answers from our hooks and onResponseError are problem documents already.
+      const problem = body.startsWith('{') ? body : problemJson(new HttpProblem(status, STATUS_CODES[status] ?? 'Error', body.trim()), requests.getStore()?.request.id)
+      return super.write(context, headers, status, problem)
+    }
+  }
+
+  const tus = new ProblemServer({
     path: RESUMABLE_PATH,
     datastore,
     relativeLocation: true,
@@ -63,14 +95,17 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
     // Without this tus answers `Access-Control-Allow-Origin: *`.
     allowedOrigins: (origin) => deps.config.corsOrigins.includes(origin),
     namingFunction: () => randomUUID(),
-    maxSize: async (req) => (await deps.files.uploadAllowance(contextOf(req).principal)).maxBytes,
-    async onUploadCreate (req, upload) {
-      const { principal, request } = contextOf(req)
+    // No maxSize: the declared Upload-Length is judged (file cap, quota) at creation, and tus
+    // then limits every PATCH body to it.
+    postReceiveInterval: ACTIVITY_INTERVAL_MS,
+    async onUploadCreate (_req, upload) {
+      const context = contextOf()
+      const { principal, request } = context
       const name = upload.metadata?.filename ?? upload.metadata?.name ?? ''
       try {
         deps.files.formatForName(name)
-        const allowance = await deps.files.uploadAllowance(principal)
-        if (upload.size !== undefined && upload.size > allowance.maxBytes) throw deps.files.sizeProblem(allowance)
+        await deps.resumable.open(principal, upload.id, upload.size)
+        context.reserved = upload.id
       } catch (error) {
         if (error instanceof HttpProblem) {
           deps.metrics.uploadRefused(error)
@@ -81,18 +116,24 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
       // Ownership is written by the server, over anything the client put in the metadata.
       return { metadata: { ...upload.metadata, filename: name, owner: principal.userId } }
     },
-    // tus refuses a declared or sent size over maxSize itself, before our hooks: counted here
-    // (as size or quota, like our own refusals). accept() counts the refusals at completion.
-    async onResponseError (req, error) {
-      if (error === ERRORS.ERR_MAX_SIZE_EXCEEDED || error === ERRORS.ERR_SIZE_EXCEEDED) {
-        // Counting must never break the answer: without the allowance, count it as size.
-        const allowance = await deps.files.uploadAllowance(contextOf(req).principal).catch(() => undefined)
-        deps.metrics.uploadRefused(allowance ? deps.files.sizeProblem(allowance) : rejectedFor('size', new Error('tus size limit')))
+    async onResponseError (_req, error) {
+      const { request, reserved } = contextOf()
+      // The creating POST failed after its reservation (storage, or a refusal at completion
+      // of a creation-with-upload): the client never got the URL, so nothing may stay.
+      if (reserved) await deps.resumable.discard(reserved)
+      if (error === ERRORS.ERR_SIZE_EXCEEDED) {
+        const problem = rejectedFor('size', contentTooLarge("The request sends more bytes than the upload's declared Upload-Length"))
+        deps.metrics.uploadRefused(problem)
+        return tusError(problem, request.id)
       }
-      return undefined
+      if (isAnswer(error)) return undefined
+      // Anything else (a failing disk or database, a bug) would reach the client as tus's
+      // "Something went wrong" followed by the error's message: paths, SQL. Log it instead.
+      request.log.error({ err: error }, 'resumable upload failed')
+      return tusError(new HttpProblem(500, 'Internal Server Error', UNEXPECTED), request.id)
     },
-    async onIncomingRequest (req, id) {
-      const { principal, request } = contextOf(req)
+    async onIncomingRequest (_req, id) {
+      const { principal, request } = contextOf()
       // tus calls this for the creating POST too, with the id it is about to assign.
       if (request.method === 'POST') return
       let upload: Upload
@@ -102,16 +143,24 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
         throw notFound(request.id)
       }
       if (upload.metadata?.owner !== principal.userId) throw notFound(request.id)
+      if (request.method === 'PATCH' && !await deps.resumable.touch(id)) {
+        // Not open in the database (swept a moment ago, or never reserved): not counted in
+        // the quota, so it may not grow.
+        await deps.resumable.discard(id)
+        throw notFound(request.id)
+      }
+      if (request.method === 'DELETE') await deps.resumable.release(id)
     },
-    async onUploadFinish (req, upload) {
-      const { principal, request } = contextOf(req)
+    async onUploadFinish (_req, upload) {
+      const { principal, request } = contextOf()
       try {
         const digest = upload.size !== undefined ? datastore.takeDigest(upload.id, upload.size) : undefined
         const stagedPath = await deps.storage.adopt(path.join(directory, upload.id))
         const staged = digest ? { path: stagedPath, size: upload.size as number, sha256: digest } : await describeStaged(stagedPath)
         // The data file has moved to staging; drop tus's record of it.
         await datastore.configstore.delete(upload.id)
-        const file = await deps.files.accept(principal, staged, { name: upload.metadata?.filename ?? '', source: 'resumable' })
+        // The reservation becomes the file's size in the same transaction as the file row.
+        const file = await deps.files.accept(principal, staged, { name: upload.metadata?.filename ?? '', source: 'resumable', resumableId: upload.id })
         await deps.audit(request, 'file.uploaded', 201, { fileId: file.id, size: Number(file.size), format: file.format, resumable: true })
         return {
           status_code: 200,
@@ -121,18 +170,24 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
       } catch (error) {
         if (error instanceof HttpProblem) throw tusError(error, request.id)
         throw error
+      } finally {
+        // Refused or failed: the bytes are gone (accept discards them), so is the reservation.
+        await deps.resumable.release(upload.id)
       }
     }
   })
+  // Fired while a PATCH streams (tus passes the body stream, not the request, despite its types).
+  tus.on(EVENTS.POST_RECEIVE, (_body, upload) => {
+    deps.resumable.touch(upload.id).catch((error: unknown) => app.log.error({ err: error, uploadId: upload.id }, 'resumable upload: marking activity failed'))
+  })
 
   const handle = async (request: FastifyRequest, reply: FastifyReply) => {
-    contexts.set(request.raw, { principal: request.principal!, request })
     // tus writes the response itself; what Fastify would have added must be set on the raw reply.
     // Everything the app's hooks put on the reply (request id, security and rate-limit headers).
     for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value)
     reply.raw.setHeader('cache-control', 'no-store')
     reply.hijack()
-    await tus.handle(request.raw, reply.raw)
+    await requests.run({ principal: request.principal!, request }, () => tus.handle(request.raw, reply.raw))
   }
 
   app.register(async (scope) => {

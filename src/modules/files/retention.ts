@@ -18,8 +18,8 @@ export interface RetentionDeps {
   files: FilesRepository
   storage: Storage
   audit: AuditService
-  /** Deletes incomplete resumable uploads past their expiry; returns how many. */
-  cleanUpResumable: () => Promise<number>
+  /** Deletes incomplete resumable uploads gone idle or past their expiry; returns how many. */
+  cleanUpResumable: (now: Date) => Promise<number>
   /** Deletes finished jobs past their retention with their artifacts; returns how many. */
   cleanUpJobs: (now: Date) => Promise<number>
   log: FastifyBaseLogger
@@ -47,7 +47,7 @@ export function retentionSweeper (deps: RetentionDeps) {
       }
       const stale = await deps.storage.staleStaged(STALE_STAGED_MS)
       for (const file of stale) await deps.storage.discard(file)
-      const expiredResumable = await deps.cleanUpResumable()
+      const expiredResumable = await deps.cleanUpResumable(now)
       const expiredJobs = await deps.cleanUpJobs(now)
       const report = { expiredFiles, staleStaged: stale.length, expiredResumable, expiredJobs }
       if (expiredFiles + stale.length + expiredResumable + expiredJobs > 0) deps.log.info(report, 'retention sweep')
