@@ -25,19 +25,21 @@ import { resumableService } from './modules/files/resumable.service.ts'
 import type { Storage } from './storage/storage.ts'
 import { createEngines } from './engines/registry.ts'
 import { enginesService } from './modules/engines/engines.service.ts'
+import { jobEventStreams } from './modules/jobs/job-event-stream.ts'
 import { jobSignals } from './modules/jobs/job-events.ts'
 import { assertHandlers, jobHandlers } from './modules/jobs/job-handlers.ts'
 import { jobQueue } from './modules/jobs/job-queue.ts'
 import { jobRunner } from './modules/jobs/job-runner.ts'
 import { jobsRepository } from './modules/jobs/jobs.repository.ts'
 import { jobsService } from './modules/jobs/jobs.service.ts'
+import { streamLimiter } from './modules/jobs/stream-limit.ts'
 import os from 'node:os'
 
 const STALE_WORK_MS = 3_600_000
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /** Wires repositories into services. Each service gets only what it uses. */
-export function createContainer (config: Config, db: Db, storage: Storage, log: FastifyBaseLogger, options: { serviceUser?: PrincipalUser, revocations?: RevocationBus, metrics?: Metrics } = {}) {
+export function createContainer (config: Config, db: Db, storage: Storage, log: FastifyBaseLogger, options: { serviceUser?: PrincipalUser, revocations?: RevocationBus, metrics?: Metrics, eventStreamBeatMs?: number } = {}) {
   const changed = async () => { await options.revocations?.publish() }
   const repos = {
     users: usersRepository(db.kysely, changed),
@@ -74,6 +76,16 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     schema: config.jobs.queueSchema
   }, log)
   const jobs = jobsService({ config, jobs: repos.jobs, files: repos.files, storage, queue, signals, engines: engineStatus })
+  const { perUser, perAddress, perInternalKey, maxLifeMs } = config.jobs.eventStreams
+  const eventStreams = jobEventStreams({
+    jobs,
+    signals,
+    auth,
+    limiter: streamLimiter({ user: perUser, address: perAddress, internal_key: perInternalKey }),
+    maxLifeMs,
+    ...(options.revocations ? { revocations: options.revocations } : {}),
+    ...(options.eventStreamBeatMs ? { keepAliveMs: options.eventStreamBeatMs } : {})
+  })
   const handlers = jobHandlers(engines, config.jobs.transcribeEngine)
   assertHandlers(handlers)
   const runner = jobRunner({
@@ -128,7 +140,7 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     },
     log
   })
-  return { repos, audit, users, auth, keys: keysService(repos.keys), files, storage, retention, resumable, resumableUploads, engines: engineStatus, jobs, queue, signals, runner }
+  return { repos, audit, users, auth, keys: keysService(repos.keys), files, storage, retention, resumable, resumableUploads, engines: engineStatus, jobs, eventStreams, queue, signals, runner }
 }
 
 export type Container = ReturnType<typeof createContainer>

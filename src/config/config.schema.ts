@@ -80,6 +80,10 @@ export const EnvSchema = Type.Object({
   WHISPER_CPP_BIN: Type.String({ default: '' }),
   WHISPER_MODEL: Type.String({ default: '' }),
   SYNC_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, default: 600 }),
+  EVENT_STREAMS_PER_USER: Type.Integer({ minimum: 1, default: 10 }),
+  EVENT_STREAMS_PER_ADDRESS: Type.Integer({ minimum: 1, default: 20 }),
+  EVENT_STREAMS_PER_INTERNAL_KEY: Type.Integer({ minimum: 1, default: 100 }),
+  EVENT_STREAM_MAX_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 300 }),
 
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1048576 }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 300000 }),

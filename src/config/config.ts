@@ -63,6 +63,17 @@ export interface Config {
     whisperBin: string
     whisperModel: string
     syncTimeoutMs: number
+    /** Open job event streams (SSE), counted in this process. */
+    eventStreams: {
+      /** Every stream of a user, whatever the credential (session or one of their keys). */
+      perUser: number
+      /** By client address, IPv6 by /64. */
+      perAddress: number
+      /** Each INTERNAL_API_KEYS key on its own, not by address. */
+      perInternalKey: number
+      /** A stream ends after this long (or when its access token expires); clients resume with Last-Event-ID. */
+      maxLifeMs: number
+    }
   }
   limits: {
     bodyLimit: number
@@ -163,7 +174,13 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
       transcribeEngine: env.TRANSCRIBE_ENGINE,
       whisperBin: env.WHISPER_CPP_BIN,
       whisperModel: env.WHISPER_MODEL,
-      syncTimeoutMs: env.SYNC_TIMEOUT_SECONDS * 1000
+      syncTimeoutMs: env.SYNC_TIMEOUT_SECONDS * 1000,
+      eventStreams: {
+        perUser: env.EVENT_STREAMS_PER_USER,
+        perAddress: env.EVENT_STREAMS_PER_ADDRESS,
+        perInternalKey: env.EVENT_STREAMS_PER_INTERNAL_KEY,
+        maxLifeMs: env.EVENT_STREAM_MAX_SECONDS * 1000
+      }
     },
     limits: {
       bodyLimit: env.BODY_LIMIT_BYTES,

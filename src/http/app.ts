@@ -48,6 +48,8 @@ export interface AppOptions {
   logger?: Parameters<typeof Fastify>[0] extends infer O ? O extends { logger?: infer L } ? L : never : never
   /** Prefix of the rate-limit counter keys (tests keep their Redis counters apart with it). */
   rateLimitKeyPrefix?: string
+  /** Keep-alive and credential re-check interval of event streams (15 s; tests shorten it). */
+  eventStreamBeatMs?: number
 }
 
 declare module 'fastify' {
@@ -86,7 +88,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const revocations = revocationBus(db, app.log)
   app.addHook('onClose', () => revocations.close())
   const storage = options.storage ?? localStorage(path.join(config.dataDir, 'files'))
-  const container = createContainer(config, db, storage, app.log, { revocations, metrics, ...(serviceUser ? { serviceUser } : {}) })
+  const container = createContainer(config, db, storage, app.log, { revocations, metrics, ...(serviceUser ? { serviceUser } : {}), ...(options.eventStreamBeatMs ? { eventStreamBeatMs: options.eventStreamBeatMs } : {}) })
   app.decorate('container', container)
   // The queue must be up before the first job is accepted; workers only where configured.
   app.addHook('onReady', async () => {
@@ -163,7 +165,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   filesRoutes(app, { files: container.files, storage: container.storage, audit, metrics })
   await resumableRoutes(app, { config, files: container.files, resumable: container.resumableUploads, storage: container.storage, audit, metrics, store: container.resumable })
   importRoutes(app, { files: container.files, importer: urlImporter(config, container.storage), audit, metrics })
-  jobsRoutes(app, { jobs: container.jobs, signals: container.signals, audit })
+  jobsRoutes(app, { jobs: container.jobs, streams: container.eventStreams, audit })
   enginesRoutes(app, { engines: container.engines })
   openAiRoutes(app, {
     openai: openAiService({ files: container.files, jobs: container.jobs, syncTimeoutMs: config.jobs.syncTimeoutMs, defaultEngine: config.jobs.transcribeEngine }),

@@ -6,7 +6,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { parseEnv, type Config } from '../../src/config/config.ts'
 import type { Backend } from '../../src/db/database.ts'
 import type { Role, Tier, User } from '../../src/db/schema.ts'
-import { buildApp } from '../../src/http/app.ts'
+import { buildApp, type AppOptions } from '../../src/http/app.ts'
 import { openTestDb, queueSchemaFor, type TestDb } from './db.ts'
 
 export const PASSWORD = 'a perfectly long test passphrase'
@@ -79,12 +79,13 @@ export const cookieHeader = (cookies: Record<string, string>) =>
 let counter = 0
 export const uniqueEmail = (prefix = 'user') => `${prefix}-${process.pid}-${++counter}-${randomBytes(3).toString('hex')}@example.test`
 
-export async function startApp (backend: Backend, overrides: Record<string, string> = {}, logger?: unknown): Promise<TestApp> {
+export async function startApp (backend: Backend, overrides: Record<string, string> = {}, logger?: unknown, appOptions: Omit<AppOptions, 'config' | 'db' | 'logger'> = {}): Promise<TestApp> {
   const testDb = await openTestDb(backend)
   const config = testConfig({ ...(testDb.schema ? { JOB_QUEUE_SCHEMA: queueSchemaFor(testDb.schema) } : {}), ...overrides })
   const app = await buildApp({
     config,
     db: testDb.db,
+    ...appOptions,
     ...(logger !== undefined ? { logger: logger as never } : {})
   })
   await app.ready()

@@ -5,14 +5,14 @@ import type { AuditRecord } from '../../audit/audit.repository.ts'
 import type { AuditService } from '../../audit/audit.service.ts'
 import { authFailureForAudit, type AuthFailureReason, type Metrics } from '../../guard/metrics.ts'
 import { forbidden, tooManyRequests, unauthorized } from '../../http/problem.ts'
-import { hashKeySecret, keyDisplayId, parseKey } from '../keys/api-key.ts'
+import { hashKeySecret, keyDisplayId, keyIdOf, parseKey } from '../keys/api-key.ts'
 import type { KeysRepository, KeyWithOwner } from '../keys/keys.repository.ts'
 import type { UsersRepository } from '../users/users.repository.ts'
 import { safeEqual, type CsrfCodec } from './csrf.ts'
 import type { LoginThrottleRepository } from './login-throttle.repository.ts'
 import { dummyPasswordHash, verifyPassword } from './passwords.ts'
 import { authCache } from './auth-cache.ts'
-import { effectiveScopes, ROLE_SCOPES, type Principal, type PrincipalUser } from './permissions.ts'
+import { effectiveScopes, ROLE_SCOPES, type Principal, type PrincipalUser, type Scope } from './permissions.ts'
 import type { RevocationBus } from './revocation-bus.ts'
 import type { SessionState, SessionsRepository } from './sessions.repository.ts'
 import { newOpaqueToken, type TokenCodec } from './tokens.ts'
@@ -71,6 +71,8 @@ export function authService (deps: AuthDeps) {
   const refreshHash = (token: string) => createHmac('sha256', config.secrets.session).update(token).digest('hex')
   const keyCache = authCache<KeyWithOwner>({ ttlMs: CACHE_TTL_MS, maxEntries: CACHE_MAX_ENTRIES })
   const sessionCache = authCache<SessionState>({ ttlMs: CACHE_TTL_MS, maxEntries: CACHE_MAX_ENTRIES })
+  // The secret hash each key principal was accepted with: a rotation ends what the old secret opened.
+  const keySecretOf = new WeakMap<Principal, string>()
   deps.revocations?.subscribe(() => {
     keyCache.clear()
     sessionCache.clear()
@@ -247,7 +249,7 @@ export function authService (deps: AuthDeps) {
         key.last_used_at = now
         await keys.markUsed(key.id, now)
       }
-      return {
+      const principal: Principal = {
         kind: 'api_key',
         userId: key.user_id,
         user: ownerOf(key),
@@ -257,10 +259,48 @@ export function authService (deps: AuthDeps) {
         keyId: keyDisplayId(key.id),
         viaCookie: false
       }
+      keySecretOf.set(principal, key.secret_hash)
+      return principal
     },
 
     csrfValid (principal: Principal, header: string | undefined, cookie: string | undefined): boolean {
       return principal.sessionId !== undefined && csrf.verify(principal.sessionId, header, cookie)
+    },
+
+    /**
+     * Whether a principal accepted earlier would still be accepted now, with `permission`:
+     * responses that outlive their request (event streams) ask while they run. False once
+     * the session is revoked (logout), the access token is blacklisted or expired, the key
+     * is revoked, expired or rotated, the user is disabled, or the role no longer grants
+     * `permission`. `fresh` reads past the cache (say, when the revocation bus fired).
+     */
+    async stillValid (principal: Principal, permission: Scope, options: { fresh?: boolean } = {}): Promise<boolean> {
+      const now = new Date()
+      if (principal.tokenExpiresAt && principal.tokenExpiresAt <= now) return false
+      // Internal keys live in the configuration, and the development principal has no credential.
+      if (principal.kind === 'internal' || principal.kind === 'dev') return principal.scopes.includes(permission)
+      if (principal.kind === 'session') {
+        if (!principal.sessionId || !principal.jti) return false
+        const cacheKey = `${principal.sessionId}:${principal.jti}`
+        const generation = sessionCache.begin()
+        let state = options.fresh ? undefined : sessionCache.get(cacheKey)
+        if (!state) {
+          state = await sessions.stateForAccess(principal.sessionId, principal.jti)
+          if (state) sessionCache.set(cacheKey, state, generation)
+        }
+        return state !== undefined && state.user_id === principal.userId && !state.revoked_at && !state.disabled && !state.jti_revoked &&
+          state.expires_at > now && ROLE_SCOPES[state.role].includes(permission)
+      }
+      const id = principal.keyId === undefined ? undefined : keyIdOf(principal.keyId)
+      if (!id) return false
+      const generation = keyCache.begin()
+      let key = options.fresh ? undefined : keyCache.get(id)
+      if (!key) {
+        key = await keys.findWithOwner(id)
+        if (key) keyCache.set(id, key, generation)
+      }
+      return key !== undefined && key.user_id === principal.userId && key.secret_hash === keySecretOf.get(principal) &&
+        !key.revoked_at && !key.disabled && !(key.expires_at && key.expires_at <= now) && effectiveScopes(key.role, key.scopes).includes(permission)
     }
   }
 }

@@ -10,7 +10,8 @@ import { notifyChannel } from '../../db/notify-channel.ts'
  */
 export interface RevocationBus {
   publish: () => Promise<void>
-  subscribe: (listener: () => void) => void
+  /** Returns the unsubscribe function. */
+  subscribe: (listener: () => void) => () => void
   close: () => Promise<void>
 }
 
@@ -18,7 +19,7 @@ export function revocationBus (db: Db, log?: FastifyBaseLogger): RevocationBus {
   const channel = notifyChannel(db, 'tympan_auth_changed', log)
   return {
     publish: () => channel.publish(''),
-    subscribe (listener) { channel.subscribe(() => { listener() }) },
+    subscribe: (listener) => channel.subscribe(() => { listener() }),
     close: () => channel.close()
   }
 }

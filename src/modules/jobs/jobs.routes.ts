@@ -1,4 +1,3 @@
-import { PassThrough } from 'node:stream'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { create as contentDisposition } from 'content-disposition'
 import type { FastifyInstance } from 'fastify'
@@ -6,22 +5,15 @@ import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
 import { badRequest } from '../../http/problem.ts'
 import { IdParams } from '../../http/schemas.ts'
-import type { JobSignals } from './job-events.ts'
+import type { JobEventStreams } from './job-event-stream.ts'
 import { ArtifactParams, CreateJobBody, EventsQuery, JobSchema, ListJobsQuery } from './jobs.schemas.ts'
-import { EVENTS_PAGE } from './jobs.repository.ts'
-import { isFinished, toPublicJob, type JobsService } from './jobs.service.ts'
+import type { JobsService } from './jobs.service.ts'
 
 const tags = ['jobs']
-// Proxies and load balancers close connections that stay silent; a comment line every
-// 15 s keeps an idle event stream open.
-const KEEP_ALIVE_MS = 15_000
-// The database is the truth and notifications only say "look now"; a slow poll covers a
-// notification lost between processes.
-const POLL_MS = 5_000
 
 export interface JobsRoutesDeps {
   jobs: JobsService
-  signals: JobSignals
+  streams: JobEventStreams
   audit: RequestAuditor
 }
 
@@ -66,7 +58,7 @@ export function jobsRoutes (app: FastifyInstance, deps: JobsRoutesDeps) {
     schema: {
       tags,
       summary: 'Server-Sent Events: status and progress as they happen, then done',
-      description: 'Events: `status` {status, attempt?, error?}, `progress` {progress, stage}, each with an id; then `done` with the whole job, and the stream ends. Reconnect with Last-Event-ID to resume.',
+      description: 'Events: `status` {status, attempt?, error?}, `progress` {progress, stage}, each with an id; then `done` with the whole job, and the stream ends. A stream also ends after EVENT_STREAM_MAX_SECONDS or when its access token expires (reconnect with Last-Event-ID to resume; nothing is lost or repeated), and with a last `error` event {reason} when its credential is revoked. Open streams are capped per user and per client address (429 beyond).',
       params: IdParams,
       querystring: EventsQuery,
       produces: ['text/event-stream']
@@ -75,58 +67,9 @@ export function jobsRoutes (app: FastifyInstance, deps: JobsRoutesDeps) {
     const header = request.headers['last-event-id']
     const fromHeader = typeof header === 'string' && header !== '' ? Number(header) : undefined
     if (fromHeader !== undefined && (!Number.isSafeInteger(fromHeader) || fromHeader < 0)) throw badRequest('Last-Event-ID must be a non-negative integer')
-    const id = request.params.id
-    const first = await deps.jobs.events(request.principal!, id, fromHeader ?? request.query.lastEventId ?? 0)
-    let cursor = fromHeader ?? request.query.lastEventId ?? 0
-
-    const stream = new PassThrough()
-    let ended = false
-    let busy = false
-    let again = false
-    const send = (event: string, data: unknown, eventId?: number) => {
-      stream.write(`${eventId === undefined ? '' : `id: ${eventId}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
-    }
-    const finish = () => {
-      if (ended) return
-      ended = true
-      unsubscribe()
-      clearInterval(keepAlive)
-      clearInterval(poll)
-      stream.end()
-    }
-    const drain = async (batch: Awaited<ReturnType<JobsService['eventsAfter']>>) => {
-      for (const event of batch.events) {
-        send(event.kind, event.data, event.id)
-        cursor = event.id
-      }
-      if (!batch.job) { send('deleted', { id }); finish(); return }
-      if (isFinished(batch.job.status) && batch.events.length < EVENTS_PAGE) {
-        send('done', toPublicJob(batch.job, await deps.jobs.artifactsOf(batch.job)))
-        finish()
-      }
-    }
-    const pump = async () => {
-      if (ended) return
-      if (busy) { again = true; return }
-      busy = true
-      try {
-        do {
-          again = false
-          await drain(await deps.jobs.eventsAfter(id, cursor))
-        } while (again && !ended)
-      } catch (error) {
-        request.log.warn({ err: error, jobId: id }, 'job event stream failed')
-        finish()
-      } finally { busy = false }
-    }
-    const unsubscribe = deps.signals.changed.subscribe((jobId) => { if (jobId === undefined || jobId === id) void pump() })
-    const keepAlive = setInterval(() => { stream.write(': keep-alive\n\n') }, KEEP_ALIVE_MS)
-    const poll = setInterval(() => { void pump() }, POLL_MS)
-    reply.raw.once('close', finish)
-    stream.write('retry: 2000\n\n')
-    busy = true
-    drain(first).catch(() => finish()).finally(() => { busy = false; if (again) void pump() })
-
+    const stream = await deps.streams.open({
+      principal: request.principal!, ip: request.ip, jobId: request.params.id, afterId: fromHeader ?? request.query.lastEventId ?? 0, log: request.log
+    })
     return reply
       .header('content-type', 'text/event-stream; charset=utf-8')
       .header('cache-control', 'no-store')

@@ -27,3 +27,4 @@ export const hashKeySecret = (secret: string): string => hash('sha256', secret)
 
 /** Display form of a key: enough to recognise it, nothing to use it. */
 export const keyDisplayId = (id: string): string => `${PREFIX}${id}`
+export const keyIdOf = (displayId: string): string | undefined => displayId.startsWith(PREFIX) ? displayId.slice(PREFIX.length) : undefined
