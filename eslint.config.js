@@ -1,4 +1,5 @@
 import js from '@eslint/js'
+import regexp from 'eslint-plugin-regexp'
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
@@ -12,6 +13,18 @@ export default tseslint.config(
       'no-console': 'error',
       eqeqeq: ['error', 'always'],
       'prefer-const': 'error'
+    }
+  },
+  {
+    // Server code matches regular expressions against what clients send (URLs, headers, names,
+    // transcripts): none may take super-linear time, whether by backtracking or by being
+    // retried at every start position. Tests and benchmarks only see their own output.
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.test.ts'],
+    plugins: { regexp },
+    rules: {
+      'regexp/no-super-linear-backtracking': 'error',
+      'regexp/no-super-linear-move': 'error'
     }
   },
   {

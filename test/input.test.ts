@@ -5,6 +5,7 @@ import { sql } from 'kysely'
 import { buildApp } from '../src/http/app.ts'
 import { backends, openTestDb, type TestDb } from './helpers/db.ts'
 import { PASSWORD, startApp, testConfig, uniqueEmail, type Session, type TestApp } from './helpers/app.ts'
+import { multipart, readFixture } from './helpers/audio.ts'
 
 const LOGIN = '/api/v1/auth/login'
 const ONE_MIB = 1024 * 1024
@@ -171,6 +172,31 @@ for (const backend of await backends()) {
         else assertProblem(ok, ok.statusCode)
         assert.ok(ok.statusCode === 200 || (ok.statusCode >= 400 && ok.statusCode < 500), `${JSON.stringify(type)}: ${ok.statusCode}`)
       }
+    })
+
+    it('refuses a file name over 1 KiB with 400, by multipart and tus, before storing anything', async () => {
+      const member = await t.createUser('member')
+      const key = await t.apiKey(await t.login(member.email), ['files:read', 'files:write'])
+      const name = `${'a'.repeat(8000)}.mp3`
+      const form = multipart({ file: { filename: name, content: readFixture('mp3'), contentType: 'audio/mpeg' } })
+      const started = performance.now()
+      const upload = await t.app.inject({ method: 'POST', url: '/api/v1/files', headers: { 'x-api-key': key, 'content-type': form.contentType }, payload: form.body })
+      const body = assertProblem(upload, 400)
+      assert.equal(body.detail, 'The file name is too long: 8004 bytes of UTF-8, the limit is 1024')
+      assert.ok(performance.now() - started < 2000, 'refused without working on the name')
+
+      const created = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/uploads',
+        headers: { 'x-api-key': key, 'tus-resumable': '1.0.0', 'upload-length': '1000', 'upload-metadata': `filename ${Buffer.from(name).toString('base64')}` }
+      })
+      assert.equal(created.statusCode, 400, created.body)
+      assert.match(created.body, /file name is too long/)
+      assert.equal(created.headers.location, undefined)
+
+      assert.deepEqual((await t.app.inject({ url: '/api/v1/files', headers: { 'x-api-key': key } })).json().items, [])
+      const metrics = await t.app.inject({ url: '/metrics', headers: { 'x-api-key': adminKey } })
+      assert.match(metrics.body, /tympan_upload_rejections_total\{reason="name"\} 2\n/)
     })
   })
 

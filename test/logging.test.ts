@@ -5,6 +5,8 @@ import { loggerOptions } from '../src/http/logger.ts'
 import { backends } from './helpers/db.ts'
 import { cookieHeader, cookiesFrom, PASSWORD, startApp, testConfig, type TestApp } from './helpers/app.ts'
 
+const MB = 1024 * 1024
+
 /** Collects every JSON line the app's logger writes. */
 function memoryStream () {
   const lines: string[] = []
@@ -17,7 +19,129 @@ function memoryStream () {
   return { lines, stream }
 }
 
+type Line = Record<string, unknown>
+
+/** An app with the production logger writing to memory, and the request lines it wrote. */
+async function loggedApp (backend: Parameters<typeof startApp>[0], overrides: Record<string, string> = {}) {
+  const { lines, stream } = memoryStream()
+  const logger = { ...(loggerOptions(testConfig()) as Record<string, unknown>), level: 'info', stream }
+  const t = await startApp(backend, overrides, logger)
+  const requestLines = async (): Promise<Line[]> => {
+    await new Promise((resolve) => setImmediate(resolve))
+    return lines.map((line) => JSON.parse(line) as Line).filter((line) => line.msg === 'request')
+  }
+  /** The one line of the request answered with this x-request-id (asserts there is exactly one). */
+  const lineOf = async (res: { headers: Record<string, unknown> }): Promise<Line> => {
+    const id = res.headers['x-request-id']
+    assert.ok(typeof id === 'string', 'the answer carries x-request-id')
+    const mine = (await requestLines()).filter((line) => line.reqId === id)
+    assert.equal(mine.length, 1, `one request line for ${id}, got ${JSON.stringify(mine)}`)
+    return mine[0] as Line
+  }
+  return { t, lines, requestLines, lineOf }
+}
+
+const metadataHeader = (metadata: Record<string, string>) =>
+  Object.entries(metadata).map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`).join(',')
+
 for (const backend of await backends()) {
+  describe(`request log (${backend.name})`, { skip: backend.skip }, () => {
+    let app: Awaited<ReturnType<typeof loggedApp>>
+    before(async () => { app = await loggedApp(backend.name, { BODY_LIMIT_BYTES: '1024' }) })
+    after(() => app?.t.close())
+
+    it('writes one line per request, at completion, saying who called which route and how it ended', async () => {
+      const { t, lines, lineOf } = app
+      const user = await t.createUser('member')
+      const session = await t.login(user.email)
+      const key = await t.apiKey(session, ['files:read'])
+      const keyId = `tym_${/^tym_([0-9a-f]{12})_/.exec(key)?.[1]}`
+
+      lines.length = 0
+      const res = await t.app.inject({ url: '/api/v1/me?x=1', headers: { 'x-api-key': key, 'user-agent': `agent/${'u'.repeat(1000)}` }, remoteAddress: '203.0.113.7' })
+      assert.equal(res.statusCode, 200)
+      const line = await lineOf(res)
+      assert.equal(lines.length, 1, `nothing else is logged for a plain request: ${lines.join('\n')}`)
+      assert.equal(line.level, 30)
+      assert.equal(typeof line.time, 'number')
+      assert.equal(line.method, 'GET')
+      assert.equal(line.route, '/api/v1/me')
+      assert.equal(line.url, '/api/v1/me?x=1')
+      assert.equal(line.status, 200)
+      assert.equal(typeof line.durationMs, 'number')
+      assert.equal(line.userId, user.id)
+      assert.equal(line.keyId, keyId)
+      assert.equal(line.auth, 'api_key')
+      assert.equal(line.ip, '203.0.113.7')
+      assert.ok(String(line.userAgent).startsWith('agent/uuu') && String(line.userAgent).length < 300, 'the user agent is capped')
+      assert.equal(line.bytes, Buffer.byteLength(res.body))
+
+      const viaCookie = await t.app.inject({ url: '/api/v1/me', headers: { cookie: session.cookie } })
+      const cookieLine = await lineOf(viaCookie)
+      assert.equal(cookieLine.auth, 'session')
+      assert.equal(cookieLine.userId, user.id)
+      assert.equal(cookieLine.keyId, null)
+
+      const missing = await t.app.inject({ url: `/no/such/${'p'.repeat(40)}`, headers: { 'x-api-key': key } })
+      assert.equal(missing.statusCode, 404)
+      const missingLine = await lineOf(missing)
+      assert.equal(missingLine.route, 'unmatched')
+      assert.equal(missingLine.status, 404)
+    })
+
+    it('logs no credential, however many a request carries', async () => {
+      const { t, lines, lineOf } = app
+      const user = await t.createUser('member')
+      const session = await t.login(user.email)
+      const key = await t.apiKey(session, ['files:read'])
+      const querySecret = 'query-token-secret-0123456789'
+      const bearer = 'tym_0123456789ab_bearersecretbearersecretbearersecretbearer0'
+      lines.length = 0
+      const res = await t.app.inject({
+        url: `/api/v1/me?a=1&token=${querySecret}&b=2`,
+        headers: { 'x-api-key': key, cookie: session.cookie, authorization: `Bearer ${bearer}`, 'x-csrf-token': session.csrfToken }
+      })
+      assert.equal(res.statusCode, 401)
+      const line = await lineOf(res)
+      assert.equal(line.url, '/api/v1/me?a=1&token=[REDACTED]&b=2')
+      const text = lines.join('\n')
+      for (const secret of [key, querySecret, bearer, session.csrfToken, ...Object.values(session.cookies)]) {
+        if (secret.length < 12) continue
+        assert.ok(!text.includes(secret), `${secret.slice(0, 6)}… reached the log: ${text}`)
+      }
+    })
+
+    it('logs requests refused before the handler: 401 and 413', async () => {
+      const { t, lineOf } = app
+      const anonymous = await t.app.inject({ url: '/api/v1/files' })
+      assert.equal(anonymous.statusCode, 401)
+      const anonymousLine = await lineOf(anonymous)
+      assert.equal(anonymousLine.route, '/api/v1/files')
+      assert.equal(anonymousLine.auth, 'none')
+      assert.equal(anonymousLine.userId, null)
+
+      const tooLarge = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: 'x@example.test', password: 'p'.repeat(2000) } })
+      assert.equal(tooLarge.statusCode, 413)
+      assert.equal((await lineOf(tooLarge)).status, 413)
+    })
+
+    it('logs a hijacked reply (tus) once, with the status tus wrote', async () => {
+      const { t, lineOf } = app
+      const user = await t.createUser('member')
+      const key = await t.apiKey(await t.login(user.email), ['files:write'])
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/uploads',
+        headers: { 'x-api-key': key, 'tus-resumable': '1.0.0', 'upload-length': String(MB / 2), 'upload-metadata': metadataHeader({ filename: 'talk.mp3' }) }
+      })
+      assert.equal(res.statusCode, 201, res.body)
+      const line = await lineOf(res)
+      assert.equal(line.route, '/api/v1/uploads')
+      assert.equal(line.status, 201)
+      assert.equal(line.userId, user.id)
+    })
+  })
+
   describe(`log redaction (${backend.name})`, { skip: backend.skip }, () => {
     let t: TestApp
     const { lines, stream } = memoryStream()
@@ -92,7 +216,7 @@ for (const backend of await backends()) {
 
       await new Promise((resolve) => setImmediate(resolve))
       const text = lines.join('\n')
-      assert.ok(lines.length >= 20, `only ${lines.length} log lines were captured`)
+      assert.ok(lines.length >= 15, `only ${lines.length} log lines were captured`)
       for (const line of lines) JSON.parse(line)
       assert.match(text, /"url":"\/api\/v1\/me"/)
       for (const secret of secrets) {
@@ -117,3 +241,32 @@ for (const backend of await backends()) {
     })
   })
 }
+
+describe('request log of refusals by the guard', () => {
+  it('logs a 429 from the rate limiter', async () => {
+    const app = await loggedApp('pglite', { RATE_LIMIT_REQUESTS: '1', RATE_LIMIT_BURST: '0' })
+    try {
+      let limited
+      for (let i = 0; i < 3 && limited?.statusCode !== 429; i++) limited = await app.t.app.inject({ url: '/api/v1/me', remoteAddress: '198.51.100.4' })
+      assert.equal(limited?.statusCode, 429)
+      const line = await app.lineOf(limited!)
+      assert.equal(line.status, 429)
+      assert.equal(line.ip, '198.51.100.4')
+    } finally {
+      await app.t.close()
+    }
+  })
+
+  it('logs a 503 from load shedding', async () => {
+    // A heap cap far below what any process uses: every request is shed once under-pressure has sampled.
+    const app = await loggedApp('pglite', { PRESSURE_MAX_HEAP_MB: '1' })
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1200))
+      const res = await app.t.app.inject('/api/v1/me')
+      assert.equal(res.statusCode, 503)
+      assert.equal((await app.lineOf(res)).status, 503)
+    } finally {
+      await app.t.close()
+    }
+  })
+})

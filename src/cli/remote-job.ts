@@ -45,7 +45,7 @@ export function serverUrl (server: string): string {
   if (url.protocol === 'http:' && !LOOPBACK.has(url.hostname)) {
     process.stderr.write(`tympan: warning: ${url.host} is plain http, so the API key travels unencrypted; use https\n`)
   }
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+  return `${url.origin}${url.pathname.replace(/(?<!\/)\/+$/, '')}`
 }
 
 /**

@@ -43,7 +43,7 @@ export function productionChecklist (config: Config, host: HostFacts): CheckItem
   add('Trusted proxies configured', config.trustedProxies.length > 0 || Boolean(config.tls.certFile) ? true : 'warn', config.trustedProxies.join(', ') || 'none: X-Forwarded-* ignored (right if clients connect directly)')
   add('Rate limiting enabled', config.rateLimit.enabled, `${config.rateLimit.requests.free}/${config.rateLimit.windowSec}s per key (free tier), burst ${config.rateLimit.burst}`)
   add('Shared rate-limit store for several servers', config.redisUrl ? true : 'warn', config.redisUrl ? 'Redis' : 'in memory (fine for one server)')
-  if (config.redisUrl) add('Redis AUTH or TLS', /^rediss:|:\/\/[^@/]*:[^@/]+@/.test(config.redisUrl) || isLocalHost(config.redisUrl) ? true : 'warn', 'redis://:password@host or rediss://')
+  if (config.redisUrl) add('Redis AUTH or TLS', /^rediss:|:\/\/[^@/:]*:[^@/]+@/.test(config.redisUrl) || isLocalHost(config.redisUrl) ? true : 'warn', 'redis://:password@host or rediss://')
   add('Database', config.databaseUrl ? (/sslmode=(require|verify-ca|verify-full)/.test(config.databaseUrl) || isLocalHost(config.databaseUrl) ? true : 'warn') : true,
     config.databaseUrl ? 'PostgreSQL (use sslmode=require for a remote server)' : 'embedded PGlite (one server)')
   add('LOG_LEVEL not debug/trace', config.logLevel !== 'debug' && config.logLevel !== 'trace', config.logLevel)

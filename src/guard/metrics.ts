@@ -10,7 +10,7 @@ import type { LimitName } from './rate-limit.policy.ts'
  * clients send: the detail of each refusal is in the problem answer and the log, not here.
  */
 export const UPLOAD_REJECTION_REASONS = [
-  'extension', 'magic', 'decode', 'duration', 'size', 'quota', 'multipart',
+  'name', 'extension', 'magic', 'decode', 'duration', 'size', 'quota', 'multipart',
   'import_address', 'import_timeout', 'import_other', 'other'
 ] as const
 export type UploadRejectionReason = typeof UPLOAD_REJECTION_REASONS[number]

@@ -30,6 +30,7 @@ import { usersRepository } from '../modules/users/users.repository.ts'
 import { revocationBus } from '../modules/auth/revocation-bus.ts'
 import { registerErrorHandling } from './error-handler.ts'
 import { loggerOptions } from './logger.ts'
+import { RequestLogController } from './request-log.ts'
 import { registerValidation } from './validation.ts'
 import { registerGuard } from '../guard/guard.ts'
 import { registerRateLimit } from '../guard/rate-limit.hook.ts'
@@ -62,6 +63,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const { config, db } = options
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config),
+    // One line per request, at completion (src/http/request-log.ts), instead of Fastify's two.
+    logController: new RequestLogController(),
     genReqId: () => randomUUID(),
     bodyLimit: config.limits.bodyLimit,
     // proxy-addr semantics: X-Forwarded-* are believed only from these peers, and the client

@@ -1,8 +1,6 @@
 import type { FastifyServerOptions } from 'fastify'
 import type { Config } from '../config/config.ts'
-
-// Any query parameter whose name mentions a credential (also percent-encoded: `api%5Fkey`).
-const SENSITIVE_QUERY = /([?&][^=&#]*?(?:key|token|passw|secret|auth|sig|session|cookie)[^=&#]*=)[^&#]*/gi
+import { redactUrl } from './request-log.ts'
 
 // Redaction is by path: pino copies nothing it was not asked to, and these are the places a
 // credential can appear in what Tympan logs.
@@ -21,7 +19,7 @@ export function loggerOptions (config: Pick<Config, 'logLevel'>): FastifyServerO
       req (request) {
         return {
           method: request.method,
-          url: String(request.url).replace(SENSITIVE_QUERY, '$1[REDACTED]'),
+          url: redactUrl(String(request.url)),
           remoteAddress: request.ip,
           userAgent: request.headers?.['user-agent']
         }

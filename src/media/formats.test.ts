@@ -44,4 +44,20 @@ describe('sanitiseFileName', () => {
     assert.ok(long.endsWith('.flac'))
     assert.ok(!long.includes('\ufffd'), 'cut on a character boundary')
   })
+
+  it('cuts a 16,000-character name in one pass', () => {
+    for (const [char, bytes] of [['a', 1], ['é', 2], ['🎵', 4]] as const) {
+      const started = performance.now()
+      const cut = sanitiseFileName(`${char.repeat(16_000)}.mp3`)
+      const ms = performance.now() - started
+      assert.ok(ms < 200, `${char}: took ${ms.toFixed(1)} ms`)
+      assert.equal(cut, `${char.repeat(Math.floor(251 / bytes))}.mp3`)
+    }
+  })
+
+  it('does not keep an over-long extension whole', () => {
+    const cut = sanitiseFileName(`name.${'x'.repeat(400)}`)
+    assert.equal(Buffer.byteLength(cut), 255)
+    assert.ok(cut.startsWith('name.xxx'))
+  })
 })

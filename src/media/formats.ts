@@ -39,9 +39,22 @@ export function formatFromDetected (detectedExt: string | undefined): AudioForma
 export const contentTypeOf = (format: AudioFormat): string => RULES[format].contentType
 
 const MAX_NAME_BYTES = 255
+/** Longest client file name intake accepts at all (UTF-8 bytes); longer ones are refused, not cut. */
+export const MAX_CLIENT_NAME_BYTES = 1024
+// The longest extension kept when a name is cut; a longer "extension" is part of the stem.
+const MAX_EXTENSION_CHARS = 16
 // Path separators, C0/C1 controls, and the Unicode format characters that reorder or hide
 // text (bidi overrides and isolates, zero-width joiners, BOM).
 const UNSAFE_CHARS = /[/\\\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g // eslint-disable-line no-control-regex
+const utf8 = new TextEncoder()
+
+/** The longest prefix of `text` that fits in `maxBytes` of UTF-8, cut between characters. */
+function utf8Prefix (text: string, maxBytes: number): string {
+  // encodeInto writes whole characters only and reports how much of the string it consumed:
+  // one pass, however long the text (a loop dropping a character at a time was quadratic).
+  const { read } = utf8.encodeInto(text, new Uint8Array(maxBytes))
+  return text.slice(0, read)
+}
 
 /**
  * The client's file name as display metadata: NFC-normalised, without separators, controls,
@@ -49,13 +62,10 @@ const UNSAFE_CHARS = /[/\\\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u
  * keeping the extension). Never used to build a path: storage names are UUIDs.
  */
 export function sanitiseFileName (raw: string, fallback = 'audio'): string {
-  let name = raw.normalize('NFC').replace(UNSAFE_CHARS, '').trim().replace(/^[.\s]+/, '')
+  const name = raw.normalize('NFC').replace(UNSAFE_CHARS, '').trim().replace(/^[.\s]+/, '')
   if (!name) return fallback
-  if (Buffer.byteLength(name) > MAX_NAME_BYTES) {
-    const ext = path.extname(name).slice(0, 16)
-    let stem = name.slice(0, name.length - ext.length)
-    while (Buffer.byteLength(stem + ext) > MAX_NAME_BYTES) stem = [...stem].slice(0, -1).join('')
-    name = stem + ext
-  }
-  return name
+  if (Buffer.byteLength(name) <= MAX_NAME_BYTES) return name
+  const extension = path.extname(name)
+  const ext = extension.length <= MAX_EXTENSION_CHARS ? extension : ''
+  return utf8Prefix(name.slice(0, name.length - ext.length), MAX_NAME_BYTES - Buffer.byteLength(ext)) + ext
 }

@@ -15,7 +15,7 @@ export function normaliseWords (text: string): string[] {
     .replace(/[^\p{L}\p{N}'’\s]+/gu, ' ')
     .replace(/[’]/g, "'")
     .split(/\s+/)
-    .map((w) => w.replace(/^'+|'+$/g, ''))
+    .map((w) => w.replace(/^'+|(?<!')'+$/g, ''))
     .filter(Boolean)
 }
 

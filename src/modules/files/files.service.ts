@@ -3,9 +3,9 @@ import { fileTypeFromFile } from 'file-type'
 import type { Config } from '../../config/config.ts'
 import type { AudioFile, AudioFormat } from '../../db/schema.ts'
 import { rejectedFor, type Metrics } from '../../guard/metrics.ts'
-import { HttpProblem, notFound, unprocessable } from '../../http/problem.ts'
+import { badRequest, HttpProblem, notFound, unprocessable } from '../../http/problem.ts'
 import { DEFAULT_AUDIO_LIMITS, judgeAudio, judgeWavHeader } from '../../media/audio-policy.ts'
-import { AUDIO_FORMATS, contentTypeOf, formatFromName, magicMatches, sanitiseFileName } from '../../media/formats.ts'
+import { AUDIO_FORMATS, contentTypeOf, formatFromName, magicMatches, MAX_CLIENT_NAME_BYTES, sanitiseFileName } from '../../media/formats.ts'
 import type { MediaTools } from '../../media/probe.ts'
 import type { ByteRange, Storage } from '../../storage/storage.ts'
 import type { Principal } from '../auth/permissions.ts'
@@ -76,8 +76,16 @@ export function filesService (deps: FilesDeps) {
   }
 
   return {
-    /** Step 1, before any byte is stored: the name's last extension must be on the allow-list. */
+    /**
+     * Step 1, before any byte is stored: the name must be at most MAX_CLIENT_NAME_BYTES long
+     * (checked first, so no later step spends time on a huge one) and its last extension
+     * must be on the allow-list.
+     */
     formatForName (rawName: string): AudioFormat {
+      const bytes = Buffer.byteLength(rawName)
+      if (bytes > MAX_CLIENT_NAME_BYTES) {
+        throw rejectedFor('name', badRequest(`The file name is too long: ${bytes} bytes of UTF-8, the limit is ${MAX_CLIENT_NAME_BYTES}`, { maxNameBytes: MAX_CLIENT_NAME_BYTES }))
+      }
       const format = formatFromName(rawName)
       if (!format) throw rejectedFor('extension', unsupportedMediaType(`File type not allowed: the name must end in one of ${ALLOWED_LIST}`))
       return format

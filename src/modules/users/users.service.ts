@@ -34,8 +34,9 @@ export function toPublicUser (user: UserSnapshot): PublicUser {
   }
 }
 
-// Deliberately loose (RFC 5322 is not worth parsing here): one @, no spaces, a dot in the domain.
-const EMAIL = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]{2,}$/
+// Deliberately loose (RFC 5322 is not worth parsing here): one @, no spaces, a dot in the
+// domain, no empty label. Each domain label ends at its dot, so no input backtracks.
+const EMAIL = /^[^\s@]{1,64}@(?:[^\s@.]+\.)+[^\s@.]{2,}$/
 
 export function normaliseEmail (input: string): string {
   const email = input.normalize('NFKC').trim()

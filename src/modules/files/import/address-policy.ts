@@ -72,7 +72,7 @@ function embeddedV4 (address: ipaddr.IPv6): { via: string, v4: ipaddr.IPv4[] } |
  * serialises IPv6 as plain hex words, which ipaddr.js reads correctly. The zone id only
  * scopes a link-local address, which is refused anyway, so it is dropped.
  */
-const canonicalV6 = (ip: string) => new URL(`http://[${ip.replace(/%.*$/, '')}]/`).hostname.slice(1, -1)
+const canonicalV6 = (ip: string) => new URL(`http://[${ip.split('%', 1)[0]}]/`).hostname.slice(1, -1)
 
 function matchTable (address: ipaddr.IPv4 | ipaddr.IPv6, ranges: Array<[Range, string]>): string | undefined {
   for (const [range, reason] of ranges) {
