@@ -15,7 +15,7 @@ export interface PublicUser {
   role: Role
   tier: Tier
   disabled: boolean
-  passwordChangeRequired: boolean
+  mustChangePassword: boolean
   createdAt: string
   updatedAt: string
 }
@@ -30,7 +30,7 @@ export function toPublicUser (user: UserSnapshot): PublicUser {
     role: user.role,
     tier: user.tier,
     disabled: user.disabled,
-    passwordChangeRequired: user.must_change_password,
+    mustChangePassword: user.must_change_password,
     createdAt: user.created_at.toISOString(),
     updatedAt: user.updated_at.toISOString()
   }
