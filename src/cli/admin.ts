@@ -39,8 +39,8 @@ export async function adminCommand (argv: string[]): Promise<void> {
   // set-role, reset-password) tells them over the same bus as the HTTP admin API does, from
   // the repositories. On PGlite no server can be running while the CLI holds the database.
   const revocations = revocationBus(db)
+  const { users, signals } = createContainer(config, db, localStorage(path.join(config.dataDir, 'files')), pino({ level: 'silent' }), { revocations })
   try {
-    const { users } = createContainer(config, db, localStorage(path.join(config.dataDir, 'files')), pino({ level: 'silent' }), { revocations })
     const byEmail = async (email: string | undefined) => {
       if (!email) throw new CliError(`tympan admin user ${command} needs an EMAIL`)
       const user = await users.findByEmail(email)
@@ -103,7 +103,8 @@ export async function adminCommand (argv: string[]): Promise<void> {
     if (error instanceof HttpProblem) throw new CliError(error.message)
     throw error
   } finally {
-    await revocations.close()
+    // Their LISTEN connections (PostgreSQL) would keep the process alive.
+    await Promise.all([signals.close(), revocations.close()])
     await db.close()
   }
 }
@@ -114,9 +115,13 @@ const oneTimeNote = (hours: number) =>
 async function sweep (): Promise<void> {
   const { config, db } = await openRuntime()
   try {
-    const { retention } = createContainer(config, db, localStorage(path.join(config.dataDir, 'files')), pino({ level: 'silent' }))
-    const report = await retention.sweep()
-    console.log(`Deleted ${report.expiredFiles} expired file(s), ${report.staleStaged} stale staged file(s), ${report.expiredResumable} abandoned resumable upload(s).`)
+    const { retention, signals } = createContainer(config, db, localStorage(path.join(config.dataDir, 'files')), pino({ level: 'silent' }))
+    try {
+      const report = await retention.sweep()
+      console.log(`Deleted ${report.expiredFiles} expired file(s), ${report.staleStaged} stale staged file(s), ${report.expiredResumable} abandoned resumable upload(s).`)
+    } finally {
+      await signals.close()
+    }
   } finally {
     await db.close()
   }
