@@ -84,12 +84,10 @@ export interface UsersDeps {
   personalData?: PersonalData[]
   /** Runs once a user has chosen their own password (the first admin's password file goes then). */
   passwordChosen?: (user: User) => Promise<void>
-  now?: () => Date
 }
 
 export function usersService (deps: UsersDeps) {
   const { users, sessions, keys } = deps
-  const now = deps.now ?? (() => new Date())
 
   /**
    * The columns of a password write. One someone else chose (a generated one, or an admin's)
@@ -97,7 +95,7 @@ export function usersService (deps: UsersDeps) {
    * ONE_TIME_PASSWORD_HOURS. One the owner chose clears that state.
    */
   async function passwordColumns (password: string, oneTime: boolean) {
-    const at = now()
+    const at = new Date()
     return {
       password_hash: await hashPassword(password),
       password_changed_at: at,
