@@ -15,6 +15,8 @@ import { keysRepository } from './modules/keys/keys.repository.ts'
 import { keysService } from './modules/keys/keys.service.ts'
 import { usersRepository } from './modules/users/users.repository.ts'
 import { usersService } from './modules/users/users.service.ts'
+import { initialPasswordChosen } from './modules/users/bootstrap.ts'
+import { initialPasswordFile } from './modules/users/initial-password-file.ts'
 import { filesRepository } from './modules/files/files.repository.ts'
 import { filesService } from './modules/files/files.service.ts'
 import { mediaTools } from './media/probe.ts'
@@ -111,6 +113,8 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
   const resumable = resumableStore(storage, config)
   const resumableUploads = resumableService({ config, uploads: repos.resumableUploads, files, store: resumable })
   const users = usersService({
+    oneTimePasswordHours: config.auth.oneTimePasswordHours,
+    passwordChosen: initialPasswordChosen(config, initialPasswordFile(config.dataDir)),
     users: repos.users, sessions: repos.sessions, keys: repos.keys, throttle: repos.throttle, auditLog: repos.auditLog,
     personalData: [files.personalData, resumableUploads.personalData, jobs.personalData]
   })

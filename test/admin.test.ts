@@ -2,7 +2,9 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
+import { sql } from 'kysely'
 import type { User } from '../src/db/schema.ts'
+import { bootstrapAdmin } from '../src/modules/users/bootstrap.ts'
 import { backends } from './helpers/db.ts'
 import { startApp, uniqueEmail, PASSWORD, type Session, type TestApp } from './helpers/app.ts'
 
@@ -67,7 +69,8 @@ for (const backend of await backends()) {
       assert.equal(created.tier, 'premium')
       assert.equal(created.disabled, false)
       assert.match(created.id, /^[0-9a-f-]{36}$/)
-      assert.deepEqual(Object.keys(created).sort(), ['createdAt', 'disabled', 'email', 'id', 'role', 'tier', 'updatedAt'])
+      assert.deepEqual(Object.keys(created).sort(), ['createdAt', 'disabled', 'email', 'id', 'mustChangePassword', 'role', 'tier', 'updatedAt'])
+      assert.equal(created.mustChangePassword, true, 'a password the admin chose is one-time')
       // The new user can sign in.
       await t.login(email)
       const defaults = await asAdmin('POST', '/api/v1/admin/users', { email: uniqueEmail(), password: PASSWORD, role: 'viewer' })
@@ -276,6 +279,90 @@ for (const backend of await backends()) {
       assert.equal(row.detail.email, logged, 'stored escaped, not only shown escaped')
     })
 
+    it('a password an admin chose is one-time: until it is changed, only who-am-I, the change and sign-out work', async () => {
+      const email = uniqueEmail('onetime')
+      assert.equal((await asAdmin('POST', '/api/v1/admin/users', { email, password: PASSWORD, role: 'member' })).statusCode, 201)
+      const session = await t.login(email)
+      const whoAmI = await me({ cookie: session.cookie })
+      assert.equal(whoAmI.statusCode, 200)
+      assert.equal(whoAmI.json().user.mustChangePassword, true)
+      for (const [method, url] of [['GET', '/api/v1/files'], ['GET', '/api/v1/jobs'], ['POST', '/api/v1/keys'], ['GET', '/api/v1/auth/sessions'], ['GET', '/api/v1/me/export']] as const) {
+        const res = await t.app.inject({ method, url, headers: unsafe(session), ...(method === 'POST' ? { payload: { name: 'k', scopes: ['files:read'] } } : {}) })
+        assert.equal(res.statusCode, 403, `${method} ${url}: ${res.body}`)
+        assert.equal(res.json().code, 'password_change_required', url)
+        assert.match(res.json().detail, /change it first \(POST \/api\/v1\/me\/password/)
+      }
+      // Refresh works (public), and so does signing out.
+      const other = await t.login(email)
+      const out = await t.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: unsafe(other) })
+      assert.equal(out.statusCode, 204)
+
+      const change = await t.app.inject({ method: 'POST', url: '/api/v1/me/password', headers: unsafe(session), payload: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD } })
+      assert.equal(change.statusCode, 200, change.body)
+      assert.equal((await me({ cookie: session.cookie })).json().user.mustChangePassword, false)
+      assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/files', headers: { cookie: session.cookie } })).statusCode, 200)
+      const key = await t.apiKey(session, ['files:read'])
+      const row = await t.testDb.db.kysely.selectFrom('users').select(['must_change_password', 'password_expires_at']).where('email', '=', email).executeTakeFirstOrThrow()
+      assert.deepEqual(row, { must_change_password: false, password_expires_at: null })
+
+      // An admin's reset makes it one-time again, and the account's keys wait for the change too.
+      const user = await t.app.container.users.findByEmail(email)
+      assert.equal((await asAdmin('PATCH', `/api/v1/admin/users/${user!.id}`, { password: PASSWORD })).statusCode, 200)
+      const byKey = await t.app.inject({ method: 'GET', url: '/api/v1/files', headers: { 'x-api-key': key } })
+      assert.equal(byKey.statusCode, 403)
+      assert.equal(byKey.json().code, 'password_change_required')
+      assert.equal((await me({ 'x-api-key': key })).json().user.mustChangePassword, true)
+      const again = await t.login(email)
+      assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/me/password', headers: unsafe(again), payload: { currentPassword: PASSWORD, newPassword: NEW_PASSWORD } })).statusCode, 200)
+      assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/files', headers: { 'x-api-key': key } })).statusCode, 200)
+
+      // An admin setting their own password chose it: not one-time.
+      assert.equal((await asAdmin('PATCH', `/api/v1/admin/users/${admin.user.id}`, { password: PASSWORD })).statusCode, 200)
+      admin = { user: admin.user, session: await t.login(admin.user.email) }
+      assert.equal((await me({ cookie: admin.session.cookie })).json().user.mustChangePassword, false)
+    })
+
+    it(`a one-time password stops signing in after ONE_TIME_PASSWORD_HOURS, like a wrong one`, async () => {
+      const email = uniqueEmail('expiring')
+      const before = Date.now()
+      assert.equal((await asAdmin('POST', '/api/v1/admin/users', { email, password: PASSWORD, role: 'member' })).statusCode, 201)
+      const db = t.testDb.db.kysely
+      const row = await db.selectFrom('users').select(['id', 'password_expires_at']).where('email', '=', email).executeTakeFirstOrThrow()
+      const life = row.password_expires_at!.getTime() - before
+      assert.ok(Math.abs(life - t.config.auth.oneTimePasswordHours * 3_600_000) < 60_000, `expires in ${life} ms`)
+      assert.equal(t.config.auth.oneTimePasswordHours, 72)
+
+      // The clock moves past the expiry.
+      await db.updateTable('users').set({ password_expires_at: new Date(Date.now() - 1000) }).where('id', '=', row.id).execute()
+      const expired = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password: PASSWORD } })
+      const wrong = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password: 'not the password at all' } })
+      assert.equal(expired.statusCode, 401)
+      const answer = (res: LightMyRequestResponse) => ({ ...res.json<Record<string, unknown>>(), requestId: undefined })
+      assert.deepEqual(answer(expired), answer(wrong), 'no oracle: the same answer as a wrong password')
+      const audited = (await audit(`action=auth.login.expired_password&actor=${row.id}`)).items
+      assert.equal(audited.length, 1)
+      assert.equal(audited[0]!.detail.email, email)
+
+      // reset-password starts a new life.
+      assert.equal((await asAdmin('PATCH', `/api/v1/admin/users/${row.id}`, { password: PASSWORD })).statusCode, 200)
+      await t.login(email)
+    })
+
+    it('the first start creates the admin even when INTERNAL_API_KEYS made the service account first', async () => {
+      const app = await startApp(backend.name, { INTERNAL_API_KEYS: randomBytes(32).toString('base64url') })
+      try {
+        const db = app.testDb.db.kysely
+        assert.deepEqual(await db.selectFrom('users').select('is_service').execute(), [{ is_service: true }])
+        const boot = await bootstrapAdmin(app.config, app.app.container.users)
+        assert.ok(boot.admin && boot.generatedPassword)
+        assert.equal(boot.admin.role, 'admin')
+        assert.equal(boot.admin.must_change_password, true, 'a generated password is one-time')
+        assert.deepEqual(await bootstrapAdmin(app.config, app.app.container.users), {}, 'and only once')
+      } finally {
+        await app.close()
+      }
+    })
+
     it('exports everything about you, without secrets', async () => {
       const { user, session } = await signIn('member')
       const key = await t.apiKey(session, ['files:read'])
@@ -295,6 +382,46 @@ for (const backend of await backends()) {
       for (const secret of [key, keySecret(key), stored.secret_hash, '$argon2', 'password']) assert.ok(!res.body.includes(secret), secret)
       // Through a key it is refused: an export is for the person at the keyboard.
       assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/me/export', headers: { 'x-api-key': key } })).statusCode, 403)
+    })
+
+    it("exports the files' source URLs, the sign-in failures on your email and what others did to your account", async () => {
+      const { user, session } = await signIn('member')
+      const db = t.testDb.db.kysely
+      const fileId = randomBytes(16).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5')
+      await db.insertInto('files').values({
+        id: fileId, owner_id: user.id, name: 'talk.mp3', format: 'mp3', content_type: 'audio/mpeg', size: 1, sha256: '0'.repeat(64),
+        duration_sec: 1, sample_rate: 44100, channels: 1, codec: 'mp3', source: 'import', source_url: 'https://example.test/talk.mp3', expires_at: new Date(Date.now() + 3_600_000)
+      }).execute()
+      const wrong = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: user.email, password: 'not the password at all' }, remoteAddress: '192.0.2.7' })
+      assert.equal(wrong.statusCode, 401)
+      assert.equal((await asAdmin('PATCH', `/api/v1/admin/users/${user.id}`, { tier: 'premium' })).statusCode, 200)
+
+      const res = await t.app.inject({ method: 'GET', url: '/api/v1/me/export', headers: { cookie: session.cookie } })
+      assert.equal(res.statusCode, 200)
+      const data = res.json()
+      assert.deepEqual(data.files.map((f: { id: string, sourceUrl: string }) => [f.id, f.sourceUrl]), [[fileId, 'https://example.test/talk.mp3']])
+      assert.deepEqual(data.loginFailures.map((f: { ip: string, failures: number }) => [f.ip, f.failures]), [['192.0.2.7', 1]])
+      const failure = data.auditLog.find((a: { action: string }) => a.action === 'auth.login.failure')
+      assert.equal(failure?.ip, '192.0.2.7')
+      const edit = data.auditLog.find((a: { action: string }) => a.action === 'admin.user.updated')
+      assert.equal(edit?.detail.userId, user.id)
+      assert.equal(edit?.ip, null, "the admin's address is the admin's, not part of this export")
+
+      // Erasure unlinks exactly what the export found.
+      const about = (await db.selectFrom('audit_log').select('id').where((eb) => eb.or([
+        eb('actor_user_id', '=', user.id), eb(sql`lower(detail->>'email')`, '=', user.email.toLowerCase()), eb(sql`detail->>'userId'`, '=', user.id)
+      ])).execute()).map((r) => r.id)
+      assert.equal(about.length, data.auditLog.length + 1, 'what the export showed, and the record of the export')
+      assert.equal((await asAdmin('DELETE', `/api/v1/admin/users/${user.id}/data`)).statusCode, 204)
+      const after = await db.selectFrom('audit_log').selectAll().where('id', 'in', about).execute()
+      assert.equal(after.length, about.length, 'the trail is kept')
+      for (const row of after) {
+        assert.notEqual(row.actor_user_id, user.id)
+        assert.notEqual(row.detail.userId, user.id)
+        assert.ok(!JSON.stringify(row.detail).toLowerCase().includes(user.email.toLowerCase()), row.action)
+      }
+      assert.equal(after.find((r) => r.action === 'admin.user.updated')?.actor_user_id, admin.user.id)
+      assert.deepEqual(await db.selectFrom('login_failures').select('ip').where('email', '=', user.email.toLowerCase()).execute(), [])
     })
 
     it('erases your account and data, keeping an unlinked audit trail', async () => {
@@ -355,11 +482,11 @@ for (const backend of await backends()) {
       assert.equal((await me({ 'x-api-key': key })).statusCode, 401)
       assert.equal((await asAdmin('GET', `/api/v1/admin/users/${user.id}`)).statusCode, 404)
       assert.equal((await asAdmin('DELETE', `/api/v1/admin/users/${user.id}/data`)).statusCode, 404)
-      // The admin's own trail of the erasure stays attributed to the admin.
-      const rows = await db.selectFrom('audit_log').selectAll().where('action', 'in', ['admin.user.exported', 'admin.user.erased']).execute()
-      const mine = rows.filter((r) => r.detail.userId === user.id)
-      assert.deepEqual(mine.map((r) => r.action).sort(), ['admin.user.erased', 'admin.user.exported'])
-      assert.ok(mine.every((r) => r.actor_user_id === admin.user.id))
+      // The admin's own trail stays attributed to the admin. The export, written while the
+      // person existed, no longer names them; the erasure names only an id that is gone.
+      const rows = await db.selectFrom('audit_log').selectAll().where('action', 'in', ['admin.user.exported', 'admin.user.erased'])
+        .where('actor_user_id', '=', admin.user.id).orderBy('id', 'desc').limit(2).execute()
+      assert.deepEqual(rows.map((r) => [r.action, r.detail.userId]), [['admin.user.erased', user.id], ['admin.user.exported', undefined]])
     })
   })
 

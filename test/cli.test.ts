@@ -107,8 +107,37 @@ async function login (url: string, email: string, password: string) {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email, password, tokens: true })
   })
-  return { status: res.status, body: await res.json() as { user?: { email: string, role: string, tier: string }, accessToken?: string } }
+  return { status: res.status, body: await res.json() as { user?: { email: string, role: string, tier: string, mustChangePassword: boolean }, accessToken?: string } }
 }
+
+/** One API call with a bearer token or an API key. */
+async function call (url: string, credential: { bearer: string } | { key: string }, method: string, route: string, body?: unknown) {
+  const res = await fetch(`${url}${route}`, {
+    method,
+    headers: {
+      ...('bearer' in credential ? { authorization: `Bearer ${credential.bearer}` } : { 'x-api-key': credential.key }),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {})
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {})
+  })
+  return { status: res.status, body: await res.json() as Record<string, unknown> }
+}
+
+/** Signs in with a one-time password and replaces it with `next`, as the gate demands. */
+async function signInAndChange (url: string, email: string, oneTime: string, next: string) {
+  const res = await login(url, email, oneTime)
+  assert.equal(res.status, 200)
+  assert.equal(res.body.user?.mustChangePassword, true)
+  const bearer = { bearer: res.body.accessToken! }
+  const refused = await call(url, bearer, 'GET', '/api/v1/files')
+  assert.equal(refused.status, 403)
+  assert.equal(refused.body.code, 'password_change_required')
+  assert.equal((await call(url, bearer, 'POST', '/api/v1/me/password', { currentPassword: oneTime, newPassword: next })).status, 200)
+  assert.equal((await call(url, bearer, 'GET', '/api/v1/files')).status, 200)
+  return bearer
+}
+
+const PASSWORD_FILE = 'initial-admin-password'
 
 const postgres = (await backends()).find((b) => b.name === 'postgres')!
 
@@ -201,25 +230,31 @@ describe('tympan CLI', { concurrency: 3 }, () => {
       assert.ok(!fs.existsSync(lockFile), 'a failed start released the database lock')
     })
 
-    it('first start prints a generated admin password once, on stderr only, and it signs in', async () => {
+    it('first start puts a generated one-time admin password in a 0600 file (stderr is no terminal), never in the log, and it signs in to be changed', async () => {
       const server = await startServer(env())
       try {
         const { stdout, stderr } = server.output()
-        const match = /One-time password: (\S+)/.exec(stderr)
-        assert.ok(match, `no password on stderr:\n${stderr}`)
-        adminPassword = match[1]!
-        assert.ok(adminPassword.length >= 16)
-        assert.equal(stderr.split(adminPassword).length - 1, 1, 'the password is printed exactly once')
-        assert.ok(!stdout.includes(adminPassword), 'the password reached the JSON log')
+        const passwordFile = path.join(dataDir, PASSWORD_FILE)
+        assert.equal(fs.statSync(passwordFile).mode & 0o777, 0o600)
+        const generated = fs.readFileSync(passwordFile, 'utf8').trim()
+        assert.ok(generated.length >= 16)
+        assert.ok(!stderr.includes(generated), 'the password reached stderr')
+        assert.ok(!stdout.includes(generated), 'the password reached the JSON log')
+        assert.doesNotMatch(stderr, /One-time password/)
         const logLines = stdout.split('\n').filter(Boolean)
         assert.ok(logLines.length > 0)
         for (const line of logLines) assert.doesNotThrow(() => JSON.parse(line), `not a JSON log line: ${line}`)
+        const told = logLines.map((line) => JSON.parse(line) as { file?: string, msg: string }).find((line) => line.file !== undefined)
+        assert.equal(told?.file, passwordFile, 'the log names the file')
 
-        const res = await login(server.url, 'admin@tympan.local', adminPassword)
+        const res = await login(server.url, 'admin@tympan.local', generated)
         assert.equal(res.status, 200)
         assert.equal(res.body.user?.role, 'admin')
-        assert.ok(!server.output().stdout.includes(adminPassword))
         assert.ok(!server.output().stdout.includes(res.body.accessToken!))
+        adminPassword = `${STRONG} for the admin`
+        await signInAndChange(server.url, 'admin@tympan.local', generated, adminPassword)
+        assert.ok(!fs.existsSync(passwordFile), 'the change removed the file')
+        assert.equal((await login(server.url, 'admin@tympan.local', generated)).status, 401)
 
         // Development secrets were generated into the data dir, readable by the owner only.
         const stat = fs.statSync(secretsFile)
@@ -318,12 +353,17 @@ describe('tympan CLI', { concurrency: 3 }, () => {
       assert.ok(match, reset.stdout)
       resetPassword = match[1]!
       assert.notEqual(resetPassword, STRONG)
+      assert.match(reset.stdout, /one-time: it must be changed at first sign-in, and stops working after 72 h/)
     })
 
-    it('a restart reuses the secrets, prints no password, and serves the changes made by the CLI', async () => {
+    it('a restart reuses the secrets, prints no password, removes a spent password file, and serves the changes made by the CLI', async () => {
+      // As if the admin had changed the password on another server: the file is spent.
+      const passwordFile = path.join(dataDir, PASSWORD_FILE)
+      fs.writeFileSync(passwordFile, 'spent\n', { mode: 0o600 })
       const server = await startServer(env())
       try {
         assert.doesNotMatch(server.output().stderr, /One-time password/)
+        assert.ok(!fs.existsSync(passwordFile), 'the spent file was removed at start')
         assert.equal(fs.readFileSync(secretsFile, 'utf8'), secretsContent)
         assert.equal(fs.statSync(secretsFile).mode & 0o777, 0o600)
 
@@ -333,6 +373,7 @@ describe('tympan CLI', { concurrency: 3 }, () => {
         assert.equal(res.status, 200)
         assert.equal(res.body.user?.role, 'member')
         assert.equal(res.body.user?.tier, 'premium')
+        assert.equal(res.body.user?.mustChangePassword, true, 'a reset password is one-time')
       } finally {
         const exit = await server.stop()
         assert.deepEqual(exit, { code: 0, signal: null })
@@ -405,6 +446,37 @@ describe('tympan CLI', { concurrency: 3 }, () => {
       const doctor = await run(['doctor'], baseEnv(dataDir, { DATABASE_URL: databaseUrl() }))
       assert.equal(doctor.code, 0, doctor.stdout)
       assert.match(doctor.stdout, /database reachable \(PostgreSQL\)/)
+    })
+
+    it('first start with INTERNAL_API_KEYS still creates the admin; a CLI disable reaches the running server at once', { skip: postgres.skip }, async () => {
+      const dataDir = tempDir()
+      const env = baseEnv(dataDir, { DATABASE_URL: databaseUrl(), INTERNAL_API_KEYS: secret() })
+      const server = await startServer(env)
+      try {
+        // The service account of the internal keys exists before the first admin; it does not count.
+        const generated = fs.readFileSync(path.join(dataDir, PASSWORD_FILE), 'utf8').trim()
+        await signInAndChange(server.url, 'admin@tympan.local', generated, `${STRONG} for the admin`)
+
+        const email = `bus-${randomBytes(3).toString('hex')}@example.test`
+        const create = await run(['admin', 'user', 'create', '--email', email, '--password-stdin'], env, `${STRONG}\n`)
+        assert.equal(create.code, 0, create.stderr)
+        const bearer = await signInAndChange(server.url, email, STRONG, `${STRONG}, changed`)
+        const created = await call(server.url, bearer, 'POST', '/api/v1/keys', { name: 'bus', scopes: ['files:read'] })
+        assert.equal(created.status, 201)
+        const key = { key: String(created.body.key) }
+        // The server now holds the key and its owner in its credential cache (60 s).
+        assert.equal((await call(server.url, key, 'GET', '/api/v1/files')).status, 200)
+
+        const disabled = await run(['admin', 'user', 'disable', email], env)
+        assert.equal(disabled.code, 0, disabled.stderr)
+        // LISTEN/NOTIFY delivers within milliseconds; give it two seconds, not the cache's 60.
+        const deadline = Date.now() + 2000
+        let status = 0
+        while ((status = (await call(server.url, key, 'GET', '/api/v1/files')).status) === 200 && Date.now() < deadline) await sleep(50)
+        assert.equal(status, 401, 'the disabled user\'s key is refused without waiting for the cache')
+      } finally {
+        await server.stop()
+      }
     })
   })
 })

@@ -51,8 +51,20 @@ export function auditRepository (db: Kysely<Database>) {
       if (query.before !== undefined) q = q.where('id', '<', query.before)
       return q.orderBy('id', 'desc').limit(query.limit).execute()
     },
-    listForActor (userId: string): Promise<AuditEntry[]> {
-      return db.selectFrom('audit_log').selectAll().where('actor_user_id', '=', userId).orderBy('id').execute()
+    /**
+     * Every row about a person (GDPR export): what they did, sign-ins tried on their email, and
+     * what others did to them or their data (detail.userId / detail.ownerId). The same
+     * predicates as `pseudonymiseActor`, so erasure unlinks exactly what export shows.
+     */
+    listAboutUser (userId: string, email: string): Promise<AuditEntry[]> {
+      return db.selectFrom('audit_log').selectAll()
+        .where((eb) => eb.or([
+          eb('actor_user_id', '=', userId),
+          eb(sql`lower(detail->>'email')`, '=', email.toLowerCase()),
+          eb(sql`detail->>'userId'`, '=', userId),
+          eb(sql`detail->>'ownerId'`, '=', userId)
+        ]))
+        .orderBy('id').execute()
     },
     /** GDPR erasure keeps the security trail but unlinks it from the person. */
     async pseudonymiseActor (userId: string, email: string): Promise<void> {
@@ -60,6 +72,12 @@ export function auditRepository (db: Kysely<Database>) {
       // Failed sign-ins name the email they tried, with no actor: unlink those too.
       await db.updateTable('audit_log').set({ detail: sql`detail - 'email'`, ip: null })
         .where(sql`lower(detail->>'email')`, '=', email.toLowerCase()).execute()
+      // Others' actions on the person (an admin's edit, a sweep of their file) keep their own
+      // actor and address; only the reference to the person goes.
+      for (const field of ['userId', 'ownerId']) {
+        await db.updateTable('audit_log').set({ detail: sql`detail - ${field}::text` })
+          .where(sql`detail->>${field}::text`, '=', userId).execute()
+      }
     }
   }
 }

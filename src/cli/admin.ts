@@ -5,6 +5,7 @@ import { createContainer } from '../container.ts'
 import { localStorage } from '../storage/local-storage.ts'
 import { HttpProblem } from '../http/problem.ts'
 import { ROLES, TIERS } from '../modules/auth/permissions.ts'
+import { revocationBus } from '../modules/auth/revocation-bus.ts'
 import { generatePassword } from '../modules/users/users.service.ts'
 import { CliError, openRuntime, readStdin } from './runtime.ts'
 import { ADMIN_HELP } from './help.ts'
@@ -34,8 +35,12 @@ export async function adminCommand (argv: string[]): Promise<void> {
   const password = async () => values['password-stdin'] ? readStdin() : undefined
 
   const { config, db } = await openRuntime()
+  // Running servers cache credentials: every write that can end or shrink one (disable,
+  // set-role, reset-password) tells them over the same bus as the HTTP admin API does, from
+  // the repositories. On PGlite no server can be running while the CLI holds the database.
+  const revocations = revocationBus(db)
+  const { users, signals } = createContainer(config, db, localStorage(path.join(config.dataDir, 'files')), pino({ level: 'silent' }), { revocations })
   try {
-    const { users } = createContainer(config, db, localStorage(path.join(config.dataDir, 'files')), pino({ level: 'silent' }))
     const byEmail = async (email: string | undefined) => {
       if (!email) throw new CliError(`tympan admin user ${command} needs an EMAIL`)
       const user = await users.findByEmail(email)
@@ -47,9 +52,10 @@ export async function adminCommand (argv: string[]): Promise<void> {
         if (!values.email) throw new CliError('create needs --email')
         const given = await password()
         const secret = given ?? generatePassword()
-        const user = await users.create({ email: values.email, password: secret, role, tier })
+        const user = await users.create({ email: values.email, password: secret, role, tier, oneTime: true })
         console.log(`Created ${user.role} ${user.email} (${user.id})`)
         if (!given) console.log(`Password (shown once): ${secret}`)
+        console.log(oneTimeNote(config.auth.oneTimePasswordHours))
         break
       }
       case 'list': {
@@ -87,6 +93,7 @@ export async function adminCommand (argv: string[]): Promise<void> {
         await users.update(user.id, { password: secret })
         console.log(`Password reset for ${user.email}; all their sessions were ended.`)
         if (!given) console.log(`New password (shown once): ${secret}`)
+        console.log(oneTimeNote(config.auth.oneTimePasswordHours))
         break
       }
       default:
@@ -96,16 +103,25 @@ export async function adminCommand (argv: string[]): Promise<void> {
     if (error instanceof HttpProblem) throw new CliError(error.message)
     throw error
   } finally {
+    // Their LISTEN connections (PostgreSQL) would keep the process alive.
+    await Promise.all([signals.close(), revocations.close()])
     await db.close()
   }
 }
 
+const oneTimeNote = (hours: number) =>
+  `The password is one-time: it must be changed at first sign-in, and stops working after ${hours} h (then run reset-password again).`
+
 async function sweep (): Promise<void> {
   const { config, db } = await openRuntime()
   try {
-    const { retention } = createContainer(config, db, localStorage(path.join(config.dataDir, 'files')), pino({ level: 'silent' }))
-    const report = await retention.sweep()
-    console.log(`Deleted ${report.expiredFiles} expired file(s), ${report.staleStaged} stale staged file(s), ${report.expiredResumable} abandoned resumable upload(s).`)
+    const { retention, signals } = createContainer(config, db, localStorage(path.join(config.dataDir, 'files')), pino({ level: 'silent' }))
+    try {
+      const report = await retention.sweep()
+      console.log(`Deleted ${report.expiredFiles} expired file(s), ${report.staleStaged} stale staged file(s), ${report.expiredResumable} abandoned resumable upload(s).`)
+    } finally {
+      await signals.close()
+    }
   } finally {
     await db.close()
   }

@@ -11,7 +11,9 @@ tympan admin user <command>
   set-tier EMAIL TIER
   reset-password EMAIL [--password-stdin]
 
-Without --password-stdin a strong password is generated and printed once.`
+Without --password-stdin a strong password is generated and printed once. Either way the
+password of create and reset-password is one-time: the user must change it at first sign-in,
+and it stops working after ONE_TIME_PASSWORD_HOURS (72).`
 
 export const JOB_HELP = `tympan transcribe FILE [--format txt|srt|vtt|json] [--language en] [--engine pocketsphinx|whisper] [--out PATH]
 tympan analyze FILE [--out DIR]

@@ -2,7 +2,8 @@ import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import type { Db } from '../db/database.ts'
 import { buildApp } from '../http/app.ts'
-import { bootstrapAdmin } from '../modules/users/bootstrap.ts'
+import { bootstrapAdmin, removeSpentInitialPassword } from '../modules/users/bootstrap.ts'
+import { initialPasswordFile } from '../modules/users/initial-password-file.ts'
 import { developmentWarnings } from '../config/config.ts'
 import { openRuntime } from './runtime.ts'
 
@@ -14,11 +15,23 @@ export async function serve (): Promise<void> {
   if (applied.length > 0) app.log.info({ applied }, 'database migrated')
   for (const warning of developmentWarnings(config)) app.log.warn(warning)
 
+  const passwordFile = initialPasswordFile(config.dataDir)
   const boot = await bootstrapAdmin(config, app.container.users).catch((error: unknown) => abortStart(error, db, app))
   if (boot.admin) app.log.info({ userId: boot.admin.id, email: boot.admin.email }, 'created the first admin')
-  if (boot.generatedPassword) {
-    // The terminal, never the JSON log: log pipelines keep lines forever.
-    process.stderr.write(`\n  First start: admin account ${boot.admin!.email}\n  One-time password: ${boot.generatedPassword}\n  (shown once; change it after signing in, or run: tympan admin user reset-password ${boot.admin!.email})\n\n`)
+  if (boot.admin && boot.generatedPassword) {
+    const { email } = boot.admin
+    const hours = config.auth.oneTimePasswordHours
+    if (process.stderr.isTTY) {
+      // The terminal, never the JSON log: log pipelines keep lines forever.
+      process.stderr.write(`\n  First start: admin account ${email}\n  One-time password: ${boot.generatedPassword}\n  (shown once; valid ${hours} h, and it must be changed at first sign-in; or run: tympan admin user reset-password ${email})\n\n`)
+    } else {
+      // Under systemd or Docker stderr is the log too: the secret goes to a file only its owner reads.
+      await passwordFile.write(boot.generatedPassword).catch((error: unknown) => abortStart(
+        new Error(`could not write the first admin's password to ${passwordFile.path} (run: tympan admin user reset-password ${email})`, { cause: error }), db, app))
+      app.log.warn({ email, file: passwordFile.path, validHours: hours }, 'first admin created: its one-time password is in the file; sign in and change it (the file is removed then)')
+    }
+  } else if (await removeSpentInitialPassword(config, app.container.users, passwordFile)) {
+    app.log.info({ file: passwordFile.path }, 'removed the spent first-admin password file')
   }
 
   const housekeeping = setInterval(() => {

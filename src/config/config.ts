@@ -28,6 +28,8 @@ export interface Config {
     refreshIdleDays: number
     loginMaxFailures: number
     loginLockMinutes: number
+    /** Life of a generated or admin-set password, which must be changed at first sign-in. */
+    oneTimePasswordHours: number
   }
   corsOrigins: string[]
   trustedProxies: string[]
@@ -143,7 +145,8 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
       refreshTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
       refreshIdleDays: env.REFRESH_TOKEN_IDLE_DAYS,
       loginMaxFailures: env.LOGIN_MAX_FAILURES,
-      loginLockMinutes: env.LOGIN_LOCK_MINUTES
+      loginLockMinutes: env.LOGIN_LOCK_MINUTES,
+      oneTimePasswordHours: env.ONE_TIME_PASSWORD_HOURS
     },
     corsOrigins: csv(env.CORS_ORIGINS),
     trustedProxies: csv(env.TRUSTED_PROXIES),

@@ -17,6 +17,10 @@ export interface UsersTable {
   created_at: Timestamp
   updated_at: Timestamp
   password_changed_at: NullableTimestamp
+  /** Set while the password is one-time (generated, or set by an admin): only the change is allowed. */
+  must_change_password: Generated<boolean>
+  /** A one-time password stops signing in after this; the user's own password never expires. */
+  password_expires_at: NullableTimestamp
 }
 
 export interface SessionsTable {
@@ -172,6 +176,7 @@ export interface OwnerColumns {
   role: Role
   tier: Tier
   disabled: boolean
+  must_change_password: boolean
   user_created_at: Date
   user_updated_at: Date
 }

@@ -80,6 +80,7 @@ export function uploadRejectionReason (error: unknown): UploadRejectionReason | 
 // The audit actions that record a refused credential or permission.
 const AUDITED_FAILURES: Readonly<Record<string, AuthFailureReason>> = {
   'auth.login.failure': 'login_failure',
+  'auth.login.expired_password': 'login_failure',
   'auth.login.locked': 'lockout',
   'auth.csrf.failure': 'csrf',
   'authz.denied': 'forbidden',

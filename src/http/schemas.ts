@@ -15,6 +15,7 @@ export const PublicUserSchema = Type.Object({
   role: RoleSchema,
   tier: TierSchema,
   disabled: Type.Boolean(),
+  mustChangePassword: Type.Boolean({ description: 'The password is one-time: until it is changed (POST /api/v1/me/password) every other request is refused' }),
   createdAt: DateTime,
   updatedAt: DateTime
 })

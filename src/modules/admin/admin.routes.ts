@@ -68,7 +68,8 @@ export function adminRoutes (app: FastifyInstance, deps: { users: UsersService, 
     config: { auth },
     schema: { tags, summary: 'Create a user', body: CreateUserBody, response: { 201: PublicUserSchema } }
   }, async (request, reply) => {
-    const user = await deps.users.create(request.body)
+    // A password an admin picks for someone else is one-time (users.service.ts passwordColumns).
+    const user = await deps.users.create({ ...request.body, oneTime: true })
     await deps.audit(request, 'admin.user.created', 201, { userId: user.id, role: user.role, tier: user.tier })
     return reply.code(201).send(toPublicUser(user))
   })
@@ -82,7 +83,7 @@ export function adminRoutes (app: FastifyInstance, deps: { users: UsersService, 
     config: { auth },
     schema: { tags, summary: 'Change role, tier, disabled flag or password; disabling ends all sessions and keys', params: IdParams, body: PatchUserBody, response: { 200: PublicUserSchema } }
   }, async (request) => {
-    const user = await deps.users.update(request.params.id, request.body)
+    const user = await deps.users.update(request.params.id, request.body, { actorId: request.principal!.userId })
     const { password, ...changes } = request.body
     await deps.audit(request, 'admin.user.updated', 200, { userId: user.id, ...changes, ...(password !== undefined ? { passwordReset: true } : {}) })
     return toPublicUser(user)

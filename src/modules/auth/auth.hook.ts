@@ -132,7 +132,7 @@ export function registerAuthHook (app: FastifyInstance, deps: AuthHookDeps): Aut
     if (!decision.allowed) {
       if (decision.status === 403) await denied(request, principal, decision.reason)
       throw new HttpProblem(decision.status, decision.status === 401 ? 'Unauthorized' : 'Forbidden', decision.reason,
-        decision.status === 401 ? { headers: { 'www-authenticate': 'Bearer realm="tympan"' } } : {})
+        decision.status === 401 ? { headers: { 'www-authenticate': 'Bearer realm="tympan"' } } : decision.code ? { extra: { code: decision.code } } : {})
     }
     if (principal?.viaCookie && UNSAFE_METHODS.has(request.method)) {
       const header = request.headers['x-csrf-token']

@@ -98,7 +98,7 @@ export function authRoutes (app: FastifyInstance, deps: AuthRoutesDeps) {
   })
 
   r.post('/api/v1/auth/logout', {
-    config: { auth: { permission: 'self', sessionOnly: true } },
+    config: { auth: { permission: 'self', sessionOnly: true, allowPendingPasswordChange: true } },
     schema: { tags, summary: 'Sign out: revokes this session and its access token' }
   }, async (request, res) => {
     await deps.auth.logout(request.principal!, requestMeta(request))

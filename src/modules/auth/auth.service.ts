@@ -134,10 +134,12 @@ export function authService (deps: AuthDeps) {
       const usable = user && !user.disabled && !user.is_service && user.password_hash
       // Always verify against some hash so that unknown and known emails take the same time.
       const ok = await verifyPassword(usable ? user.password_hash as string : await dummyPasswordHash(), password)
-      if (!usable || !ok) {
+      // A one-time password past its life fails like a wrong one (no oracle); the audit says why.
+      const expired = usable && ok && user.password_expires_at !== null && user.password_expires_at <= now
+      if (!usable || !ok || expired) {
         const lockUntil = new Date(now.getTime() + config.auth.loginLockMinutes * 60_000)
         const after = await throttle.recordFailure(email, meta.ip, now, new Date(now.getTime() - FAILURE_WINDOW_MS), config.auth.loginMaxFailures, lockUntil)
-        await auditFrom(meta, { actorUserId: user?.id ?? null, action: 'auth.login.failure', status: 401, detail: { email, failures: after.failures } })
+        await auditFrom(meta, { actorUserId: user?.id ?? null, action: expired ? 'auth.login.expired_password' : 'auth.login.failure', status: 401, detail: { email, failures: after.failures } })
         if (after.lockedUntil) {
           await auditFrom(meta, { actorUserId: user?.id ?? null, action: 'auth.login.locked', status: 429, detail: { email, until: after.lockedUntil.toISOString() } })
         }
@@ -309,5 +311,5 @@ export type AuthService = ReturnType<typeof authService>
 
 /** The owner's columns as joined onto a session or key row. */
 function ownerOf (row: OwnerColumns): PrincipalUser {
-  return { id: row.user_id, email: row.email, role: row.role, tier: row.tier, disabled: row.disabled, created_at: row.user_created_at, updated_at: row.user_updated_at }
+  return { id: row.user_id, email: row.email, role: row.role, tier: row.tier, disabled: row.disabled, must_change_password: row.must_change_password, created_at: row.user_created_at, updated_at: row.user_updated_at }
 }

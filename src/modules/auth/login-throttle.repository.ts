@@ -38,6 +38,10 @@ export function loginThrottleRepository (db: Kysely<Database>) {
       await db.deleteFrom('login_failures').where('last_failure_at', '<', olderThan)
         .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', now)])).execute()
     },
+    /** GDPR export: the counts kept against this email, from every address. */
+    listForEmail (email: string) {
+      return db.selectFrom('login_failures').select(['ip', 'failures', 'last_failure_at', 'locked_until']).where('email', '=', email).orderBy('last_failure_at').execute()
+    },
     async clearEmail (email: string): Promise<void> {
       await db.deleteFrom('login_failures').where('email', '=', email).execute()
     }

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { authorize, effectiveScopes, PUBLIC, ROLE_SCOPES, SCOPES, scopesBeyondRole, type Principal } from './permissions.ts'
+import { authorize, effectiveScopes, PASSWORD_CHANGE_REQUIRED, PUBLIC, ROLE_SCOPES, SCOPES, scopesBeyondRole, type Principal } from './permissions.ts'
 
 const at = new Date('2025-01-01T00:00:00Z')
-const principal = (overrides: Partial<Principal> = {}): Principal => {
+const principal = (overrides: Partial<Principal> = {}, mustChangePassword = false): Principal => {
   const role = overrides.role ?? 'member'
   return {
     kind: 'session',
     userId: 'u1',
-    user: { id: 'u1', email: 'u1@example.test', role, tier: 'free', disabled: false, created_at: at, updated_at: at },
+    user: { id: 'u1', email: 'u1@example.test', role, tier: 'free', disabled: false, must_change_password: mustChangePassword, created_at: at, updated_at: at },
     role,
     tier: 'free',
     scopes: ROLE_SCOPES[role],
@@ -57,6 +57,24 @@ describe('authorize', () => {
     assert.equal(authorize(principal(), { permission: 'files:write' }).allowed, true)
     assert.equal(authorize(principal({ kind: 'api_key', scopes: ['jobs:read'], viaCookie: false }), { permission: 'jobs:read' }).allowed, true)
     assert.equal(authorize(principal({ kind: 'api_key', scopes: [], viaCookie: false }), { permission: 'self' }).allowed, true)
+  })
+
+  it('lets an account with a one-time password only through the routes that opt in, with a stable code', () => {
+    for (const kind of ['session', 'api_key'] as const) {
+      const pending = principal({ kind, role: 'admin', scopes: ROLE_SCOPES.admin, viaCookie: false }, true)
+      for (const auth of [{ permission: 'admin' }, { permission: 'self' }, { permission: 'files:read', sessionOnly: true }] as const) {
+        const decision = authorize(pending, auth)
+        assert.equal(decision.allowed, false)
+        assert.equal(!decision.allowed && decision.status, 403)
+        assert.equal(!decision.allowed && decision.code, PASSWORD_CHANGE_REQUIRED)
+        assert.match(!decision.allowed ? decision.reason : '', /POST \/api\/v1\/me\/password/)
+      }
+      assert.equal(authorize(pending, { permission: 'self', allowPendingPasswordChange: true }).allowed, true)
+    }
+    // Opting in lifts only this gate, not the others.
+    const pendingKey = principal({ kind: 'api_key', viaCookie: false }, true)
+    assert.equal(authorize(pendingKey, { permission: 'self', sessionOnly: true, allowPendingPasswordChange: true }).allowed, false)
+    assert.equal(authorize(undefined, { permission: 'self', allowPendingPasswordChange: true }).allowed, false)
   })
 })
 

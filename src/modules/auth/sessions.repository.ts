@@ -35,7 +35,7 @@ export function sessionsRepository (db: Kysely<Database>, changed: () => Promise
     async stateForAccess (sessionId: string, jti: string): Promise<SessionState | undefined> {
       const row = await db.selectFrom('sessions').innerJoin('users', 'users.id', 'sessions.user_id')
         .select(['sessions.revoked_at', 'sessions.expires_at', 'sessions.last_active_at', 'sessions.user_id', 'users.email', 'users.role', 'users.tier', 'users.disabled',
-          'users.created_at as user_created_at', 'users.updated_at as user_updated_at'])
+          'users.must_change_password', 'users.created_at as user_created_at', 'users.updated_at as user_updated_at'])
         .select((eb) => eb.exists(eb.selectFrom('revoked_access_tokens').select('jti').where('jti', '=', jti)).as('jti_revoked'))
         .where('sessions.id', '=', sessionId)
         .executeTakeFirst()

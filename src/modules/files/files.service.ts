@@ -191,7 +191,8 @@ export function filesService (deps: FilesDeps) {
     /** GDPR participant: the user's files, listed and erased with the account. */
     personalData: {
       section: 'files',
-      export: async (userId: string) => (await files.listAllForOwner(userId)).map(toPublicFile),
+      // The import URL is kept on the row but not in the API shape: the export must include it.
+      export: async (userId: string) => (await files.listAllForOwner(userId)).map((file) => ({ ...toPublicFile(file), sourceUrl: file.source_url })),
       async erase (userId: string) {
         for (const file of await files.listAllForOwner(userId)) {
           await files.delete(file.id)

@@ -13,7 +13,7 @@ export function keysRepository (db: Kysely<Database>, changed: () => Promise<voi
     },
     findWithOwner (id: string): Promise<KeyWithOwner | undefined> {
       return db.selectFrom('api_keys').innerJoin('users', 'users.id', 'api_keys.user_id')
-        .selectAll('api_keys').select(['users.email', 'users.role', 'users.tier', 'users.disabled', 'users.created_at as user_created_at', 'users.updated_at as user_updated_at'])
+        .selectAll('api_keys').select(['users.email', 'users.role', 'users.tier', 'users.disabled', 'users.must_change_password', 'users.created_at as user_created_at', 'users.updated_at as user_updated_at'])
         .where('api_keys.id', '=', id).executeTakeFirst()
     },
     findForUser (id: string, userId: string): Promise<ApiKey | undefined> {

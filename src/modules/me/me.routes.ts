@@ -18,7 +18,7 @@ export function meRoutes (app: FastifyInstance, deps: { config: Config, users: U
   const r = app.withTypeProvider<TypeBoxTypeProvider>()
 
   r.get('/api/v1/me', {
-    config: { auth: { permission: 'self' } },
+    config: { auth: { permission: 'self', allowPendingPasswordChange: true } },
     schema: {
       tags,
       summary: 'Who am I',
@@ -31,7 +31,7 @@ export function meRoutes (app: FastifyInstance, deps: { config: Config, users: U
   })
 
   r.post('/api/v1/me/password', {
-    config: { auth: { permission: 'self', sessionOnly: true } },
+    config: { auth: { permission: 'self', sessionOnly: true, allowPendingPasswordChange: true } },
     schema: { tags, summary: 'Change your password; every other session ends', body: PasswordBody, response: { 200: Type.Object({ revokedSessions: Type.Integer() }) } }
   }, async (request) => {
     const principal = request.principal!

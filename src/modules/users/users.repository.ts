@@ -4,8 +4,9 @@ import type { Database, NewUser, Role, Tier, User, UserUpdate } from '../../db/s
 /** `changed` runs after every write that can change what a credential allows (see revocation-bus.ts). */
 export function usersRepository (db: Kysely<Database>, changed: () => Promise<void> = async () => {}) {
   return {
+    /** People only: the service account of INTERNAL_API_KEYS is not a user anyone signs in as. */
     async count (): Promise<number> {
-      const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()
+      const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n')).where('is_service', '=', false).executeTakeFirstOrThrow()
       return Number(row.n)
     },
     findById (id: string): Promise<User | undefined> {

@@ -15,12 +15,13 @@ export interface PublicUser {
   role: Role
   tier: Tier
   disabled: boolean
+  mustChangePassword: boolean
   createdAt: string
   updatedAt: string
 }
 
 /** The only shape in which a user leaves the service: no hash, no internal flags. */
-export type UserSnapshot = Pick<User, 'id' | 'email' | 'role' | 'tier' | 'disabled' | 'created_at' | 'updated_at'>
+export type UserSnapshot = Pick<User, 'id' | 'email' | 'role' | 'tier' | 'disabled' | 'must_change_password' | 'created_at' | 'updated_at'>
 
 export function toPublicUser (user: UserSnapshot): PublicUser {
   return {
@@ -29,6 +30,7 @@ export function toPublicUser (user: UserSnapshot): PublicUser {
     role: user.role,
     tier: user.tier,
     disabled: user.disabled,
+    mustChangePassword: user.must_change_password,
     createdAt: user.created_at.toISOString(),
     updatedAt: user.updated_at.toISOString()
   }
@@ -73,16 +75,40 @@ export interface PersonalData {
 }
 
 export interface UsersDeps {
+  /** How long a one-time password (generated, or set by an admin for someone else) signs in. */
+  oneTimePasswordHours: number
   users: UsersRepository
   sessions: SessionsRepository
   keys: KeysRepository
   throttle: LoginThrottleRepository
   auditLog: AuditRepository
   personalData?: PersonalData[]
+  /** Runs once a user has chosen their own password (the first admin's password file goes then). */
+  passwordChosen?: (user: User) => Promise<void>
 }
 
 export function usersService (deps: UsersDeps) {
   const { users, sessions, keys } = deps
+
+  /**
+   * The columns of a password write. One someone else chose (a generated one, or an admin's)
+   * is one-time: it must be changed before anything else and stops signing in after
+   * ONE_TIME_PASSWORD_HOURS. One the owner chose clears that state.
+   */
+  async function passwordColumns (password: string, oneTime: boolean) {
+    const at = new Date()
+    return {
+      password_hash: await hashPassword(password),
+      password_changed_at: at,
+      must_change_password: oneTime,
+      password_expires_at: oneTime ? new Date(at.getTime() + deps.oneTimePasswordHours * 3_600_000) : null
+    }
+  }
+
+  async function setOwnPassword (user: User, password: string) {
+    await users.update(user.id, await passwordColumns(password, false))
+    await deps.passwordChosen?.(user)
+  }
 
   async function mustFind (id: string): Promise<User> {
     const user = await users.findById(id)
@@ -97,11 +123,12 @@ export function usersService (deps: UsersDeps) {
   }
 
   return {
-    async create (input: { email: string, password: string, role: Role, tier?: Tier }): Promise<User> {
+    /** `oneTime`: the password was chosen for the user, not by them (see passwordColumns). */
+    async create (input: { email: string, password: string, role: Role, tier?: Tier, oneTime?: boolean }): Promise<User> {
       const email = normaliseEmail(input.email)
       checkPassword(input.password, email)
       const created = await users.insert({
-        email, role: input.role, tier: input.tier ?? 'free', password_hash: await hashPassword(input.password), password_changed_at: new Date()
+        email, role: input.role, tier: input.tier ?? 'free', ...await passwordColumns(input.password, input.oneTime === true)
       })
       if (!created) throw conflict('A user with this email already exists')
       return created
@@ -119,8 +146,11 @@ export function usersService (deps: UsersDeps) {
       return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null }
     },
 
-    /** Admin edit. Disabling ends every session and key of the user at once. */
-    async update (id: string, patch: UserPatch): Promise<User> {
+    /**
+     * Admin edit. Disabling ends every session and key of the user at once. A password set
+     * here is one-time unless `actorId` is the user's own (an admin editing themself).
+     */
+    async update (id: string, patch: UserPatch, options: { actorId?: string } = {}): Promise<User> {
       const user = await mustFind(id)
       await guardLastAdmin(user, patch)
       if (patch.password !== undefined) checkPassword(patch.password, user.email)
@@ -129,7 +159,7 @@ export function usersService (deps: UsersDeps) {
         ...(patch.role ? { role: patch.role } : {}),
         ...(patch.tier ? { tier: patch.tier } : {}),
         ...(patch.disabled !== undefined ? { disabled: patch.disabled } : {}),
-        ...(patch.password !== undefined ? { password_hash: await hashPassword(patch.password), password_changed_at: new Date() } : {})
+        ...(patch.password !== undefined ? await passwordColumns(patch.password, options.actorId !== id) : {})
       })
       if (updated === 'last_admin') throw conflict(LAST_ADMIN)
       if (!updated) throw notFound('User')
@@ -150,15 +180,15 @@ export function usersService (deps: UsersDeps) {
         throw unprocessable('currentPassword is not correct', { field: 'currentPassword' })
       }
       checkPassword(next, user.email)
-      await users.update(userId, { password_hash: await hashPassword(next), password_changed_at: new Date() })
+      await setOwnPassword(user, next)
       return sessions.revokeAllForUser(userId, 'password_changed', currentSessionId)
     },
 
     /** Everything stored about a person, for GDPR Art. 15/20 requests. */
     async exportData (userId: string) {
       const user = await mustFind(userId)
-      const [userSessions, userKeys, audit] = await Promise.all([
-        sessions.listAllForUser(userId), keys.listForUser(userId), deps.auditLog.listForActor(userId)
+      const [userSessions, userKeys, audit, loginFailures] = await Promise.all([
+        sessions.listAllForUser(userId), keys.listForUser(userId), deps.auditLog.listAboutUser(userId, user.email), deps.throttle.listForEmail(user.email.toLowerCase())
       ])
       const owned = await Promise.all((deps.personalData ?? []).map(async (p) => [p.section, await p.export(userId)] as const))
       return {
@@ -172,7 +202,12 @@ export function usersService (deps: UsersDeps) {
         apiKeys: userKeys.map((k) => ({
           id: k.id, name: k.name, scopes: k.scopes, createdAt: k.created_at, expiresAt: k.expires_at, lastUsedAt: k.last_used_at, revokedAt: k.revoked_at
         })),
-        auditLog: audit.map((a) => ({ at: a.at, action: a.action, ip: a.ip, method: a.method, route: a.route, status: a.status, detail: a.detail }))
+        loginFailures: loginFailures.map((f) => ({ ip: f.ip, failures: f.failures, lastFailureAt: f.last_failure_at, lockedUntil: f.locked_until })),
+        // A row another user acted in (an admin's edit of this account) keeps that user's
+        // address to itself: it is their personal data, not this person's.
+        auditLog: audit.map((a) => ({
+          at: a.at, action: a.action, ip: a.actor_user_id && a.actor_user_id !== userId ? null : a.ip, method: a.method, route: a.route, status: a.status, detail: a.detail
+        }))
       }
     },
 
