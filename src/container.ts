@@ -94,7 +94,8 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     log
   })
   const users = usersService({
-    users: repos.users, sessions: repos.sessions, keys: repos.keys, throttle: repos.throttle, auditLog: repos.auditLog, personalData: [files.personalData, jobs.personalData]
+    users: repos.users, sessions: repos.sessions, keys: repos.keys, throttle: repos.throttle, auditLog: repos.auditLog, personalData: [files.personalData, jobs.personalData],
+    reauthenticate: auth.reauthenticate
   })
   const resumable = resumableStore(storage, config)
   const retention = retentionSweeper({

@@ -25,6 +25,7 @@ export const EnvSchema = Type.Object({
   REFRESH_TOKEN_IDLE_DAYS: Type.Integer({ minimum: 1, maximum: 365, default: 7 }),
   LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, default: 10 }),
   LOGIN_LOCK_MINUTES: Type.Integer({ minimum: 1, default: 15 }),
+  LOGIN_ACCOUNT_ALERT_FAILURES: Type.Integer({ minimum: 1, default: 50 }),
 
   CORS_ORIGINS: Type.String({ default: '' }),
   TRUSTED_PROXIES: Type.String({ default: '' }),

@@ -28,6 +28,8 @@ export interface Config {
     refreshIdleDays: number
     loginMaxFailures: number
     loginLockMinutes: number
+    /** Failures for one account across every address (within an hour) per `auth.login.targeted` audit row. */
+    loginAccountAlertFailures: number
   }
   corsOrigins: string[]
   trustedProxies: string[]
@@ -128,7 +130,8 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
       refreshTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
       refreshIdleDays: env.REFRESH_TOKEN_IDLE_DAYS,
       loginMaxFailures: env.LOGIN_MAX_FAILURES,
-      loginLockMinutes: env.LOGIN_LOCK_MINUTES
+      loginLockMinutes: env.LOGIN_LOCK_MINUTES,
+      loginAccountAlertFailures: env.LOGIN_ACCOUNT_ALERT_FAILURES
     },
     corsOrigins: csv(env.CORS_ORIGINS),
     trustedProxies: csv(env.TRUSTED_PROXIES),
