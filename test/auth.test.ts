@@ -441,6 +441,11 @@ for (const backend of await backends()) {
       const common = await change({ currentPassword: PASSWORD, newPassword: 'password1234' })
       assertProblem(common, 422)
       assert.match(common.json().detail, /common/)
+      for (const weak of ['password123456', 'qwertyuiop2024']) {
+        const refused = await change({ currentPassword: PASSWORD, newPassword: weak })
+        assertProblem(refused, 422)
+        assert.match(refused.json().detail, /^Password is too easy to guess\. .*commonly used password/)
+      }
       assertProblem(await change({ currentPassword: PASSWORD, newPassword: 'short' }), 422)
       assert.equal((await me({ cookie: other.cookie })).statusCode, 200, 'failed attempts end nothing')
 
