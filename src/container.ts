@@ -116,7 +116,8 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     oneTimePasswordHours: config.auth.oneTimePasswordHours,
     passwordChosen: initialPasswordChosen(config, initialPasswordFile(config.dataDir)),
     users: repos.users, sessions: repos.sessions, keys: repos.keys, throttle: repos.throttle, auditLog: repos.auditLog,
-    personalData: [files.personalData, resumableUploads.personalData, jobs.personalData]
+    personalData: [files.personalData, resumableUploads.personalData, jobs.personalData],
+    reauthenticate: auth.reauthenticate
   })
   const retention = retentionSweeper({
     files: repos.files,

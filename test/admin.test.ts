@@ -438,7 +438,7 @@ for (const backend of await backends()) {
       assert.equal(byKey.statusCode, 403)
       assert.ok(await db.selectFrom('users').select('id').where('id', '=', user.id).executeTakeFirst(), 'refused attempts erase nothing')
 
-      const res = await t.app.inject({ method: 'DELETE', url: '/api/v1/me/data', headers: unsafe(session) })
+      const res = await t.app.inject({ method: 'DELETE', url: '/api/v1/me/data', headers: unsafe(session), payload: { password: PASSWORD } })
       assert.equal(res.statusCode, 204)
       assert.equal(await db.selectFrom('users').select('id').where('id', '=', user.id).executeTakeFirst(), undefined)
       assert.deepEqual(await db.selectFrom('sessions').select('id').where('user_id', '=', user.id).execute(), [])
@@ -507,7 +507,7 @@ for (const backend of await backends()) {
         assert.equal(res.statusCode, 409, JSON.stringify(payload))
       }
       assert.equal((await t.app.inject({ method: 'DELETE', url: `/api/v1/admin/users/${a.id}/data`, headers: unsafe(sa) })).statusCode, 409)
-      assert.equal((await t.app.inject({ method: 'DELETE', url: '/api/v1/me/data', headers: unsafe(sa) })).statusCode, 409)
+      assert.equal((await t.app.inject({ method: 'DELETE', url: '/api/v1/me/data', headers: unsafe(sa), payload: { password: PASSWORD } })).statusCode, 409)
       // Harmless changes to the last admin still work.
       assert.equal((await t.app.inject({ method: 'PATCH', url: `/api/v1/admin/users/${a.id}`, headers: unsafe(sa), payload: { tier: 'premium' } })).statusCode, 200)
 

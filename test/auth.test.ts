@@ -3,11 +3,13 @@ import { randomBytes } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import { SignJWT } from 'jose'
 import type { LightMyRequestResponse } from 'fastify'
+import { verifyPassword } from '../src/modules/auth/passwords.ts'
 import { AUDIENCE, ISSUER, tokenCodec } from '../src/modules/auth/tokens.ts'
 import { backends } from './helpers/db.ts'
 import { cookieHeader, cookiesFrom, PASSWORD, startApp, uniqueEmail, type Session, type TestApp } from './helpers/app.ts'
 
 const MAX_FAILURES = 3
+const ALERT_FAILURES = 6
 const HTTPS = { 'x-forwarded-proto': 'https' }
 
 interface Cookie { name: string, value: string, path?: string, httpOnly?: boolean, secure?: boolean, sameSite?: string, expires?: Date }
@@ -33,7 +35,7 @@ for (const backend of await backends()) {
     let t: TestApp
     // Trusting the loopback peer lets a test say "this came over HTTPS" with X-Forwarded-Proto,
     // and lets other tests pose as other clients with remoteAddress.
-    before(async () => { t = await startApp(backend.name, { TRUSTED_PROXIES: '127.0.0.1', LOGIN_MAX_FAILURES: String(MAX_FAILURES) }) })
+    before(async () => { t = await startApp(backend.name, { TRUSTED_PROXIES: '127.0.0.1', LOGIN_MAX_FAILURES: String(MAX_FAILURES), LOGIN_ACCOUNT_ALERT_FAILURES: String(ALERT_FAILURES) }) })
     after(() => t?.close())
 
     const me = (headers: Record<string, string>) => t.app.inject({ method: 'GET', url: '/api/v1/me', headers })
@@ -43,6 +45,8 @@ for (const backend of await backends()) {
       return res.json() as { accessToken: string, refreshToken: string, tokenType: string, expiresIn: number }
     }
     const auditRows = (action: string) => t.app.container.repos.auditLog.list({ action, limit: 50 })
+    const login = (email: string, password: string, remoteAddress: string) =>
+      t.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress, payload: { email, password } })
     const withCookies = (session: Session, res: LightMyRequestResponse): Session => {
       const cookies = { ...session.cookies, ...cookiesFrom(res) }
       return { cookies, cookie: cookieHeader(cookies), csrfToken: res.json().csrfToken ?? session.csrfToken }
@@ -186,6 +190,50 @@ for (const backend of await backends()) {
 
       const elsewhere = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress: '10.2.0.2', payload: { email: user.email, password: PASSWORD } })
       assert.equal(elsewhere.statusCode, 200, elsewhere.body)
+    })
+
+    it('never locks the owner out: 15 wrong passwords from A leave B signing in, and A waits out its lock', async () => {
+      const user = await t.createUser()
+      const [a, b] = ['10.3.0.1', '10.3.0.2']
+      const statuses: number[] = []
+      for (let i = 0; i < 15; i++) statuses.push((await login(user.email, 'not the right password', a)).statusCode)
+      assert.deepEqual(statuses, [...Array(MAX_FAILURES).fill(401), ...Array(15 - MAX_FAILURES).fill(429)])
+
+      const owner = await login(user.email, PASSWORD, b)
+      assert.equal(owner.statusCode, 200, owner.body)
+      const stillLocked = await login(user.email, PASSWORD, a)
+      assertProblem(stillLocked, 429)
+      assert.ok(Number(stillLocked.headers['retry-after']) > 0)
+      assert.match(stillLocked.json().detail, /from this address/)
+
+      const rows = async (action: string) => (await auditRows(action)).filter((r) => r.detail.email === user.email)
+      assert.deepEqual((await rows('auth.login.failure')).map((r) => r.ip), Array(MAX_FAILURES).fill(a))
+      const locks = await rows('auth.login.locked')
+      assert.equal(locks.length, 1 + (15 - MAX_FAILURES) + 1, 'the lock, each refused attempt, and the refused right password')
+      assert.ok(locks.every((r) => r.ip === a && r.status === 429 && r.actor_user_id === user.id))
+      const signIns = await t.app.container.repos.auditLog.list({ action: 'auth.login.success', actorUserId: user.id, limit: 10 })
+      assert.deepEqual(signIns.map((r) => r.ip), [b])
+
+      // The lock ends (as if LOGIN_LOCK_MINUTES had passed): the right password works from A again.
+      await t.testDb.db.kysely.updateTable('login_failures').set({ locked_until: new Date(Date.now() - 1000) }).where('email', '=', user.email).execute()
+      assert.equal((await login(user.email, PASSWORD, a)).statusCode, 200)
+    })
+
+    it('reports guessing spread over many addresses, and still lets the owner in', async () => {
+      const user = await t.createUser()
+      for (let i = 1; i <= ALERT_FAILURES; i++) assertProblem(await login(user.email, 'not the right password', `10.6.${i}.1`), 401)
+      const alerts = await t.app.container.repos.auditLog.list({ action: 'auth.login.targeted', actorUserId: user.id, limit: 10 })
+      assert.deepEqual(alerts.map((r) => r.detail), [{ email: user.email, failures: ALERT_FAILURES, clients: ALERT_FAILURES }])
+      assert.equal((await login(user.email, PASSWORD, '10.6.99.1')).statusCode, 200)
+    })
+
+    it('locks the pair for a whole IPv6 /64, not one address of it', async () => {
+      const user = await t.createUser()
+      for (let i = 1; i <= MAX_FAILURES; i++) assertProblem(await login(user.email, 'not the right password', `2001:db8:77:1::${i}`), 401)
+      assertProblem(await login(user.email, PASSWORD, '2001:db8:77:1:abcd::9'), 429)
+      assert.equal((await login(user.email, PASSWORD, '2001:db8:77:2::1')).statusCode, 200, 'the next /64 is another client')
+      const stored = await t.testDb.db.kysely.selectFrom('login_failures').select('ip').where('email', '=', user.email).execute()
+      assert.deepEqual(stored.map((r) => r.ip), ['2001:db8:77:1::/64'])
     })
 
     it('rotates the refresh cookie, and only with X-CSRF-Token', async () => {
@@ -394,6 +442,11 @@ for (const backend of await backends()) {
       const common = await change({ currentPassword: PASSWORD, newPassword: 'password1234' })
       assertProblem(common, 422)
       assert.match(common.json().detail, /common/)
+      for (const weak of ['password123456', 'qwertyuiop2024']) {
+        const refused = await change({ currentPassword: PASSWORD, newPassword: weak })
+        assertProblem(refused, 422)
+        assert.match(refused.json().detail, /^Password is too easy to guess\. .*commonly used password/)
+      }
       assertProblem(await change({ currentPassword: PASSWORD, newPassword: 'short' }), 422)
       assert.equal((await me({ cookie: other.cookie })).statusCode, 200, 'failed attempts end nothing')
 
@@ -407,6 +460,71 @@ for (const backend of await backends()) {
 
       assertProblem(await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: user.email, password: PASSWORD } }), 401)
       await t.login(user.email, newPassword)
+    })
+
+    it('throttles and audits wrong current passwords on password change, like a sign-in from that address', async () => {
+      const user = await t.createUser()
+      const session = await t.login(user.email)
+      const ip = '10.4.0.1'
+      const change = (currentPassword: string) => t.app.inject({
+        method: 'POST', url: '/api/v1/me/password', remoteAddress: ip, headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken },
+        payload: { currentPassword, newPassword: 'another perfectly long passphrase' }
+      })
+      for (let i = 0; i < MAX_FAILURES; i++) {
+        const wrong = await change('not my password at all')
+        assertProblem(wrong, 422)
+        assert.equal(wrong.json().detail, 'currentPassword is not correct')
+      }
+      const locked = await change(PASSWORD)
+      assertProblem(locked, 429)
+      assert.ok(Number(locked.headers['retry-after']) > 0, 'Retry-After')
+      assertProblem(await login(user.email, PASSWORD, ip), 429)
+      assert.equal((await login(user.email, PASSWORD, '10.4.0.2')).statusCode, 200, 'another address is not locked')
+
+      const failures = await t.app.container.repos.auditLog.list({ action: 'auth.password.change_failed', actorUserId: user.id, limit: 10 })
+      assert.equal(failures.length, MAX_FAILURES)
+      assert.ok(failures.every((r) => r.ip === ip && r.status === 422 && r.detail.purpose === 'password_change'))
+      const locks = await t.app.container.repos.auditLog.list({ action: 'auth.login.locked', actorUserId: user.id, limit: 10 })
+      assert.ok(locks.some((r) => typeof r.detail.until === 'string' && r.detail.purpose === 'password_change'), 'the lock is audited')
+      assert.ok(await verifyPassword((await t.app.container.repos.users.findById(user.id))!.password_hash!, PASSWORD), 'the password is unchanged')
+    })
+
+    it('erases your account only with your current password; a wrong or missing one erases nothing', async () => {
+      const user = await t.createUser()
+      const session = await t.login(user.email)
+      const key = await t.apiKey(session, ['files:read'])
+      const ip = '10.5.0.1'
+      const erase = (payload?: Record<string, string>) => t.app.inject({
+        method: 'DELETE', url: '/api/v1/me/data', remoteAddress: ip, headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken }, ...(payload ? { payload } : {})
+      })
+      const stillThere = async () => {
+        assert.ok(await t.app.container.repos.users.findById(user.id), 'the account is still there')
+        assert.equal((await me({ cookie: session.cookie })).statusCode, 200)
+        assert.equal((await me({ 'x-api-key': key })).statusCode, 200)
+      }
+
+      const missing = await erase()
+      assertProblem(missing, 422)
+      assert.match(missing.json().detail, /confirm it with your current password/)
+      assertProblem(await erase({}), 422)
+      const wrong = await erase({ password: 'not my password at all' })
+      assertProblem(wrong, 422)
+      assert.equal(wrong.json().detail, 'password is not correct')
+      assert.equal(wrong.json().field, 'password')
+      await stillThere()
+      const failures = await t.app.container.repos.auditLog.list({ action: 'user.erase_failed', actorUserId: user.id, limit: 10 })
+      assert.deepEqual(failures.map((r) => [r.ip, r.status]), [[ip, 422]])
+      assert.equal((await t.app.container.repos.auditLog.list({ action: 'user.erased', actorUserId: user.id, limit: 10 })).length, 0)
+
+      for (let i = 1; i < MAX_FAILURES; i++) assertProblem(await erase({ password: 'not my password at all' }), 422)
+      assertProblem(await erase({ password: PASSWORD }), 429)
+      await stillThere()
+
+      const other = await t.app.inject({
+        method: 'DELETE', url: '/api/v1/me/data', remoteAddress: '10.5.0.2', headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken }, payload: { password: PASSWORD }
+      })
+      assert.equal(other.statusCode, 204, other.body)
+      assert.equal(await t.app.container.repos.users.findById(user.id), undefined)
     })
 
     it('refuses tampered, foreign, unsigned, wrong-audience and expired access tokens', async () => {

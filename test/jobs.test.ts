@@ -6,7 +6,7 @@ import { EngineError } from '../src/engines/engine.ts'
 import { runProcess } from '../src/engines/process.ts'
 import type { JobHandlers } from '../src/modules/jobs/job-handlers.ts'
 import { jobRunner } from '../src/modules/jobs/job-runner.ts'
-import { startApp, type TestApp } from './helpers/app.ts'
+import { PASSWORD, startApp, type TestApp } from './helpers/app.ts'
 import { fixture } from './helpers/audio.ts'
 import { backends } from './helpers/db.ts'
 import { createJob, getJob, keyHeaders, parseSse, uploadFile, waitForJob } from './helpers/jobs.ts'
@@ -349,7 +349,7 @@ for (const backend of await backends()) {
       assert.equal(exported.json().jobs[0].id, job.id)
       const objects = (await t.testDb.db.kysely.selectFrom('job_artifacts').select('object_id').where('job_id', '=', job.id).execute()).map((a) => a.object_id)
       assert.ok(objects.length > 0)
-      const erased = await t.app.inject({ method: 'DELETE', url: '/api/v1/me/data', headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken } })
+      const erased = await t.app.inject({ method: 'DELETE', url: '/api/v1/me/data', headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken }, payload: { password: PASSWORD } })
       assert.ok([200, 204].includes(erased.statusCode), erased.body)
       for (const object of objects) assert.equal(await t.app.container.storage.exists(object), false)
       assert.equal((await t.testDb.db.kysely.selectFrom('jobs').select('id').where('owner_id', '=', user.id).execute()).length, 0)

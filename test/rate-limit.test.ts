@@ -274,17 +274,29 @@ for (const backend of await backends()) {
       const login = (email: string, password: string, remoteAddress: string) =>
         t.app.inject({ method: 'POST', url: '/api/v1/auth/login', remoteAddress, payload: { email, password } })
 
-      it('limits attempts per account, from any address, before the password is checked', async () => {
+      it('limits attempts per account from one address, before the password is checked, and never the owner elsewhere', async () => {
         const victim = await t.createUser('member')
-        for (let i = 0; i < 3; i++) assert.equal((await login(victim.email, 'wrong password', `192.0.2.${10 + i}`)).statusCode, 401)
-        const right = await login(victim.email.toUpperCase(), PASSWORD, '192.0.2.20')
-        assertLimited(right, 3)
-        assert.match(right.json().detail, /sign-in attempts for this account/)
-        assert.equal(right.json().limit, 'login_account')
-        const other = await t.createUser('member')
-        assert.equal((await login(other.email, PASSWORD, '192.0.2.21')).statusCode, 200, 'another account is unaffected')
-        const rows = await auditRows(t.testDb, { ip: '192.0.2.20' })
-        assert.deepEqual(rows[0]?.detail, { limit: 'login_account', keyKind: 'account', tier: 'free', email: victim.email.toUpperCase() })
+        const [a, b] = ['192.0.2.10', '192.0.2.20']
+        const statuses: number[] = []
+        for (let i = 0; i < 15; i++) statuses.push((await login(victim.email, 'wrong password', a)).statusCode)
+        assert.deepEqual(statuses, [401, 401, 401, ...Array(12).fill(429)])
+        const owner = await login(victim.email.toUpperCase(), PASSWORD, b)
+        assert.equal(owner.statusCode, 200, owner.body)
+        const right = await login(victim.email, PASSWORD, a)
+        assert.equal(right.statusCode, 429, 'the guessing address stays refused, even with the right password')
+        assert.match(right.json().detail, /sign-in attempts (for this account from|from) this address/)
+        const rows = await auditRows(t.testDb, { ip: a })
+        assert.deepEqual(rows[0]?.detail, { limit: 'login_account', keyKind: 'account', tier: 'free', email: victim.email })
+        assert.deepEqual(await auditRows(t.testDb, { ip: b }), [], 'nothing is refused from the owner\'s address')
+      })
+
+      it('counts the per-account budget per IPv6 /64', async () => {
+        const victim = await t.createUser('member')
+        const statuses: number[] = []
+        for (const host of ['1', '2', '3', '4']) statuses.push((await login(victim.email, 'wrong password', `2001:db8:5:6::${host}`)).statusCode)
+        assert.deepEqual(statuses, [401, 401, 401, 429])
+        assertLimited(await login(victim.email, PASSWORD, '2001:db8:5:6:ffff::1'), 3)
+        assert.equal((await login(victim.email, PASSWORD, '2001:db8:5:7::1')).statusCode, 200)
       })
 
       it('limits attempts per address, across accounts', async () => {

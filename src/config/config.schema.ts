@@ -26,6 +26,7 @@ export const EnvSchema = Type.Object({
   LOGIN_MAX_FAILURES: Type.Integer({ minimum: 1, default: 10 }),
   LOGIN_LOCK_MINUTES: Type.Integer({ minimum: 1, default: 15 }),
   ONE_TIME_PASSWORD_HOURS: Type.Integer({ minimum: 1, maximum: 720, default: 72 }),
+  LOGIN_ACCOUNT_ALERT_FAILURES: Type.Integer({ minimum: 1, default: 50 }),
 
   CORS_ORIGINS: Type.String({ default: '' }),
   TRUSTED_PROXIES: Type.String({ default: '' }),

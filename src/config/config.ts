@@ -30,6 +30,8 @@ export interface Config {
     loginLockMinutes: number
     /** Life of a generated or admin-set password, which must be changed at first sign-in. */
     oneTimePasswordHours: number
+    /** Failures for one account across every address (within an hour) per `auth.login.targeted` audit row. */
+    loginAccountAlertFailures: number
   }
   corsOrigins: string[]
   trustedProxies: string[]
@@ -146,7 +148,8 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
       refreshIdleDays: env.REFRESH_TOKEN_IDLE_DAYS,
       loginMaxFailures: env.LOGIN_MAX_FAILURES,
       loginLockMinutes: env.LOGIN_LOCK_MINUTES,
-      oneTimePasswordHours: env.ONE_TIME_PASSWORD_HOURS
+      oneTimePasswordHours: env.ONE_TIME_PASSWORD_HOURS,
+      loginAccountAlertFailures: env.LOGIN_ACCOUNT_ALERT_FAILURES
     },
     corsOrigins: csv(env.CORS_ORIGINS),
     trustedProxies: csv(env.TRUSTED_PROXIES),

@@ -56,7 +56,7 @@ function refusal (limit: LimitName, subject: Subject, state: LimitState, windowS
     case 'requests': return `Rate limit exceeded: ${state.limit} requests per ${windowSec} s for ${WHOSE[subject.kind]}. ${retry}`
     case 'uploads': return `Upload limit exceeded: ${state.limit} uploads per minute on the ${subject.tier} tier. ${retry}`
     case 'login_ip': return `Too many sign-in attempts from this address. ${retry}`
-    case 'login_account': return `Too many sign-in attempts for this account. ${retry}`
+    case 'login_account': return `Too many sign-in attempts for this account from this address. ${retry}`
   }
 }
 
@@ -109,11 +109,12 @@ export function registerRateLimit (app: FastifyInstance, deps: RateLimitDeps) {
       await spend(request, reply, 'uploads', budget.uploads[subject.tier], subject.key, subject)
       return
     }
-    // Sign-in: counted before the password is checked, per address and per account.
+    // Sign-in: counted before the password is checked, per address and per account from that
+    // address. Another address keeps its own budgets, so guesses never lock the owner out.
     await spend(request, reply, 'login_ip', budget.loginIp, `ip:${addressKey(request.ip)}`, subject)
     const email = (request.body as { email?: unknown } | undefined)?.email
     if (typeof email === 'string' && email.trim()) {
-      await spend(request, reply, 'login_account', budget.loginAccount, accountKey(email), subject, { email: email.trim() })
+      await spend(request, reply, 'login_account', budget.loginAccount, accountKey(email, request.ip), subject, { email: email.trim() })
     }
   })
 }

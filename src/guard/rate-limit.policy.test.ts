@@ -67,8 +67,10 @@ describe('rate-limit headers', () => {
 })
 
 describe('rate-limit keys and exemptions', () => {
-  it('counts an account whatever the case and spacing of the email', () => {
-    assert.equal(accountKey(' Alice@Example.TEST '), accountKey('alice@example.test'))
+  it('counts an account from one client, whatever the case and spacing of the email', () => {
+    assert.equal(accountKey(' Alice@Example.TEST ', '203.0.113.7'), accountKey('alice@example.test', '203.0.113.7'))
+    assert.notEqual(accountKey('alice@example.test', '203.0.113.7'), accountKey('alice@example.test', '203.0.113.8'), 'another address has its own budget')
+    assert.equal(accountKey('alice@example.test', '2001:db8:1:2::1'), accountKey('alice@example.test', '2001:db8:1:2::ffff'), 'one IPv6 /64 is one client')
   })
 
   it('exempts the liveness probe and the route\'s own credential only', () => {

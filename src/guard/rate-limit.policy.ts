@@ -56,8 +56,12 @@ export function rateLimitSubject (principal: Principal | undefined, ip: string):
   return { kind: 'ip', key: `ip:${addressKey(ip)}`, tier: 'free' }
 }
 
-/** Sign-in attempts are counted per account whatever the spelling of the address. */
-export const accountKey = (email: string): string => `account:${email.trim().toLowerCase()}`
+/**
+ * Sign-in attempts for one account from one client (whatever the spelling of the email).
+ * Never the account alone: a budget shared by every address would let anyone lock the
+ * owner out by spending it (ASVS 5.0 6.3.1).
+ */
+export const accountKey = (email: string, ip: string): string => `account:${email.trim().toLowerCase()}|ip:${addressKey(ip)}`
 
 export interface LimitState {
   limit: number

@@ -4,7 +4,8 @@ import type { OwnerColumns, User } from '../../db/schema.ts'
 import type { AuditRecord } from '../../audit/audit.repository.ts'
 import type { AuditService } from '../../audit/audit.service.ts'
 import { authFailureForAudit, type AuthFailureReason, type Metrics } from '../../guard/metrics.ts'
-import { forbidden, tooManyRequests, unauthorized } from '../../http/problem.ts'
+import { addressKey } from '../../guard/rate-limit.policy.ts'
+import { forbidden, tooManyRequests, unauthorized, unprocessable } from '../../http/problem.ts'
 import { hashKeySecret, keyDisplayId, keyIdOf, parseKey } from '../keys/api-key.ts'
 import type { KeysRepository, KeyWithOwner } from '../keys/keys.repository.ts'
 import type { UsersRepository } from '../users/users.repository.ts'
@@ -48,6 +49,14 @@ const CACHE_TTL_MS = 60_000
 const CACHE_MAX_ENTRIES = 10_000
 
 const INVALID_LOGIN = 'Invalid email or password'
+
+export type ReauthPurpose = 'password_change' | 'erase'
+type PasswordPurpose = 'login' | ReauthPurpose
+const FAILURE_AUDIT: Record<PasswordPurpose, { action: string, status: number }> = {
+  login: { action: 'auth.login.failure', status: 401 },
+  password_change: { action: 'auth.password.change_failed', status: 422 },
+  erase: { action: 'user.erase_failed', status: 422 }
+}
 
 export interface AuthDeps {
   config: Config
@@ -118,37 +127,73 @@ export function authService (deps: AuthDeps) {
     return new Date(now.getTime() - config.auth.refreshIdleDays * DAY_MS)
   }
 
+  /**
+   * Checks a password under the throttle of its (email, client) pair, which sign-in and
+   * re-authentication share so that neither is a way around the other. A locked pair is
+   * refused before anything is verified; past SLOWDOWN_AFTER failures each check waits first.
+   * Only this pair is ever locked: another address, the owner's, is judged on its own
+   * (ASVS 5.0 6.3.1). Every failure and lock is audited. Without a usable `stored` hash a
+   * dummy one is verified, so that an unknown email costs the same time as a wrong password.
+   */
+  async function throttledCheck (
+    email: string, stored: string | undefined, password: string, meta: RequestMeta, actorUserId: string | null, purpose: PasswordPurpose,
+    expiresAt?: Date | null
+  ): Promise<boolean> {
+    const client = addressKey(meta.ip)
+    const now = new Date()
+    const via = purpose === 'login' ? {} : { purpose }
+    const state = await throttle.get(email, client)
+    if (state?.lockedUntil && state.lockedUntil > now) {
+      await auditFrom(meta, { actorUserId, action: 'auth.login.locked', status: 429, detail: { email, ...via } })
+      throw tooManyRequests('Too many failed password attempts for this account from this address; try again later', (state.lockedUntil.getTime() - now.getTime()) / 1000)
+    }
+    if (state && state.failures >= SLOWDOWN_AFTER) {
+      await sleep(Math.min(SLOWDOWN_CAP_MS, 1000 * 2 ** (state.failures - SLOWDOWN_AFTER)))
+    }
+    const ok = await verifyPassword(stored ?? await dummyPasswordHash(), password)
+    // A one-time password past its life fails like a wrong one (no oracle); the audit says why.
+    const expired = ok && expiresAt !== undefined && expiresAt !== null && expiresAt <= now
+    if (ok && stored && !expired) {
+      await throttle.clear(email, client)
+      return true
+    }
+    const windowStart = new Date(now.getTime() - FAILURE_WINDOW_MS)
+    const lockUntil = new Date(now.getTime() + config.auth.loginLockMinutes * 60_000)
+    const after = await throttle.recordFailure(email, client, now, windowStart, config.auth.loginMaxFailures, lockUntil)
+    await auditFrom(meta, { actorUserId, action: expired ? 'auth.login.expired_password' : FAILURE_AUDIT[purpose].action, status: FAILURE_AUDIT[purpose].status, detail: { email, failures: after.failures, ...via } })
+    if (after.lockedUntil) {
+      await auditFrom(meta, { actorUserId, action: 'auth.login.locked', status: 429, detail: { email, until: after.lockedUntil.toISOString(), ...via } })
+    }
+    // Guesses spread over many addresses lock no pair for long; they are reported instead,
+    // one row per LOGIN_ACCOUNT_ALERT_FAILURES, and never refuse the owner.
+    const account = await throttle.accountFailures(email, windowStart)
+    if (account.failures > 0 && account.failures % config.auth.loginAccountAlertFailures === 0) {
+      await auditFrom(meta, { actorUserId, action: 'auth.login.targeted', status: 401, detail: { email, failures: account.failures, clients: account.clients } })
+    }
+    return false
+  }
+
   return {
     async login (emailInput: string, password: string, meta: RequestMeta): Promise<IssuedSession> {
       const email = emailInput.trim().toLowerCase()
-      const now = new Date()
-      const state = await throttle.get(email, meta.ip)
-      if (state?.lockedUntil && state.lockedUntil > now) {
-        await auditFrom(meta, { action: 'auth.login.locked', status: 429, detail: { email } })
-        throw tooManyRequests('Too many failed sign-in attempts; try again later', (state.lockedUntil.getTime() - now.getTime()) / 1000)
-      }
-      if (state && state.failures >= SLOWDOWN_AFTER) {
-        await sleep(Math.min(SLOWDOWN_CAP_MS, 1000 * 2 ** (state.failures - SLOWDOWN_AFTER)))
-      }
       const user = await users.findByEmail(email)
-      const usable = user && !user.disabled && !user.is_service && user.password_hash
-      // Always verify against some hash so that unknown and known emails take the same time.
-      const ok = await verifyPassword(usable ? user.password_hash as string : await dummyPasswordHash(), password)
-      // A one-time password past its life fails like a wrong one (no oracle); the audit says why.
-      const expired = usable && ok && user.password_expires_at !== null && user.password_expires_at <= now
-      if (!usable || !ok || expired) {
-        const lockUntil = new Date(now.getTime() + config.auth.loginLockMinutes * 60_000)
-        const after = await throttle.recordFailure(email, meta.ip, now, new Date(now.getTime() - FAILURE_WINDOW_MS), config.auth.loginMaxFailures, lockUntil)
-        await auditFrom(meta, { actorUserId: user?.id ?? null, action: expired ? 'auth.login.expired_password' : 'auth.login.failure', status: 401, detail: { email, failures: after.failures } })
-        if (after.lockedUntil) {
-          await auditFrom(meta, { actorUserId: user?.id ?? null, action: 'auth.login.locked', status: 429, detail: { email, until: after.lockedUntil.toISOString() } })
-        }
-        throw unauthorized(INVALID_LOGIN)
-      }
-      await throttle.clear(email, meta.ip)
-      const issued = await issueSession(user, meta)
-      await auditFrom(meta, { actorUserId: user.id, action: 'auth.login.success', status: 200, detail: { sessionId: issued.sessionId } })
+      const usable = user && !user.disabled && !user.is_service && user.password_hash ? user : undefined
+      const ok = await throttledCheck(email, usable?.password_hash ?? undefined, password, meta, user?.id ?? null, 'login', usable?.password_expires_at)
+      if (!ok || !usable) throw unauthorized(INVALID_LOGIN)
+      const issued = await issueSession(usable, meta)
+      await auditFrom(meta, { actorUserId: usable.id, action: 'auth.login.success', status: 200, detail: { sessionId: issued.sessionId } })
       return issued
+    },
+
+    /**
+     * Re-authentication of a signed-in user before a sensitive change (password change,
+     * erasure): the same throttle as sign-in, so a stolen session cannot guess the password
+     * here either. Throws 422 naming `field` when the password is wrong, 429 when locked.
+     */
+    async reauthenticate (user: Pick<User, 'id' | 'email' | 'password_hash'>, password: string, meta: RequestMeta, purpose: ReauthPurpose, field: string): Promise<void> {
+      if (!await throttledCheck(user.email.toLowerCase(), user.password_hash ?? undefined, password, meta, user.id, purpose)) {
+        throw unprocessable(`${field} is not correct`, { field })
+      }
     },
 
     /**

@@ -6,11 +6,15 @@ export interface FailureState {
   lockedUntil: Date | null
 }
 
+/**
+ * Failed password checks per (email, client). `address` is the client's address key
+ * (`addressKey`: IPv4 as is, IPv6 by /64), so rotating through one's own /64 counts as one client.
+ */
 export function loginThrottleRepository (db: Kysely<Database>) {
   return {
-    async get (email: string, ip: string): Promise<FailureState | undefined> {
+    async get (email: string, address: string): Promise<FailureState | undefined> {
       const row = await db.selectFrom('login_failures').select(['failures', 'locked_until'])
-        .where('email', '=', email).where('ip', '=', ip).executeTakeFirst()
+        .where('email', '=', email).where('ip', '=', address).executeTakeFirst()
       return row && { failures: row.failures, lockedUntil: row.locked_until }
     },
     /**
@@ -18,9 +22,9 @@ export function loginThrottleRepository (db: Kysely<Database>) {
      * concurrent guesses) and locks the pair once it reaches `max`. A count older than
      * `windowStart` starts again from one.
      */
-    async recordFailure (email: string, ip: string, now: Date, windowStart: Date, max: number, lockUntil: Date): Promise<FailureState> {
+    async recordFailure (email: string, address: string, now: Date, windowStart: Date, max: number, lockUntil: Date): Promise<FailureState> {
       const row = await db.insertInto('login_failures')
-        .values({ email, ip, failures: 1, last_failure_at: now, locked_until: max <= 1 ? lockUntil : null })
+        .values({ email, ip: address, failures: 1, last_failure_at: now, locked_until: max <= 1 ? lockUntil : null })
         .onConflict((oc) => oc.columns(['email', 'ip']).doUpdateSet({
           failures: sql`CASE WHEN login_failures.last_failure_at < ${windowStart} THEN 1 ELSE login_failures.failures + 1 END`,
           last_failure_at: now,
@@ -30,8 +34,15 @@ export function loginThrottleRepository (db: Kysely<Database>) {
         .executeTakeFirstOrThrow()
       return { failures: row.failures, lockedUntil: row.locked_until }
     },
-    async clear (email: string, ip: string): Promise<void> {
-      await db.deleteFrom('login_failures').where('email', '=', email).where('ip', '=', ip).execute()
+    /** Failures for one email since `windowStart`, from every client together: the sign of distributed guessing. */
+    async accountFailures (email: string, windowStart: Date): Promise<{ failures: number, clients: number }> {
+      const row = await db.selectFrom('login_failures')
+        .select((eb) => [eb.fn.coalesce(eb.fn.sum<string>('failures'), sql<string>`0`).as('failures'), eb.fn.countAll<string>().as('clients')])
+        .where('email', '=', email).where('last_failure_at', '>=', windowStart).executeTakeFirstOrThrow()
+      return { failures: Number(row.failures), clients: Number(row.clients) }
+    },
+    async clear (email: string, address: string): Promise<void> {
+      await db.deleteFrom('login_failures').where('email', '=', email).where('ip', '=', address).execute()
     },
     /** Housekeeping: counts that can no longer lock anything (guessed emails would pile up). */
     async purgeStale (olderThan: Date, now: Date): Promise<void> {

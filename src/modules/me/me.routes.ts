@@ -4,6 +4,7 @@ import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
 import type { Config } from '../../config/config.ts'
 import { PublicUserSchema } from '../../http/schemas.ts'
+import { requestMeta } from '../auth/auth.hook.ts'
 import { clearSessionCookies } from '../auth/cookies.ts'
 import { toPublicUser, type UsersService } from '../users/users.service.ts'
 
@@ -12,6 +13,11 @@ const tags = ['me']
 const PasswordBody = Type.Object({
   currentPassword: Type.String({ minLength: 1, maxLength: 1024 }),
   newPassword: Type.String({ minLength: 1, maxLength: 1024 })
+}, { additionalProperties: false })
+
+// Without a body Fastify validates null; it is admitted so that the refusal can say what to send.
+const EraseBody = Type.Object({
+  password: Type.String({ minLength: 1, maxLength: 1024, description: 'Your current password: erasure cannot be undone' })
 }, { additionalProperties: false })
 
 export function meRoutes (app: FastifyInstance, deps: { config: Config, users: UsersService, audit: RequestAuditor }) {
@@ -35,7 +41,7 @@ export function meRoutes (app: FastifyInstance, deps: { config: Config, users: U
     schema: { tags, summary: 'Change your password; every other session ends', body: PasswordBody, response: { 200: Type.Object({ revokedSessions: Type.Integer() }) } }
   }, async (request) => {
     const principal = request.principal!
-    const revokedSessions = await deps.users.changePassword(principal.userId, principal.sessionId, request.body.currentPassword, request.body.newPassword)
+    const revokedSessions = await deps.users.changePassword(principal.userId, principal.sessionId, request.body.currentPassword, request.body.newPassword, requestMeta(request))
     await deps.audit(request, 'auth.password.changed', 200, { revokedSessions })
     return { revokedSessions }
   })
@@ -52,8 +58,9 @@ export function meRoutes (app: FastifyInstance, deps: { config: Config, users: U
 
   r.delete('/api/v1/me/data', {
     config: { auth: { permission: 'self', sessionOnly: true } },
-    schema: { tags, summary: 'Erase your account and all your data (GDPR erasure)' }
+    schema: { tags, summary: 'Erase your account and all your data (GDPR erasure)', description: 'Needs your current password in the body: {"password": "…"}.', body: Type.Union([EraseBody, Type.Null()]) }
   }, async (request, reply) => {
+    await deps.users.confirmErasure(request.principal!.userId, request.body?.password, requestMeta(request))
     await deps.audit(request, 'user.erased', 204)
     await deps.users.erase(request.principal!.userId)
     clearSessionCookies(request, reply, deps.config)

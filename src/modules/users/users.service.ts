@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto'
 import type { AuditRepository } from '../../audit/audit.repository.ts'
 import type { Role, Tier, User } from '../../db/schema.ts'
 import { conflict, notFound, unprocessable } from '../../http/problem.ts'
-import { hashPassword, passwordProblem, verifyPassword } from '../auth/passwords.ts'
+import type { AuthService, RequestMeta } from '../auth/auth.service.ts'
+import { hashPassword, passwordProblem } from '../auth/passwords.ts'
 import type { SessionsRepository } from '../auth/sessions.repository.ts'
 import type { LoginThrottleRepository } from '../auth/login-throttle.repository.ts'
 import type { KeysRepository } from '../keys/keys.repository.ts'
@@ -85,6 +86,8 @@ export interface UsersDeps {
   personalData?: PersonalData[]
   /** Runs once a user has chosen their own password (the first admin's password file goes then). */
   passwordChosen?: (user: User) => Promise<void>
+  /** Proves the signed-in user's password under the sign-in throttle, auditing failures. */
+  reauthenticate: AuthService['reauthenticate']
 }
 
 export function usersService (deps: UsersDeps) {
@@ -173,12 +176,10 @@ export function usersService (deps: UsersDeps) {
       return updated
     },
 
-    /** Self-service change: proves the old password, ends every other session. */
-    async changePassword (userId: string, currentSessionId: string | undefined, current: string, next: string): Promise<number> {
+    /** Self-service change: proves the old password (throttled like a sign-in), ends every other session. */
+    async changePassword (userId: string, currentSessionId: string | undefined, current: string, next: string, meta: RequestMeta): Promise<number> {
       const user = await mustFind(userId)
-      if (!user.password_hash || !await verifyPassword(user.password_hash, current)) {
-        throw unprocessable('currentPassword is not correct', { field: 'currentPassword' })
-      }
+      await deps.reauthenticate(user, current, meta, 'password_change', 'currentPassword')
       checkPassword(next, user.email)
       await setOwnPassword(user, next)
       return sessions.revokeAllForUser(userId, 'password_changed', currentSessionId)
@@ -209,6 +210,15 @@ export function usersService (deps: UsersDeps) {
           at: a.at, action: a.action, ip: a.actor_user_id && a.actor_user_id !== userId ? null : a.ip, method: a.method, route: a.route, status: a.status, detail: a.detail
         }))
       }
+    },
+
+    /**
+     * Re-authentication before a self-service erasure, throttled like a sign-in. Separate from
+     * `erase` because the erasure's own audit row is written between the two (and unlinked by it).
+     */
+    async confirmErasure (userId: string, password: string | undefined, meta: RequestMeta): Promise<void> {
+      if (!password) throw unprocessable('Erasure cannot be undone: confirm it with your current password, {"password": "…"}', { field: 'password' })
+      await deps.reauthenticate(await mustFind(userId), password, meta, 'erase', 'password')
     },
 
     /** GDPR Art. 17: deletes the account and everything it owns; the audit trail is unlinked. */
