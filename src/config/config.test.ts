@@ -59,6 +59,14 @@ describe('parseEnv', () => {
     })
   }
 
+  it('reads IMPORT_ALLOWED_PORTS as a list of ports and refuses anything else, naming it', () => {
+    assert.deepEqual(parseEnv({}).intake.importAllowedPorts, [])
+    assert.deepEqual(parseEnv({ IMPORT_ALLOWED_PORTS: '443, 8443' }).intake.importAllowedPorts, [443, 8443])
+    for (const value of ['0', '65536', '443;80', 'https']) {
+      assert.throws(() => parseEnv({ IMPORT_ALLOWED_PORTS: value }), (error: unknown) => error instanceof ConfigError && /IMPORT_ALLOWED_PORTS/.test(error.message), value)
+    }
+  })
+
   it('returns a deeply frozen config', () => {
     const config = parseEnv({ CORS_ORIGINS: 'https://a.example' })
     assert.ok(Object.isFrozen(config))

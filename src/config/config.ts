@@ -46,6 +46,8 @@ export interface Config {
     importAllowPrivate: boolean
     importTimeoutMs: number
     importMediaHosts: string[]
+    /** Ports a URL import may connect to; empty means 443, and 80 when http is allowed. */
+    importAllowedPorts: number[]
   }
   jobs: {
     /** In-process workers; 0 makes this process API-only (`tympan worker` does the work). */
@@ -94,6 +96,14 @@ const validateEnv = ajv.compile<Env>(EnvSchema)
 
 const MB = 1024 * 1024
 const csv = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean)
+
+function ports (value: string): number[] {
+  return csv(value).map((entry) => {
+    const port = Number(entry)
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`Invalid configuration: IMPORT_ALLOWED_PORTS holds ${entry}, not a port (1-65535)`)
+    return port
+  })
+}
 
 /** Pure: environment record in, frozen typed config out. Secrets may still be empty here. */
 export function parseEnv (source: Record<string, string | undefined>): Config {
@@ -145,7 +155,8 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
       importAllowHttp: env.IMPORT_ALLOW_HTTP,
       importAllowPrivate: env.IMPORT_ALLOW_PRIVATE,
       importTimeoutMs: env.IMPORT_TIMEOUT_SECONDS * 1000,
-      importMediaHosts: csv(env.IMPORT_MEDIA_HOSTS).map((h) => h.toLowerCase())
+      importMediaHosts: csv(env.IMPORT_MEDIA_HOSTS).map((h) => h.toLowerCase()),
+      importAllowedPorts: ports(env.IMPORT_ALLOWED_PORTS)
     },
     jobs: {
       workerConcurrency: env.WORKER_CONCURRENCY === 'auto' ? os.availableParallelism() : Number(env.WORKER_CONCURRENCY),

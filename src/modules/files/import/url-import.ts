@@ -31,7 +31,8 @@ export function urlImporter (config: Config, storage: Storage) {
 
   return {
     async fetch (rawUrl: string, maxBytes: number): Promise<Imported> {
-      const url = parseImportUrl(rawUrl, { allowHttp: config.intake.importAllowHttp })
+      const policy = { allowHttp: config.intake.importAllowHttp, allowedPorts: config.intake.importAllowedPorts }
+      const url = parseImportUrl(rawUrl, policy)
       const sourceUrl = url.toString()
       const work = path.join(await storage.workDir('imports'), randomUUID())
       await fs.mkdir(work, { mode: 0o700 })
@@ -48,7 +49,7 @@ export function urlImporter (config: Config, storage: Storage) {
           file = path.join(work, 'download')
           const fetched = await fetchToFile(sourceUrl, file, {
             maxBytes,
-            allowHttp: config.intake.importAllowHttp,
+            ...policy,
             allowPrivate: config.intake.importAllowPrivate,
             totalTimeoutMs: timeoutMs
           })
