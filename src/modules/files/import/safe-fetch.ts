@@ -149,7 +149,11 @@ export async function fetchToFile (url: string, destPath: string, options: Fetch
   }
 }
 
-function checkedLookup (
+/**
+ * A `lookup` for sockets that resolves, judges every answer and hands on only checked
+ * addresses, so the socket connects to what was checked. Shared with the yt-dlp proxy.
+ */
+export function checkedLookup (
   resolve: typeof dns.lookup,
   judge: ((ip: string) => string | undefined) | undefined,
   onRefusal: (error: ImportError) => void
