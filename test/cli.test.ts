@@ -29,7 +29,7 @@ const tempDir = () => {
   temps.push(dir)
   return dir
 }
-const secret = () => randomBytes(32).toString('base64url')
+const secret = () => randomBytes(48).toString('base64url')
 
 function baseEnv (dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
@@ -176,10 +176,13 @@ describe('tympan CLI', { concurrency: 3 }, () => {
       assert.ok(!fs.existsSync(path.join(dataDir, 'db')), 'no database was created')
     })
 
-    const production = () => ({ TYMPAN_ENV: 'production', JWT_SECRET_KEY: secret(), CSRF_SECRET_KEY: secret(), SESSION_SECRET_KEY: secret() })
+    const production = () => ({ TYMPAN_ENV: 'production', JWT_SECRET_KEY: secret(), CSRF_SECRET_KEY: secret(), SESSION_SECRET_KEY: secret(), FORCE_HTTPS: 'true', TRUSTED_PROXIES: '127.0.0.1' })
     const refusals: [string, Record<string, string>, RegExp][] = [
       ['JWT_SECRET_KEY missing', { JWT_SECRET_KEY: '' }, /JWT_SECRET_KEY is missing/],
       ['a 31-byte CSRF_SECRET_KEY', { CSRF_SECRET_KEY: 'c'.repeat(31) }, /CSRF_SECRET_KEY is shorter than 32 bytes/],
+      ['a repeated SESSION_SECRET_KEY', { SESSION_SECRET_KEY: 's'.repeat(64) }, /SESSION_SECRET_KEY is guessable/],
+      ['IMPORT_ALLOW_HTTP=true', { IMPORT_ALLOW_HTTP: 'true' }, /IMPORT_ALLOW_HTTP=true is not allowed in production/],
+      ['plain HTTP', { FORCE_HTTPS: 'false' }, /FORCE_HTTPS=true with TRUSTED_PROXIES, is required in production/],
       ['AUTH_ENABLED=false', { AUTH_ENABLED: 'false' }, /AUTH_ENABLED=false/],
       ['CORS_ORIGINS=*', { CORS_ORIGINS: '*' }, /CORS_ORIGINS=\*/],
       ['LOG_LEVEL=debug', { LOG_LEVEL: 'debug' }, /LOG_LEVEL=debug/]

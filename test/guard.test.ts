@@ -10,7 +10,7 @@ import { originAllowed } from '../src/guard/cors-policy.ts'
 import { methodMatcher } from '../src/guard/route-methods.ts'
 import { productionChecklist } from '../src/config/production-checklist.ts'
 import { configProblems } from '../src/config/config.ts'
-import { startApp, testConfig, type TestApp } from './helpers/app.ts'
+import { startApp, testConfig, testSecret, type TestApp } from './helpers/app.ts'
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -62,8 +62,20 @@ describe('production checklist', () => {
       assert.ok(configProblems(config).some((p) => p.includes(name)), name)
       assert.ok(productionChecklist(config, { uid: 1000 }).some((i) => i.status === 'fail'), name)
     }
-    const good = productionChecklist(testConfig({ TYMPAN_ENV: 'production', METRICS_TOKEN: 'm'.repeat(40) }), { uid: 1000, dataDirMode: 0o40700 })
+    const good = productionChecklist(testConfig({ TYMPAN_ENV: 'production', METRICS_TOKEN: testSecret(), FORCE_HTTPS: 'true', TRUSTED_PROXIES: '127.0.0.1' }), { uid: 1000, dataDirMode: 0o40700 })
     assert.deepEqual(good.filter((i) => i.status === 'fail'), [])
+  })
+
+  it('fails a guessable secret, plain HTTP and IMPORT_ALLOW_HTTP, each by name', () => {
+    const config = testConfig({ TYMPAN_ENV: 'production', JWT_SECRET_KEY: 'j'.repeat(64), METRICS_TOKEN: 'change-me-change-me-change-me-change-me', INTERNAL_API_KEYS: `${testSecret()},${'0123456789'.repeat(4)}`, IMPORT_ALLOW_HTTP: 'true' })
+    const failed = productionChecklist(config, { uid: 1000 }).filter((i) => i.status === 'fail').map((i) => `${i.item}: ${i.detail}`)
+    assert.deepEqual(failed, [
+      'JWT_SECRET_KEY strong (>= 32 bytes, >= 128 bits estimated): is guessable (about 9 bits estimated, at least 128 needed: no repeats, sequences or words): generate one with `openssl rand -base64 48`',
+      'TLS_CERT_FILE or FORCE_HTTPS behind TRUSTED_PROXIES (HTTPS for all endpoints): TLS_CERT_FILE/TLS_KEY_FILE, or FORCE_HTTPS=true with TRUSTED_PROXIES, is required in production: plain HTTP would carry passwords, cookies and API keys in the clear',
+      'IMPORT_ALLOW_HTTP off (URL import over HTTPS only): IMPORT_ALLOW_HTTP=true',
+      'METRICS_TOKEN strong (>= 32 bytes, >= 128 bits estimated): is a placeholder, not a secret: generate one with `openssl rand -base64 48`',
+      'INTERNAL_API_KEYS strong (>= 32 bytes, >= 128 bits estimated): key 2 is guessable (about 7 bits estimated, at least 128 needed: no repeats, sequences or words): generate one with `openssl rand -base64 48`'
+    ])
   })
 
   it('tympan doctor --production prints the checklist and fails on a missing secret', () => {
@@ -79,6 +91,12 @@ describe('production checklist', () => {
     assert.equal(bad.code, 1)
     assert.match(bad.out, /FAIL\s+JWT_SECRET_KEY/)
     assert.match(bad.out, /PASS\s+Authentication enabled/)
+    const weak = run({ TYMPAN_ENV: 'production', JWT_SECRET_KEY: 'a'.repeat(64), CSRF_SECRET_KEY: testSecret(), SESSION_SECRET_KEY: testSecret(), IMPORT_ALLOW_HTTP: 'true', FORCE_HTTPS: '', TLS_CERT_FILE: '' })
+    assert.equal(weak.code, 1)
+    assert.match(weak.out, /FAIL\s+JWT_SECRET_KEY strong \(>= 32 bytes, >= 128 bits estimated\): is guessable/)
+    assert.match(weak.out, /PASS\s+CSRF_SECRET_KEY strong/)
+    assert.match(weak.out, /FAIL\s+TLS_CERT_FILE or FORCE_HTTPS behind TRUSTED_PROXIES/)
+    assert.match(weak.out, /FAIL\s+IMPORT_ALLOW_HTTP off/)
   })
 })
 
@@ -141,13 +159,29 @@ describe('security headers, methods, CORS', () => {
 
 describe('FORCE_HTTPS', () => {
   let t: TestApp
-  before(async () => { t = await startApp('pglite', { FORCE_HTTPS: 'true', TRUSTED_PROXIES: '10.0.0.1' }) })
-  after(() => t?.close())
+  let bare: TestApp
+  before(async () => {
+    t = await startApp('pglite', { FORCE_HTTPS: 'true', TRUSTED_PROXIES: '10.0.0.1', PUBLIC_URL: 'https://audio.example.com' })
+    bare = await startApp('pglite', { FORCE_HTTPS: 'true', TRUSTED_PROXIES: '10.0.0.1' })
+  })
+  after(async () => { await t?.close(); await bare?.close() })
 
-  it('redirects browser navigation and refuses plain-HTTP API calls', async () => {
-    const page = await t.app.inject({ url: '/docs/', headers: { accept: 'text/html', host: 'audio.example.com' } })
+  it('redirects browser navigation to PUBLIC_URL, never to the Host header', async () => {
+    const page = await t.app.inject({ url: '/docs/?a=1', headers: { accept: 'text/html', host: 'evil.example' } })
     assert.equal(page.statusCode, 308)
-    assert.equal(page.headers.location, 'https://audio.example.com/docs/')
+    assert.equal(page.headers.location, 'https://audio.example.com/docs/?a=1')
+  })
+
+  it('without PUBLIC_URL, refuses navigation with the API\'s 403 instead of redirecting', async () => {
+    for (const host of ['evil.example', 'audio.example.com']) {
+      const page = await bare.app.inject({ url: '/docs/', headers: { accept: 'text/html', host } })
+      assert.equal(page.statusCode, 403, host)
+      assert.equal(page.headers.location, undefined, host)
+      assert.match(page.json().detail, /HTTPS is required/)
+    }
+  })
+
+  it('refuses plain-HTTP API calls', async () => {
     const api = await t.app.inject({ url: '/api/v1/me', headers: { 'x-api-key': 'tym_x' } })
     assert.equal(api.statusCode, 403)
     assert.match(api.json().detail, /HTTPS is required/)

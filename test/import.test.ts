@@ -43,10 +43,11 @@ for (const backend of await backends()) {
     let s: Session
     let remote: Origin
     before(async () => {
-      // Plain http allowed so that the address checks, not the scheme check, are what refuse.
-      t = await startApp(backend.name, { IMPORT_ALLOW_HTTP: 'true' })
-      s = await t.login((await t.createUser('member')).email)
       remote = await origin({ '/tone.mp3': (res) => res.writeHead(200, { 'content-type': 'audio/mpeg' }).end(readFixture('mp3')) })
+      // Plain http and the local server's port allowed so that the address checks, not the
+      // scheme or port checks, are what refuse.
+      t = await startApp(backend.name, { IMPORT_ALLOW_HTTP: 'true', IMPORT_ALLOWED_PORTS: `443,80,${new URL(remote.url).port}` })
+      s = await t.login((await t.createUser('member')).email)
     })
     after(async () => {
       await remote?.close()
@@ -91,6 +92,13 @@ for (const backend of await backends()) {
       assert.match(media.json().detail, /IMPORT_MEDIA_HOSTS/)
     })
 
+    it('refuses a non-standard port before connecting', async () => {
+      const res = await importUrl('http://example.org:6379/a.mp3')
+      assert.equal(res.statusCode, 422)
+      assert.equal(res.json().reason, 'port')
+      assert.match(res.json().detail, /^Port 6379 is not allowed for imports/)
+    })
+
     it('refuses plain http unless the operator allows it', async () => {
       const strict = await startApp(backend.name)
       try {
@@ -117,9 +125,6 @@ for (const backend of await backends()) {
     let remote: Origin
     const mp3 = readFixture('mp3')
     before(async () => {
-      // Private addresses allowed: the "remote" server of these tests is on loopback.
-      t = await startApp(backend.name, { IMPORT_ALLOW_HTTP: 'true', IMPORT_ALLOW_PRIVATE: 'true', IMPORT_TIMEOUT_SECONDS: '2', MAX_FILE_SIZE_MB: '1' })
-      s = await t.login((await t.createUser('member', { tier: 'premium' })).email)
       remote = await origin({
         '/tone.mp3': (res) => res.writeHead(200, { 'content-type': 'audio/mpeg' }).end(mp3),
         '/stream': (res) => res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(readFixture('flac')),
@@ -128,6 +133,9 @@ for (const backend of await backends()) {
         '/stall.mp3': (res) => { res.writeHead(200, { 'content-type': 'audio/mpeg' }); res.write(mp3.subarray(0, 1000)) },
         '/gone': (res) => res.writeHead(404).end()
       })
+      // Private addresses and the port allowed: the "remote" server of these tests is on loopback.
+      t = await startApp(backend.name, { IMPORT_ALLOW_HTTP: 'true', IMPORT_ALLOW_PRIVATE: 'true', IMPORT_ALLOWED_PORTS: new URL(remote.url).port, IMPORT_TIMEOUT_SECONDS: '2', MAX_FILE_SIZE_MB: '1' })
+      s = await t.login((await t.createUser('member', { tier: 'premium' })).email)
     })
     after(async () => {
       await remote?.close()

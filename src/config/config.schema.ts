@@ -49,6 +49,7 @@ export const EnvSchema = Type.Object({
   IMPORT_ALLOW_PRIVATE: Type.Boolean({ default: false }),
   IMPORT_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 120 }),
   IMPORT_MEDIA_HOSTS: Type.String({ default: '' }),
+  IMPORT_ALLOWED_PORTS: Type.String({ pattern: '^[0-9, ]*$', default: '' }),
   RATE_LIMIT_ENABLED: Type.Boolean({ default: true }),
   RATE_LIMIT_REQUESTS: Type.Integer({ minimum: 1, default: 100 }),
   RATE_LIMIT_WINDOW: Type.Integer({ minimum: 1, default: 60 }),

@@ -7,12 +7,18 @@ import { EnvSchema } from './config.schema.ts'
 import { ConfigError, configProblems, parseEnv } from './config.ts'
 
 const secret = (bytes = 32) => randomBytes(bytes).toString('hex').slice(0, bytes)
+// What .env.example tells operators to run: `openssl rand -base64 48`.
+const strong = () => randomBytes(48).toString('base64')
+
+// One set for every test: the strength verdict is cached per value, and zxcvbn is slow.
+const SECRETS = { JWT_SECRET_KEY: strong(), CSRF_SECRET_KEY: strong(), SESSION_SECRET_KEY: strong() }
 
 const production = (overrides: Record<string, string | undefined> = {}) => parseEnv({
   TYMPAN_ENV: 'production',
-  JWT_SECRET_KEY: secret(),
-  CSRF_SECRET_KEY: secret(),
-  SESSION_SECRET_KEY: secret(),
+  ...SECRETS,
+  // TLS terminated by a proxy on the same machine.
+  FORCE_HTTPS: 'true',
+  TRUSTED_PROXIES: '127.0.0.1',
   ...overrides
 })
 
@@ -53,6 +59,14 @@ describe('parseEnv', () => {
     })
   }
 
+  it('reads IMPORT_ALLOWED_PORTS as a list of ports and refuses anything else, naming it', () => {
+    assert.deepEqual(parseEnv({}).intake.importAllowedPorts, [])
+    assert.deepEqual(parseEnv({ IMPORT_ALLOWED_PORTS: '443, 8443' }).intake.importAllowedPorts, [443, 8443])
+    for (const value of ['0', '65536', '443;80', 'https']) {
+      assert.throws(() => parseEnv({ IMPORT_ALLOWED_PORTS: value }), (error: unknown) => error instanceof ConfigError && /IMPORT_ALLOWED_PORTS/.test(error.message), value)
+    }
+  })
+
   it('returns a deeply frozen config', () => {
     const config = parseEnv({ CORS_ORIGINS: 'https://a.example' })
     assert.ok(Object.isFrozen(config))
@@ -88,14 +102,58 @@ describe('configProblems', () => {
     })
   }
 
-  it('accepts a secret of exactly 32 bytes', () => {
-    assert.deepEqual(configProblems(production({ JWT_SECRET_KEY: 'x'.repeat(32) })), [])
+  it('accepts the output of openssl rand -base64 48 and -hex 32 for every secret', () => {
+    const hex = () => randomBytes(32).toString('hex')
+    assert.deepEqual(configProblems(production({ CSRF_SECRET_KEY: hex(), METRICS_TOKEN: strong(), INTERNAL_API_KEYS: `${strong()},${hex()}` })), [])
+  })
+
+  for (const name of ['JWT_SECRET_KEY', 'CSRF_SECRET_KEY', 'SESSION_SECRET_KEY', 'METRICS_TOKEN', 'INTERNAL_API_KEYS']) {
+    it(`refuses a guessable or placeholder ${name} of 32 bytes or more, naming it and never quoting it`, () => {
+      for (const weak of ['a'.repeat(64), 'correct horse battery staple and then some more', 'change-me-change-me-change-me-change-me']) {
+        const problems = configProblems(production({ [name]: weak }))
+        assert.equal(problems.length, 1, `${weak}: ${problems.join('\n')}`)
+        assert.match(problems[0]!, new RegExp(`^${name} .*(guessable|placeholder)`), weak)
+        assert.ok(!problems[0]!.includes(weak), 'the value stays out of the message')
+      }
+    })
+  }
+
+  it('refuses every secret value shown in .env.example', () => {
+    const text = fs.readFileSync(path.join(import.meta.dirname, '..', '..', '.env.example'), 'utf8')
+    const shown = [...text.matchAll(/^(?:# ?)?(JWT_SECRET_KEY|CSRF_SECRET_KEY|SESSION_SECRET_KEY|METRICS_TOKEN|INTERNAL_API_KEYS)=(.+)$/gm)]
+    for (const [, name, value] of shown) {
+      for (const one of name === 'INTERNAL_API_KEYS' ? value!.split(',') : [value!]) {
+        assert.ok(configProblems(production({ [name!]: one.trim() })).some((p) => p.startsWith(`${name} `)), `${name}=${one} from .env.example is accepted`)
+      }
+    }
   })
 
   it('counts bytes, not characters', () => {
-    // 16 two-byte characters: 16 characters but 32 bytes; 15 of them is 30 bytes.
-    assert.deepEqual(configProblems(production({ JWT_SECRET_KEY: 'é'.repeat(16) })), [])
-    assert.equal(configProblems(production({ JWT_SECRET_KEY: 'é'.repeat(15) })).length, 1)
+    // 16 two-byte characters: 32 bytes (long enough, but a repeat); 15 of them is 30 bytes.
+    assert.match(configProblems(production({ JWT_SECRET_KEY: 'é'.repeat(16) }))[0]!, /guessable/)
+    assert.match(configProblems(production({ JWT_SECRET_KEY: 'é'.repeat(15) }))[0]!, /shorter than 32 bytes/)
+  })
+
+  it('refuses IMPORT_ALLOW_HTTP=true in production, naming it', () => {
+    assert.deepEqual(configProblems(production({ IMPORT_ALLOW_HTTP: 'true' })), ['IMPORT_ALLOW_HTTP=true is not allowed in production: a plain-HTTP download can be altered on the way'])
+    assert.deepEqual(configProblems(parseEnv({ IMPORT_ALLOW_HTTP: 'true' })), [])
+  })
+
+  it('refuses plain HTTP in production unless TLS is native or terminated by a trusted proxy', () => {
+    const plain = /^TLS_CERT_FILE\/TLS_KEY_FILE, or FORCE_HTTPS=true with TRUSTED_PROXIES, is required in production/
+    for (const env of [{ FORCE_HTTPS: undefined, TRUSTED_PROXIES: undefined }, { FORCE_HTTPS: 'false' }, { TRUSTED_PROXIES: undefined }]) {
+      const problems = configProblems(production(env))
+      assert.equal(problems.length, 1, JSON.stringify(env))
+      assert.match(problems[0]!, plain)
+    }
+    assert.deepEqual(configProblems(production({ FORCE_HTTPS: undefined, TRUSTED_PROXIES: undefined, TLS_CERT_FILE: '/etc/tympan/cert.pem', TLS_KEY_FILE: '/etc/tympan/key.pem' })), [])
+  })
+
+  it('refuses FORCE_HTTPS=true with a plain-HTTP PUBLIC_URL in every environment', () => {
+    const problem = 'FORCE_HTTPS=true needs an https:// PUBLIC_URL (PUBLIC_URL=http://audio.example.com)'
+    assert.deepEqual(configProblems(parseEnv({ FORCE_HTTPS: 'true', PUBLIC_URL: 'http://audio.example.com' })), [problem])
+    assert.deepEqual(configProblems(production({ PUBLIC_URL: 'http://audio.example.com' })), [problem])
+    assert.deepEqual(configProblems(production({ PUBLIC_URL: 'https://audio.example.com' })), [])
   })
 
   for (const [name, value] of [['AUTH_ENABLED', 'false'], ['CORS_ORIGINS', '*'], ['CORS_ORIGINS', 'https://a.example,*'], ['LOG_LEVEL', 'debug'], ['LOG_LEVEL', 'trace']] as const) {
@@ -116,7 +174,7 @@ describe('configProblems', () => {
   })
 
   it('refuses a short internal API key in production, naming INTERNAL_API_KEYS', () => {
-    const problems = configProblems(production({ INTERNAL_API_KEYS: `${secret()},short` }))
+    const problems = configProblems(production({ INTERNAL_API_KEYS: `${strong()},short` }))
     assert.equal(problems.length, 1)
     assert.match(problems[0]!, /INTERNAL_API_KEYS/)
   })

@@ -2,6 +2,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { Ajv } from 'ajv'
 import { EnvSchema, type Env } from './config.schema.ts'
+import { secretWeakness } from './secret-strength.ts'
 
 export interface Secrets {
   jwt: string
@@ -53,6 +54,8 @@ export interface Config {
     importAllowPrivate: boolean
     importTimeoutMs: number
     importMediaHosts: string[]
+    /** Ports a URL import may connect to; empty means 443, and 80 when http is allowed. */
+    importAllowedPorts: number[]
   }
   jobs: {
     /** In-process workers; 0 makes this process API-only (`tympan worker` does the work). */
@@ -113,6 +116,14 @@ const validateEnv = ajv.compile<Env>(EnvSchema)
 const MB = 1024 * 1024
 const csv = (value: string): string[] => value.split(',').map((s) => s.trim()).filter(Boolean)
 
+function ports (value: string): number[] {
+  return csv(value).map((entry) => {
+    const port = Number(entry)
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`Invalid configuration: IMPORT_ALLOWED_PORTS holds ${entry}, not a port (1-65535)`)
+    return port
+  })
+}
+
 /** Pure: environment record in, frozen typed config out. Secrets may still be empty here. */
 export function parseEnv (source: Record<string, string | undefined>): Config {
   const known = Object.keys(EnvSchema.properties)
@@ -167,7 +178,8 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
       importAllowHttp: env.IMPORT_ALLOW_HTTP,
       importAllowPrivate: env.IMPORT_ALLOW_PRIVATE,
       importTimeoutMs: env.IMPORT_TIMEOUT_SECONDS * 1000,
-      importMediaHosts: csv(env.IMPORT_MEDIA_HOSTS).map((h) => h.toLowerCase())
+      importMediaHosts: csv(env.IMPORT_MEDIA_HOSTS).map((h) => h.toLowerCase()),
+      importAllowedPorts: ports(env.IMPORT_ALLOWED_PORTS)
     },
     jobs: {
       workerConcurrency: env.WORKER_CONCURRENCY === 'auto' ? os.availableParallelism() : Number(env.WORKER_CONCURRENCY),
@@ -211,7 +223,6 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
   })
 }
 
-export const MIN_SECRET_BYTES = 32
 const SECRET_VARS = { jwt: 'JWT_SECRET_KEY', csrf: 'CSRF_SECRET_KEY', session: 'SESSION_SECRET_KEY' } as const
 
 /**
@@ -222,25 +233,41 @@ export function configProblems (config: Config): string[] {
   const problems: string[] = []
   if (!config.authEnabled && !isLoopbackHost(config.host)) problems.push(`AUTH_ENABLED=false is only allowed when HOST is a loopback address (HOST=${config.host})`)
   if (Boolean(config.tls.certFile) !== Boolean(config.tls.keyFile)) problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be set together')
+  // The redirect would otherwise loop, or lead browsers back to plain HTTP.
+  if (config.forceHttps && config.publicUrl && !/^https:\/\//i.test(config.publicUrl)) problems.push(`FORCE_HTTPS=true needs an https:// PUBLIC_URL (PUBLIC_URL=${config.publicUrl})`)
   if (!config.isProduction) return problems
   for (const [field, name] of Object.entries(SECRET_VARS)) {
     const value = config.secrets[field as keyof Secrets]
-    if (!value) problems.push(`${name} is missing`)
-    else if (Buffer.byteLength(value) < MIN_SECRET_BYTES) problems.push(`${name} is shorter than ${MIN_SECRET_BYTES} bytes`)
+    const weakness = value ? secretWeakness(value) : 'is missing'
+    if (weakness) problems.push(`${name} ${weakness}`)
   }
   const secretValues = Object.values(config.secrets).filter(Boolean)
   if (new Set(secretValues).size !== secretValues.length) problems.push('JWT_SECRET_KEY, CSRF_SECRET_KEY and SESSION_SECRET_KEY must differ')
   if (!config.authEnabled) problems.push('AUTH_ENABLED=false is not allowed in production')
   if (config.corsOrigins.includes('*')) problems.push('CORS_ORIGINS=* is not allowed in production; list the exact origins')
   if (config.logLevel === 'debug' || config.logLevel === 'trace') problems.push(`LOG_LEVEL=${config.logLevel} is not allowed in production`)
-  if (config.metricsToken && Buffer.byteLength(config.metricsToken) < MIN_SECRET_BYTES) problems.push(`METRICS_TOKEN is shorter than ${MIN_SECRET_BYTES} bytes`)
+  if (!servesHttps(config)) problems.push(PLAIN_HTTP_PROBLEM)
+  const metricsWeakness = config.metricsToken ? secretWeakness(config.metricsToken) : undefined
+  if (metricsWeakness) problems.push(`METRICS_TOKEN ${metricsWeakness}`)
   if (!config.rateLimit.enabled) problems.push('RATE_LIMIT_ENABLED=false is not allowed in production')
   if (config.intake.importAllowPrivate) problems.push('IMPORT_ALLOW_PRIVATE=true is not allowed in production: it opens the server to SSRF')
-  for (const key of config.internalApiKeys) {
-    if (Buffer.byteLength(key) < MIN_SECRET_BYTES) problems.push(`INTERNAL_API_KEYS holds a key shorter than ${MIN_SECRET_BYTES} bytes`)
-  }
+  if (config.intake.importAllowHttp) problems.push('IMPORT_ALLOW_HTTP=true is not allowed in production: a plain-HTTP download can be altered on the way')
+  config.internalApiKeys.forEach((key, index) => {
+    const weakness = secretWeakness(key)
+    if (weakness) problems.push(`INTERNAL_API_KEYS key ${index + 1} of ${config.internalApiKeys.length} ${weakness}`)
+  })
   return problems
 }
+
+/**
+ * HTTPS is native (TLS_CERT_FILE) or terminated by a proxy that says so: FORCE_HTTPS makes
+ * Tympan refuse what did not arrive over HTTPS, and TRUSTED_PROXIES is whose word it takes.
+ * A sidecar on the same machine is such a proxy (TRUSTED_PROXIES=127.0.0.1), so no opt-out.
+ */
+export const servesHttps = (config: Config): boolean =>
+  Boolean(config.tls.certFile) || (config.forceHttps && config.trustedProxies.length > 0)
+
+export const PLAIN_HTTP_PROBLEM = 'TLS_CERT_FILE/TLS_KEY_FILE, or FORCE_HTTPS=true with TRUSTED_PROXIES, is required in production: plain HTTP would carry passwords, cookies and API keys in the clear'
 
 const isLoopbackHost = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\./.test(host)
 

@@ -1,5 +1,6 @@
 import type { Config } from './config.ts'
-import { configProblems, MIN_SECRET_BYTES } from './config.ts'
+import { configProblems, PLAIN_HTTP_PROBLEM, servesHttps } from './config.ts'
+import { MIN_SECRET_BITS, MIN_SECRET_BYTES, secretWeakness } from './secret-strength.ts'
 
 export interface CheckItem {
   item: string
@@ -30,7 +31,10 @@ export function productionChecklist (config: Config, host: HostFacts): CheckItem
   const items: CheckItem[] = []
   const add = (item: string, ok: boolean | 'warn', detail: string) =>
     items.push({ item, status: ok === 'warn' ? 'warn' : ok ? 'pass' : 'fail', detail })
-  const secret = (name: string, value: string) => add(`${name} set (>= ${MIN_SECRET_BYTES} bytes)`, Buffer.byteLength(value) >= MIN_SECRET_BYTES, value ? `${Buffer.byteLength(value)} bytes` : 'missing')
+  const secret = (name: string, value: string) => {
+    const weakness = value ? secretWeakness(value) : 'is missing'
+    add(`${name} strong (>= ${MIN_SECRET_BYTES} bytes, >= ${MIN_SECRET_BITS} bits estimated)`, weakness === undefined, weakness ?? `${Buffer.byteLength(value)} bytes`)
+  }
 
   add('TYMPAN_ENV=production', config.isProduction, config.env)
   secret('JWT_SECRET_KEY', config.secrets.jwt)
@@ -38,8 +42,9 @@ export function productionChecklist (config: Config, host: HostFacts): CheckItem
   secret('SESSION_SECRET_KEY', config.secrets.session)
   add('Authentication enabled', config.authEnabled, config.authEnabled ? 'API keys and sessions required' : 'AUTH_ENABLED=false')
   add('CORS_ORIGINS lists exact origins', !config.corsOrigins.includes('*'), config.corsOrigins.length ? config.corsOrigins.join(', ') : 'none (no cross-origin browser access)')
-  const https = Boolean(config.tls.certFile) || (config.forceHttps && config.trustedProxies.length > 0)
-  add('HTTPS/TLS for all endpoints', https ? true : 'warn', config.tls.certFile ? 'native TLS' : config.forceHttps ? `FORCE_HTTPS behind ${config.trustedProxies.join(', ') || 'no trusted proxy'}` : 'set TLS_CERT_FILE/TLS_KEY_FILE, or terminate TLS in a proxy with FORCE_HTTPS=true and TRUSTED_PROXIES')
+  add('TLS_CERT_FILE or FORCE_HTTPS behind TRUSTED_PROXIES (HTTPS for all endpoints)', servesHttps(config),
+    config.tls.certFile ? 'native TLS' : servesHttps(config) ? `TLS terminated by ${config.trustedProxies.join(', ')}` : PLAIN_HTTP_PROBLEM)
+  if (config.forceHttps) add('PUBLIC_URL set for the FORCE_HTTPS redirect', config.publicUrl ? true : 'warn', config.publicUrl || 'not set: plain-HTTP browser navigation is refused with 403 instead of redirected (the Host header is never trusted for it)')
   add('Trusted proxies configured', config.trustedProxies.length > 0 || Boolean(config.tls.certFile) ? true : 'warn', config.trustedProxies.join(', ') || 'none: X-Forwarded-* ignored (right if clients connect directly)')
   add('Rate limiting enabled', config.rateLimit.enabled, `${config.rateLimit.requests.free}/${config.rateLimit.windowSec}s per key (free tier), burst ${config.rateLimit.burst}`)
   add('Shared rate-limit store for several servers', config.redisUrl ? true : 'warn', config.redisUrl ? 'Redis' : 'in memory (fine for one server)')
@@ -52,7 +57,14 @@ export function productionChecklist (config: Config, host: HostFacts): CheckItem
   add('Uploads cleaned up after processing', config.jobs.deleteAfterProcessing ? true : 'warn', config.jobs.deleteAfterProcessing ? 'DELETE_AFTER_PROCESSING=true' : `kept until retention (${config.intake.retentionHours} h); DELETE_AFTER_PROCESSING=true removes each upload once its jobs are done`)
   add('Job limits per user', true, `${config.jobs.maxUnfinished.free} queued or running, ${config.jobs.maxRunning.free} at once (free tier)`)
   add('URL import cannot reach private networks', !config.intake.importAllowPrivate, config.intake.importAllowPrivate ? 'IMPORT_ALLOW_PRIVATE=true' : 'public addresses only')
-  add('Monitoring endpoint protected', config.metricsToken ? true : 'warn', config.metricsToken ? 'METRICS_TOKEN set' : 'only admins can read /metrics; set METRICS_TOKEN for Prometheus')
+  add('IMPORT_ALLOW_HTTP off (URL import over HTTPS only)', !config.intake.importAllowHttp, config.intake.importAllowHttp ? 'IMPORT_ALLOW_HTTP=true' : 'https only')
+  if (config.metricsToken) secret('METRICS_TOKEN', config.metricsToken)
+  else add('Monitoring endpoint protected', 'warn', 'only admins can read /metrics; set METRICS_TOKEN for Prometheus')
+  if (config.internalApiKeys.length > 0) {
+    const weak = config.internalApiKeys.map((key, index) => [index + 1, secretWeakness(key)] as const).filter(([, weakness]) => weakness)
+    add(`INTERNAL_API_KEYS strong (>= ${MIN_SECRET_BYTES} bytes, >= ${MIN_SECRET_BITS} bits estimated)`, weak.length === 0,
+      weak.length ? weak.map(([n, weakness]) => `key ${n} ${weakness}`).join('; ') : `${config.internalApiKeys.length} key(s)`)
+  }
   add('No bootstrap password left in the environment', config.admin.password ? 'warn' : true, config.admin.password ? 'remove TYMPAN_ADMIN_PASSWORD after the first start' : 'not set')
   add('Runs as a non-root user', host.uid !== 0 ? true : 'warn', host.uid === 0 ? 'running as root' : `uid ${host.uid}`)
   if (host.dataDirMode !== undefined) add('Data directory private (0700)', (host.dataDirMode & 0o077) === 0 ? true : 'warn', `mode ${(host.dataDirMode & 0o777).toString(8)}`)

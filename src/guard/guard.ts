@@ -41,14 +41,14 @@ export async function registerGuard (app: FastifyInstance, config: Config) {
   })
 
   if (config.forceHttps) {
+    const redirectOrigin = config.publicUrl ? new URL(config.publicUrl).origin : undefined
     app.addHook('onRequest', async (request, reply) => {
       if (request.protocol === 'https' || PLAIN_HTTP_PATHS.has(request.url.split('?')[0] ?? '')) return
       const navigation = (request.method === 'GET' || request.method === 'HEAD') &&
         String(request.headers.accept ?? '').includes('text/html') && !request.url.startsWith('/api/') && !request.url.startsWith('/v1/')
-      if (navigation) {
-        const base = config.publicUrl ? new URL(config.publicUrl).origin : `https://${request.hostname}`
-        return reply.redirect(`${base}${request.url}`, 308)
-      }
+      // Only PUBLIC_URL names where to go: a redirect built from the Host header would send a
+      // victim, through a poisoned cache or a forged link, to any host the attacker names.
+      if (navigation && redirectOrigin) return reply.redirect(`${redirectOrigin}${request.url}`, 308)
       // A silent redirect would make clients resend credentials in the clear; refuse instead.
       return sendProblem(request, reply, 403, 'HTTPS is required: send this request to the https:// address')
     })

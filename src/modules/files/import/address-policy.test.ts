@@ -116,6 +116,26 @@ describe('parseImportUrl', () => {
     assert.throws(() => parseImportUrl('https://user@example.com/', https), refusedWith('invalid_url'))
   })
 
+  it('allows only 443, and 80 when http is allowed, unless a port list says otherwise', () => {
+    assert.equal(parseImportUrl('https://example.org:443/a', { allowHttp: false }).href, 'https://example.org/a')
+    assert.equal(parseImportUrl('http://example.org/a', { allowHttp: true }).href, 'http://example.org/a')
+    for (const [url, policy, allowed] of [
+      ['https://example.org:8443/a', { allowHttp: false }, '443'],
+      ['https://example.org:80/a', { allowHttp: false }, '443'],
+      ['http://example.org:6379/a', { allowHttp: true }, '443, 80'],
+      ['https://example.org:22/a', { allowHttp: true, allowedPorts: [] }, '443, 80'],
+      ['https://example.org/a', { allowHttp: false, allowedPorts: [8443] }, '8443']
+    ] as const) {
+      assert.throws(() => parseImportUrl(url, policy), (error: unknown) => {
+        assert.ok(error instanceof ImportError)
+        assert.equal(error.code, 'port')
+        assert.match(error.message, new RegExp(`^Port \\d+ is not allowed for imports \\(allowed: ${allowed}; see IMPORT_ALLOWED_PORTS\\)$`))
+        return true
+      }, url)
+    }
+    assert.equal(parseImportUrl('https://example.org:8443/a', { allowHttp: false, allowedPorts: [443, 8443] }).port, '8443')
+  })
+
   it('refuses what is not a URL, or is too long', () => {
     for (const raw of ['', 'example.com/a.mp3', 'https://', 'https://exa mple.com/', 'http://[fe80::1%25eth0]/']) {
       assert.throws(() => parseImportUrl(raw, http), refusedWith('invalid_url'), raw)
@@ -133,7 +153,7 @@ describe('parseImportUrl', () => {
   })
 
   it('exposes bracketed IPv6 hosts as plain addresses for the policy', () => {
-    const loopback = parseImportUrl('http://[::1]:8080/', http)
+    const loopback = parseImportUrl('http://[::1]/', http)
     assert.equal(literalAddress(loopback), '::1')
     assert.equal(addressProblem('::1'), 'loopback address')
 

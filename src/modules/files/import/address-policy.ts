@@ -120,12 +120,26 @@ export function literalAddress (url: URL): string | undefined {
 
 const MAX_URL_LENGTH = 2048
 
+export interface ImportUrlPolicy {
+  allowHttp: boolean
+  /** Empty or absent: 443, and 80 when http is allowed. */
+  allowedPorts?: readonly number[] | undefined
+}
+
+/** Pure: the ports an import may connect to under `policy`. */
+export function allowedPorts (policy: ImportUrlPolicy): readonly number[] {
+  if (policy.allowedPorts && policy.allowedPorts.length > 0) return policy.allowedPorts
+  return policy.allowHttp ? [443, 80] : [443]
+}
+
 /**
- * Pure: the URL an import may start from. The WHATWG parser already turns numeric host
- * forms (0x7f000001, 2130706433, 127.1) into dotted quads, so the address check sees the
- * real address. Credentials are refused: they would be sent on to every redirect target.
+ * Pure: the URL an import may start from (or be redirected to). The WHATWG parser already
+ * turns numeric host forms (0x7f000001, 2130706433, 127.1) into dotted quads, so the address
+ * check sees the real address. Credentials are refused: they would be sent on to every
+ * redirect target. Only the standard ports are allowed by default: an arbitrary port is how
+ * an import probes services (Redis, SSH, admin consoles) that a public host also runs.
  */
-export function parseImportUrl (raw: string, options: { allowHttp: boolean }): URL {
+export function parseImportUrl (raw: string, policy: ImportUrlPolicy): URL {
   if (raw.length > MAX_URL_LENGTH) throw new ImportError('invalid_url', `The URL is longer than ${MAX_URL_LENGTH} characters`)
   let url: URL
   try {
@@ -133,12 +147,17 @@ export function parseImportUrl (raw: string, options: { allowHttp: boolean }): U
   } catch {
     throw new ImportError('invalid_url', 'The URL is not valid')
   }
-  const schemeAllowed = url.protocol === 'https:' || (options.allowHttp && url.protocol === 'http:')
+  const schemeAllowed = url.protocol === 'https:' || (policy.allowHttp && url.protocol === 'http:')
   if (!schemeAllowed) {
-    throw new ImportError('scheme', options.allowHttp ? 'Only http and https URLs can be imported' : 'Only https URLs can be imported')
+    throw new ImportError('scheme', policy.allowHttp ? 'Only http and https URLs can be imported' : 'Only https URLs can be imported')
   }
   if (url.username !== '' || url.password !== '') {
     throw new ImportError('invalid_url', 'URLs with credentials are not accepted')
+  }
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80)
+  const ports = allowedPorts(policy)
+  if (!ports.includes(port)) {
+    throw new ImportError('port', `Port ${port} is not allowed for imports (allowed: ${ports.join(', ')}; see IMPORT_ALLOWED_PORTS)`)
   }
   url.hash = ''
   return url

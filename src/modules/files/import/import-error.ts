@@ -1,12 +1,14 @@
 export type ImportErrorCode =
   | 'invalid_url'
   | 'scheme'
+  | 'port'
   | 'address'
   | 'redirects'
   | 'timeout'
   | 'too_large'
   | 'http_status'
   | 'network'
+  | 'unreachable'
   | 'media_disabled'
   | 'media_tool_missing'
 

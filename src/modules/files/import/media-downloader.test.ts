@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -35,8 +36,10 @@ describe('hostListed', () => {
 describe('buildYtDlpArgs', () => {
   it('builds a fixed argv with the URL last, after --', () => {
     const url = new URL('https://www.youtube.com/watch?v=dQw4w9WgXcQ&list=PL1')
-    assert.deepEqual(buildYtDlpArgs(url, '/data/tmp/import-1', 50_000_000), [
+    assert.deepEqual(buildYtDlpArgs(url, '/data/tmp/import-1', 50_000_000, 'http://tympan:s3cret@127.0.0.1:41000'), [
       '--ignore-config',
+      '--proxy', 'http://tympan:s3cret@127.0.0.1:41000',
+      '--downloader', 'native',
       '--use-extractors', 'default,-generic',
       '--no-playlist',
       '-x', '--audio-format', 'best',
@@ -51,7 +54,7 @@ describe('buildYtDlpArgs', () => {
   })
 
   it('passes a hostile-looking URL as one argument, never as options', () => {
-    const args = buildYtDlpArgs(new URL('https://youtube.com/--exec=rm%20-rf;$(id)'), '/d', 1)
+    const args = buildYtDlpArgs(new URL('https://youtube.com/--exec=rm%20-rf;$(id)'), '/d', 1, 'http://tympan:s@127.0.0.1:1')
     assert.equal(args.at(-2), '--')
     assert.equal(args.at(-1), 'https://youtube.com/--exec=rm%20-rf;$(id)')
   })
@@ -73,13 +76,14 @@ describe('mediaDownloader', () => {
     return file
   }
   const url = new URL('https://www.youtube.com/watch?v=vid123')
+  const policy = { hosts: ['youtube.com'], allowHttp: false, allowPrivate: false }
   const limits = { maxBytes: 1000, timeoutMs: 5_000 }
 
   before(async () => { dir = await mkdtemp(path.join(tmpdir(), 'tympan-media-')) })
   after(async () => { await rm(dir, { recursive: true, force: true }) })
 
   it('says how to enable the feature when yt-dlp is missing', async () => {
-    const downloader = mediaDownloader({ hosts: ['youtube.com'], binary: path.join(dir, 'no-such-yt-dlp') })
+    const downloader = mediaDownloader({ ...policy, binary: path.join(dir, 'no-such-yt-dlp') })
     assert.equal(downloader.handles(url), true)
     await assert.rejects(downloader.download(url, await destDir(), limits), rejectsWith(
       'media_tool_missing',
@@ -90,26 +94,45 @@ describe('mediaDownloader', () => {
   it('returns the file yt-dlp printed', async () => {
     const binary = await fake('ok.sh', 'printf audio > "$file"; echo "$file"')
     const out = await destDir()
-    const result = await mediaDownloader({ hosts: ['youtube.com'], binary }).download(url, out, limits)
+    const result = await mediaDownloader({ ...policy, binary }).download(url, out, limits)
     assert.deepEqual(result, { path: path.join(out, 'vid123.opus'), name: 'vid123.opus' })
+  })
+
+  it('runs yt-dlp through a per-download proxy with its own secret, closed afterwards', async () => {
+    const argsFile = path.join(dir, 'args.txt')
+    const binary = path.join(dir, 'args.sh')
+    await writeFile(binary, `#!/bin/sh\nprintf '%s\\n' "$@" >> ${argsFile}\nexec ${await fake('args-inner.sh', 'printf audio > "$file"; echo "$file"')} "$@"\n`)
+    await chmod(binary, 0o755)
+    const downloader = mediaDownloader({ ...policy, binary })
+    await downloader.download(url, await destDir(), limits)
+    await downloader.download(url, await destDir(), limits)
+    const proxies = (await readFile(argsFile, 'utf8')).split('\n').filter((line, i, lines) => lines[i - 1] === '--proxy')
+    assert.equal(proxies.length, 2)
+    for (const proxy of proxies) {
+      const { protocol, hostname, username, password, port } = new URL(proxy)
+      assert.deepEqual({ protocol, hostname, username }, { protocol: 'http:', hostname: '127.0.0.1', username: 'tympan' })
+      assert.match(password, /^[0-9a-f]{48}$/)
+      await assert.rejects(new Promise((resolve, reject) => connect(Number(port), '127.0.0.1').once('connect', resolve).once('error', reject)), { code: 'ECONNREFUSED' })
+    }
+    assert.notEqual(new URL(proxies[0]!).password, new URL(proxies[1]!).password)
   })
 
   it('removes a download larger than maxBytes', async () => {
     const binary = await fake('big.sh', 'head -c 2000 /dev/zero > "$file"; echo "$file"')
     const out = await destDir()
-    await assert.rejects(mediaDownloader({ hosts: ['youtube.com'], binary }).download(url, out, limits), rejectsWith('too_large'))
+    await assert.rejects(mediaDownloader({ ...policy, binary }).download(url, out, limits), rejectsWith('too_large'))
     assert.deepEqual(await readdir(out), [])
   })
 
   it('refuses a printed path outside destDir', async () => {
     const binary = await fake('escape.sh', 'echo /etc/passwd')
-    await assert.rejects(mediaDownloader({ hosts: ['youtube.com'], binary }).download(url, await destDir(), limits), rejectsWith('network'))
+    await assert.rejects(mediaDownloader({ ...policy, binary }).download(url, await destDir(), limits), rejectsWith('network'))
     assert.equal(existsSync('/etc/passwd'), true)
   })
 
   it('keeps the tool\'s error output out of the client message', async () => {
     const binary = await fake('fail.sh', 'echo "ERROR: secret internal detail" >&2; exit 1')
-    await assert.rejects(mediaDownloader({ hosts: ['youtube.com'], binary }).download(url, await destDir(), limits), (error: unknown) => {
+    await assert.rejects(mediaDownloader({ ...policy, binary }).download(url, await destDir(), limits), (error: unknown) => {
       rejectsWith('network', /^Could not download media from www\.youtube\.com$/)(error)
       assert.match(JSON.stringify((error as ImportError).cause), /secret internal detail/)
       return true
@@ -121,7 +144,7 @@ describe('mediaDownloader', () => {
     const binary = await fake('hang.sh', `sleep 30 & echo $! > ${pidFile}; wait`)
     const started = Date.now()
     await assert.rejects(
-      mediaDownloader({ hosts: ['youtube.com'], binary }).download(url, await destDir(), { ...limits, timeoutMs: 300 }),
+      mediaDownloader({ ...policy, binary }).download(url, await destDir(), { ...limits, timeoutMs: 300 }),
       rejectsWith('timeout')
     )
     assert.ok(Date.now() - started < 3_000)
@@ -137,7 +160,7 @@ describe('mediaDownloader', () => {
     const reason = new Error('client went away')
     setTimeout(() => controller.abort(reason), 100)
     await assert.rejects(
-      mediaDownloader({ hosts: ['youtube.com'], binary }).download(url, await destDir(), { ...limits, signal: controller.signal }),
+      mediaDownloader({ ...policy, binary }).download(url, await destDir(), { ...limits, signal: controller.signal }),
       (error) => error === reason
     )
   })

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process'
 import { rm, stat } from 'node:fs/promises'
 import path from 'node:path'
+import { allowedPorts, type ImportUrlPolicy } from './address-policy.ts'
+import { startConnectProxy, type ConnectProxyOptions } from './connect-proxy.ts'
 import { ImportError } from './import-error.ts'
 
 export interface MediaDownloadOptions {
@@ -29,10 +31,14 @@ export function hostListed (url: URL, hosts: readonly string[]): boolean {
  * Pure: yt-dlp's argv. `--ignore-config` keeps a system or user config (which may hold
  * `--exec`) out of a server process; the generic extractor is disabled so a listed host
  * cannot hand yt-dlp an arbitrary page to crawl; `--` stops the URL being read as an option.
+ * Every connection goes through `proxy` (the address policy), and the native downloader
+ * keeps ffmpeg from fetching HLS/DASH segments on its own connections.
  */
-export function buildYtDlpArgs (url: URL, destDir: string, maxBytes: number): string[] {
+export function buildYtDlpArgs (url: URL, destDir: string, maxBytes: number, proxy: string): string[] {
   return [
     '--ignore-config',
+    '--proxy', proxy,
+    '--downloader', 'native',
     '--use-extractors', 'default,-generic',
     '--no-playlist',
     '-x', '--audio-format', 'best',
@@ -91,16 +97,32 @@ function run (binary: string, args: string[], timeoutMs: number, signal: AbortSi
   })
 }
 
+export interface MediaDownloaderOptions extends ImportUrlPolicy, Pick<ConnectProxyOptions, 'allowPrivate' | 'addressAllowed' | 'lookup' | 'onRefusal'> {
+  hosts: string[]
+  binary?: string
+}
+
 /** Adapter for yt-dlp, for media pages (YouTube and the like) that are not plain files. */
-export function mediaDownloader (options: { hosts: string[], binary?: string }): MediaDownloader {
+export function mediaDownloader (options: MediaDownloaderOptions): MediaDownloader {
   const binary = options.binary ?? 'yt-dlp'
+  const { allowPrivate, addressAllowed, lookup, onRefusal } = options
+  const proxyOptions: ConnectProxyOptions = {
+    allowedPorts: allowedPorts(options),
+    allowPrivate,
+    ...(addressAllowed ? { addressAllowed } : {}),
+    ...(lookup ? { lookup } : {}),
+    ...(onRefusal ? { onRefusal } : {})
+  }
   return {
     handles: (url) => hostListed(url, options.hosts),
 
     async download (url, destDir, opts) {
       opts.signal?.throwIfAborted()
       const host = url.hostname
-      const result = await run(binary, buildYtDlpArgs(url, destDir, opts.maxBytes), opts.timeoutMs, opts.signal, host)
+      // One proxy, with its own secret, per download, gone when yt-dlp is.
+      const proxy = await startConnectProxy(proxyOptions)
+      const result = await run(binary, buildYtDlpArgs(url, destDir, opts.maxBytes, proxy.url), opts.timeoutMs, opts.signal, host)
+        .finally(() => proxy.close())
       const printed = result.stdout.trim().split('\n').pop()?.trim() ?? ''
       const file = path.resolve(destDir, printed)
       // yt-dlp's stderr and exit code stay in `cause`, for the log, never in the client message.

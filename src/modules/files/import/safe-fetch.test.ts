@@ -56,7 +56,9 @@ function scriptedLookup (answers: string[][]) {
 let dir: string
 let counter = 0
 const dest = () => path.join(dir, `import-${++counter}.bin`)
-const base: FetchToFileOptions = { maxBytes: 1024 * 1024, allowHttp: true, allowPrivate: false, totalTimeoutMs: 5_000 }
+// The local servers listen on random ports; the port policy has tests of its own below.
+const ANY_PORT = Array.from({ length: 65_535 }, (_, i) => i + 1)
+const base: FetchToFileOptions = { maxBytes: 1024 * 1024, allowHttp: true, allowedPorts: ANY_PORT, allowPrivate: false, totalTimeoutMs: 5_000 }
 
 before(async () => { dir = await mkdtemp(path.join(tmpdir(), 'tympan-import-')) })
 after(async () => { await rm(dir, { recursive: true, force: true }) })
@@ -313,11 +315,62 @@ describe('fetchToFile happy path and files', () => {
     }
   })
 
-  it('reports a refused connection as a network error naming only the host', async () => {
-    const server = await serve('127.0.0.1', () => {})
-    const { port } = server
-    await server.close()
-    await assert.rejects(fetchToFile(`http://127.0.0.1:${port}/`, dest(), { ...base, allowPrivate: true }), rejectsWith('network', /^Could not fetch from 127\.0\.0\.1$/))
+})
+
+describe('fetchToFile ports and connect failures', () => {
+  it('refuses a port other than 443 (and 80 with http) before connecting', async () => {
+    const server = await serve('127.0.0.1', (_req, res) => res.end('x'))
+    try {
+      const standard = { ...base, allowedPorts: undefined, allowPrivate: true }
+      await assert.rejects(fetchToFile(`${server.origin}/`, dest(), standard), rejectsWith('port', new RegExp(`^Port ${server.port} is not allowed for imports \\(allowed: 443, 80;`)))
+      await assert.rejects(fetchToFile(`https://127.0.0.1:${server.port}/`, dest(), { ...standard, allowHttp: false }), rejectsWith('port', /\(allowed: 443;/))
+      await assert.rejects(fetchToFile('https://203.0.113.1:22/', dest(), { ...base, allowedPorts: [443, 8443] }), rejectsWith('port', /^Port 22 is not allowed for imports \(allowed: 443, 8443;/))
+      assert.deepEqual(server.requests, [])
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('re-checks the port of every redirect target', async () => {
+    const inner = await serve('127.0.0.1', (_req, res) => res.end('internal'))
+    const outer = await serve('127.0.0.1', (_req, res) => res.writeHead(302, { location: `${inner.origin}/admin` }).end())
+    try {
+      await assert.rejects(fetchToFile(`${outer.origin}/start`, dest(), { ...base, allowPrivate: true, allowedPorts: [outer.port] }), rejectsWith('port', /^Redirect from 127\.0\.0\.1 refused: Port \d+ is not allowed/))
+      assert.deepEqual(inner.requests, [])
+    } finally {
+      await Promise.all([inner.close(), outer.close()])
+    }
+  })
+
+  it('gives one answer, after the connect timeout, to a refused connection, a dead address, a bad name and a TLS failure', async () => {
+    const closed = await serve('127.0.0.1', () => {})
+    await closed.close()
+    const plain = await serve('127.0.0.1', (_req, res) => res.end('not TLS'))
+    const failedLookup = ((_hostname: string, _options: unknown, callback: (error: Error) => void) => {
+      process.nextTick(() => callback(Object.assign(new Error('getaddrinfo ENOTFOUND nowhere.test'), { code: 'ENOTFOUND' })))
+    }) as unknown as typeof dns.lookup
+    const connectTimeoutMs = 400
+    const options = { ...base, allowPrivate: true, connectTimeoutMs }
+    try {
+      for (const [label, url, extra] of [
+        ['refused', `http://127.0.0.1:${closed.port}/`, {}],
+        // TEST-NET-1 is never routed: the SYN goes unanswered and the connect times out.
+        ['timed out', 'http://192.0.2.1/', {}],
+        ['no such name', 'http://nowhere.test/', { lookup: failedLookup }],
+        ['TLS to a plain-HTTP port', `https://127.0.0.1:${plain.port}/`, {}]
+      ] as const) {
+        const started = performance.now()
+        await assert.rejects(fetchToFile(url, dest(), { ...options, ...extra }), (error: unknown) => {
+          rejectsWith('unreachable', /^Could not connect to (127\.0\.0\.1|192\.0\.2\.1|nowhere\.test)$/)(error)
+          assert.ok((error as ImportError).cause !== undefined, `${label}: the cause is kept for the log`)
+          return true
+        }, label)
+        const took = performance.now() - started
+        assert.ok(took >= connectTimeoutMs - 5 && took < connectTimeoutMs + 1_500, `${label} answered after ${Math.round(took)} ms`)
+      }
+    } finally {
+      await plain.close()
+    }
   })
 })
 

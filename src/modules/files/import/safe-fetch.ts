@@ -2,15 +2,16 @@ import dns from 'node:dns'
 import { open, rm } from 'node:fs/promises'
 import type { LookupFunction } from 'node:net'
 import { parse as parseContentDisposition } from 'content-disposition'
-import { Agent, type Dispatcher, request } from 'undici'
-import { addressProblem, literalAddress, parseImportUrl } from './address-policy.ts'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Agent, buildConnector, type Dispatcher, request } from 'undici'
+import { addressProblem, literalAddress, parseImportUrl, type ImportUrlPolicy } from './address-policy.ts'
 import { ImportError } from './import-error.ts'
 
-export interface FetchToFileOptions {
+export interface FetchToFileOptions extends ImportUrlPolicy {
   maxBytes: number
-  allowHttp: boolean
   /** Skips the address policy entirely (tests, trusted LAN deployments). */
   allowPrivate: boolean
+  /** Also the time every failure to connect takes to be reported (see `unreachable`). */
   connectTimeoutMs?: number
   /** Time to the response headers, and the longest silence between body chunks. */
   headersTimeoutMs?: number
@@ -47,12 +48,19 @@ export async function fetchToFile (url: string, destPath: string, options: Fetch
   const deadline = AbortSignal.timeout(totalTimeoutMs)
   const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline
 
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5_000
   let refusal: ImportError | undefined
+  // Hosts this fetch reached: a failure before that is a connect-stage failure.
+  const connected = new Set<string>()
+  const connector = buildConnector({
+    timeout: connectTimeoutMs,
+    lookup: checkedLookup(options.lookup ?? dns.lookup, judge, (error) => { refusal = error })
+  })
   const agent = new Agent({
-    connect: {
-      timeout: options.connectTimeoutMs ?? 5_000,
-      lookup: checkedLookup(options.lookup ?? dns.lookup, judge, (error) => { refusal = error })
-    },
+    connect: (connectOptions, callback) => connector(connectOptions, (error, socket) => {
+      if (!error) connected.add(connectOptions.hostname)
+      callback(error, socket as never)
+    }),
     headersTimeout: headersTimeoutMs,
     bodyTimeout: headersTimeoutMs
   })
@@ -65,6 +73,7 @@ export async function fetchToFile (url: string, destPath: string, options: Fetch
     diskError = error
     throw error
   }
+  let hopStarted = performance.now()
   try {
     for (let redirects = 0; ; redirects++) {
       const literal = literalAddress(current)
@@ -86,6 +95,7 @@ export async function fetchToFile (url: string, destPath: string, options: Fetch
           throw new ImportError('redirects', `${current.hostname} redirected more than ${maxRedirects} times`)
         }
         current = redirectTarget(current, location, options)
+        hopStarted = performance.now()
         continue
       }
       if (status < 200 || status > 299) {
@@ -124,13 +134,26 @@ export async function fetchToFile (url: string, destPath: string, options: Fetch
     if (diskError !== undefined && error === diskError) throw error
     if (refusal) throw refusal
     if (options.signal?.aborted) throw options.signal.reason
-    throw failure(error, current.hostname, deadline.aborted ? totalTimeoutMs : undefined)
+    if (deadline.aborted) throw new ImportError('timeout', `${current.hostname} did not finish sending within ${totalTimeoutMs / 1000} s`, { cause: error })
+    if (!connected.has(current.hostname)) {
+      // Refused, reset, unreachable, timed out, no such name, TLS handshake failed: one answer,
+      // given after the connect timeout whatever happened, so that neither the text nor the
+      // time it took tells a client which hosts and ports answer. The cause goes to the log.
+      await sleep(hopStarted + connectTimeoutMs - performance.now(), undefined, options.signal ? { signal: options.signal } : {}).catch(() => {})
+      options.signal?.throwIfAborted()
+      throw new ImportError('unreachable', `Could not connect to ${current.hostname}`, { cause: error })
+    }
+    throw failure(error, current.hostname)
   } finally {
     await agent.destroy()
   }
 }
 
-function checkedLookup (
+/**
+ * A `lookup` for sockets that resolves, judges every answer and hands on only checked
+ * addresses, so the socket connects to what was checked. Shared with the yt-dlp proxy.
+ */
+export function checkedLookup (
   resolve: typeof dns.lookup,
   judge: ((ip: string) => string | undefined) | undefined,
   onRefusal: (error: ImportError) => void
@@ -155,7 +178,7 @@ function checkedLookup (
   }
 }
 
-function redirectTarget (from: URL, location: string, options: { allowHttp: boolean }): URL {
+function redirectTarget (from: URL, location: string, options: ImportUrlPolicy): URL {
   let target: string
   try {
     target = new URL(location, from).href
@@ -182,12 +205,8 @@ function discard (body: Dispatcher.ResponseData['body']): void {
 const tooLarge = (url: URL, maxBytes: number) =>
   new ImportError('too_large', `The file at ${url.hostname} is larger than the ${maxBytes} byte limit`)
 
-function failure (error: unknown, hostname: string, totalTimeoutMs: number | undefined): ImportError {
-  if (totalTimeoutMs !== undefined) {
-    return new ImportError('timeout', `${hostname} did not finish sending within ${totalTimeoutMs / 1000} s`, { cause: error })
-  }
+function failure (error: unknown, hostname: string): ImportError {
   const code = (error as { code?: unknown } | null)?.code
-  if (code === 'UND_ERR_CONNECT_TIMEOUT') return new ImportError('timeout', `Connecting to ${hostname} timed out`, { cause: error })
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new ImportError('timeout', `${hostname} stopped answering`, { cause: error })
   }

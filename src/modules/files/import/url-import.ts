@@ -26,12 +26,13 @@ export interface Imported {
  * pages through yt-dlp. The result is judged by the same checks as an upload afterwards.
  */
 export function urlImporter (config: Config, storage: Storage) {
-  const media = mediaDownloader({ hosts: config.intake.importMediaHosts })
+  const policy = { allowHttp: config.intake.importAllowHttp, allowedPorts: config.intake.importAllowedPorts }
+  const media = mediaDownloader({ hosts: config.intake.importMediaHosts, ...policy, allowPrivate: config.intake.importAllowPrivate })
   const timeoutMs = config.intake.importTimeoutMs
 
   return {
     async fetch (rawUrl: string, maxBytes: number): Promise<Imported> {
-      const url = parseImportUrl(rawUrl, { allowHttp: config.intake.importAllowHttp })
+      const url = parseImportUrl(rawUrl, policy)
       const sourceUrl = url.toString()
       const work = path.join(await storage.workDir('imports'), randomUUID())
       await fs.mkdir(work, { mode: 0o700 })
@@ -48,7 +49,7 @@ export function urlImporter (config: Config, storage: Storage) {
           file = path.join(work, 'download')
           const fetched = await fetchToFile(sourceUrl, file, {
             maxBytes,
-            allowHttp: config.intake.importAllowHttp,
+            ...policy,
             allowPrivate: config.intake.importAllowPrivate,
             totalTimeoutMs: timeoutMs
           })
