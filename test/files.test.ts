@@ -10,13 +10,14 @@ import type { LightMyRequestResponse } from 'fastify'
 import type { User } from '../src/db/schema.ts'
 import { backends } from './helpers/db.ts'
 import { startApp, type Session, type TestApp } from './helpers/app.ts'
-import { GOOD_FORMATS, multipart, readFixture, sha256Of, type Fixture } from './helpers/audio.ts'
+import { GOOD_FORMATS, multipart, readFixture, SHAPE_DURATION_SEC, SHAPES, sha256Of, shape, type Fixture } from './helpers/audio.ts'
 
 const MB = 1024 * 1024
 // One app per backend serves every test: a 1 MB file cap (so "over the limit" costs ~20 MB
-// of loopback, not 500) and a 1 MB quota for the free tier. Everyone but the quota user is
+// of loopback, not 500), an 8 s duration cap (the long fixture lasts 10 s) and a 1 MB quota
+// for the free tier. Everyone but the quota user is
 // premium, whose quota (20 GB) never interferes; every good fixture is below 1 MB.
-const OVERRIDES = { MAX_FILE_SIZE_MB: '1', QUOTA_MB_FREE: '1' }
+const OVERRIDES = { MAX_FILE_SIZE_MB: '1', QUOTA_MB_FREE: '1', MAX_DURATION_SECONDS: '8' }
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 // What a stored display name must never contain (separators, controls, bidi and invisible format characters).
 const UNSAFE_NAME = /[/\\\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/ // eslint-disable-line no-control-regex
@@ -214,6 +215,27 @@ for (const backend of await backends()) {
       })
     })
 
+    describe('real-world shapes of the allowed formats', () => {
+      for (const s of SHAPES) {
+        it(`accepts ${s.label} as ${s.name}, with its duration, rate, layout and codec`, async () => {
+          const res = await upload(owner, s.name, fs.readFileSync(shape(s.label)))
+          assert.equal(res.statusCode, 201, res.body)
+          const file = res.json()
+          assert.ok(Math.abs(file.durationSec - SHAPE_DURATION_SEC) < 0.1, `duration ${file.durationSec}`)
+          assert.equal(file.sampleRate, s.sampleRate)
+          assert.equal(file.channels, s.channels)
+          assert.equal(file.codec, s.codec)
+          await assertStagingEmpty()
+        })
+      }
+    })
+
+    it('accepts an honest WAV whose data follows a 200 KiB LIST chunk', async () => {
+      const res = await upload(owner, 'listed.wav', readFixture('bigListWav'))
+      assert.equal(res.statusCode, 201, res.body)
+      assert.ok(Math.abs(res.json().durationSec - 3) < 0.01, res.body)
+    })
+
     describe('bad input: a clear 4xx and nothing left behind', () => {
       const BAD: { what: string, name: string, fixture: Fixture, status: number | number[], detail: RegExp }[] = [
         { what: 'a name whose extension is not allowed', name: 'tone.exe', fixture: 'wav', status: 415, detail: /not allowed.*\.mp3 \.wav/ },
@@ -225,7 +247,11 @@ for (const backend of await backends()) {
         { what: 'a truncated WAV', name: 'cut.wav', fixture: 'truncated', status: 422, detail: /truncated|corrupt/ },
         { what: 'a WAV header claiming 10 hours over 4 KB', name: 'bomb.wav', fixture: 'tenHourClaim', status: 422, detail: /36000 s/ },
         { what: 'random bytes after valid MP3 frames', name: 'noise.mp3', fixture: 'mp3Garbage', status: 422, detail: /corrupt|could not be read/ },
-        { what: 'a video-only MP4 named .m4a', name: 'clip.m4a', fixture: 'videoOnly', status: [415, 422], detail: /no audio|video/ }
+        { what: 'a video-only MP4 named .m4a', name: 'clip.m4a', fixture: 'videoOnly', status: [415, 422], detail: /no audio|video/ },
+        { what: 'a streamed WAV (MP3 inside) with noise in the middle', name: 'piped.wav', fixture: 'streamedMp3Garbage', status: 422, detail: /corrupt/ },
+        { what: 'a streamed WAV (IMA ADPCM) with noise in the middle', name: 'piped.wav', fixture: 'streamedAdpcmGarbage', status: 422, detail: /corrupt/ },
+        { what: 'a streamed FLAC (no length stated) longer than the limit', name: 'long.flac', fixture: 'streamedLongFlac', status: 422, detail: /more than 8 s, the limit \(measured by decoding/ },
+        { what: 'a forged WAV data size behind a 200 KiB LIST chunk', name: 'listed.wav', fixture: 'bigListForged', status: 422, detail: /forged: its WAV header promises 36000 s/ }
       ]
       for (const bad of BAD) {
         it(`refuses ${bad.what}`, async () => {
