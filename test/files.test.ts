@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import fs from 'node:fs'
 import http from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import net, { type AddressInfo, type Socket } from 'node:net'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
@@ -14,10 +14,10 @@ import { GOOD_FORMATS, multipart, readFixture, SHAPE_DURATION_SEC, SHAPES, sha25
 
 const MB = 1024 * 1024
 // One app per backend serves every test: a 1 MB file cap (so "over the limit" costs ~20 MB
-// of loopback, not 500), an 8 s duration cap (the long fixture lasts 10 s) and a 1 MB quota
-// for the free tier. Everyone but the quota user is
+// of loopback, not 500), 12 MB of a refused body drained before the answer, an 8 s duration
+// cap (the long fixture lasts 10 s) and a 1 MB quota for the free tier. Everyone but the quota user is
 // premium, whose quota (20 GB) never interferes; every good fixture is below 1 MB.
-const OVERRIDES = { MAX_FILE_SIZE_MB: '1', QUOTA_MB_FREE: '1', MAX_DURATION_SECONDS: '8' }
+const OVERRIDES = { MAX_FILE_SIZE_MB: '1', QUOTA_MB_FREE: '1', MAX_DURATION_SECONDS: '8', UPLOAD_DRAIN_MAX_MB: '12' }
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 // What a stored display name must never contain (separators, controls, bidi and invisible format characters).
 const UNSAFE_NAME = /[/\\\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/ // eslint-disable-line no-control-regex
@@ -106,6 +106,39 @@ async function streamUpload (url: string, headers: http.OutgoingHttpHeaders, hea
   await answerDone
   req.destroy()
   return state
+}
+
+/**
+ * How a browser sends a form: the whole body first, and only then does it read the answer. It
+ * reads nothing from the socket meanwhile, so a server that closes the connection with
+ * unread body bytes sends a reset, which destroys the unread answer along with it.
+ */
+async function browserLikeUpload (url: string, headers: Record<string, string>, body: Buffer, chunked: boolean): Promise<{ status?: number, body: string, error?: string }> {
+  const target = new URL(url)
+  const socket = net.connect(Number(target.port), target.hostname)
+  socket.pause()
+  await once(socket, 'connect')
+  const lines = [`POST ${target.pathname} HTTP/1.1`, `Host: ${target.host}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${body.length}`]
+  let error: string | undefined
+  socket.on('error', (e: Error) => { error ??= e.message })
+  const write = async (bytes: Buffer) => {
+    if (error === undefined && !socket.write(bytes)) await Promise.race([once(socket, 'drain'), once(socket, 'close')])
+  }
+  await write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`))
+  for (let at = 0; at < body.length && error === undefined; at += 64 * 1024) {
+    const piece = body.subarray(at, at + 64 * 1024)
+    await write(chunked ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece)
+  }
+  if (chunked) await write(Buffer.from('0\r\n\r\n'))
+  const chunks: Buffer[] = []
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+  socket.resume()
+  await Promise.race([once(socket, 'end'), once(socket, 'close'), pause(5000)])
+  socket.destroy()
+  const text = Buffer.concat(chunks).toString()
+  const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]
+  return { ...(status ? { status: Number(status) } : {}), body: text.slice(text.indexOf('\r\n\r\n') + 4), ...(error ? { error } : {}) }
 }
 
 for (const backend of await backends()) {
@@ -319,14 +352,15 @@ for (const backend of await backends()) {
         assertProblem(res, 413, /1 MB limit/)
       })
 
-      it('cuts a streamed (chunked) upload off long before its end and removes the partial file', async () => {
+      it('cuts a streamed (chunked) upload off past the drain bound, long before its end, and removes the partial file', async () => {
         // What the server itself pulls off the socket, beside what the client managed to write
         // (which also counts the kernel's socket buffers).
         let serverRead = 0
         const count = (socket: Socket) => { socket.on('data', (chunk: Buffer) => { serverRead += chunk.length }) }
         t.app.server.on('connection', count)
         const boundary = `b${randomUUID()}`
-        const total = 20 * MB
+        // Far past the 1 MB limit plus the 12 MB drain bound: the rest is never read.
+        const total = 40 * MB
         const outcome = await leavesNothing(() => streamUpload(`${base}/api/v1/files`, {
           'x-api-key': owner.key,
           'content-type': `multipart/form-data; boundary=${boundary}`
@@ -346,7 +380,7 @@ for (const backend of await backends()) {
         assert.ok(serverRead < total / 2, numbers)
       })
 
-      it('answers a declared Content-Length over the limit with 413 before reading the body', async () => {
+      it('answers a declared Content-Length past the drain bound with 413 before reading the body', async () => {
         const boundary = `b${randomUUID()}`
         const started = Date.now()
         const req = http.request(`${base}/api/v1/files`, {
@@ -364,6 +398,52 @@ for (const backend of await backends()) {
         assert.ok(Date.now() - started < 2000, 'the refusal must not wait for the body')
         await assertStagingEmpty()
       })
+
+      // A browser (or Node's fetch) reads no answer before its body is sent: a server that
+      // closes mid-body gives it a network error instead of the 413 to show.
+      const overLimitForm = (mb = 3) => {
+        const form = new FormData()
+        form.append('file', new Blob([new Uint8Array(mb * MB)]), 'big.wav')
+        return form
+      }
+
+      it('answers fetch with a readable 413 for a 3 MB body with a declared length, every time', async () => {
+        for (let i = 0; i < 5; i++) {
+          const res = await fetch(`${base}/api/v1/files`, { method: 'POST', headers: { 'x-api-key': owner.key }, body: overLimitForm() })
+          assert.equal(res.status, 413)
+          assert.match(((await res.json()) as { detail: string }).detail, /exceeds the 1 MB limit/)
+        }
+        await assertStagingEmpty()
+      })
+
+      it('answers fetch with a readable 413 for a 3 MB streamed body (no length), every time', async () => {
+        for (let i = 0; i < 5; i++) {
+          const encoded = new Response(overLimitForm())
+          const res = await fetch(`${base}/api/v1/files`, {
+            method: 'POST',
+            headers: { 'x-api-key': owner.key, 'content-type': String(encoded.headers.get('content-type')) },
+            body: encoded.body,
+            duplex: 'half'
+          } as RequestInit)
+          assert.equal(res.status, 413)
+          assert.match(((await res.json()) as { detail: string }).detail, /exceeds the 1 MB limit/)
+        }
+        await assertStagingEmpty()
+      })
+
+      for (const chunked of [false, true]) {
+        it(`answers a browser-like client (body first, answer after) with a readable 413 (${chunked ? 'chunked' : 'declared length'}), every time`, async () => {
+          for (let i = 0; i < 5; i++) {
+            // 8 MB: loopback buffers absorb a few MB that the server never reads.
+            const encoded = new Response(overLimitForm(8))
+            const body = Buffer.from(await encoded.arrayBuffer())
+            const res = await browserLikeUpload(`${base}/api/v1/files`, { 'x-api-key': owner.key, 'content-type': String(encoded.headers.get('content-type')) }, body, chunked)
+            assert.equal(res.status, 413, `attempt ${i}: ${res.error ?? res.body}`)
+            assert.match(res.body, /exceeds the 1 MB limit/)
+          }
+          await assertStagingEmpty()
+        })
+      }
 
       it('refuses two files in one request with 400', async () => {
         const form = new FormData()

@@ -76,6 +76,9 @@ export function filesService (deps: FilesDeps) {
   }
 
   return {
+    /** How much of a refused upload's body is read and discarded before the answer (multipart-upload.ts). */
+    uploadDrain: { maxBytes: config.intake.drainMaxBytes, timeoutMs: config.intake.drainTimeoutMs },
+
     /** Step 1, before any byte is stored: the name's last extension must be on the allow-list. */
     formatForName (rawName: string): AudioFormat {
       const format = formatFromName(rawName)
