@@ -170,6 +170,7 @@ for (const backend of await backends()) {
       t.app.inject({ method: 'GET', url, headers: { ...authHeaders(as), ...headers } })
 
     const objectPath = (id: string) => path.join(objectsDir, id.slice(0, 2), id)
+    const storageDelete = (id: string) => t.app.container.storage.delete(id)
     const objectIds = () => filesUnder(objectsDir).map((file) => path.basename(file)).sort()
     const rowIds = async () => (await t.testDb.db.kysely.selectFrom('files').select('id').execute()).map((r) => r.id).sort()
     const assertStagingEmpty = async () => {
@@ -651,6 +652,38 @@ for (const backend of await backends()) {
         assert.ok(entry, 'a file.expired audit row names the file')
         assert.equal(entry.ownerId, owner.user.id)
         assert.equal(audits.length, report.expiredFiles)
+      })
+
+      it('treats an expired file as gone before the sweep: 404 on GET and content, not listed, no job on it', async () => {
+        const created = (await upload(owner, 'stale.ogg', readFixture('ogg'))).json()
+        await t.testDb.db.kysely.updateTable('files').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', created.id).execute()
+        for (const url of [`/api/v1/files/${created.id}`, `/api/v1/files/${created.id}/content`]) assertProblem(await get(owner, url), 404, /not found/)
+        const list = (await get(owner, '/api/v1/files?limit=100')).json() as { items: { id: string }[] }
+        assert.ok(!list.items.some((f) => f.id === created.id), 'an expired file is not listed')
+        const job = await t.app.inject({ method: 'POST', url: '/api/v1/jobs', headers: authHeaders({ session: owner.session }), payload: { type: 'analyze', fileId: created.id } })
+        assertProblem(job, 404, /File was not found/)
+        // The repository refuses it too, inside the insert's transaction.
+        const direct = await t.app.container.repos.jobs.insertWithinLimit({ id: randomUUID(), ownerId: owner.user.id, type: 'analyze', fileId: created.id, params: {} }, 100)
+        assert.deepEqual(direct, { fileGone: true })
+        assert.ok(fs.existsSync(objectPath(created.id)), 'the bytes wait for the sweep')
+      })
+
+      it("keeps a file that a job was created on between the sweep's select and its delete", async () => {
+        const created = (await upload(owner, 'raced.ogg', readFixture('ogg'))).json()
+        const later = new Date(Date.parse(created.expiresAt) + 60_000)
+        const { files, jobs } = t.app.container.repos
+        assert.ok((await files.expired(later, 1000)).some((f) => f.id === created.id), 'the sweep lists it')
+        const jobId = randomUUID()
+        const inserted = await jobs.insertWithinLimit({ id: jobId, ownerId: owner.user.id, type: 'analyze', fileId: created.id, params: {} }, 100)
+        assert.ok('job' in inserted, JSON.stringify(inserted))
+        assert.equal(await files.deleteExpired(created.id, later), undefined, 'the delete sees the new job')
+        assert.ok(await files.findById(created.id), 'the job is not orphaned: its file row stays')
+        assert.ok(fs.existsSync(objectPath(created.id)))
+        // Once the job has ended, the next sweep deletes the file.
+        await jobs.finish(jobId, { status: 'canceled', expiresAt: later })
+        assert.equal((await files.deleteExpired(created.id, later))?.id, created.id)
+        await jobs.delete(jobId)
+        await storageDelete(created.id)
       })
 
       it('removes staged files left by a crashed upload, and keeps a fresh one', async () => {

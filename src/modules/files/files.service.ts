@@ -69,7 +69,8 @@ export function filesService (deps: FilesDeps) {
   const quotaOf = (principal: Principal): number => config.intake.quotaBytes[principal.tier]
 
   async function mustRead (principal: Principal, id: string): Promise<AudioFile> {
-    const file = await files.findById(id)
+    // An expired file is gone for its owner at once, not at the next sweep.
+    const file = await files.findLive(id)
     // Another user's file is indistinguishable from a missing one; admins may read any.
     if (!file || (file.owner_id !== principal.userId && !principal.scopes.includes('admin'))) throw notFound('File')
     return file
