@@ -3,20 +3,21 @@ import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import fs from 'node:fs'
 import http from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import net, { type AddressInfo, type Socket } from 'node:net'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import type { User } from '../src/db/schema.ts'
 import { backends } from './helpers/db.ts'
 import { startApp, type Session, type TestApp } from './helpers/app.ts'
-import { GOOD_FORMATS, multipart, readFixture, sha256Of, type Fixture } from './helpers/audio.ts'
+import { GOOD_FORMATS, multipart, readFixture, SHAPE_DURATION_SEC, SHAPES, sha256Of, shape, type Fixture } from './helpers/audio.ts'
 
 const MB = 1024 * 1024
 // One app per backend serves every test: a 1 MB file cap (so "over the limit" costs ~20 MB
-// of loopback, not 500) and a 1 MB quota for the free tier. Everyone but the quota user is
+// of loopback, not 500), 12 MB of a refused body drained before the answer, an 8 s duration
+// cap (the long fixture lasts 10 s) and a 1 MB quota for the free tier. Everyone but the quota user is
 // premium, whose quota (20 GB) never interferes; every good fixture is below 1 MB.
-const OVERRIDES = { MAX_FILE_SIZE_MB: '1', QUOTA_MB_FREE: '1' }
+const OVERRIDES = { MAX_FILE_SIZE_MB: '1', QUOTA_MB_FREE: '1', MAX_DURATION_SECONDS: '8', UPLOAD_DRAIN_MAX_MB: '12' }
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 // What a stored display name must never contain (separators, controls, bidi and invisible format characters).
 const UNSAFE_NAME = /[/\\\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/ // eslint-disable-line no-control-regex
@@ -107,6 +108,39 @@ async function streamUpload (url: string, headers: http.OutgoingHttpHeaders, hea
   return state
 }
 
+/**
+ * How a browser sends a form: the whole body first, and only then does it read the answer. It
+ * reads nothing from the socket meanwhile, so a server that closes the connection with
+ * unread body bytes sends a reset, which destroys the unread answer along with it.
+ */
+async function browserLikeUpload (url: string, headers: Record<string, string>, body: Buffer, chunked: boolean): Promise<{ status?: number, body: string, error?: string }> {
+  const target = new URL(url)
+  const socket = net.connect(Number(target.port), target.hostname)
+  socket.pause()
+  await once(socket, 'connect')
+  const lines = [`POST ${target.pathname} HTTP/1.1`, `Host: ${target.host}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${body.length}`]
+  let error: string | undefined
+  socket.on('error', (e: Error) => { error ??= e.message })
+  const write = async (bytes: Buffer) => {
+    if (error === undefined && !socket.write(bytes)) await Promise.race([once(socket, 'drain'), once(socket, 'close')])
+  }
+  await write(Buffer.from(`${lines.join('\r\n')}\r\n\r\n`))
+  for (let at = 0; at < body.length && error === undefined; at += 64 * 1024) {
+    const piece = body.subarray(at, at + 64 * 1024)
+    await write(chunked ? Buffer.concat([Buffer.from(`${piece.length.toString(16)}\r\n`), piece, Buffer.from('\r\n')]) : piece)
+  }
+  if (chunked) await write(Buffer.from('0\r\n\r\n'))
+  const chunks: Buffer[] = []
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+  socket.resume()
+  await Promise.race([once(socket, 'end'), once(socket, 'close'), pause(5000)])
+  socket.destroy()
+  const text = Buffer.concat(chunks).toString()
+  const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]
+  return { ...(status ? { status: Number(status) } : {}), body: text.slice(text.indexOf('\r\n\r\n') + 4), ...(error ? { error } : {}) }
+}
+
 for (const backend of await backends()) {
   describe(`file intake: multipart upload, download, retention (${backend.name})`, { skip: backend.skip }, () => {
     let t: TestApp
@@ -136,6 +170,7 @@ for (const backend of await backends()) {
       t.app.inject({ method: 'GET', url, headers: { ...authHeaders(as), ...headers } })
 
     const objectPath = (id: string) => path.join(objectsDir, id.slice(0, 2), id)
+    const storageDelete = (id: string) => t.app.container.storage.delete(id)
     const objectIds = () => filesUnder(objectsDir).map((file) => path.basename(file)).sort()
     const rowIds = async () => (await t.testDb.db.kysely.selectFrom('files').select('id').execute()).map((r) => r.id).sort()
     const assertStagingEmpty = async () => {
@@ -214,6 +249,27 @@ for (const backend of await backends()) {
       })
     })
 
+    describe('real-world shapes of the allowed formats', () => {
+      for (const s of SHAPES) {
+        it(`accepts ${s.label} as ${s.name}, with its duration, rate, layout and codec`, async () => {
+          const res = await upload(owner, s.name, fs.readFileSync(shape(s.label)))
+          assert.equal(res.statusCode, 201, res.body)
+          const file = res.json()
+          assert.ok(Math.abs(file.durationSec - SHAPE_DURATION_SEC) < 0.1, `duration ${file.durationSec}`)
+          assert.equal(file.sampleRate, s.sampleRate)
+          assert.equal(file.channels, s.channels)
+          assert.equal(file.codec, s.codec)
+          await assertStagingEmpty()
+        })
+      }
+    })
+
+    it('accepts an honest WAV whose data follows a 200 KiB LIST chunk', async () => {
+      const res = await upload(owner, 'listed.wav', readFixture('bigListWav'))
+      assert.equal(res.statusCode, 201, res.body)
+      assert.ok(Math.abs(res.json().durationSec - 3) < 0.01, res.body)
+    })
+
     describe('bad input: a clear 4xx and nothing left behind', () => {
       const BAD: { what: string, name: string, fixture: Fixture, status: number | number[], detail: RegExp }[] = [
         { what: 'a name whose extension is not allowed', name: 'tone.exe', fixture: 'wav', status: 415, detail: /not allowed.*\.mp3 \.wav/ },
@@ -225,7 +281,11 @@ for (const backend of await backends()) {
         { what: 'a truncated WAV', name: 'cut.wav', fixture: 'truncated', status: 422, detail: /truncated|corrupt/ },
         { what: 'a WAV header claiming 10 hours over 4 KB', name: 'bomb.wav', fixture: 'tenHourClaim', status: 422, detail: /36000 s/ },
         { what: 'random bytes after valid MP3 frames', name: 'noise.mp3', fixture: 'mp3Garbage', status: 422, detail: /corrupt|could not be read/ },
-        { what: 'a video-only MP4 named .m4a', name: 'clip.m4a', fixture: 'videoOnly', status: [415, 422], detail: /no audio|video/ }
+        { what: 'a video-only MP4 named .m4a', name: 'clip.m4a', fixture: 'videoOnly', status: [415, 422], detail: /no audio|video/ },
+        { what: 'a streamed WAV (MP3 inside) with noise in the middle', name: 'piped.wav', fixture: 'streamedMp3Garbage', status: 422, detail: /corrupt/ },
+        { what: 'a streamed WAV (IMA ADPCM) with noise in the middle', name: 'piped.wav', fixture: 'streamedAdpcmGarbage', status: 422, detail: /corrupt/ },
+        { what: 'a streamed FLAC (no length stated) longer than the limit', name: 'long.flac', fixture: 'streamedLongFlac', status: 422, detail: /more than 8 s, the limit \(measured by decoding/ },
+        { what: 'a forged WAV data size behind a 200 KiB LIST chunk', name: 'listed.wav', fixture: 'bigListForged', status: 422, detail: /forged: its WAV header promises 36000 s/ }
       ]
       for (const bad of BAD) {
         it(`refuses ${bad.what}`, async () => {
@@ -293,14 +353,15 @@ for (const backend of await backends()) {
         assertProblem(res, 413, /1 MB limit/)
       })
 
-      it('cuts a streamed (chunked) upload off long before its end and removes the partial file', async () => {
+      it('cuts a streamed (chunked) upload off past the drain bound, long before its end, and removes the partial file', async () => {
         // What the server itself pulls off the socket, beside what the client managed to write
         // (which also counts the kernel's socket buffers).
         let serverRead = 0
         const count = (socket: Socket) => { socket.on('data', (chunk: Buffer) => { serverRead += chunk.length }) }
         t.app.server.on('connection', count)
         const boundary = `b${randomUUID()}`
-        const total = 20 * MB
+        // Far past the 1 MB limit plus the 12 MB drain bound: the rest is never read.
+        const total = 40 * MB
         const outcome = await leavesNothing(() => streamUpload(`${base}/api/v1/files`, {
           'x-api-key': owner.key,
           'content-type': `multipart/form-data; boundary=${boundary}`
@@ -320,7 +381,7 @@ for (const backend of await backends()) {
         assert.ok(serverRead < total / 2, numbers)
       })
 
-      it('answers a declared Content-Length over the limit with 413 before reading the body', async () => {
+      it('answers a declared Content-Length past the drain bound with 413 before reading the body', async () => {
         const boundary = `b${randomUUID()}`
         const started = Date.now()
         const req = http.request(`${base}/api/v1/files`, {
@@ -338,6 +399,52 @@ for (const backend of await backends()) {
         assert.ok(Date.now() - started < 2000, 'the refusal must not wait for the body')
         await assertStagingEmpty()
       })
+
+      // A browser (or Node's fetch) reads no answer before its body is sent: a server that
+      // closes mid-body gives it a network error instead of the 413 to show.
+      const overLimitForm = (mb = 3) => {
+        const form = new FormData()
+        form.append('file', new Blob([new Uint8Array(mb * MB)]), 'big.wav')
+        return form
+      }
+
+      it('answers fetch with a readable 413 for a 3 MB body with a declared length, every time', async () => {
+        for (let i = 0; i < 5; i++) {
+          const res = await fetch(`${base}/api/v1/files`, { method: 'POST', headers: { 'x-api-key': owner.key }, body: overLimitForm() })
+          assert.equal(res.status, 413)
+          assert.match(((await res.json()) as { detail: string }).detail, /exceeds the 1 MB limit/)
+        }
+        await assertStagingEmpty()
+      })
+
+      it('answers fetch with a readable 413 for a 3 MB streamed body (no length), every time', async () => {
+        for (let i = 0; i < 5; i++) {
+          const encoded = new Response(overLimitForm())
+          const res = await fetch(`${base}/api/v1/files`, {
+            method: 'POST',
+            headers: { 'x-api-key': owner.key, 'content-type': String(encoded.headers.get('content-type')) },
+            body: encoded.body,
+            duplex: 'half'
+          } as RequestInit)
+          assert.equal(res.status, 413)
+          assert.match(((await res.json()) as { detail: string }).detail, /exceeds the 1 MB limit/)
+        }
+        await assertStagingEmpty()
+      })
+
+      for (const chunked of [false, true]) {
+        it(`answers a browser-like client (body first, answer after) with a readable 413 (${chunked ? 'chunked' : 'declared length'}), every time`, async () => {
+          for (let i = 0; i < 5; i++) {
+            // 8 MB: loopback buffers absorb a few MB that the server never reads.
+            const encoded = new Response(overLimitForm(8))
+            const body = Buffer.from(await encoded.arrayBuffer())
+            const res = await browserLikeUpload(`${base}/api/v1/files`, { 'x-api-key': owner.key, 'content-type': String(encoded.headers.get('content-type')) }, body, chunked)
+            assert.equal(res.status, 413, `attempt ${i}: ${res.error ?? res.body}`)
+            assert.match(res.body, /exceeds the 1 MB limit/)
+          }
+          await assertStagingEmpty()
+        })
+      }
 
       it('refuses two files in one request with 400', async () => {
         const form = new FormData()
@@ -545,6 +652,38 @@ for (const backend of await backends()) {
         assert.ok(entry, 'a file.expired audit row names the file')
         assert.equal(entry.ownerId, owner.user.id)
         assert.equal(audits.length, report.expiredFiles)
+      })
+
+      it('treats an expired file as gone before the sweep: 404 on GET and content, not listed, no job on it', async () => {
+        const created = (await upload(owner, 'stale.ogg', readFixture('ogg'))).json()
+        await t.testDb.db.kysely.updateTable('files').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', created.id).execute()
+        for (const url of [`/api/v1/files/${created.id}`, `/api/v1/files/${created.id}/content`]) assertProblem(await get(owner, url), 404, /not found/)
+        const list = (await get(owner, '/api/v1/files?limit=100')).json() as { items: { id: string }[] }
+        assert.ok(!list.items.some((f) => f.id === created.id), 'an expired file is not listed')
+        const job = await t.app.inject({ method: 'POST', url: '/api/v1/jobs', headers: authHeaders({ session: owner.session }), payload: { type: 'analyze', fileId: created.id } })
+        assertProblem(job, 404, /File was not found/)
+        // The repository refuses it too, inside the insert's transaction.
+        const direct = await t.app.container.repos.jobs.insertWithinLimit({ id: randomUUID(), ownerId: owner.user.id, type: 'analyze', fileId: created.id, params: {} }, 100)
+        assert.deepEqual(direct, { fileGone: true })
+        assert.ok(fs.existsSync(objectPath(created.id)), 'the bytes wait for the sweep')
+      })
+
+      it("keeps a file that a job was created on between the sweep's select and its delete", async () => {
+        const created = (await upload(owner, 'raced.ogg', readFixture('ogg'))).json()
+        const later = new Date(Date.parse(created.expiresAt) + 60_000)
+        const { files, jobs } = t.app.container.repos
+        assert.ok((await files.expired(later, 1000)).some((f) => f.id === created.id), 'the sweep lists it')
+        const jobId = randomUUID()
+        const inserted = await jobs.insertWithinLimit({ id: jobId, ownerId: owner.user.id, type: 'analyze', fileId: created.id, params: {} }, 100)
+        assert.ok('job' in inserted, JSON.stringify(inserted))
+        assert.equal(await files.deleteExpired(created.id, later), undefined, 'the delete sees the new job')
+        assert.ok(await files.findById(created.id), 'the job is not orphaned: its file row stays')
+        assert.ok(fs.existsSync(objectPath(created.id)))
+        // Once the job has ended, the next sweep deletes the file.
+        await jobs.finish(jobId, { status: 'canceled', expiresAt: later })
+        assert.equal((await files.deleteExpired(created.id, later))?.id, created.id)
+        await jobs.delete(jobId)
+        await storageDelete(created.id)
       })
 
       it('removes staged files left by a crashed upload, and keeps a fresh one', async () => {

@@ -35,6 +35,8 @@ export const EnvSchema = Type.Object({
 
   MAX_FILE_SIZE_MB: Type.Integer({ minimum: 1, default: 500 }),
   MAX_DURATION_SECONDS: Type.Integer({ minimum: 1, default: 14400 }),
+  UPLOAD_DRAIN_MAX_MB: Type.Integer({ minimum: 0, default: 256 }),
+  UPLOAD_DRAIN_SECONDS: Type.Integer({ minimum: 1, maximum: 600, default: 30 }),
   FILE_RETENTION_HOURS: Type.Integer({ minimum: 1, default: 24 }),
   QUOTA_MB_FREE: Type.Integer({ minimum: 0, default: 2048 }),
   QUOTA_MB_PREMIUM: Type.Integer({ minimum: 0, default: 20480 }),

@@ -41,6 +41,12 @@ export interface Config {
   intake: {
     maxFileBytes: number
     maxDurationSec: number
+    /**
+     * A refused upload's body is read and discarded up to this many more bytes (then the
+     * connection is cut), so that a browser gets to read the 413 instead of a reset.
+     */
+    drainMaxBytes: number
+    drainTimeoutMs: number
     retentionHours: number
     /** Bytes per tier; 0 means unlimited. */
     quotaBytes: { free: number, premium: number, enterprise: number }
@@ -169,6 +175,8 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
     intake: {
       maxFileBytes: env.MAX_FILE_SIZE_MB * MB,
       maxDurationSec: env.MAX_DURATION_SECONDS,
+      drainMaxBytes: env.UPLOAD_DRAIN_MAX_MB * MB,
+      drainTimeoutMs: env.UPLOAD_DRAIN_SECONDS * 1000,
       retentionHours: env.FILE_RETENTION_HOURS,
       quotaBytes: { free: env.QUOTA_MB_FREE * MB, premium: env.QUOTA_MB_PREMIUM * MB, enterprise: env.QUOTA_MB_ENTERPRISE * MB },
       sweepIntervalMs: env.SWEEP_INTERVAL_MINUTES * 60_000,

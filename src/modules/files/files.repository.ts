@@ -43,11 +43,16 @@ export function filesRepository (db: Kysely<Database>) {
         return { file: await trx.insertInto('files').values(file).returningAll().executeTakeFirstOrThrow() }
       })
     },
+    /** Any record, expired or not: for the worker of a job that holds the file, and clean-ups. */
     findById (id: string): Promise<AudioFile | undefined> {
       return db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst()
     },
-    list (ownerId: string, limit: number, after?: { createdAt: Date, id: string }): Promise<AudioFile[]> {
-      let query = db.selectFrom('files').selectAll().where('owner_id', '=', ownerId)
+    /** The record unless it has expired: what a client may still read, download or start a job on. */
+    findLive (id: string, now = new Date()): Promise<AudioFile | undefined> {
+      return db.selectFrom('files').selectAll().where('id', '=', id).where('expires_at', '>', now).executeTakeFirst()
+    },
+    list (ownerId: string, limit: number, after?: { createdAt: Date, id: string }, now = new Date()): Promise<AudioFile[]> {
+      let query = db.selectFrom('files').selectAll().where('owner_id', '=', ownerId).where('expires_at', '>', now)
       if (after) {
         query = query.where((eb) => eb.or([
           eb('created_at', '<', after.createdAt),
@@ -70,6 +75,23 @@ export function filesRepository (db: Kysely<Database>) {
           selectFrom('jobs').select('jobs.id').whereRef('jobs.file_id', '=', 'files.id').where('jobs.status', 'in', ['queued', 'running'])
         )))
         .orderBy('expires_at').limit(limit).execute()
+    },
+    /**
+     * Deletes the record only if it is still expired and still no queued or running job uses
+     * it, returning it; undefined when a job was created on it since `expired()` listed it.
+     * The row lock waits for a job creation that holds the file (jobs.repository
+     * insertWithinLimit); the delete that follows is a new statement, so it sees that job.
+     */
+    async deleteExpired (id: string, now: Date): Promise<AudioFile | undefined> {
+      return db.transaction().execute(async (trx) => {
+        const locked = await trx.selectFrom('files').select('id').where('id', '=', id).forUpdate().executeTakeFirst()
+        if (!locked) return undefined
+        return trx.deleteFrom('files').where('id', '=', id).where('expires_at', '<=', now)
+          .where(({ not, exists, selectFrom }) => not(exists(
+            selectFrom('jobs').select('jobs.id').whereRef('jobs.file_id', '=', 'files.id').where('jobs.status', 'in', ['queued', 'running'])
+          )))
+          .returningAll().executeTakeFirst()
+      })
     }
   }
 }

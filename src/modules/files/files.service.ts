@@ -4,14 +4,14 @@ import type { Config } from '../../config/config.ts'
 import type { AudioFile, AudioFormat } from '../../db/schema.ts'
 import { rejectedFor, type Metrics } from '../../guard/metrics.ts'
 import { badRequest, HttpProblem, notFound, unprocessable } from '../../http/problem.ts'
-import { DEFAULT_AUDIO_LIMITS, judgeAudio, judgeWavHeader } from '../../media/audio-policy.ts'
+import { DEFAULT_AUDIO_LIMITS, durationUnknown, judgeAudio, judgeWavHeader, walkWav, wavRunsToEnd } from '../../media/audio-policy.ts'
 import { AUDIO_FORMATS, contentTypeOf, formatFromName, magicMatches, MAX_CLIENT_NAME_BYTES, sanitiseFileName } from '../../media/formats.ts'
 import type { MediaTools } from '../../media/probe.ts'
 import type { ByteRange, Storage } from '../../storage/storage.ts'
 import type { Principal } from '../auth/permissions.ts'
 import type { FilesRepository } from './files.repository.ts'
 import { decodeCursor, encodeCursor } from '../../http/cursor.ts'
-import { readHead, type Staged } from './staging.ts'
+import { withReader, type Staged } from './staging.ts'
 
 export interface PublicFile {
   id: string
@@ -69,13 +69,17 @@ export function filesService (deps: FilesDeps) {
   const quotaOf = (principal: Principal): number => config.intake.quotaBytes[principal.tier]
 
   async function mustRead (principal: Principal, id: string): Promise<AudioFile> {
-    const file = await files.findById(id)
+    // An expired file is gone for its owner at once, not at the next sweep.
+    const file = await files.findLive(id)
     // Another user's file is indistinguishable from a missing one; admins may read any.
     if (!file || (file.owner_id !== principal.userId && !principal.scopes.includes('admin'))) throw notFound('File')
     return file
   }
 
   return {
+    /** How much of a refused upload's body is read and discarded before the answer (multipart-upload.ts). */
+    uploadDrain: { maxBytes: config.intake.drainMaxBytes, timeoutMs: config.intake.drainTimeoutMs },
+
     /**
      * Step 1, before any byte is stored: the name must be at most MAX_CLIENT_NAME_BYTES long
      * (checked first, so no later step spends time on a huge one) and its last extension
@@ -123,15 +127,18 @@ export function filesService (deps: FilesDeps) {
             ? `The content is ${detected.ext.toUpperCase()}, not ${format.toUpperCase()}: the name's extension must match the bytes`
             : `The content is not ${format.toUpperCase()} audio (unrecognised bytes)`))
         }
-        if (format === 'wav') {
-          const forged = judgeWavHeader(await readHead(staged.path, 64 * 1024), staged.size)
-          if (forged) throw rejectedFor('decode', unprocessable(forged))
-        }
+        const wav = format === 'wav' ? await withReader(staged.path, (readAt) => walkWav(readAt, staged.size)) : undefined
+        const forged = judgeWavHeader(wav, staged.size)
+        if (forged) throw rejectedFor('decode', unprocessable(forged))
         const probe = await media.probe(staged.path)
         if (!probe) throw rejectedFor('decode', unprocessable(`The file could not be read as ${format.toUpperCase()} audio`))
-        const verdict = judgeAudio(probe, staged.size, limits)
+        const untilEnd = wavRunsToEnd(wav)
+        const unknown = durationUnknown(probe, untilEnd)
+        const measured = unknown ? await media.measure(staged.path, limits.maxDurationSec) : undefined
+        if (unknown && !measured) throw rejectedFor('decode', unprocessable('The file does not state its length, and it does not decode for it to be measured'))
+        const verdict = judgeAudio(probe, staged.size, limits, measured)
         if ('problem' in verdict) throw rejectedFor(verdict.overLimit ?? 'decode', unprocessable(verdict.problem))
-        if (!await media.decodes(staged.path)) throw rejectedFor('decode', unprocessable('The audio is corrupt: it does not decode cleanly'))
+        if (!await media.decodes(staged.path, untilEnd)) throw rejectedFor('decode', unprocessable('The audio is corrupt: it does not decode cleanly'))
 
         // Sanitising can eat the extension ("....mp3" → "mp3"); the stored name keeps the format.
         const cleanName = sanitiseFileName(input.name, `audio.${format}`)

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { rejectedFor, type Metrics } from '../../guard/metrics.ts'
 import { HttpProblem, badRequest, unprocessable } from '../../http/problem.ts'
@@ -24,11 +25,39 @@ export interface UploadDeps {
 }
 
 /**
- * A refusal while the client is still sending must also stop the sending: `Connection: close`
- * makes Node end the socket after the answer instead of draining hundreds of megabytes.
+ * Reads and discards what is left of the request body, at most `maxBytes` and `timeoutMs`;
+ * true when the body ended within both.
  */
-function cutOff (reply: FastifyReply, problem: HttpProblem): HttpProblem {
-  reply.header('connection', 'close')
+export function drainBody (raw: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<boolean> {
+  if (raw.readableEnded) return Promise.resolve(true)
+  if (raw.destroyed || maxBytes <= 0) return Promise.resolve(false)
+  return new Promise((resolve) => {
+    let seen = 0
+    const done = (drained: boolean) => {
+      clearTimeout(timer)
+      raw.off('data', onData).off('end', onEnd).off('error', onFail).off('close', onFail)
+      if (!drained) raw.pause()
+      resolve(drained)
+    }
+    const onData = (chunk: Buffer) => { seen += chunk.length; if (seen > maxBytes) done(false) }
+    const onEnd = () => { done(true) }
+    const onFail = () => { done(false) }
+    const timer = setTimeout(onFail, timeoutMs)
+    raw.on('data', onData).once('end', onEnd).once('error', onFail).once('close', onFail)
+    // The multipart parser may still be attached; from here on the bytes go nowhere.
+    raw.unpipe()
+    raw.resume()
+  })
+}
+
+/**
+ * A refusal while the client is still sending. Browsers and fetch clients read no answer
+ * until they have sent their body (a connection closed under them is a network error, not a
+ * 413), so the rest is read and discarded first, within the drain bounds. Past those the
+ * sending is stopped: `Connection: close` makes Node end the socket after the answer.
+ */
+async function refuseMidBody (request: FastifyRequest, reply: FastifyReply, bounds: { maxBytes: number, timeoutMs: number }, problem: HttpProblem): Promise<HttpProblem> {
+  if (!await drainBody(request.raw, bounds.maxBytes, bounds.timeoutMs)) reply.header('connection', 'close')
   return problem
 }
 
@@ -61,9 +90,12 @@ export async function receiveUpload (request: FastifyRequest, reply: FastifyRepl
     return error
   }
   const allowance = await deps.files.uploadAllowance(principal)
+  const drain = deps.files.uploadDrain
   const declared = Number(request.headers['content-length'])
   if (Number.isFinite(declared) && declared > allowance.maxBytes + MULTIPART_OVERHEAD) {
-    throw refuse(cutOff(reply, deps.files.sizeProblem(allowance)))
+    // A declared length past the drain bound is not worth reading: refuse before the body.
+    const bounds = declared > drain.maxBytes ? { ...drain, maxBytes: 0 } : drain
+    throw refuse(await refuseMidBody(request, reply, bounds, deps.files.sizeProblem(allowance)))
   }
   if (!request.isMultipart()) throw refuse(rejectedFor('multipart', new HttpProblem(415, 'Unsupported Media Type', 'Send the file as multipart/form-data in the field "file"')))
 
@@ -85,9 +117,9 @@ export async function receiveUpload (request: FastifyRequest, reply: FastifyRepl
     }
   } catch (error) {
     if (pending) await deps.storage.discard(pending.staged.path)
-    if (error instanceof StagingLimitError) throw refuse(cutOff(reply, deps.files.sizeProblem(allowance)))
+    if (error instanceof StagingLimitError) throw refuse(await refuseMidBody(request, reply, drain, deps.files.sizeProblem(allowance)))
     const problem = error instanceof HttpProblem ? error : multipartProblem(error)
-    if (problem) throw refuse(cutOff(reply, problem))
+    if (problem) throw refuse(await refuseMidBody(request, reply, drain, problem))
     throw error
   }
   if (!pending) throw refuse(rejectedFor('multipart', unprocessable('No file: send it as multipart/form-data in the field "file"', { field: 'file' })))

@@ -36,9 +36,11 @@ export function retentionSweeper (deps: RetentionDeps) {
       let expiredFiles = 0
       for (;;) {
         const batch = await deps.files.expired(now, BATCH)
-        for (const file of batch) {
+        for (const listed of batch) {
           // Row first: once it is gone nobody can start reading bytes that are about to vanish.
-          await deps.files.delete(file.id)
+          // A job created on the file since it was listed keeps it (and its bytes) alive.
+          const file = await deps.files.deleteExpired(listed.id, now)
+          if (!file) continue
           await deps.storage.delete(file.id)
           await deps.audit.record({ action: 'file.expired', status: 200, detail: { fileId: file.id, ownerId: file.owner_id, expiresAt: file.expires_at.toISOString() } })
           expiredFiles++

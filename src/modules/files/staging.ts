@@ -58,13 +58,18 @@ export async function describeStaged (stagedPath: string): Promise<Staged> {
   return { path: stagedPath, size, sha256: hash.digest('hex') }
 }
 
-/** The first `bytes` of a staged file (fewer if it is shorter), for header checks. */
-export async function readHead (stagedPath: string, bytes: number): Promise<Buffer> {
+/**
+ * Runs `use` with a positional reader of a staged file (fewer bytes come back past its end),
+ * for header checks that walk a file by offset without reading it whole.
+ */
+export async function withReader<T> (stagedPath: string, use: (readAt: (offset: number, length: number) => Promise<Buffer>) => Promise<T>): Promise<T> {
   const handle = await fsp.open(stagedPath, 'r')
   try {
-    const buffer = Buffer.alloc(bytes)
-    const { bytesRead } = await handle.read(buffer, 0, bytes, 0)
-    return buffer.subarray(0, bytesRead)
+    return await use(async (offset, length) => {
+      const buffer = Buffer.alloc(length)
+      const { bytesRead } = await handle.read(buffer, 0, length, offset)
+      return buffer.subarray(0, bytesRead)
+    })
   } finally {
     await handle.close()
   }

@@ -34,13 +34,20 @@ async function addEvent (trx: Kysely<Database>, jobId: string, kind: JobEvent['k
 export function jobsRepository (db: Kysely<Database>) {
   return {
     /**
-     * Inserts the job unless the owner already has `maxUnfinished` queued or running jobs.
-     * Locking the owner's row serialises one user's concurrent requests, so 200 requests at
-     * once cannot all see room for one more.
+     * Inserts the job unless the owner already has `maxUnfinished` queued or running jobs, or
+     * its file has expired or is gone (`fileGone`). Locking the owner's row serialises one
+     * user's concurrent requests, so 200 requests at once cannot all see room for one more;
+     * holding the file's row until the insert commits makes the retention sweep wait for the
+     * job and then keep the file (files.repository deleteExpired).
      */
-    async insertWithinLimit (job: NewJob, maxUnfinished: number): Promise<{ job: Job } | { unfinished: number }> {
+    async insertWithinLimit (job: NewJob, maxUnfinished: number, now = new Date()): Promise<{ job: Job } | { unfinished: number } | { fileGone: true }> {
       return db.transaction().execute(async (trx) => {
         await trx.selectFrom('users').select('id').where('id', '=', job.ownerId).forUpdate().executeTakeFirst()
+        if (job.fileId !== null) {
+          const file = await trx.selectFrom('files').select('id').where('id', '=', job.fileId).where('owner_id', '=', job.ownerId)
+            .where('expires_at', '>', now).forShare().executeTakeFirst()
+          if (!file) return { fileGone: true as const }
+        }
         const row = await trx.selectFrom('jobs').select(sql<number>`count(*)::int`.as('n'))
           .where('owner_id', '=', job.ownerId).where('status', 'in', UNFINISHED).executeTakeFirstOrThrow()
         if (row.n >= maxUnfinished) return { unfinished: row.n }

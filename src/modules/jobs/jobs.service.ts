@@ -105,13 +105,15 @@ export function jobsService (deps: JobsServiceDeps) {
       if (!isJobType(request.type)) throw unprocessable(`type must be one of: ${JOB_TYPE_NAMES.join(', ')}`, { field: 'type' })
       const type = request.type
       const params = parseParams(type, request.params ?? {}) as Record<string, unknown>
-      const file = await deps.files.findById(request.fileId)
-      // Another user's file is indistinguishable from a missing one.
+      const file = await deps.files.findLive(request.fileId)
+      // Another user's file, or an expired one, is indistinguishable from a missing one.
       if (!file || file.owner_id !== principal.userId) throw notFound('File')
       await checkEngine(type, params)
       const limit = config.jobs.maxUnfinished[principal.tier]
       const id = randomUUID()
       const created = await jobs.insertWithinLimit({ id, ownerId: principal.userId, type, fileId: file.id, params }, limit)
+      // Expired (or deleted) between the read above and the insert.
+      if ('fileGone' in created) throw notFound('File')
       if ('unfinished' in created) {
         throw tooManyRequests(`You have ${created.unfinished} queued or running jobs, the limit of the ${principal.tier} tier: wait for some to finish`, 30)
       }
