@@ -2,6 +2,49 @@ import js from '@eslint/js'
 import regexp from 'eslint-plugin-regexp'
 import tseslint from 'typescript-eslint'
 
+// The layers of src/ (docs/architecture.md): what each folder may import of the others. A
+// folder not named here (a new one) is not checked until it is added. The wiring sits on
+// top: container.ts builds the services, app.ts assembles the web app, cli/ and main.ts run
+// them; no folder below may import one of them.
+const LAYERS = {
+  config: [],
+  db: ['config'],
+  dsp: [],
+  storage: ['config'],
+  media: ['config', 'db', 'dsp', 'storage'],
+  engines: ['config', 'db', 'dsp', 'media', 'storage'],
+  access: ['db'],
+  http: ['access', 'config', 'db'],
+  audit: ['access', 'config', 'db', 'http'],
+  guard: ['access', 'audit', 'config', 'db', 'http'],
+  observability: ['access', 'config', 'db', 'guard', 'http'],
+  modules: ['access', 'audit', 'config', 'db', 'dsp', 'engines', 'guard', 'http', 'media', 'observability', 'storage']
+}
+const WIRING = ['**/container.ts', '**/app.ts', '**/main.ts', '**/cli/**']
+
+const layerRules = Object.entries(LAYERS).map(([folder, allowed]) => ({
+  files: [`src/${folder}/**/*.ts`],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [{
+        group: [...Object.keys(LAYERS).filter((other) => other !== folder && !allowed.includes(other)).map((other) => `**/${other}/**`), ...WIRING],
+        message: `src/${folder}/ may import only ${allowed.length ? allowed.join(', ') : 'packages'} of src/ (docs/architecture.md, "Layers").`
+      }]
+    }]
+  }
+}))
+
+// Side effects have one home each: child processes the process runner (and, until they move
+// onto it, the tools that spawn their own), files the storage and the engines' workspace.
+// A separate rule from the layers' so that an allow-list below never lifts a layer rule.
+const CHILD_PROCESS = ['node:child_process', 'child_process'].map((name) => ({
+  name, message: 'Run child processes through the process runner (docs/architecture.md).'
+}))
+const FILE_SYSTEM = ['node:fs', 'fs', 'node:fs/promises', 'fs/promises'].map((name) => ({
+  name, message: 'Modules never touch the file system: go through storage or the engines\' workspace (docs/architecture.md).'
+}))
+const sideEffects = (...paths) => ['error', { paths: paths.flat() }]
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.toolchain/**', 'data/**', 'web/dist/**'] },
   js.configs.recommended,
@@ -30,5 +73,43 @@ export default tseslint.config(
   {
     files: ['test/**', 'bench/**', 'src/cli/**', 'src/main.ts'],
     rules: { 'no-console': 'off' }
+  },
+  ...layerRules,
+  {
+    files: ['src/container.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/app.ts', '**/main.ts', '**/cli/**'], message: 'The wiring sits below the app assembly and the executables (docs/architecture.md).' }] }] }
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.test.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': sideEffects(CHILD_PROCESS) }
+  },
+  {
+    files: ['src/modules/**/*.ts'],
+    ignores: ['src/**/*.test.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': sideEffects(CHILD_PROCESS, FILE_SYSTEM) }
+  },
+  {
+    // Today's users of node:fs in modules/, on paths storage handed out. Each moves onto the
+    // storage contract or the workspace (issue 10, item 2); shrink this list as it does.
+    files: [
+      'src/modules/files/import/safe-fetch.ts',
+      'src/modules/files/import/url-import.ts',
+      'src/modules/files/resumable-store.ts',
+      'src/modules/files/staging.ts',
+      'src/modules/jobs/job-runner.ts',
+      'src/modules/users/initial-password-file.ts'
+    ],
+    rules: { '@typescript-eslint/no-restricted-imports': sideEffects(CHILD_PROCESS) }
+  },
+  {
+    // The process runner, and today's tools that spawn their own children (yt-dlp reads and
+    // writes files too). Each moves onto the runner (issue 10, item 3); shrink this list.
+    files: [
+      'src/engines/process.ts',
+      'src/media/probe.ts',
+      'src/modules/files/import/media-downloader.ts'
+    ],
+    rules: { '@typescript-eslint/no-restricted-imports': 'off' }
   }
 )

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test'
 import type { LightMyRequestResponse } from 'fastify'
 import {
   authFailureForAudit, bearerSecretMatcher, createMetrics, rejectedFor, uploadRejectionReason, UPLOAD_REJECTION_REASONS
-} from '../src/guard/metrics.ts'
+} from '../src/observability/metrics.ts'
 import { badRequest, HttpProblem, unprocessable } from '../src/http/problem.ts'
 import { ImportError } from '../src/modules/files/import/import-error.ts'
 import { StagingLimitError } from '../src/modules/files/staging.ts'

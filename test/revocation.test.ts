@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
-import { buildApp } from '../src/http/app.ts'
+import { buildApp } from '../src/app.ts'
 import { backends } from './helpers/db.ts'
 import { startApp, type TestApp } from './helpers/app.ts'
 

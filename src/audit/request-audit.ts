@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { requestMeta } from '../modules/auth/auth.hook.ts'
+import { requestMeta } from '../http/request-context.ts'
 import type { AuditRecord } from './audit.repository.ts'
 import type { AuditService } from './audit.service.ts'
 

@@ -1,7 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
 import type { Db } from '../db/database.ts'
-import { buildApp } from '../http/app.ts'
+import { buildApp } from '../app.ts'
 import { bootstrapAdmin, removeSpentInitialPassword } from '../modules/users/bootstrap.ts'
 import { initialPasswordFile } from '../modules/users/initial-password-file.ts'
 import { developmentWarnings } from '../config/config.ts'

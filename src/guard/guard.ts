@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import v8 from 'node:v8'
 import type { Config } from '../config/config.ts'
 import { sendProblem } from '../http/error-handler.ts'
-import { PUBLIC } from '../modules/auth/permissions.ts'
+import { PUBLIC } from '../access/permissions.ts'
 import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, originAllowed } from './cors-policy.ts'
 
 const HSTS = 'max-age=31536000; includeSubDomains'

@@ -4,8 +4,7 @@ import { requestRecord } from '../audit/request-audit.ts'
 import type { Config } from '../config/config.ts'
 import type { Tier } from '../db/schema.ts'
 import { HttpProblem } from '../http/problem.ts'
-import type { Metrics } from './metrics.ts'
-import { TIERS } from '../modules/auth/permissions.ts'
+import { TIERS } from '../access/permissions.ts'
 import {
   accountKey, addressKey, isExempt, rateLimitHeaders, rateLimitSubject, retryAfterSeconds, tighter,
   type LimitName, type LimitState, type RouteLimit, type Subject
@@ -30,7 +29,8 @@ export interface RateLimitDeps {
   refusals: AggregatedAuditor
   /** Prefix of the counter keys (in Redis: shared by the processes that use the same one). */
   keyPrefix?: string
-  metrics?: Pick<Metrics, 'rateLimitHit'>
+  /** Told of each 429 and the budget that ran out (the app's metrics, which sit above this folder). */
+  metrics?: { rateLimitHit (limit: LimitName): void }
 }
 
 function budgets (limits: Config['rateLimit'], store: RateLimitStore) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { PUBLIC, type Principal } from '../modules/auth/permissions.ts'
+import { PUBLIC, type Principal } from '../access/permissions.ts'
 import { accountKey, addressKey, isExempt, rateLimitHeaders, rateLimitSubject, retryAfterSeconds, tighter } from './rate-limit.policy.ts'
 
 describe('addressKey', () => {

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import ipaddr from 'ipaddr.js'
 import type { Tier } from '../db/schema.ts'
-import type { Principal, RouteAuth } from '../modules/auth/permissions.ts'
+import type { Principal, RouteAuth } from '../access/permissions.ts'
 
 /** The budgets a request can spend. `requests` applies to every request; the others per route. */
 export type LimitName = 'requests' | 'uploads' | 'login_ip' | 'login_account'

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HttpProblem } from './problem.ts'
-import { methodMatcher } from '../guard/route-methods.ts'
+import { methodMatcher } from './route-methods.ts'
 
 const NEVER_ALLOWED = new Set(['TRACE', 'TRACK', 'CONNECT'])
 

@@ -1,5 +1,5 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify'
-import { routeLabel } from '../guard/metrics.routes.ts'
+import { routeLabel } from './request-context.ts'
 
 /** Longest URL a log line carries; the rest is replaced by a marker saying how much was cut. */
 export const MAX_LOGGED_URL = 2048

@@ -6,7 +6,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { parseEnv, type Config } from '../../src/config/config.ts'
 import type { Backend } from '../../src/db/database.ts'
 import type { Role, Tier, User } from '../../src/db/schema.ts'
-import { buildApp, type AppOptions } from '../../src/http/app.ts'
+import { buildApp, type AppOptions } from '../../src/app.ts'
 import { openTestDb, queueSchemaFor, type TestDb } from './db.ts'
 
 export const PASSWORD = 'a perfectly long test passphrase'

@@ -2,41 +2,18 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { AggregatedAuditor } from '../../audit/aggregated-audit.ts'
 import type { Config } from '../../config/config.ts'
 import { addressKey } from '../../guard/rate-limit.policy.ts'
-import { authFailureForAudit, type Metrics } from '../../guard/metrics.ts'
+import { authFailureForAudit, type Metrics } from '../../observability/metrics.ts'
 import { HttpProblem, unauthorized } from '../../http/problem.ts'
-import type { AuthService, RequestMeta } from './auth.service.ts'
+import { requestMeta, type RouteAuthEntry } from '../../http/request-context.ts'
+import type { AuthService } from './auth.service.ts'
 import { readSessionCookies } from './cookies.ts'
-import { authorize, PUBLIC, type Principal, type RouteAuth } from './permissions.ts'
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    auth?: RouteAuth
-  }
-  interface FastifyRequest {
-    principal?: Principal
-    /** Why the request's credentials were refused; thrown by the authorize stage. */
-    authError?: unknown
-  }
-  interface FastifyInstance {
-    routeAuthTable: { method: string, url: string, auth: RouteAuth | undefined }[]
-  }
-}
+import { authorize, PUBLIC, type Principal } from '../../access/permissions.ts'
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const QUERY_CREDENTIALS = /[?&](api[_-]?key|key|token|access_token|apikey)=/i
 const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/
 // Routes that plugins register (the API docs UI and its assets) and that are public by nature.
 const PLUGIN_PUBLIC_PREFIXES = ['/docs']
-
-export function requestMeta (request: FastifyRequest): RequestMeta {
-  return {
-    requestId: request.id,
-    ip: request.ip,
-    userAgent: String(request.headers['user-agent'] ?? ''),
-    method: request.method,
-    route: request.routeOptions.url ?? request.url.split('?')[0] ?? ''
-  }
-}
 
 export interface AuthStages {
   identify: (request: FastifyRequest) => Promise<void>
@@ -62,7 +39,7 @@ export interface AuthHookDeps {
  * `authorize` answers 401/403 (and the CSRF check).
  */
 export function registerAuthHook (app: FastifyInstance, deps: AuthHookDeps): AuthStages {
-  const table: FastifyInstance['routeAuthTable'] = []
+  const table: RouteAuthEntry[] = []
   app.decorate('routeAuthTable', table)
   app.decorateRequest('principal', undefined)
   app.decorateRequest('authError', undefined)

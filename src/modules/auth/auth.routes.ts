@@ -6,10 +6,10 @@ import type { Config } from '../../config/config.ts'
 import { badRequest, notFound } from '../../http/problem.ts'
 import { DateTime, IdParams, PublicUserSchema } from '../../http/schemas.ts'
 import { toPublicUser } from '../users/users.service.ts'
-import { requestMeta } from './auth.hook.ts'
+import { requestMeta } from '../../http/request-context.ts'
 import type { AuthService, IssuedSession } from './auth.service.ts'
 import { clearSessionCookies, readSessionCookies, setSessionCookies } from './cookies.ts'
-import { PUBLIC } from './permissions.ts'
+import { PUBLIC } from '../../access/permissions.ts'
 import type { SessionsRepository } from './sessions.repository.ts'
 
 export interface AuthRoutesDeps {

@@ -3,9 +3,10 @@ import type { Config } from '../../config/config.ts'
 import type { OwnerColumns, User } from '../../db/schema.ts'
 import type { AuditRecord } from '../../audit/audit.repository.ts'
 import type { AuditService } from '../../audit/audit.service.ts'
-import { authFailureForAudit, type AuthFailureReason, type Metrics } from '../../guard/metrics.ts'
+import { authFailureForAudit, type AuthFailureReason, type Metrics } from '../../observability/metrics.ts'
 import { addressKey } from '../../guard/rate-limit.policy.ts'
 import { forbidden, tooManyRequests, unauthorized, unprocessable } from '../../http/problem.ts'
+import type { RequestMeta } from '../../http/request-context.ts'
 import { hashKeySecret, keyDisplayId, keyIdOf, parseKey } from '../keys/api-key.ts'
 import type { KeysRepository, KeyWithOwner } from '../keys/keys.repository.ts'
 import type { UsersRepository } from '../users/users.repository.ts'
@@ -13,18 +14,10 @@ import { safeEqual, type CsrfCodec } from './csrf.ts'
 import type { LoginThrottleRepository } from './login-throttle.repository.ts'
 import { dummyPasswordHash, verifyPassword } from './passwords.ts'
 import { authCache } from './auth-cache.ts'
-import { effectiveScopes, ROLE_SCOPES, type Principal, type PrincipalUser, type Scope } from './permissions.ts'
+import { effectiveScopes, ROLE_SCOPES, type Principal, type PrincipalUser, type Scope } from '../../access/permissions.ts'
 import type { RevocationBus } from './revocation-bus.ts'
 import type { SessionState, SessionsRepository } from './sessions.repository.ts'
 import { newOpaqueToken, type TokenCodec } from './tokens.ts'
-
-export interface RequestMeta {
-  requestId: string
-  ip: string
-  userAgent: string
-  method: string
-  route: string
-}
 
 export interface IssuedSession {
   user: User

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { rejectedFor, type Metrics } from '../../guard/metrics.ts'
+import { rejectedFor, type Metrics } from '../../observability/metrics.ts'
 import { HttpProblem, badRequest, unprocessable } from '../../http/problem.ts'
 import type { Storage } from '../../storage/storage.ts'
-import type { Principal } from '../auth/permissions.ts'
+import type { Principal } from '../../access/permissions.ts'
 import type { FilesService } from './files.service.ts'
 import { stageStream, StagingLimitError, type Staged } from './staging.ts'
 

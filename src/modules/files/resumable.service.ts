@@ -1,6 +1,6 @@
 import type { Config } from '../../config/config.ts'
 import { badRequest, HttpProblem } from '../../http/problem.ts'
-import type { Principal } from '../auth/permissions.ts'
+import type { Principal } from '../../access/permissions.ts'
 import type { FilesService } from './files.service.ts'
 import type { ResumableRepository } from './resumable.repository.ts'
 import type { HashingFileStore } from './resumable-store.ts'

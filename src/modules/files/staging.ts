@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { rejectedFor } from '../../observability/metrics.ts'
 import type { Storage } from '../../storage/storage.ts'
 
 export interface Staged {
@@ -17,6 +18,7 @@ export class StagingLimitError extends Error {
   constructor (limit: number) {
     super(`more than ${limit} bytes`)
     this.limit = limit
+    rejectedFor('size', this)
   }
 }
 

@@ -3,7 +3,7 @@ import Type from 'typebox'
 import type { Db } from '../../db/database.ts'
 import type { Storage } from '../../storage/storage.ts'
 import { sendProblem } from '../../http/error-handler.ts'
-import { PUBLIC } from '../auth/permissions.ts'
+import { PUBLIC } from '../../access/permissions.ts'
 
 const READY_TIMEOUT_MS = 2000
 

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Job } from '../../db/schema.ts'
 import { notFound } from '../../http/problem.ts'
-import type { Principal } from '../auth/permissions.ts'
+import type { Principal } from '../../access/permissions.ts'
 import { jobEventStreams, type JobEventStreamsDeps } from './job-event-stream.ts'
 import { streamLimiter } from './stream-limit.ts'
 

@@ -5,7 +5,7 @@ import type { Job, JobArtifact, JobErrorCode, JobStatus } from '../../db/schema.
 import { decodeCursor, encodeCursor } from '../../http/cursor.ts'
 import { notFound, tooManyRequests, unprocessable } from '../../http/problem.ts'
 import type { Storage } from '../../storage/storage.ts'
-import type { Principal } from '../auth/permissions.ts'
+import type { Principal } from '../../access/permissions.ts'
 import type { EnginesService } from '../engines/engines.service.ts'
 import type { FilesRepository } from '../files/files.repository.ts'
 import type { JobSignals } from './job-events.ts'

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import type { Principal } from '../auth/permissions.ts'
+import type { Principal } from '../../access/permissions.ts'
 import { streamClaims, streamLimiter, type Acquired, type StreamClaim } from './stream-limit.ts'
 
 const limits = { user: 3, address: 5, internal_key: 10 }

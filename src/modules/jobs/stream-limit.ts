@@ -1,5 +1,5 @@
 import { addressKey } from '../../guard/rate-limit.policy.ts'
-import type { Principal } from '../auth/permissions.ts'
+import type { Principal } from '../../access/permissions.ts'
 
 /**
  * Counts the event streams open in this process by their owners, so that one caller cannot

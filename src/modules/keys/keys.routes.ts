@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
 import { DateTime, NullableDateTime } from '../../http/schemas.ts'
-import { SCOPES } from '../auth/permissions.ts'
+import { SCOPES } from '../../access/permissions.ts'
 import { toPublicKey, type KeysService } from './keys.service.ts'
 
 const KeyIdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{12}$' }) }, { additionalProperties: false })

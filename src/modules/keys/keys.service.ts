@@ -1,7 +1,7 @@
 import type { ApiKey } from '../../db/schema.ts'
 import { forbidden, notFound, unprocessable } from '../../http/problem.ts'
-import type { Principal } from '../auth/permissions.ts'
-import { scopesBeyondRole } from '../auth/permissions.ts'
+import type { Principal } from '../../access/permissions.ts'
+import { scopesBeyondRole } from '../../access/permissions.ts'
 import { formatKey, hashKeySecret, keyDisplayId, newKeyId, newKeySecret } from './api-key.ts'
 import type { KeysRepository } from './keys.repository.ts'
 

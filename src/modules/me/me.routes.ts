@@ -4,7 +4,7 @@ import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
 import type { Config } from '../../config/config.ts'
 import { PublicUserSchema } from '../../http/schemas.ts'
-import { requestMeta } from '../auth/auth.hook.ts'
+import { requestMeta } from '../../http/request-context.ts'
 import { clearSessionCookies } from '../auth/cookies.ts'
 import { toPublicUser, type UsersService } from '../users/users.service.ts'
 

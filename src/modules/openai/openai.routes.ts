@@ -1,7 +1,7 @@
 import multipart from '@fastify/multipart'
 import type { FastifyInstance } from 'fastify'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
-import type { Metrics } from '../../guard/metrics.ts'
+import type { Metrics } from '../../observability/metrics.ts'
 import type { Storage } from '../../storage/storage.ts'
 import type { EnginesService } from '../engines/engines.service.ts'
 import type { FilesService } from '../files/files.service.ts'

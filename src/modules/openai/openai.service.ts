@@ -1,7 +1,7 @@
 import type { Transcript } from '../../engines/transcribe/transcript.ts'
 import { toJson, toSrt, toText, toVerboseJson, toVtt } from '../../engines/transcribe/transcript-formats.ts'
 import { HttpProblem, badRequest } from '../../http/problem.ts'
-import type { Principal } from '../auth/permissions.ts'
+import type { Principal } from '../../access/permissions.ts'
 import type { FilesService } from '../files/files.service.ts'
 import type { ReceivedUpload } from '../files/multipart-upload.ts'
 import type { JobsService } from '../jobs/jobs.service.ts'

@@ -1,9 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
-import { ImportError, type ImportErrorCode } from '../modules/files/import/import-error.ts'
-import { StagingLimitError } from '../modules/files/staging.ts'
-import type { LimitName } from './rate-limit.policy.ts'
+import type { LimitName } from '../guard/rate-limit.policy.ts'
 
 /**
  * Why an upload or URL import was refused. A fixed set, so the label stays small whatever
@@ -38,17 +36,12 @@ const REJECTION = Symbol('tympan.uploadRejection')
 /**
  * Marks a refusal with its metrics reason where the reason is known (the check that failed),
  * without changing what the client sees: the mark is a symbol-keyed property, which neither
- * the error handler nor JSON serialisation reads.
+ * the error handler nor JSON serialisation reads. Error classes of the modules mark themselves
+ * in their constructor, so this folder never has to know them.
  */
 export function rejectedFor<E extends Error> (reason: UploadRejectionReason, error: E): E {
   Object.defineProperty(error, REJECTION, { value: reason, enumerable: false })
   return error
-}
-
-const IMPORT_REASONS: Partial<Record<ImportErrorCode, UploadRejectionReason>> = {
-  address: 'import_address',
-  timeout: 'import_timeout',
-  too_large: 'size'
 }
 
 // @fastify/multipart and busboy refusals of the envelope itself.
@@ -67,8 +60,6 @@ export function uploadRejectionReason (error: unknown): UploadRejectionReason | 
   if (!(error instanceof Error)) return undefined
   const marked = (error as { [REJECTION]?: UploadRejectionReason })[REJECTION]
   if (marked) return marked
-  if (error instanceof ImportError) return IMPORT_REASONS[error.code] ?? 'import_other'
-  if (error instanceof StagingLimitError) return 'size'
   const { code, status, statusCode } = error as { code?: unknown, status?: unknown, statusCode?: unknown }
   if (typeof code === 'string' && MULTIPART_CODES.has(code)) return 'multipart'
   const httpStatus = typeof status === 'number' ? status : typeof statusCode === 'number' ? statusCode : undefined

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import type { Role, Tier, User } from '../../db/schema.ts'
+import type { Role, Tier, User } from '../db/schema.ts'
 
 export const SCOPES = ['files:read', 'files:write', 'jobs:read', 'jobs:write', 'translate', 'admin'] as const
 export type Scope = typeof SCOPES[number]
