@@ -73,6 +73,8 @@ describe('metrics: reasons and credentials (unit)', () => {
     assert.equal(authFailureForAudit('auth.csrf.failure'), 'csrf')
     assert.equal(authFailureForAudit('authz.denied'), 'forbidden')
     assert.equal(authFailureForAudit('auth.refresh.reuse_detected'), 'refresh_reuse')
+    assert.equal(authFailureForAudit('auth.password.change_failed'), 'reauth_failure')
+    assert.equal(authFailureForAudit('user.erase_failed'), 'reauth_failure')
     for (const action of ['auth.login.success', 'file.uploaded', 'toString', '__proto__', '']) assert.equal(authFailureForAudit(action), undefined, action)
   })
 

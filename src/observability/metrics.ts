@@ -14,7 +14,7 @@ export const UPLOAD_REJECTION_REASONS = [
 export type UploadRejectionReason = typeof UPLOAD_REJECTION_REASONS[number]
 
 export const AUTH_FAILURE_REASONS = [
-  'login_failure', 'lockout', 'invalid_key', 'invalid_token', 'csrf', 'forbidden', 'refresh_reuse'
+  'login_failure', 'reauth_failure', 'lockout', 'invalid_key', 'invalid_token', 'csrf', 'forbidden', 'refresh_reuse'
 ] as const
 export type AuthFailureReason = typeof AUTH_FAILURE_REASONS[number]
 
@@ -72,6 +72,9 @@ export function uploadRejectionReason (error: unknown): UploadRejectionReason | 
 const AUDITED_FAILURES: Readonly<Record<string, AuthFailureReason>> = {
   'auth.login.failure': 'login_failure',
   'auth.login.expired_password': 'login_failure',
+  // A wrong current password before a password change or an erasure: the same guessing, signed in.
+  'auth.password.change_failed': 'reauth_failure',
+  'user.erase_failed': 'reauth_failure',
   'auth.login.locked': 'lockout',
   'auth.csrf.failure': 'csrf',
   'authz.denied': 'forbidden',
