@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
+import { memoryLog } from './helpers/log.ts'
 import { after, before, describe, it } from 'node:test'
 import { loggerOptions } from '../src/http/logger.ts'
 import { backends } from './helpers/db.ts'
@@ -7,23 +7,11 @@ import { cookieHeader, cookiesFrom, PASSWORD, startApp, testConfig, type TestApp
 
 const MB = 1024 * 1024
 
-/** Collects every JSON line the app's logger writes. */
-function memoryStream () {
-  const lines: string[] = []
-  const stream = new Writable({
-    write (chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean))
-      done()
-    }
-  })
-  return { lines, stream }
-}
-
 type Line = Record<string, unknown>
 
 /** An app with the production logger writing to memory, and the request lines it wrote. */
 async function loggedApp (backend: Parameters<typeof startApp>[0], overrides: Record<string, string> = {}) {
-  const { lines, stream } = memoryStream()
+  const { lines, stream } = memoryLog()
   const logger = { ...(loggerOptions(testConfig()) as Record<string, unknown>), level: 'info', stream }
   const t = await startApp(backend, overrides, logger)
   const requestLines = async (): Promise<Line[]> => {
@@ -144,7 +132,7 @@ for (const backend of await backends()) {
 
   describe(`log redaction (${backend.name})`, { skip: backend.skip }, () => {
     let t: TestApp
-    const { lines, stream } = memoryStream()
+    const { lines, stream } = memoryLog()
     // Everything secret this test sends or receives; none may reach the log.
     const secrets = new Set<string>()
     const QUERY_SECRET = 'querysecret0123456789abcdefghijklmnop'

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
-import { Writable } from 'node:stream'
+import { memoryLog } from './helpers/log.ts'
 import { after, before, describe, it } from 'node:test'
 import { DetailedError, Upload, type HttpResponse, type UploadOptions } from 'tus-js-client'
 import type { Tier, User } from '../src/db/schema.ts'
@@ -65,18 +65,6 @@ function filesUnder (dir: string): string[] {
 
 const metadataHeader = (metadata: Record<string, string>) =>
   Object.entries(metadata).map(([k, v]) => `${k} ${Buffer.from(v).toString('base64')}`).join(',')
-
-/** Collects every JSON line the app's logger writes. */
-function memoryLog () {
-  const lines: string[] = []
-  const stream = new Writable({
-    write (chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter(Boolean))
-      done()
-    }
-  })
-  return { lines, stream }
-}
 
 interface Problem {
   type: string
