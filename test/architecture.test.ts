@@ -14,7 +14,7 @@ async function refusals (filePath: string, code: string): Promise<string[]> {
 
 describe('architecture: dependencies point one way', () => {
   it('refuses the modules and the wiring in every lower folder', async () => {
-    for (const folder of ['http', 'guard', 'audit', 'engines', 'dsp', 'media', 'storage', 'db', 'config', 'observability', 'access']) {
+    for (const folder of ['http', 'guard', 'audit', 'engines', 'dsp', 'media', 'storage', 'db', 'config', 'observability', 'access', 'process']) {
       const got = await refusals(`src/${folder}/x.ts`, [
         "import type { A } from '../modules/files/files.service.ts'",
         "import type { B } from '../container.ts'",
@@ -31,13 +31,18 @@ describe('architecture: dependencies point one way', () => {
     assert.equal((await refusals('src/guard/x.ts', "import type { A } from '../observability/metrics.ts'\nexport type B = A")).length, 1)
     assert.deepEqual(await refusals('src/guard/x.ts', "import type { A } from '../http/problem.ts'\nexport type B = A"), [])
     assert.deepEqual(await refusals('src/modules/x/x.ts', "import type { A } from '../../guard/guard.ts'\nexport type B = A"), [])
+    assert.deepEqual(await refusals('src/media/x.ts', "import type { A } from '../process/run-process.ts'\nexport type B = A"), [])
+    assert.equal((await refusals('src/process/x.ts', "import type { A } from '../engines/engine.ts'\nexport type B = A")).length, 1)
   })
 
   it('refuses the file system in modules and child processes outside the runner', async () => {
     for (const name of ['node:fs', 'fs', 'node:fs/promises', 'fs/promises']) {
       assert.equal((await refusals('src/modules/files/x.ts', `import fs from '${name}'\nexport const a = fs`)).length, 1, name)
     }
-    assert.equal((await refusals('src/engines/x.ts', "import { spawn } from 'node:child_process'\nexport const a = spawn")).length, 1)
+    for (const file of ['src/engines/x.ts', 'src/engines/process.ts', 'src/media/probe.ts', 'src/modules/files/import/media-downloader.ts', 'src/cli/x.ts']) {
+      assert.equal((await refusals(file, "import { spawn } from 'node:child_process'\nexport const a = spawn")).length, 1, file)
+    }
+    assert.deepEqual(await refusals('src/process/run-process.ts', "import { spawn } from 'node:child_process'\nexport const a = spawn"), [])
     assert.deepEqual(await refusals('src/modules/files/x.test.ts', "import fs from 'node:fs'\nexport const a = fs"), [])
     assert.deepEqual(await refusals('src/storage/x.ts', "import fs from 'node:fs'\nexport const a = fs"), [])
   })

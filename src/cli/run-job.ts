@@ -6,6 +6,7 @@ import { parseEnv } from '../config/config.ts'
 import { EngineError } from '../engines/engine.ts'
 import { createEngines } from '../engines/registry.ts'
 import { mediaTools } from '../media/probe.ts'
+import { ProcessError } from '../process/run-process.ts'
 import { progressReporter } from './progress.ts'
 import { remoteJob } from './remote-job.ts'
 import { CliError } from './runtime.ts'
@@ -129,7 +130,7 @@ async function runLocally (type: JobType, options: JobOptions, wanted: (name: st
   const config = parseEnv(process.env)
   const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel })
   const probe = await mediaTools().probe(options.file).catch((error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError('ffprobe is not installed: install the Debian package ffmpeg')
+    if (error instanceof ProcessError && error.kind === 'missing') throw new CliError('ffprobe is not installed: install the Debian package ffmpeg')
     throw error
   })
   if (!probe || !probe.streams.some((s) => s.codecType === 'audio')) throw new CliError(`${options.file} is not an audio file ffprobe can read`)

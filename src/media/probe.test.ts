@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { decodeCheckArgs, decodeCheckPassed, measureArgs, probeArgs, progressSeconds, type ToolResult } from './probe.ts'
+import { ProcessError } from '../process/run-process.ts'
+import { decodeCheckArgs, decodeCheckPassed, measureArgs, probeArgs, progressSeconds, runTool, type ToolResult } from './probe.ts'
 
 const URLISH = 'http://169.254.169.254/latest.wav'
 
@@ -69,5 +70,16 @@ describe('progressSeconds', () => {
     assert.equal(progressSeconds('out_time_us=21333\nprogress=continue\nout_time_us=1500000\nprogress=end\n'), 1.5)
     assert.equal(progressSeconds('out_time_us=N/A\nprogress=end\n'), undefined)
     assert.equal(progressSeconds(''), undefined)
+  })
+})
+
+describe('runTool', () => {
+  it('returns a failure or a timeout as a result for intake to judge', async () => {
+    assert.deepEqual(await runTool('sh', ['-c', 'echo out; echo err >&2; exit 2'], 5000), { code: 2, stdout: 'out\n', stderr: 'err\n', timedOut: false })
+    assert.deepEqual(await runTool('sh', ['-c', 'echo started; exec sleep 30'], 200), { code: null, stdout: 'started\n', stderr: '', timedOut: true })
+  })
+
+  it('rejects a missing tool, for the caller to say what to install', async () => {
+    await assert.rejects(runTool('tympan-no-such-ffprobe', [], 5000), (error) => error instanceof ProcessError && error.kind === 'missing')
   })
 })

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { ProcessError, runProcess } from '../process/run-process.ts'
 
 export interface ProbeStream {
   codecType: string
@@ -49,19 +49,19 @@ export interface ToolResult {
   timedOut: boolean
 }
 
-/** Runs a media tool with an argv array (never a shell), bounded in time and output. */
-export function runTool (binary: string, args: string[], timeoutMs: number, maxOutput = 1 << 20): Promise<ToolResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    let timedOut = false
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL') }, timeoutMs)
-    child.stdout.on('data', (d: Buffer) => { if (stdout.length < maxOutput) stdout += d.toString() })
-    child.stderr.on('data', (d: Buffer) => { if (stderr.length < maxOutput) stderr += d.toString() })
-    child.on('error', (error) => { clearTimeout(timer); reject(error) })
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr, timedOut }) })
-  })
+/**
+ * Runs a media tool through the process runner, bounded in time and output. A failed or timed
+ * out run is a result, not an error: intake judges it (unreadable, too slow to measure). A
+ * missing binary rejects with the runner's `missing` error.
+ */
+export async function runTool (binary: string, args: string[], timeoutMs: number, maxOutput = 1 << 20): Promise<ToolResult> {
+  try {
+    const { exitCode, stdout, stderr } = await runProcess(binary, args, { timeoutMs, maxOutput, allowFailure: true })
+    return { code: exitCode, stdout, stderr, timedOut: false }
+  } catch (error) {
+    if (error instanceof ProcessError && error.kind === 'timeout') return { code: null, stdout: error.stdout, stderr: error.stderr, timedOut: true }
+    throw error
+  }
 }
 
 const PROBE_TIMEOUT_MS = 30_000

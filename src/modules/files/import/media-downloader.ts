@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process'
 import { rm, stat } from 'node:fs/promises'
 import path from 'node:path'
+import { ProcessError, runProcess } from '../../../process/run-process.ts'
 import { allowedPorts, type ImportUrlPolicy } from './address-policy.ts'
 import { startConnectProxy, type ConnectProxyOptions } from './connect-proxy.ts'
 import { ImportError } from './import-error.ts'
@@ -56,45 +56,23 @@ const OUTPUT_LIMIT = 64 * 1024
 
 interface RunResult { exitCode: number | null, stdout: string, stderr: string }
 
-/** Runs the tool in its own process group so a timeout also ends the ffmpeg it starts. */
-function run (binary: string, args: string[], timeoutMs: number, signal: AbortSignal | undefined, host: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true })
-    let stdout = ''
-    let stderr = ''
-    let stopped: unknown
-    child.stdout.setEncoding('utf8').on('data', (text: string) => { stdout = (stdout + text).slice(-OUTPUT_LIMIT) })
-    child.stderr.setEncoding('utf8').on('data', (text: string) => { stderr = (stderr + text).slice(-OUTPUT_LIMIT) })
-
-    const stop = (reason: unknown) => {
-      if (stopped !== undefined || child.pid === undefined) return
-      stopped = reason
-      try {
-        process.kill(-child.pid, 'SIGKILL')
-      } catch {
-        // The group is already gone.
-      }
-    }
-    const timer = setTimeout(() => stop(new ImportError('timeout', `Downloading from ${host} took longer than ${timeoutMs / 1000} s`)), timeoutMs)
-    const onAbort = () => stop(signal?.reason)
-    signal?.addEventListener('abort', onAbort, { once: true })
-    const settle = () => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-    }
-
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      settle()
-      reject(error.code === 'ENOENT'
-        ? new ImportError('media_tool_missing', `Importing from ${host} needs yt-dlp: apt-get install yt-dlp, and list the host in IMPORT_MEDIA_HOSTS`)
-        : new ImportError('network', `Could not download from ${host}`, { cause: error }))
+/**
+ * Runs the tool through the process runner, whose group kill on timeout also ends the ffmpeg
+ * it starts. Only the tail of its output is kept: the path it prints comes last.
+ */
+async function run (binary: string, args: string[], timeoutMs: number, signal: AbortSignal | undefined, host: string): Promise<RunResult> {
+  try {
+    const { exitCode, stdout, stderr } = await runProcess(binary, args, {
+      timeoutMs, maxOutput: OUTPUT_LIMIT, keep: 'tail', allowFailure: true, ...(signal ? { signal } : {})
     })
-    child.once('close', (exitCode) => {
-      settle()
-      if (stopped !== undefined) reject(stopped)
-      else resolve({ exitCode, stdout, stderr })
-    })
-  })
+    return { exitCode, stdout, stderr }
+  } catch (error) {
+    if (!(error instanceof ProcessError)) throw error
+    if (error.kind === 'aborted') throw signal?.reason
+    if (error.kind === 'timeout') throw new ImportError('timeout', `Downloading from ${host} took longer than ${timeoutMs / 1000} s`)
+    if (error.kind === 'missing') throw new ImportError('media_tool_missing', `Importing from ${host} needs yt-dlp: apt-get install yt-dlp, and list the host in IMPORT_MEDIA_HOSTS`)
+    throw new ImportError('network', `Could not download from ${host}`, { cause: error.cause })
+  }
 }
 
 export interface MediaDownloaderOptions extends ImportUrlPolicy, Pick<ConnectProxyOptions, 'allowPrivate' | 'addressAllowed' | 'lookup' | 'onRefusal'> {
