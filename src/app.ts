@@ -20,6 +20,7 @@ import { meRoutes } from './modules/me/me.routes.ts'
 import { filesRoutes } from './modules/files/files.routes.ts'
 import { resumableRoutes } from './modules/files/resumable.routes.ts'
 import { importRoutes } from './modules/files/import.routes.ts'
+import { importService } from './modules/files/import.service.ts'
 import { urlImporter } from './modules/files/import/url-import.ts'
 import { jobsRoutes } from './modules/jobs/jobs.routes.ts'
 import { enginesRoutes } from './modules/engines/engines.routes.ts'
@@ -160,24 +161,23 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.get('/openapi.json', { config: { auth: { public: true } }, schema: { hide: true } }, async () => app.swagger())
   await app.register(swaggerUi, { routePrefix: '/docs' })
 
-  healthRoutes(app, { db, storage })
+  healthRoutes(app, { health: container.health, backend: db.backend })
   metricsRoutes(app, { config, metrics })
-  authRoutes(app, { config, auth: container.auth, sessions: container.repos.sessions, audit })
+  authRoutes(app, { config, auth: container.auth, sessions: container.sessions, audit })
   meRoutes(app, { config, users: container.users, audit })
   keysRoutes(app, { keys: container.keys, audit })
-  adminRoutes(app, { users: container.users, auditLog: container.repos.auditLog, audit })
-  filesRoutes(app, { files: container.files, storage: container.storage, audit, metrics })
+  adminRoutes(app, { users: container.users, auditLog: container.audit, audit })
+  const uploads = { files: container.files, storage: container.storage, metrics }
+  filesRoutes(app, { files: container.files, uploads, audit })
   await resumableRoutes(app, { config, files: container.files, resumable: container.resumableUploads, storage: container.storage, audit, metrics, store: container.resumable })
-  importRoutes(app, { files: container.files, importer: urlImporter(config, container.storage), audit, metrics })
+  importRoutes(app, { imports: importService({ files: container.files, importer: urlImporter(config, container.storage), metrics }), audit })
   jobsRoutes(app, { jobs: container.jobs, streams: container.eventStreams, audit })
   enginesRoutes(app, { engines: container.engines })
   openAiRoutes(app, {
-    openai: openAiService({ files: container.files, jobs: container.jobs, syncTimeoutMs: config.jobs.syncTimeoutMs, defaultEngine: config.jobs.transcribeEngine }),
-    files: container.files,
-    storage: container.storage,
+    openai: openAiService({ files: container.files, storage: container.storage, jobs: container.jobs, syncTimeoutMs: config.jobs.syncTimeoutMs, defaultEngine: config.jobs.transcribeEngine }),
+    uploads,
     engines: container.engines,
-    audit,
-    metrics
+    audit
   })
 
   return app

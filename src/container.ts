@@ -10,6 +10,7 @@ import { loginThrottleRepository } from './modules/auth/login-throttle.repositor
 import type { PrincipalUser } from './access/permissions.ts'
 import type { RevocationBus } from './modules/auth/revocation-bus.ts'
 import { sessionsRepository } from './modules/auth/sessions.repository.ts'
+import { sessionsService } from './modules/auth/sessions.service.ts'
 import { tokenCodec } from './modules/auth/tokens.ts'
 import { keysRepository } from './modules/keys/keys.repository.ts'
 import { keysService } from './modules/keys/keys.service.ts'
@@ -17,6 +18,7 @@ import { usersRepository } from './modules/users/users.repository.ts'
 import { usersService } from './modules/users/users.service.ts'
 import { initialPasswordChosen } from './modules/users/bootstrap.ts'
 import { initialPasswordFile } from './modules/users/initial-password-file.ts'
+import { healthService } from './modules/health/health.service.ts'
 import { filesRepository } from './modules/files/files.repository.ts'
 import { filesService } from './modules/files/files.service.ts'
 import { mediaTools } from './media/probe.ts'
@@ -33,12 +35,10 @@ import { assertHandlers, jobHandlers } from './modules/jobs/job-handlers.ts'
 import { jobQueue } from './modules/jobs/job-queue.ts'
 import { jobRunner } from './modules/jobs/job-runner.ts'
 import { jobsRepository } from './modules/jobs/jobs.repository.ts'
+import { jobsRetention } from './modules/jobs/jobs.retention.ts'
 import { jobsService } from './modules/jobs/jobs.service.ts'
 import { streamLimiter } from './modules/jobs/stream-limit.ts'
 import os from 'node:os'
-
-const STALE_WORK_MS = 3_600_000
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /** Wires repositories into services. Each service gets only what it uses. */
 export function createContainer (config: Config, db: Db, storage: Storage, log: FastifyBaseLogger, options: { serviceUser?: PrincipalUser, revocations?: RevocationBus, metrics?: Metrics, eventStreamBeatMs?: number } = {}) {
@@ -67,6 +67,7 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     ...(options.revocations ? { revocations: options.revocations } : {}),
     metrics: options.metrics
   })
+  const sessions = sessionsService({ sessions: repos.sessions, refreshIdleDays: config.auth.refreshIdleDays })
   const files = filesService({ config, files: repos.files, storage, media: mediaTools(), metrics: options.metrics })
   const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel })
   const engineStatus = enginesService(engines)
@@ -78,6 +79,7 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     schema: config.jobs.queueSchema
   }, log)
   const jobs = jobsService({ config, jobs: repos.jobs, files: repos.files, storage, queue, signals, engines: engineStatus })
+  const jobRetention = jobsRetention({ deleteAfterProcessing: config.jobs.deleteAfterProcessing, jobs: repos.jobs, files: repos.files, storage, service: jobs, audit })
   const { perUser, perAddress, perInternalKey, maxLifeMs } = config.jobs.eventStreams
   const eventStreams = jobEventStreams({
     jobs,
@@ -100,13 +102,7 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     parallelism: os.availableParallelism(),
     retentionMs: config.intake.retentionHours * 3_600_000,
     maxRunning: config.jobs.maxRunning,
-    fileProcessed: async (fileId, jobId) => {
-      if (!config.jobs.deleteAfterProcessing || await repos.jobs.fileInUse(fileId, jobId)) return
-      const file = await repos.files.findById(fileId)
-      if (!file || !await repos.files.delete(fileId)) return
-      await storage.delete(fileId)
-      await audit.record({ action: 'file.deleted_after_processing', status: 200, detail: { fileId, ownerId: file.owner_id } })
-    },
+    fileProcessed: jobRetention.fileProcessed,
     ...(options.metrics ? { metrics: options.metrics } : {}),
     log
   })
@@ -123,29 +119,12 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     files: repos.files,
     storage,
     audit,
-    cleanUpResumable: (now) => resumableUploads.sweep(now),
-    cleanUpJobs: async (now) => {
-      // Attempt directories of workers that died mid-job (kill -9 skips their clean-up); a
-      // job still running keeps its directory whatever its age.
-      for (const entry of await storage.staleWork('jobs', STALE_WORK_MS)) {
-        const jobId = entry.name.slice(0, 36)
-        const job = UUID.test(jobId) ? await repos.jobs.findById(jobId) : undefined
-        if (job?.status !== 'running') await storage.removeWork(entry.path)
-      }
-      let removed = 0
-      for (;;) {
-        const batch = await repos.jobs.expired(now, 100)
-        for (const job of batch) {
-          await jobs.remove(job.id)
-          await audit.record({ action: 'job.expired', status: 200, detail: { jobId: job.id, ownerId: job.owner_id } })
-        }
-        removed += batch.length
-        if (batch.length < 100) return removed
-      }
-    },
+    resumable: resumableUploads,
+    jobs: jobRetention,
     log
   })
-  return { repos, audit, users, auth, keys: keysService(repos.keys), files, storage, retention, resumable, resumableUploads, engines: engineStatus, jobs, eventStreams, queue, signals, runner }
+  const health = healthService([{ what: 'database', ping: () => db.ping() }, { what: 'file storage', ping: () => storage.ping() }])
+  return { repos, audit, health, users, auth, sessions, keys: keysService(repos.keys), files, storage, retention, resumable, resumableUploads, engines: engineStatus, jobs, eventStreams, queue, signals, runner }
 }
 
 export type Container = ReturnType<typeof createContainer>

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import pino from 'pino'
-import type { AuditRecord, AuditRepository } from './audit.repository.ts'
+import { HttpProblem } from '../http/problem.ts'
+import type { AuditQuery, AuditRecord, AuditRepository } from './audit.repository.ts'
 import { auditService, escapeControl } from './audit.service.ts'
 
 describe('escapeControl', () => {
@@ -75,5 +76,42 @@ describe('auditService.record', () => {
     assert.equal(lines.length, 1)
     assert.match(lines[0]!, /audit write failed/)
     assert.match(lines[0]!, /auth\.logout/)
+  })
+})
+
+describe('auditService.page', () => {
+  const entry = (id: number) => ({
+    id, at: new Date('2026-01-01T00:00:00Z'), request_id: 'r', actor_user_id: 'u1', actor_key_id: null, ip: '192.0.2.1',
+    method: 'POST', route: '/x', action: 'auth.logout', status: 204, detail: { a: 1 }
+  })
+  const paging = (total: number) => {
+    const queries: AuditQuery[] = []
+    const repository = {
+      list: async (query: AuditQuery) => { queries.push(query); return Array.from({ length: Math.min(total, query.limit) }, (_, i) => entry(100 - i)) }
+    } as unknown as AuditRepository
+    return { queries, service: auditService(repository, pino({ level: 'silent' })) }
+  }
+
+  it('reads one row past the page to know whether another follows', async () => {
+    const { queries, service } = paging(10)
+    const page = await service.page({ action: 'auth.*', limit: 3 })
+    assert.deepEqual(queries, [{ action: 'auth.*', limit: 4 }])
+    assert.deepEqual(page.items.map((a) => a.id), [100, 99, 98])
+    assert.equal(page.nextCursor, 98)
+    assert.deepEqual(page.items[0], {
+      id: 100, at: '2026-01-01T00:00:00.000Z', requestId: 'r', actorUserId: 'u1', actorKeyId: null, ip: '192.0.2.1',
+      method: 'POST', route: '/x', action: 'auth.logout', status: 204, detail: { a: 1 }
+    })
+  })
+
+  it('has no next cursor on the last page', async () => {
+    assert.equal((await paging(2).service.page({ limit: 3 })).nextCursor, null)
+  })
+
+  it('refuses a time range that ends before it starts', async () => {
+    const { queries, service } = paging(1)
+    const at = new Date('2026-01-01T00:00:00Z')
+    await assert.rejects(service.page({ from: at, to: at, limit: 3 }), (error: unknown) => error instanceof HttpProblem && error.status === 422 && error.message === 'from must be before to')
+    assert.deepEqual(queries, [])
   })
 })

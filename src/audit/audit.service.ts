@@ -1,5 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
-import type { AuditRecord, AuditRepository } from './audit.repository.ts'
+import type { AuditEntry } from '../db/schema.ts'
+import { unprocessable } from '../http/problem.ts'
+import type { AuditQuery, AuditRecord, AuditRepository } from './audit.repository.ts'
 
 // C0/C1 controls and the Unicode bidi overrides: written escaped, so a crafted email or user
 // agent cannot forge lines in a log viewer or reorder text in an admin's screen.
@@ -16,6 +18,27 @@ function sanitise (value: unknown): unknown {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [escapeControl(k), sanitise(v)]))
   }
   return value
+}
+
+export interface PublicAuditEntry {
+  id: number
+  at: string
+  requestId: string | null
+  actorUserId: string | null
+  actorKeyId: string | null
+  ip: string | null
+  method: string | null
+  route: string | null
+  action: string
+  status: number | null
+  detail: Record<string, unknown>
+}
+
+export function toPublicAuditEntry (a: AuditEntry): PublicAuditEntry {
+  return {
+    id: a.id, at: a.at.toISOString(), requestId: a.request_id, actorUserId: a.actor_user_id, actorKeyId: a.actor_key_id,
+    ip: a.ip, method: a.method, route: a.route, action: a.action, status: a.status, detail: a.detail
+  }
 }
 
 export function auditService (repository: AuditRepository, log: FastifyBaseLogger) {
@@ -35,6 +58,14 @@ export function auditService (repository: AuditRepository, log: FastifyBaseLogge
       } catch (error) {
         log.error({ err: error, action: record.action }, 'audit write failed')
       }
+    },
+
+    /** One page of the log, newest first; `nextCursor` is the `before` of the next page. */
+    async page (query: AuditQuery): Promise<{ items: PublicAuditEntry[], nextCursor: number | null }> {
+      if (query.from && query.to && query.from >= query.to) throw unprocessable('from must be before to', { field: 'from' })
+      const rows = await repository.list({ ...query, limit: query.limit + 1 })
+      const items = rows.slice(0, query.limit)
+      return { items: items.map(toPublicAuditEntry), nextCursor: rows.length > query.limit ? items.at(-1)?.id ?? null : null }
     }
   }
 }

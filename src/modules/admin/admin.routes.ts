@@ -1,9 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
-import type { AuditRepository } from '../../audit/audit.repository.ts'
+import type { AuditService } from '../../audit/audit.service.ts'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
-import { unprocessable } from '../../http/problem.ts'
 import { Cursor, DateTime, IdParams, Limit, PublicUserSchema, RoleSchema, TierSchema, Uuid } from '../../http/schemas.ts'
 import { toPublicUser, type UsersService } from '../users/users.service.ts'
 
@@ -46,7 +45,7 @@ const AuditQuery = Type.Object({
   limit: Type.Optional(Limit)
 }, { additionalProperties: false })
 
-export function adminRoutes (app: FastifyInstance, deps: { users: UsersService, auditLog: AuditRepository, audit: RequestAuditor }) {
+export function adminRoutes (app: FastifyInstance, deps: { users: UsersService, auditLog: AuditService, audit: RequestAuditor }) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>()
   const tags = ['admin']
 
@@ -118,18 +117,8 @@ export function adminRoutes (app: FastifyInstance, deps: { users: UsersService, 
     }
   }, async (request) => {
     const q = request.query
-    const limit = q.limit ?? 50
-    const from = q.from ? new Date(q.from) : undefined
-    const to = q.to ? new Date(q.to) : undefined
-    if (from && to && from >= to) throw unprocessable('from must be before to', { field: 'from' })
-    const rows = await deps.auditLog.list({ actorUserId: q.actor, action: q.action, from, to, before: q.cursor, limit: limit + 1 })
-    const items = rows.slice(0, limit)
-    return {
-      items: items.map((a) => ({
-        id: a.id, at: a.at.toISOString(), requestId: a.request_id, actorUserId: a.actor_user_id, actorKeyId: a.actor_key_id,
-        ip: a.ip, method: a.method, route: a.route, action: a.action, status: a.status, detail: a.detail
-      })),
-      nextCursor: rows.length > limit ? items.at(-1)?.id ?? null : null
-    }
+    return deps.auditLog.page({
+      actorUserId: q.actor, action: q.action, from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined, before: q.cursor, limit: q.limit ?? 50
+    })
   })
 }

@@ -3,19 +3,19 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
 import type { Config } from '../../config/config.ts'
-import { badRequest, notFound } from '../../http/problem.ts'
+import { badRequest } from '../../http/problem.ts'
 import { DateTime, IdParams, PublicUserSchema } from '../../http/schemas.ts'
 import { toPublicUser } from '../users/users.service.ts'
 import { requestMeta } from '../../http/request-context.ts'
 import type { AuthService, IssuedSession } from './auth.service.ts'
 import { clearSessionCookies, readSessionCookies, setSessionCookies } from './cookies.ts'
 import { PUBLIC } from '../../access/permissions.ts'
-import type { SessionsRepository } from './sessions.repository.ts'
+import type { SessionsService } from './sessions.service.ts'
 
 export interface AuthRoutesDeps {
   config: Config
   auth: AuthService
-  sessions: SessionsRepository
+  sessions: SessionsService
   audit: RequestAuditor
 }
 
@@ -50,8 +50,6 @@ const SessionItem = Type.Object({
   expiresAt: DateTime,
   current: Type.Boolean()
 })
-
-const DAY_MS = 86_400_000
 
 export function authRoutes (app: FastifyInstance, deps: AuthRoutesDeps) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>()
@@ -109,29 +107,13 @@ export function authRoutes (app: FastifyInstance, deps: AuthRoutesDeps) {
   r.get('/api/v1/auth/sessions', {
     config: { auth: { permission: 'self', sessionOnly: true } },
     schema: { tags, summary: 'Your active sessions (devices)', response: { 200: Type.Object({ items: Type.Array(SessionItem) }) } }
-  }, async (request) => {
-    const now = new Date()
-    const rows = await deps.sessions.listActive(request.principal!.userId, now, new Date(now.getTime() - deps.config.auth.refreshIdleDays * DAY_MS))
-    return {
-      items: rows.map((s) => ({
-        id: s.id,
-        userAgent: s.user_agent,
-        ip: s.ip,
-        createdAt: s.created_at.toISOString(),
-        lastActiveAt: s.last_active_at.toISOString(),
-        expiresAt: s.expires_at.toISOString(),
-        current: s.id === request.principal!.sessionId
-      }))
-    }
-  })
+  }, async (request) => ({ items: await deps.sessions.listActive(request.principal!) }))
 
   r.delete('/api/v1/auth/sessions/:id', {
     config: { auth: { permission: 'self', sessionOnly: true } },
     schema: { tags, summary: 'Revoke one of your sessions', params: IdParams }
   }, async (request, res) => {
-    const session = await deps.sessions.findForUser(request.params.id, request.principal!.userId)
-    if (!session) throw notFound('Session')
-    await deps.sessions.revoke(session.id, 'revoked_by_user')
+    const session = await deps.sessions.revoke(request.principal!, request.params.id)
     await deps.audit(request, 'auth.session.revoked', 204, { sessionId: session.id })
     return res.code(204).send()
   })

@@ -5,12 +5,10 @@ import type { FastifyInstance } from 'fastify'
 import rangeParser from 'range-parser'
 import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
-import type { Metrics } from '../../observability/metrics.ts'
 import { HttpProblem } from '../../http/problem.ts'
 import { Cursor, DateTime, IdParams, Limit } from '../../http/schemas.ts'
-import type { Storage } from '../../storage/storage.ts'
 import { toPublicFile, type FilesService } from './files.service.ts'
-import { receiveUpload } from './multipart-upload.ts'
+import { receiveUpload, type UploadDeps } from './multipart-upload.ts'
 
 export const FileSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -32,9 +30,8 @@ const tags = ['files']
 
 export interface FilesRoutesDeps {
   files: FilesService
-  storage: Storage
+  uploads: UploadDeps
   audit: RequestAuditor
-  metrics: Pick<Metrics, 'uploadRefused'>
 }
 
 export function filesRoutes (app: FastifyInstance, deps: FilesRoutesDeps) {
@@ -54,7 +51,7 @@ export function filesRoutes (app: FastifyInstance, deps: FilesRoutesDeps) {
       }
     }, async (request, reply) => {
       const principal = request.principal!
-      const upload = await receiveUpload(request, reply, principal, deps)
+      const upload = await receiveUpload(request, reply, principal, deps.uploads)
       const file = await deps.files.accept(principal, upload.staged, { name: upload.name, source: 'upload' })
       await deps.audit(request, 'file.uploaded', 201, { fileId: file.id, size: Number(file.size), format: file.format })
       return reply.code(201).send(toPublicFile(file))

@@ -14,15 +14,20 @@ export interface SweepReport {
   expiredJobs: number
 }
 
+/** Another service's share of the sweep: deletes what of its own has expired by `now`, returns how many. */
+export interface Sweeps {
+  sweep: (now: Date) => Promise<number>
+}
+
 export interface RetentionDeps {
-  files: FilesRepository
-  storage: Storage
-  audit: AuditService
-  /** Deletes incomplete resumable uploads gone idle or past their expiry; returns how many. */
-  cleanUpResumable: (now: Date) => Promise<number>
-  /** Deletes finished jobs past their retention with their artifacts; returns how many. */
-  cleanUpJobs: (now: Date) => Promise<number>
-  log: FastifyBaseLogger
+  files: Pick<FilesRepository, 'expired' | 'deleteExpired'>
+  storage: Pick<Storage, 'delete' | 'staleStaged' | 'discard'>
+  audit: Pick<AuditService, 'record'>
+  /** Incomplete resumable uploads gone idle or past their expiry (resumable.service). */
+  resumable: Sweeps
+  /** Finished jobs past their retention with their artifacts, and orphaned attempt directories (jobs.retention). */
+  jobs: Sweeps
+  log: Pick<FastifyBaseLogger, 'info'>
 }
 
 /**
@@ -49,8 +54,8 @@ export function retentionSweeper (deps: RetentionDeps) {
       }
       const stale = await deps.storage.staleStaged(STALE_STAGED_MS)
       for (const file of stale) await deps.storage.discard(file)
-      const expiredResumable = await deps.cleanUpResumable(now)
-      const expiredJobs = await deps.cleanUpJobs(now)
+      const expiredResumable = await deps.resumable.sweep(now)
+      const expiredJobs = await deps.jobs.sweep(now)
       const report = { expiredFiles, staleStaged: stale.length, expiredResumable, expiredJobs }
       if (expiredFiles + stale.length + expiredResumable + expiredJobs > 0) deps.log.info(report, 'retention sweep')
       return report

@@ -1,11 +1,8 @@
 import multipart from '@fastify/multipart'
 import type { FastifyInstance } from 'fastify'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
-import type { Metrics } from '../../observability/metrics.ts'
-import type { Storage } from '../../storage/storage.ts'
 import type { EnginesService } from '../engines/engines.service.ts'
-import type { FilesService } from '../files/files.service.ts'
-import { receiveUpload } from '../files/multipart-upload.ts'
+import { receiveUpload, type UploadDeps } from '../files/multipart-upload.ts'
 import { openAiErrorHandler } from './openai-errors.ts'
 import { renderTranscription, type OpenAiService } from './openai.service.ts'
 
@@ -15,11 +12,9 @@ const MODELS_CREATED = 1_767_225_600
 
 export interface OpenAiRoutesDeps {
   openai: OpenAiService
-  files: FilesService
-  storage: Storage
+  uploads: UploadDeps
   engines: EnginesService
   audit: RequestAuditor
-  metrics: Pick<Metrics, 'uploadRefused'>
 }
 
 /**
@@ -42,14 +37,8 @@ export function openAiRoutes (app: FastifyInstance, deps: OpenAiRoutesDeps) {
       }
     }, async (request, reply) => {
       const principal = request.principal!
-      const upload = await receiveUpload(request, reply, principal, deps)
-      let parsed
-      try {
-        parsed = deps.openai.parse(upload.fields)
-      } catch (error) {
-        await deps.storage.discard(upload.staged.path)
-        throw error
-      }
+      const upload = await receiveUpload(request, reply, principal, deps.uploads)
+      const parsed = await deps.openai.parse(upload)
       const abort = new AbortController()
       reply.raw.once('close', () => { if (!reply.raw.writableFinished) abort.abort() })
       const { jobId, transcript } = await deps.openai.transcribe(principal, upload, parsed, abort.signal)

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { Transcript } from '../../engines/transcribe/transcript.ts'
 import { HttpProblem } from '../../http/problem.ts'
-import { parseTranscriptionFields, renderTranscription } from './openai.service.ts'
+import type { FilesService } from '../files/files.service.ts'
+import type { ReceivedUpload } from '../files/multipart-upload.ts'
+import type { JobsService } from '../jobs/jobs.service.ts'
+import { openAiService, parseTranscriptionFields, renderTranscription } from './openai.service.ts'
 
 const fields = (entries: [string, string][]) => {
   const map = new Map<string, string[]>()
@@ -62,5 +65,25 @@ describe('OpenAI response formats', () => {
     assert.equal(verbose.language, 'english')
     assert.equal(verbose.words.length, 2)
     assert.equal(verbose.segments.length, 1)
+  })
+})
+
+describe('openAiService.parse', () => {
+  const service = (discarded: string[]) => openAiService({
+    files: {} as FilesService, jobs: {} as JobsService, syncTimeoutMs: 1000, defaultEngine: 'pocketsphinx',
+    storage: { discard: async (path) => { discarded.push(path) } }
+  })
+  const upload = (entries: [string, string][]): ReceivedUpload => ({ staged: { path: '/staging/u', size: 1, sha256: 'ab' }, name: 'a.wav', fields: fields(entries) })
+
+  it('keeps the upload of a request it accepts', async () => {
+    const discarded: string[] = []
+    assert.equal((await service(discarded).parse(upload([['model', 'whisper-1']]))).engine, 'pocketsphinx')
+    assert.deepEqual(discarded, [])
+  })
+
+  it('discards the staged upload of a request it refuses', async () => {
+    const discarded: string[] = []
+    await assert.rejects(service(discarded).parse(upload([['model', 'gpt-9']])), (error: unknown) => error instanceof HttpProblem && error.status === 400)
+    assert.deepEqual(discarded, ['/staging/u'])
   })
 })

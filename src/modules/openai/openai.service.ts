@@ -2,6 +2,7 @@ import type { Transcript } from '../../engines/transcribe/transcript.ts'
 import { toJson, toSrt, toText, toVerboseJson, toVtt } from '../../engines/transcribe/transcript-formats.ts'
 import { HttpProblem, badRequest } from '../../http/problem.ts'
 import type { Principal } from '../../access/permissions.ts'
+import type { Storage } from '../../storage/storage.ts'
 import type { FilesService } from '../files/files.service.ts'
 import type { ReceivedUpload } from '../files/multipart-upload.ts'
 import type { JobsService } from '../jobs/jobs.service.ts'
@@ -70,6 +71,7 @@ export function renderTranscription (transcript: Transcript, request: Transcript
 
 export interface OpenAiDeps {
   files: FilesService
+  storage: Pick<Storage, 'discard'>
   jobs: JobsService
   syncTimeoutMs: number
   defaultEngine: EngineName
@@ -81,7 +83,16 @@ export interface OpenAiDeps {
  */
 export function openAiService (deps: OpenAiDeps) {
   return {
-    parse: (fields: Map<string, string[]>) => parseTranscriptionFields(fields, deps.defaultEngine),
+    /** The upload's form fields as a request; a refused one leaves nothing of the upload staged. */
+    async parse (upload: ReceivedUpload): Promise<TranscriptionRequest> {
+      try {
+        return parseTranscriptionFields(upload.fields, deps.defaultEngine)
+      } catch (error) {
+        await deps.storage.discard(upload.staged.path)
+        throw error
+      }
+    },
+
     async transcribe (principal: Principal, upload: ReceivedUpload, request: TranscriptionRequest, abort: AbortSignal): Promise<{ jobId: string, transcript: Transcript }> {
       const file = await deps.files.accept(principal, upload.staged, { name: upload.name, source: 'upload' })
       let job
