@@ -1,24 +1,18 @@
 import { randomUUID } from 'node:crypto'
-import fs from 'node:fs'
-import fsp from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
-import { Readable } from 'node:stream'
 import type { FastifyBaseLogger } from 'fastify'
 import { ROLE_SCOPES, type Principal } from '../access/permissions.ts'
 import { parseEnv, type Config } from '../config/config.ts'
 import type { AudioFile, Job, JobArtifact, JobEvent, Role, Tier, User } from '../db/schema.ts'
 import type { NotifyChannel } from '../db/notify-channel.ts'
-import type { Storage } from '../storage/storage.ts'
 import type { FilesRepository } from '../modules/files/files.repository.ts'
 import type { JobSignals } from '../modules/jobs/job-events.ts'
 import type { Delivery, JobQueue, QueueMessage, SendOptions } from '../modules/jobs/job-queue.ts'
 import type { JobsRepository } from '../modules/jobs/jobs.repository.ts'
 
 /**
- * In-memory stand-ins for the repositories, storage, queue and signals the services take as
- * parameters, for unit tests without a database, ffmpeg or a network. Each keeps the rule its
- * real counterpart enforces in SQL (quota, unfinished-job limit, running slots, "only an
+ * In-memory stand-ins for the repositories, queue and signals the services take as parameters
+ * (storage is in fake-storage.ts), for unit tests without a database, ffmpeg or a network.
+ * Each keeps the rule its real counterpart enforces in SQL (quota, unfinished-job limit, running slots, "only an
  * unfinished job ends"), so a service test exercises the service's own decisions on top.
  */
 
@@ -238,91 +232,6 @@ export function fakeJobsRepository (options: { files?: FilesRepository, tierOf?:
     events: async (jobId, afterId) => eventRows.filter((e) => e.job_id === jobId && e.id > afterId),
     expired: async (now, limit) => [...rows.values()].filter((j) => j.expires_at && j.expires_at <= now && !UNFINISHED.has(j.status)).slice(0, limit),
     fileInUse: async (fileId, exceptJobId) => [...rows.values()].some((j) => j.file_id === fileId && UNFINISHED.has(j.status) && j.id !== exceptJobId)
-  }
-}
-
-export type FakeStorage = Storage & {
-  objects: Map<string, Buffer>
-  /** Staged paths given to discard(), in order. */
-  discarded: string[]
-  /** Errors the next call of a method throws. */
-  faults: { commit?: Error }
-  /** The fake's own directory on local disk (staging and work directories). */
-  root: string
-}
-
-let scratch: string | undefined
-
-/** One temporary directory per test process, removed as it exits. */
-function scratchDir (): string {
-  if (!scratch) {
-    const made = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-fakes-'))
-    scratch = made
-    process.once('exit', () => fs.rmSync(made, { recursive: true, force: true }))
-  }
-  return scratch
-}
-
-/**
- * Objects live in memory; staging and work directories are real, under a temporary root,
- * because the services hand their paths to tools (file-type, the WAV walk, engines).
- */
-export function fakeStorage (): FakeStorage {
-  const root = fs.mkdtempSync(path.join(scratchDir(), 'storage-'))
-  const staging = path.join(root, 'staging')
-  fs.mkdirSync(staging)
-  const objects = new Map<string, Buffer>()
-  const discarded: string[] = []
-  const faults: { commit?: Error } = {}
-  const mustHave = (id: string) => {
-    const bytes = objects.get(id)
-    if (!bytes) throw Object.assign(new Error(`no object ${id}`), { code: 'ENOENT' })
-    return bytes
-  }
-  return {
-    objects,
-    discarded,
-    faults,
-    root,
-    async stage () {
-      const stagedPath = path.join(staging, randomUUID())
-      return { path: stagedPath, stream: fs.createWriteStream(stagedPath) }
-    },
-    async commit (stagedPath, id) {
-      const fault = faults.commit
-      faults.commit = undefined
-      if (fault) throw fault
-      objects.set(id, await fsp.readFile(stagedPath))
-      await fsp.rm(stagedPath)
-    },
-    async discard (stagedPath) {
-      discarded.push(stagedPath)
-      await fsp.rm(stagedPath, { force: true })
-    },
-    read (id, range) {
-      const bytes = mustHave(id)
-      return Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes])
-    },
-    async localPath (id) {
-      mustHave(id)
-      return path.join(root, 'objects', id)
-    },
-    exists: async (id) => objects.has(id),
-    async delete (id) { objects.delete(id) },
-    staleStaged: async () => [],
-    async adopt (workFile) {
-      const stagedPath = path.join(staging, randomUUID())
-      await fsp.rename(workFile, stagedPath)
-      return stagedPath
-    },
-    staleWork: async () => [],
-    async removeWork (entry) { await fsp.rm(entry, { recursive: true, force: true }) },
-    async workDir (name) {
-      const dir = path.join(root, 'work', name)
-      await fsp.mkdir(dir, { recursive: true })
-      return dir
-    },
-    ping: async () => {}
   }
 }
 
