@@ -90,19 +90,6 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-restricted-imports': sideEffects(CHILD_PROCESS, FILE_SYSTEM) }
   },
   {
-    // Today's users of node:fs in modules/, on paths storage handed out. Each moves onto the
-    // storage contract or the workspace (issue 10, item 2); shrink this list as it does.
-    files: [
-      'src/modules/files/import/safe-fetch.ts',
-      'src/modules/files/import/url-import.ts',
-      'src/modules/files/resumable-store.ts',
-      'src/modules/files/staging.ts',
-      'src/modules/jobs/job-runner.ts',
-      'src/modules/users/initial-password-file.ts'
-    ],
-    rules: { '@typescript-eslint/no-restricted-imports': sideEffects(CHILD_PROCESS) }
-  },
-  {
     // The process runner, and today's tools that spawn their own children (yt-dlp reads and
     // writes files too). Each moves onto the runner (issue 10, item 3); shrink this list.
     files: [

@@ -16,7 +16,7 @@ import { keysService } from './modules/keys/keys.service.ts'
 import { usersRepository } from './modules/users/users.repository.ts'
 import { usersService } from './modules/users/users.service.ts'
 import { initialPasswordChosen } from './modules/users/bootstrap.ts'
-import { initialPasswordFile } from './modules/users/initial-password-file.ts'
+import { initialPasswordFile } from './config/initial-password-file.ts'
 import { filesRepository } from './modules/files/files.repository.ts'
 import { filesService } from './modules/files/files.service.ts'
 import { mediaTools } from './media/probe.ts'
@@ -24,14 +24,14 @@ import { retentionSweeper } from './modules/files/retention.ts'
 import { resumableStore } from './modules/files/resumable-store.ts'
 import { resumableRepository } from './modules/files/resumable.repository.ts'
 import { resumableService } from './modules/files/resumable.service.ts'
-import type { Storage } from './storage/storage.ts'
+import type { FileStores } from './storage/storage.ts'
 import { createEngines } from './engines/registry.ts'
 import { enginesService } from './modules/engines/engines.service.ts'
 import { jobEventStreams } from './modules/jobs/job-event-stream.ts'
 import { jobSignals } from './modules/jobs/job-events.ts'
 import { assertHandlers, jobHandlers } from './modules/jobs/job-handlers.ts'
 import { jobQueue } from './modules/jobs/job-queue.ts'
-import { jobRunner } from './modules/jobs/job-runner.ts'
+import { JOB_WORK, jobRunner } from './modules/jobs/job-runner.ts'
 import { jobsRepository } from './modules/jobs/jobs.repository.ts'
 import { jobsService } from './modules/jobs/jobs.service.ts'
 import { streamLimiter } from './modules/jobs/stream-limit.ts'
@@ -41,7 +41,7 @@ const STALE_WORK_MS = 3_600_000
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 
 /** Wires repositories into services. Each service gets only what it uses. */
-export function createContainer (config: Config, db: Db, storage: Storage, log: FastifyBaseLogger, options: { serviceUser?: PrincipalUser, revocations?: RevocationBus, metrics?: Metrics, eventStreamBeatMs?: number } = {}) {
+export function createContainer (config: Config, db: Db, { storage, workspace }: FileStores, log: FastifyBaseLogger, options: { serviceUser?: PrincipalUser, revocations?: RevocationBus, metrics?: Metrics, eventStreamBeatMs?: number } = {}) {
   const changed = async () => { await options.revocations?.publish() }
   const repos = {
     users: usersRepository(db.kysely, changed),
@@ -67,7 +67,7 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     ...(options.revocations ? { revocations: options.revocations } : {}),
     metrics: options.metrics
   })
-  const files = filesService({ config, files: repos.files, storage, media: mediaTools(), metrics: options.metrics })
+  const files = filesService({ config, files: repos.files, storage, workspace, media: mediaTools(), metrics: options.metrics })
   const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel })
   const engineStatus = enginesService(engines)
   const signals = jobSignals(db, log)
@@ -94,6 +94,7 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     jobs: repos.jobs,
     files: repos.files,
     storage,
+    workspace,
     queue,
     signals,
     handlers,
@@ -110,8 +111,8 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     ...(options.metrics ? { metrics: options.metrics } : {}),
     log
   })
-  const resumable = resumableStore(storage, config)
-  const resumableUploads = resumableService({ config, uploads: repos.resumableUploads, files, store: resumable })
+  const resumable = resumableStore(workspace, config)
+  const resumableUploads = resumableService({ config, uploads: repos.resumableUploads, files, workspace, store: resumable })
   const users = usersService({
     oneTimePasswordHours: config.auth.oneTimePasswordHours,
     passwordChosen: initialPasswordChosen(config, initialPasswordFile(config.dataDir)),
@@ -122,15 +123,16 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
   const retention = retentionSweeper({
     files: repos.files,
     storage,
+    workspace,
     audit,
     cleanUpResumable: (now) => resumableUploads.sweep(now),
     cleanUpJobs: async (now) => {
       // Attempt directories of workers that died mid-job (kill -9 skips their clean-up); a
       // job still running keeps its directory whatever its age.
-      for (const entry of await storage.staleWork('jobs', STALE_WORK_MS)) {
+      for (const entry of await workspace.stale(JOB_WORK, STALE_WORK_MS)) {
         const jobId = entry.name.slice(0, 36)
         const job = UUID.test(jobId) ? await repos.jobs.findById(jobId) : undefined
-        if (job?.status !== 'running') await storage.removeWork(entry.path)
+        if (job?.status !== 'running') await workspace.remove(entry.path)
       }
       let removed = 0
       for (;;) {
@@ -145,7 +147,7 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     },
     log
   })
-  return { repos, audit, users, auth, keys: keysService(repos.keys), files, storage, retention, resumable, resumableUploads, engines: engineStatus, jobs, eventStreams, queue, signals, runner }
+  return { repos, audit, users, auth, keys: keysService(repos.keys), files, storage, workspace, retention, resumable, resumableUploads, engines: engineStatus, jobs, eventStreams, queue, signals, runner }
 }
 
 export type Container = ReturnType<typeof createContainer>

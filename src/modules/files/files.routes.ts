@@ -8,7 +8,6 @@ import type { RequestAuditor } from '../../audit/request-audit.ts'
 import type { Metrics } from '../../observability/metrics.ts'
 import { HttpProblem } from '../../http/problem.ts'
 import { Cursor, DateTime, IdParams, Limit } from '../../http/schemas.ts'
-import type { Storage } from '../../storage/storage.ts'
 import { toPublicFile, type FilesService } from './files.service.ts'
 import { receiveUpload } from './multipart-upload.ts'
 
@@ -32,7 +31,6 @@ const tags = ['files']
 
 export interface FilesRoutesDeps {
   files: FilesService
-  storage: Storage
   audit: RequestAuditor
   metrics: Pick<Metrics, 'uploadRefused'>
 }

@@ -1,9 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { AuditService } from '../../audit/audit.service.ts'
-import type { Storage } from '../../storage/storage.ts'
+import type { Storage, Workspace } from '../../storage/storage.ts'
 import type { FilesRepository } from './files.repository.ts'
+import { STAGING } from './staging.ts'
 
-// A staged file untouched this long belongs to no live upload: uploads write continuously.
+// A staged file or object write untouched this long belongs to no live upload: uploads write
+// continuously.
 const STALE_STAGED_MS = 3_600_000
 const BATCH = 100
 
@@ -17,6 +19,7 @@ export interface SweepReport {
 export interface RetentionDeps {
   files: FilesRepository
   storage: Storage
+  workspace: Workspace
   audit: AuditService
   /** Deletes incomplete resumable uploads gone idle or past their expiry; returns how many. */
   cleanUpResumable: (now: Date) => Promise<number>
@@ -47,12 +50,13 @@ export function retentionSweeper (deps: RetentionDeps) {
         }
         if (batch.length < BATCH) break
       }
-      const stale = await deps.storage.staleStaged(STALE_STAGED_MS)
-      for (const file of stale) await deps.storage.discard(file)
+      const stale = await deps.workspace.stale(STAGING, STALE_STAGED_MS)
+      for (const file of stale) await deps.workspace.remove(file.path)
+      const incomplete = await deps.storage.sweepIncomplete(STALE_STAGED_MS)
       const expiredResumable = await deps.cleanUpResumable(now)
       const expiredJobs = await deps.cleanUpJobs(now)
-      const report = { expiredFiles, staleStaged: stale.length, expiredResumable, expiredJobs }
-      if (expiredFiles + stale.length + expiredResumable + expiredJobs > 0) deps.log.info(report, 'retention sweep')
+      const report = { expiredFiles, staleStaged: stale.length + incomplete, expiredResumable, expiredJobs }
+      if (expiredFiles + report.staleStaged + expiredResumable + expiredJobs > 0) deps.log.info(report, 'retention sweep')
       return report
     }
   }

@@ -2,7 +2,6 @@ import multipart from '@fastify/multipart'
 import type { FastifyInstance } from 'fastify'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
 import type { Metrics } from '../../observability/metrics.ts'
-import type { Storage } from '../../storage/storage.ts'
 import type { EnginesService } from '../engines/engines.service.ts'
 import type { FilesService } from '../files/files.service.ts'
 import { receiveUpload } from '../files/multipart-upload.ts'
@@ -16,7 +15,6 @@ const MODELS_CREATED = 1_767_225_600
 export interface OpenAiRoutesDeps {
   openai: OpenAiService
   files: FilesService
-  storage: Storage
   engines: EnginesService
   audit: RequestAuditor
   metrics: Pick<Metrics, 'uploadRefused'>
@@ -47,7 +45,7 @@ export function openAiRoutes (app: FastifyInstance, deps: OpenAiRoutesDeps) {
       try {
         parsed = deps.openai.parse(upload.fields)
       } catch (error) {
-        await deps.storage.discard(upload.staged.path)
+        await deps.files.discard(upload.staged)
         throw error
       }
       const abort = new AbortController()
