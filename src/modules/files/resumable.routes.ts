@@ -137,7 +137,9 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
         context.finished = upload.id
         await deps.audit(request, 'file.uploaded', 201, { fileId: file.id, size: Number(file.size), format: file.format, resumable: true })
         return {
-          status_code: 200,
+          // A creation-with-upload is still a creation: 201, which also makes tus add the
+          // Location header clients require of a creating POST.
+          status_code: request.method === 'POST' ? 201 : 200,
           headers: { 'content-type': 'application/json; charset=utf-8', 'tympan-file-id': file.id },
           body: JSON.stringify(toPublicFile(file))
         }
