@@ -91,20 +91,6 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-restricted-imports': sideEffects(CHILD_PROCESS, FILE_SYSTEM) }
   },
   {
-    // Today's users of node:fs in modules/, on paths storage handed out. Each moves onto the
-    // storage contract or the workspace (issue 10, item 2); shrink this list as it does.
-    files: [
-      'src/modules/files/import/media-downloader.ts',
-      'src/modules/files/import/safe-fetch.ts',
-      'src/modules/files/import/url-import.ts',
-      'src/modules/files/resumable-store.ts',
-      'src/modules/files/staging.ts',
-      'src/modules/jobs/job-runner.ts',
-      'src/modules/users/initial-password-file.ts'
-    ],
-    rules: { '@typescript-eslint/no-restricted-imports': sideEffects(CHILD_PROCESS) }
-  },
-  {
     // The one file that spawns: every engine and tool runs its children through it.
     files: ['src/process/run-process.ts'],
     rules: { '@typescript-eslint/no-restricted-imports': 'off' }

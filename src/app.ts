@@ -39,14 +39,14 @@ import { createMetrics } from './observability/metrics.ts'
 import { metricsRoutes } from './modules/monitoring/metrics.routes.ts'
 import { registerMetrics } from './observability/request-metrics.ts'
 import { VERSION } from './version.ts'
-import { localStorage } from './storage/local-storage.ts'
-import type { Storage } from './storage/storage.ts'
+import { localFileStores } from './storage/local-storage.ts'
+import type { FileStores } from './storage/storage.ts'
 
 export interface AppOptions {
   config: Config
   db: Db
-  /** Defaults to the local driver under $TYMPAN_DATA_DIR/files. */
-  storage?: Storage
+  /** Defaults to the local driver and workspace under $TYMPAN_DATA_DIR/files. */
+  stores?: FileStores
   /** Replaces the JSON logger (tests pass a stream to inspect, or false). */
   logger?: Parameters<typeof Fastify>[0] extends infer O ? O extends { logger?: infer L } ? L : never : never
   /** Prefix of the rate-limit counter keys (tests keep their Redis counters apart with it). */
@@ -92,8 +92,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const serviceUser = config.internalApiKeys.length > 0 ? await ensureServiceUser(usersRepository(db.kysely)) : undefined
   const revocations = revocationBus(db, app.log)
   app.addHook('onClose', () => revocations.close())
-  const storage = options.storage ?? localStorage(path.join(config.dataDir, 'files'))
-  const container = createContainer(config, db, storage, app.log, { revocations, metrics, ...(serviceUser ? { serviceUser } : {}), ...(options.eventStreamBeatMs ? { eventStreamBeatMs: options.eventStreamBeatMs } : {}) })
+  const stores = options.stores ?? localFileStores(path.join(config.dataDir, 'files'))
+  const container = createContainer(config, db, stores, app.log, { revocations, metrics, ...(serviceUser ? { serviceUser } : {}), ...(options.eventStreamBeatMs ? { eventStreamBeatMs: options.eventStreamBeatMs } : {}) })
   app.decorate('container', container)
   // The queue must be up before the first job is accepted; workers only where configured.
   app.addHook('onReady', async () => {
@@ -167,14 +167,14 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   meRoutes(app, { config, users: container.users, audit })
   keysRoutes(app, { keys: container.keys, audit })
   adminRoutes(app, { users: container.users, auditLog: container.audit, audit })
-  const uploads = { files: container.files, storage: container.storage, metrics }
+  const uploads = { files: container.files, metrics }
   filesRoutes(app, { files: container.files, uploads, audit })
-  await resumableRoutes(app, { config, files: container.files, resumable: container.resumableUploads, storage: container.storage, audit, metrics, store: container.resumable })
-  importRoutes(app, { imports: importService({ files: container.files, importer: urlImporter(config, container.storage), metrics }), audit })
+  await resumableRoutes(app, { config, files: container.files, resumable: container.resumableUploads, audit, metrics, store: container.resumable })
+  importRoutes(app, { imports: importService({ files: container.files, importer: urlImporter(config, container.workspace), metrics }), audit })
   jobsRoutes(app, { jobs: container.jobs, streams: container.eventStreams, audit })
   enginesRoutes(app, { engines: container.engines })
   openAiRoutes(app, {
-    openai: openAiService({ files: container.files, storage: container.storage, jobs: container.jobs, syncTimeoutMs: config.jobs.syncTimeoutMs, defaultEngine: config.jobs.transcribeEngine }),
+    openai: openAiService({ files: container.files, jobs: container.jobs, syncTimeoutMs: config.jobs.syncTimeoutMs, defaultEngine: config.jobs.transcribeEngine }),
     uploads,
     engines: container.engines,
     audit

@@ -17,7 +17,7 @@ import { keysService } from './modules/keys/keys.service.ts'
 import { usersRepository } from './modules/users/users.repository.ts'
 import { usersService } from './modules/users/users.service.ts'
 import { initialPasswordChosen } from './modules/users/bootstrap.ts'
-import { initialPasswordFile } from './modules/users/initial-password-file.ts'
+import { initialPasswordFile } from './config/initial-password-file.ts'
 import { healthService } from './modules/health/health.service.ts'
 import { filesRepository } from './modules/files/files.repository.ts'
 import { filesService } from './modules/files/files.service.ts'
@@ -26,7 +26,7 @@ import { retentionSweeper } from './modules/files/retention.ts'
 import { resumableStore } from './modules/files/resumable-store.ts'
 import { resumableRepository } from './modules/files/resumable.repository.ts'
 import { resumableService } from './modules/files/resumable.service.ts'
-import type { Storage } from './storage/storage.ts'
+import type { FileStores } from './storage/storage.ts'
 import { createEngines } from './engines/registry.ts'
 import { enginesService } from './modules/engines/engines.service.ts'
 import { jobEventStreams } from './modules/jobs/job-event-stream.ts'
@@ -41,7 +41,7 @@ import { streamLimiter } from './modules/jobs/stream-limit.ts'
 import os from 'node:os'
 
 /** Wires repositories into services. Each service gets only what it uses. */
-export function createContainer (config: Config, db: Db, storage: Storage, log: FastifyBaseLogger, options: { serviceUser?: PrincipalUser, revocations?: RevocationBus, metrics?: Metrics, eventStreamBeatMs?: number } = {}) {
+export function createContainer (config: Config, db: Db, { storage, workspace }: FileStores, log: FastifyBaseLogger, options: { serviceUser?: PrincipalUser, revocations?: RevocationBus, metrics?: Metrics, eventStreamBeatMs?: number } = {}) {
   const changed = async () => { await options.revocations?.publish() }
   const repos = {
     users: usersRepository(db.kysely, changed),
@@ -68,7 +68,7 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     metrics: options.metrics
   })
   const sessions = sessionsService({ sessions: repos.sessions, refreshIdleDays: config.auth.refreshIdleDays })
-  const files = filesService({ config, files: repos.files, storage, media: mediaTools(), metrics: options.metrics })
+  const files = filesService({ config, files: repos.files, storage, workspace, media: mediaTools(), metrics: options.metrics })
   const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel })
   const engineStatus = enginesService(engines)
   const signals = jobSignals(db, log)
@@ -79,7 +79,7 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     schema: config.jobs.queueSchema
   }, log)
   const jobs = jobsService({ config, jobs: repos.jobs, files: repos.files, storage, queue, signals, engines: engineStatus })
-  const jobRetention = jobsRetention({ deleteAfterProcessing: config.jobs.deleteAfterProcessing, jobs: repos.jobs, files: repos.files, storage, service: jobs, audit })
+  const jobRetention = jobsRetention({ deleteAfterProcessing: config.jobs.deleteAfterProcessing, jobs: repos.jobs, files: repos.files, storage, workspace, service: jobs, audit })
   const { perUser, perAddress, perInternalKey, maxLifeMs } = config.jobs.eventStreams
   const eventStreams = jobEventStreams({
     jobs,
@@ -96,6 +96,7 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     jobs: repos.jobs,
     files: repos.files,
     storage,
+    workspace,
     queue,
     signals,
     handlers,
@@ -106,8 +107,8 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
     ...(options.metrics ? { metrics: options.metrics } : {}),
     log
   })
-  const resumable = resumableStore(storage, config)
-  const resumableUploads = resumableService({ config, uploads: repos.resumableUploads, files, store: resumable })
+  const resumable = resumableStore(workspace, config)
+  const resumableUploads = resumableService({ config, uploads: repos.resumableUploads, files, workspace, store: resumable })
   const users = usersService({
     oneTimePasswordHours: config.auth.oneTimePasswordHours,
     passwordChosen: initialPasswordChosen(config, initialPasswordFile(config.dataDir)),
@@ -118,13 +119,14 @@ export function createContainer (config: Config, db: Db, storage: Storage, log: 
   const retention = retentionSweeper({
     files: repos.files,
     storage,
+    workspace,
     audit,
     resumable: resumableUploads,
     jobs: jobRetention,
     log
   })
   const health = healthService([{ what: 'database', ping: () => db.ping() }, { what: 'file storage', ping: () => storage.ping() }])
-  return { repos, audit, health, users, auth, sessions, keys: keysService(repos.keys), files, storage, retention, resumable, resumableUploads, engines: engineStatus, jobs, eventStreams, queue, signals, runner }
+  return { repos, audit, health, users, auth, sessions, keys: keysService(repos.keys), files, storage, workspace, retention, resumable, resumableUploads, engines: engineStatus, jobs, eventStreams, queue, signals, runner }
 }
 
 export type Container = ReturnType<typeof createContainer>

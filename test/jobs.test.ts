@@ -130,7 +130,7 @@ for (const backend of await backends()) {
     it('fails audio that passed intake but no longer decodes, at once and without retrying', async () => {
       const fileId = await uploadFile(t.app, key, fixture('wav'))
       // The stored bytes are damaged after intake (disk corruption, a tampered volume).
-      const stored = await t.app.container.storage.localPath(fileId)
+      const stored = (await t.app.container.storage.localPath(fileId))!
       fs.writeFileSync(stored, Buffer.alloc(fs.statSync(stored).size, 0x5a))
       const job = await waitForJob(t.app, key, (await createJob(t.app, key, { type: 'analyze', fileId })).id)
       assert.equal(job.status, 'failed')
@@ -206,7 +206,7 @@ for (const backend of await backends()) {
     const startRunner = (concurrency = 2) => {
       const c = t.app.container
       return jobRunner({
-        jobs: c.repos.jobs, files: c.repos.files, storage: c.storage, queue: c.queue, signals: c.signals, handlers,
+        jobs: c.repos.jobs, files: c.repos.files, storage: c.storage, workspace: c.workspace, queue: c.queue, signals: c.signals, handlers,
         parallelism: 1, retentionMs: 3_600_000, maxRunning: t.config.jobs.maxRunning, fileProcessed: async () => {}, log: t.app.log
       }).start(concurrency)
     }
@@ -319,7 +319,7 @@ for (const backend of await backends()) {
       await db.updateTable('jobs').set({ expires_at: new Date(Date.now() - 1000) }).where('id', '=', job.id).execute()
       const objects = (await db.selectFrom('job_artifacts').select('object_id').where('job_id', '=', job.id).execute()).map((a) => a.object_id)
       // Attempt directories a killed worker left behind: swept once their job is not running.
-      const work = await t.app.container.storage.workDir('jobs')
+      const work = await t.app.container.workspace.dir('jobs')
       const orphan = path.join(work, `${job.id}-killed`)
       const busy = path.join(work, `${waiting.id}-killed`)
       for (const dir of [orphan, busy]) {
@@ -376,7 +376,7 @@ for (const backend of await backends()) {
       key = await t.apiKey(await t.login((await t.createUser()).email), JOB_SCOPES)
       const c = t.app.container
       await jobRunner({
-        jobs: c.repos.jobs, files: c.repos.files, storage: c.storage, queue: c.queue, signals: c.signals, handlers,
+        jobs: c.repos.jobs, files: c.repos.files, storage: c.storage, workspace: c.workspace, queue: c.queue, signals: c.signals, handlers,
         parallelism: 1, retentionMs: 3_600_000, maxRunning: t.config.jobs.maxRunning, fileProcessed: async () => {}, log: t.app.log
       }).start(1)
     })

@@ -178,6 +178,29 @@ for (const backend of await backends()) {
       assert.deepEqual(workFiles().staging, [])
     })
 
+    it('accepts the whole file sent in the creating POST (creation-with-upload) and answers with the file record', async () => {
+      const bytes = readFixture('wav')
+      // tus's POST handler reads the upload again after the finish hook (for Upload-Expires):
+      // that read must find the finished upload, not answer 404.
+      const { finished, error } = await runUpload(bytes, tusOptions(base, alice, {
+        uploadSize: bytes.length,
+        chunkSize: bytes.length,
+        uploadDataDuringCreation: true,
+        metadata: { filename: 'at-once.wav' }
+      }))
+      assert.equal(error, undefined, String(error))
+      assert.ok(finished)
+      assert.equal(finished.status, 201)
+      const file = JSON.parse(finished.body) as { id: string, sha256: string, size: number, source: string }
+      assert.equal(file.id, finished.fileId)
+      assert.equal(file.sha256, sha256Of(bytes))
+      assert.equal(file.size, bytes.length)
+      assert.equal(file.source, 'resumable')
+      assert.ok((await listFiles(alice)).some((f) => f.id === file.id))
+      assert.deepEqual(workFiles().resumable, [])
+      assert.deepEqual(workFiles().staging, [])
+    })
+
     it('resumes an interrupted upload at the offset the server holds', async () => {
       const bytes = readFixture('speech')
       let uploadUrl = ''

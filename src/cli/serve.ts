@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Db } from '../db/database.ts'
 import { buildApp } from '../app.ts'
 import { bootstrapAdmin, removeSpentInitialPassword } from '../modules/users/bootstrap.ts'
-import { initialPasswordFile } from '../modules/users/initial-password-file.ts'
+import { initialPasswordFile } from '../config/initial-password-file.ts'
 import { developmentWarnings } from '../config/config.ts'
 import { openRuntime } from './runtime.ts'
 

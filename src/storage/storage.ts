@@ -6,40 +6,89 @@ export interface ByteRange {
   end: number
 }
 
-export interface StagedFile {
-  path: string
-  stream: Writable
+export interface Written {
+  size: number
+  sha256: string
 }
 
 /**
- * Where audio bytes live. Only this module touches the files area; callers name objects by
- * UUID and never see a path except for staged (not yet accepted) files, which the media
- * tools must read from disk.
+ * The object store: where accepted audio and job artifacts live. Objects are named by UUID
+ * and appear whole or not at all; nothing here hands out a path to write to, so an S3 driver
+ * implements it as it stands (docs/architecture.md, "Storage contract"). Bytes still being
+ * received or checked live in the Workspace, never here.
  */
 export interface Storage {
-  /** A new private temp file for incoming bytes, on the same filesystem as the store. */
-  stage: () => Promise<StagedFile>
-  /** Makes a validated staged file the object `id`: fsync, then an atomic rename. */
-  commit: (stagedPath: string, id: string) => Promise<void>
-  /** Removes a staged file; quiet if it is already gone. */
-  discard: (stagedPath: string) => Promise<void>
-  read: (id: string, range?: ByteRange) => Readable
   /**
-   * A path the engines may read the object from (ffmpeg and the recognisers take paths). The
-   * local driver hands out the object itself; a remote driver would download to a work file.
+   * Streams `source` into the object `id`, counting and hashing on the way. The object is
+   * visible only once complete and durable (local: fsync, then an atomic rename; S3: a
+   * completed upload); on any failure nothing of it stays.
    */
-  localPath: (id: string) => Promise<string>
+  write: (id: string, source: Readable) => Promise<Written>
+  /**
+   * Makes the local file `file` (a workspace file) the object `id`, consuming it, with the
+   * same guarantees as write. The local driver moves it (fsync and rename, no copy); a remote
+   * driver uploads it, then removes it.
+   */
+  put: (id: string, file: string) => Promise<void>
+  read: (id: string, range?: ByteRange) => Readable
+  /** The object's size, or undefined when there is none. */
+  stat: (id: string) => Promise<{ size: number } | undefined>
   exists: (id: string) => Promise<boolean>
+  /** Quiet when the object is already gone. */
   delete: (id: string) => Promise<void>
-  /** Staged files older than `olderThanMs`, for the sweeper (crashed or aborted uploads). */
-  staleStaged: (olderThanMs: number) => Promise<string[]>
-  /** Moves a finished file out of a work directory into staging (a rename: no copy). */
-  adopt: (workFile: string) => Promise<string>
-  /** Entries of the work directory `name` untouched for `olderThanMs` (left by a crashed process). */
-  staleWork: (name: string, olderThanMs: number) => Promise<{ name: string, path: string }[]>
-  /** Removes one entry of a work directory, as returned by staleWork; quiet if already gone. */
-  removeWork: (entry: string) => Promise<void>
-  /** A private directory for a tool that writes its own files (resumable uploads, yt-dlp). */
-  workDir: (name: string) => Promise<string>
+  /**
+   * A read-only path on this machine holding the object, when the driver keeps objects on
+   * local disk (Workspace.materialise then need not copy it); undefined for a remote driver.
+   * Throws when the object does not exist.
+   */
+  localPath: (id: string) => Promise<string | undefined>
+  /** Removes writes a crashed process left incomplete, older than `olderThanMs`; returns how many. */
+  sweepIncomplete: (olderThanMs: number) => Promise<number>
   ping: () => Promise<void>
+}
+
+/**
+ * Private files and directories on local disk for tools that need paths: ffmpeg and
+ * ffprobe, the recognisers, tus's FileStore, yt-dlp and the import fetcher, job attempts.
+ * Always local, whatever the Storage driver. Areas are short lowercase names (`staging`,
+ * `resumable`, `imports`, `jobs`); every method refuses a path outside the workspace.
+ */
+export interface Workspace {
+  /** The private directory of `area`, for a tool that manages its own files there. */
+  dir: (area: string) => Promise<string>
+  /** A fresh private directory in `area`, named `<owner>-<random>` after the job or request it serves. */
+  tempDir: (area: string, owner: string) => Promise<string>
+  /** A new private file `<area>/<uuid>.part`, open for writing. */
+  createFile: (area: string) => Promise<{ path: string, stream: Writable }>
+  /**
+   * A stream writing `file`, resolved once the file is open: a new private file (it fails
+   * when one exists), or with `start` an existing file from that offset.
+   */
+  writer: (file: string, options?: { start?: number }) => Promise<Writable>
+  reader: (file: string) => Readable
+  /**
+   * Runs `use` with a positional reader of `file` (fewer bytes come back past its end), for
+   * header checks that walk a file by offset without reading it whole.
+   */
+  withReader: <T>(file: string, use: (readAt: (offset: number, length: number) => Promise<Buffer>) => Promise<T>) => Promise<T>
+  size: (file: string) => Promise<number>
+  /** Moves a file into `area` under a fresh `<uuid>.part` name (a rename: no copy). */
+  move: (file: string, area: string) => Promise<string>
+  /** Removes a file or a directory with its contents; quiet when already gone. */
+  remove: (file: string) => Promise<void>
+  /**
+   * Entries of `area` untouched for `olderThanMs` (left by a crashed process). Only names
+   * the workspace gives out (`<uuid>.part`, `<uuid>-<random>`): a foreign file stays.
+   */
+  stale: (area: string, olderThanMs: number) => Promise<{ name: string, path: string }[]>
+  /** A path from which tools may read object `id`: the driver's own file, or a download into `dir`. */
+  materialise: (id: string, dir: string) => Promise<string>
+  /** Makes the workspace file `file` the object `id` (Storage.put), consuming it. */
+  store: (file: string, id: string) => Promise<void>
+}
+
+/** What the wiring receives: one object store and its local workspace. */
+export interface FileStores {
+  storage: Storage
+  workspace: Workspace
 }

@@ -1,18 +1,22 @@
-import { randomUUID } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { Readable } from 'node:stream'
-import type { Storage } from '../storage/storage.ts'
+import { Readable, type Writable } from 'node:stream'
+import { localWorkspace } from '../storage/local-workspace.ts'
+import type { Storage, Workspace } from '../storage/storage.ts'
 
 export type FakeStorage = Storage & {
   objects: Map<string, Buffer>
-  /** Staged paths given to discard(), in order. */
+  /** Paths given to workspace.remove(), in order. */
   discarded: string[]
   /** Errors the next call of a method throws. */
-  faults: { commit?: Error }
-  /** The fake's own directory on local disk (staging and work directories). */
+  faults: { put?: Error }
+  /** A real workspace under a temporary root (the services hand its paths to tools). */
+  workspace: Workspace
+  /** A new staging file, as intake's stageStream makes one. */
+  stage: () => Promise<{ path: string, stream: Writable }>
   root: string
 }
 
@@ -29,64 +33,56 @@ function scratchDir (): string {
 }
 
 /**
- * Objects live in memory; staging and work directories are real, under a temporary root,
- * because the services hand their paths to tools (file-type, the WAV walk, engines).
+ * Objects live in memory, as a remote driver's would (no local path: materialise copies);
+ * the workspace is the real local one, under a temporary root, because the services hand its
+ * paths to tools (file-type, the WAV walk, engines).
  */
 export function fakeStorage (): FakeStorage {
   const root = fs.mkdtempSync(path.join(scratchDir(), 'storage-'))
-  const staging = path.join(root, 'staging')
-  fs.mkdirSync(staging)
   const objects = new Map<string, Buffer>()
   const discarded: string[] = []
-  const faults: { commit?: Error } = {}
+  const faults: { put?: Error } = {}
   const mustHave = (id: string) => {
     const bytes = objects.get(id)
     if (!bytes) throw Object.assign(new Error(`no object ${id}`), { code: 'ENOENT' })
     return bytes
   }
-  return {
-    objects,
-    discarded,
-    faults,
-    root,
-    async stage () {
-      const stagedPath = path.join(staging, randomUUID())
-      return { path: stagedPath, stream: fs.createWriteStream(stagedPath) }
+  const storage: Storage = {
+    async write (id, source) {
+      const chunks: Buffer[] = []
+      for await (const chunk of source) chunks.push(Buffer.from(chunk as Uint8Array))
+      const bytes = Buffer.concat(chunks)
+      objects.set(id, bytes)
+      return { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
     },
-    async commit (stagedPath, id) {
-      const fault = faults.commit
-      faults.commit = undefined
+    async put (id, file) {
+      const fault = faults.put
+      faults.put = undefined
       if (fault) throw fault
-      objects.set(id, await fsp.readFile(stagedPath))
-      await fsp.rm(stagedPath)
-    },
-    async discard (stagedPath) {
-      discarded.push(stagedPath)
-      await fsp.rm(stagedPath, { force: true })
+      objects.set(id, await fsp.readFile(file))
+      await fsp.rm(file)
     },
     read (id, range) {
       const bytes = mustHave(id)
       return Readable.from([range ? bytes.subarray(range.start, range.end + 1) : bytes])
     },
-    async localPath (id) {
-      mustHave(id)
-      return path.join(root, 'objects', id)
-    },
+    stat: async (id) => objects.has(id) ? { size: mustHave(id).length } : undefined,
     exists: async (id) => objects.has(id),
     async delete (id) { objects.delete(id) },
-    staleStaged: async () => [],
-    async adopt (workFile) {
-      const stagedPath = path.join(staging, randomUUID())
-      await fsp.rename(workFile, stagedPath)
-      return stagedPath
+    async localPath (id) {
+      mustHave(id)
+      return undefined
     },
-    staleWork: async () => [],
-    async removeWork (entry) { await fsp.rm(entry, { recursive: true, force: true }) },
-    async workDir (name) {
-      const dir = path.join(root, 'work', name)
-      await fsp.mkdir(dir, { recursive: true })
-      return dir
-    },
+    sweepIncomplete: async () => 0,
     ping: async () => {}
   }
+  const real = localWorkspace(root, storage)
+  const workspace: Workspace = {
+    ...real,
+    async remove (file) {
+      discarded.push(file)
+      await real.remove(file)
+    }
+  }
+  return Object.assign(storage, { objects, discarded, faults, workspace, root, stage: () => workspace.createFile('staging') })
 }

@@ -54,7 +54,7 @@ function setup (options: { env?: Record<string, string>, tools?: Tools } = {}) {
     async decodes () { calls.push('decodes'); return tools.decodes ?? false }
   }
   const refused: (UploadRejectionReason | undefined)[] = []
-  const service = filesService({ config, files, storage, media, metrics: { uploadRefused: (error) => { const reason = uploadRejectionReason(error); refused.push(reason); return reason } } })
+  const service = filesService({ config, files, storage, workspace: storage.workspace, media, metrics: { uploadRefused: (error) => { const reason = uploadRejectionReason(error); refused.push(reason); return reason } } })
   async function stage (bytes: Buffer): Promise<Staged> {
     const staged = await storage.stage()
     await new Promise<void>((resolve, reject) => { staged.stream.on('error', reject).end(bytes, resolve) })
@@ -153,7 +153,7 @@ describe('files service: accept() refuses in order, keeping nothing', () => {
 
   it('keeps no record when storing the bytes fails', async () => {
     const t = setup()
-    t.storage.faults.commit = new Error('disk full')
+    t.storage.faults.put = new Error('disk full')
     const staged = await t.stage(ONE_SECOND)
     await assert.rejects(t.service.accept(principal(), staged, { name: 'a.wav', source: 'upload' }), /disk full/)
     assert.equal(t.files.rows.size, 0)

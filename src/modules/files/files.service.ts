@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import type { Readable } from 'node:stream'
 import { fileTypeFromFile } from 'file-type'
 import type { Config } from '../../config/config.ts'
 import type { AudioFile, AudioFormat } from '../../db/schema.ts'
@@ -7,11 +8,11 @@ import { badRequest, HttpProblem, notFound, unprocessable } from '../../http/pro
 import { DEFAULT_AUDIO_LIMITS, durationUnknown, judgeAudio, judgeWavHeader, walkWav, wavRunsToEnd } from '../../media/audio-policy.ts'
 import { AUDIO_FORMATS, contentTypeOf, formatFromName, magicMatches, MAX_CLIENT_NAME_BYTES, sanitiseFileName } from '../../media/formats.ts'
 import type { MediaTools } from '../../media/probe.ts'
-import type { ByteRange, Storage } from '../../storage/storage.ts'
+import type { ByteRange, Storage, Workspace } from '../../storage/storage.ts'
 import type { Principal } from '../../access/permissions.ts'
 import type { FilesRepository } from './files.repository.ts'
 import { decodeCursor, encodeCursor } from '../../http/cursor.ts'
-import { withReader, type Staged } from './staging.ts'
+import { stageStream, type Staged } from './staging.ts'
 
 export interface PublicFile {
   id: string
@@ -57,13 +58,14 @@ export interface FilesDeps {
   config: Config
   files: FilesRepository
   storage: Storage
+  workspace: Workspace
   media: MediaTools
   /** Counts each refusal of accept() by reason (the routes count what they refuse before it). */
   metrics?: Pick<Metrics, 'uploadRefused'>
 }
 
 export function filesService (deps: FilesDeps) {
-  const { config, files, storage, media } = deps
+  const { config, files, storage, workspace, media } = deps
   const limits = { maxDurationSec: config.intake.maxDurationSec, ...DEFAULT_AUDIO_LIMITS }
 
   const quotaOf = (principal: Principal): number => config.intake.quotaBytes[principal.tier]
@@ -112,9 +114,17 @@ export function filesService (deps: FilesDeps) {
         : rejectedFor('size', contentTooLarge(`The file exceeds the ${config.intake.maxFileBytes / MB} MB limit`))
     },
 
+    /** Streams incoming bytes into a staged file, at most `maxBytes` (StagingLimitError past it). */
+    stage: (source: Readable, maxBytes: number): Promise<Staged> => stageStream(workspace, source, maxBytes),
+
+    /** Removes a staged file that will not be accepted. */
+    async discard (staged: Staged): Promise<void> {
+      await workspace.remove(staged.path)
+    },
+
     /**
      * Steps 2–3 on a fully staged file, then the commit. Whatever fails, the staged bytes are
-     * removed: nothing of a rejected upload stays on disk.
+     * removed: nothing of a rejected upload stays.
      */
     async accept (principal: Principal, staged: Staged, input: { name: string, source: AudioFile['source'], sourceUrl?: string, resumableId?: string }): Promise<AudioFile> {
       let committed = false
@@ -127,7 +137,7 @@ export function filesService (deps: FilesDeps) {
             ? `The content is ${detected.ext.toUpperCase()}, not ${format.toUpperCase()}: the name's extension must match the bytes`
             : `The content is not ${format.toUpperCase()} audio (unrecognised bytes)`))
         }
-        const wav = format === 'wav' ? await withReader(staged.path, (readAt) => walkWav(readAt, staged.size)) : undefined
+        const wav = format === 'wav' ? await workspace.withReader(staged.path, (readAt) => walkWav(readAt, staged.size)) : undefined
         const forged = judgeWavHeader(wav, staged.size)
         if (forged) throw rejectedFor('decode', unprocessable(forged))
         const probe = await media.probe(staged.path)
@@ -166,7 +176,7 @@ export function filesService (deps: FilesDeps) {
           throw rejectedFor('quota', contentTooLarge(`Storage quota exceeded: ${(remaining / MB).toFixed(1)} MB of your quota remain`, { remainingBytes: remaining }))
         }
         try {
-          await storage.commit(staged.path, id)
+          await workspace.store(staged.path, id)
           committed = true
         } catch (error) {
           await files.delete(id)
@@ -177,7 +187,7 @@ export function filesService (deps: FilesDeps) {
         deps.metrics?.uploadRefused(error)
         throw error
       } finally {
-        if (!committed) await storage.discard(staged.path)
+        if (!committed) await workspace.remove(staged.path)
       }
     },
 

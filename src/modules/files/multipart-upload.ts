@@ -2,10 +2,9 @@ import type { IncomingMessage } from 'node:http'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { rejectedFor, type Metrics } from '../../observability/metrics.ts'
 import { HttpProblem, badRequest, unprocessable } from '../../http/problem.ts'
-import type { Storage } from '../../storage/storage.ts'
 import type { Principal } from '../../access/permissions.ts'
 import type { FilesService } from './files.service.ts'
-import { stageStream, StagingLimitError, type Staged } from './staging.ts'
+import { StagingLimitError, type Staged } from './staging.ts'
 
 // Room for the multipart envelope around the file (boundaries, part headers, a few fields).
 const MULTIPART_OVERHEAD = 64 * 1024
@@ -20,7 +19,6 @@ export interface ReceivedUpload {
 
 export interface UploadDeps {
   files: FilesService
-  storage: Storage
   metrics: Pick<Metrics, 'uploadRefused'>
 }
 
@@ -113,10 +111,10 @@ export async function receiveUpload (request: FastifyRequest, reply: FastifyRepl
       if (pending) throw rejectedFor('multipart', badRequest('Send one file per request'))
       if (part.fieldname !== 'file') throw rejectedFor('multipart', unprocessable('The file must be sent in the field "file"', { field: 'file' }))
       deps.files.formatForName(part.filename)
-      pending = { staged: await stageStream(deps.storage, part.file, allowance.maxBytes), name: part.filename }
+      pending = { staged: await deps.files.stage(part.file, allowance.maxBytes), name: part.filename }
     }
   } catch (error) {
-    if (pending) await deps.storage.discard(pending.staged.path)
+    if (pending) await deps.files.discard(pending.staged)
     if (error instanceof StagingLimitError) throw refuse(await refuseMidBody(request, reply, drain, deps.files.sizeProblem(allowance)))
     const problem = error instanceof HttpProblem ? error : multipartProblem(error)
     if (problem) throw refuse(await refuseMidBody(request, reply, drain, problem))

@@ -6,10 +6,13 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import { after, describe, it } from 'node:test'
 import { Upload } from '@tus/server'
+import { localFileStores } from '../../storage/local-storage.ts'
 import { HashingFileStore } from './resumable-store.ts'
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-tus-store-'))
-after(() => fs.rmSync(dir, { recursive: true, force: true }))
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-tus-store-'))
+const dir = path.join(root, 'resumable')
+fs.mkdirSync(dir)
+after(() => fs.rmSync(root, { recursive: true, force: true }))
 
 async function newUpload (store: HashingFileStore, size: number): Promise<string> {
   const id = crypto.randomUUID()
@@ -18,7 +21,7 @@ async function newUpload (store: HashingFileStore, size: number): Promise<string
 }
 
 describe('HashingFileStore', () => {
-  const store = new HashingFileStore({ directory: dir })
+  const store = new HashingFileStore({ directory: dir }, localFileStores(root).workspace)
   const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251))
   const sha = createHash('sha256').update(bytes).digest('hex')
 

@@ -1,11 +1,10 @@
 import { createHash, type Hash } from 'node:crypto'
-import fs from 'node:fs'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { FileStore } from '@tus/file-store'
-import { ERRORS } from '@tus/server'
+import { ERRORS, type Upload } from '@tus/server'
 import type { Config } from '../../config/config.ts'
-import type { Storage } from '../../storage/storage.ts'
+import type { Workspace } from '../../storage/storage.ts'
 
 /**
  * tus's file store, writing each PATCH with a 1 MiB buffer (the stock store uses 16 KiB
@@ -16,6 +15,30 @@ import type { Storage } from '../../storage/storage.ts'
  */
 export class HashingFileStore extends FileStore {
   readonly #hashes = new Map<string, { hash: Hash, bytes: number }>()
+  readonly #finished = new Map<string, Upload>()
+  readonly #files: Pick<Workspace, 'writer' | 'remove'>
+
+  constructor (options: ConstructorParameters<typeof FileStore>[0], files: Pick<Workspace, 'writer' | 'remove'>) {
+    super(options)
+    this.#files = files
+  }
+
+  /**
+   * A finished upload has left the store (its bytes are a file now, its metadata deleted),
+   * but tus's POST handler reads it once more after the finish hook of a creation-with-upload
+   * (for Upload-Expires): that read answers the finished upload until `forget`.
+   */
+  override async getUpload (id: string): Promise<Upload> {
+    return this.#finished.get(id) ?? super.getUpload(id)
+  }
+
+  finished (upload: Upload): void {
+    this.#finished.set(upload.id, upload)
+  }
+
+  forget (id: string): void {
+    this.#finished.delete(id)
+  }
 
   override async write (readable: Readable, id: string, offset: number): Promise<number> {
     let state = this.#hashes.get(id)
@@ -35,7 +58,7 @@ export class HashingFileStore extends FileStore {
       }
     })
     try {
-      await pipeline(readable, meter, fs.createWriteStream(this.resolveData(id), { flags: 'r+', start: offset, highWaterMark: 1 << 20 }))
+      await pipeline(readable, meter, await this.#files.writer(this.resolveData(id), { start: offset }))
     } catch {
       // Bytes hashed may not all have reached the disk: only a full re-read can tell now.
       this.#hashes.delete(id)
@@ -64,12 +87,13 @@ export class HashingFileStore extends FileStore {
   async discard (id: string): Promise<void> {
     this.#hashes.delete(id)
     const data = this.resolveData(id)
-    await fs.promises.rm(data, { force: true })
+    await this.#files.remove(data)
     // The stock configstore keeps the metadata beside the data, as <id>.json.
-    await fs.promises.rm(`${data}.json`, { force: true })
+    await this.#files.remove(`${data}.json`)
   }
 
-  private resolveData (id: string): string {
+  /** Where the bytes of upload `id` are: a workspace file. */
+  resolveData (id: string): string {
     // The stock store keeps data at <directory>/<id>; ids are our UUIDs (namingFunction).
     if (!/^[0-9a-f-]{36}$/.test(id)) throw ERRORS.FILE_NOT_FOUND
     return `${this.directory}/${id}`
@@ -80,11 +104,11 @@ export class HashingFileStore extends FileStore {
  * The tus data store, created once per process: its constructor starts an mkdir it never
  * awaits, so building one per use would leave stray I/O behind.
  */
-export function resumableStore (storage: Storage, config: Config): () => Promise<HashingFileStore> {
+export function resumableStore (workspace: Workspace, config: Config): () => Promise<HashingFileStore> {
   let store: Promise<HashingFileStore> | undefined
   return () => {
-    store ??= storage.workDir('resumable').then((directory) =>
-      new HashingFileStore({ directory, expirationPeriodInMilliseconds: config.intake.resumableExpiryMs }))
+    store ??= workspace.dir('resumable').then((directory) =>
+      new HashingFileStore({ directory, expirationPeriodInMilliseconds: config.intake.resumableExpiryMs }, workspace))
     return store
   }
 }

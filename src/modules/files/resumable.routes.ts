@@ -1,19 +1,16 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { randomUUID } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
-import path from 'node:path'
-import { ERRORS, EVENTS, Server, type Upload } from '@tus/server'
+import { ERRORS, EVENTS, Server } from '@tus/server'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
 import type { Config } from '../../config/config.ts'
 import { rejectedFor, type Metrics } from '../../observability/metrics.ts'
 import { HttpProblem } from '../../http/problem.ts'
-import type { Storage } from '../../storage/storage.ts'
 import type { Principal } from '../../access/permissions.ts'
 import { PUBLIC } from '../../access/permissions.ts'
 import { contentTooLarge, toPublicFile, type FilesService } from './files.service.ts'
 import type { ResumableService } from './resumable.service.ts'
-import { describeStaged } from './staging.ts'
 import type { HashingFileStore } from './resumable-store.ts'
 
 export const RESUMABLE_PATH = '/api/v1/uploads'
@@ -28,7 +25,6 @@ export interface ResumableDeps {
   config: Config
   files: FilesService
   resumable: ResumableService
-  storage: Storage
   audit: RequestAuditor
   metrics: Pick<Metrics, 'uploadRefused'>
   /** The one tus data store of this process (shared with the retention sweeper). */
@@ -40,6 +36,8 @@ interface RequestContext {
   request: FastifyRequest
   /** Set once the creating POST has reserved its upload: a later failure must undo it. */
   reserved?: string
+  /** Set once an upload has become a file in this request; the store forgets it after. */
+  finished?: string
 }
 
 const problemJson = (problem: HttpProblem, requestId: string | undefined) =>
@@ -55,17 +53,14 @@ const isAnswer = (error: unknown): error is { status_code: number, body: string 
   typeof (error as { status_code?: unknown }).status_code === 'number' && typeof (error as { body?: unknown }).body === 'string'
 
 /**
- * tus 1.0 resumable uploads (@tus/server) for large files over unreliable networks. The
- * protocol handling is the library's; Tympan adds authentication (the app's onRequest hook
- * has run before any byte reaches tus), ownership of each upload (stored server-side in its
- * metadata, so another user's upload answers 404), the quota reservation and open-upload
- * cap of resumable.service.ts at creation, and at completion exactly the checks and the
- * record of a multipart upload. Every error answer is a problem document; the text of an
- * unexpected error goes to the log only.
+ * tus 1.0 resumable uploads (@tus/server) for large files over unreliable networks, wired to
+ * Fastify. The protocol handling is the library's; authentication is the app's onRequest
+ * hook (it has run before any byte reaches tus); ownership, the quota reservation and the
+ * checks at completion are resumable.service.ts's. Every error answer is a problem
+ * document; the text of an unexpected error goes to the log only.
  */
 export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps) {
   const datastore = await deps.store()
-  const directory = datastore.directory
   // The Fastify request a tus callback serves: tus runs inside requests.run() (handle below).
   const requests = new AsyncLocalStorage<RequestContext>()
 
@@ -100,21 +95,17 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
     postReceiveInterval: ACTIVITY_INTERVAL_MS,
     async onUploadCreate (_req, upload) {
       const context = contextOf()
-      const { principal, request } = context
-      const name = upload.metadata?.filename ?? upload.metadata?.name ?? ''
       try {
-        deps.files.formatForName(name)
-        await deps.resumable.open(principal, upload.id, upload.size)
+        const metadata = await deps.resumable.create(context.principal, upload)
         context.reserved = upload.id
+        return { metadata }
       } catch (error) {
         if (error instanceof HttpProblem) {
           deps.metrics.uploadRefused(error)
-          throw tusError(error, request.id)
+          throw tusError(error, context.request.id)
         }
         throw error
       }
-      // Ownership is written by the server, over anything the client put in the metadata.
-      return { metadata: { ...upload.metadata, filename: name, owner: principal.userId } }
     },
     async onResponseError (_req, error) {
       const { request, reserved } = contextOf()
@@ -136,43 +127,25 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
       const { principal, request } = contextOf()
       // tus calls this for the creating POST too, with the id it is about to assign.
       if (request.method === 'POST') return
-      let upload: Upload
-      try {
-        upload = await datastore.getUpload(id)
-      } catch {
-        throw notFound(request.id)
-      }
-      if (upload.metadata?.owner !== principal.userId) throw notFound(request.id)
-      if (request.method === 'PATCH' && !await deps.resumable.touch(id)) {
-        // Not open in the database (swept a moment ago, or never reserved): not counted in
-        // the quota, so it may not grow.
-        await deps.resumable.discard(id)
-        throw notFound(request.id)
-      }
-      if (request.method === 'DELETE') await deps.resumable.release(id)
+      if (!await deps.resumable.admit(principal, request.method, id)) throw notFound(request.id)
     },
     async onUploadFinish (_req, upload) {
-      const { principal, request } = contextOf()
+      const context = contextOf()
+      const { request } = context
       try {
-        const digest = upload.size !== undefined ? datastore.takeDigest(upload.id, upload.size) : undefined
-        const stagedPath = await deps.storage.adopt(path.join(directory, upload.id))
-        const staged = digest ? { path: stagedPath, size: upload.size as number, sha256: digest } : await describeStaged(stagedPath)
-        // The data file has moved to staging; drop tus's record of it.
-        await datastore.configstore.delete(upload.id)
-        // The reservation becomes the file's size in the same transaction as the file row.
-        const file = await deps.files.accept(principal, staged, { name: upload.metadata?.filename ?? '', source: 'resumable', resumableId: upload.id })
+        const file = await deps.resumable.finish(context.principal, upload)
+        context.finished = upload.id
         await deps.audit(request, 'file.uploaded', 201, { fileId: file.id, size: Number(file.size), format: file.format, resumable: true })
         return {
-          status_code: 200,
+          // A creation-with-upload is still a creation: 201, which also makes tus add the
+          // Location header clients require of a creating POST.
+          status_code: request.method === 'POST' ? 201 : 200,
           headers: { 'content-type': 'application/json; charset=utf-8', 'tympan-file-id': file.id },
           body: JSON.stringify(toPublicFile(file))
         }
       } catch (error) {
         if (error instanceof HttpProblem) throw tusError(error, request.id)
         throw error
-      } finally {
-        // Refused or failed: the bytes are gone (accept discards them), so is the reservation.
-        await deps.resumable.release(upload.id)
       }
     }
   })
@@ -187,7 +160,12 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
     for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value)
     reply.raw.setHeader('cache-control', 'no-store')
     reply.hijack()
-    await requests.run({ principal: request.principal!, request }, () => tus.handle(request.raw, reply.raw))
+    const context: RequestContext = { principal: request.principal!, request }
+    try {
+      await requests.run(context, () => tus.handle(request.raw, reply.raw))
+    } finally {
+      if (context.finished) await deps.resumable.forget(context.finished)
+    }
   }
 
   app.register(async (scope) => {

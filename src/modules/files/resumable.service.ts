@@ -1,16 +1,21 @@
+import type { Upload } from '@tus/server'
 import type { Config } from '../../config/config.ts'
+import type { AudioFile } from '../../db/schema.ts'
 import { badRequest, HttpProblem } from '../../http/problem.ts'
 import type { Principal } from '../../access/permissions.ts'
+import type { Workspace } from '../../storage/storage.ts'
 import type { FilesService } from './files.service.ts'
 import type { ResumableRepository } from './resumable.repository.ts'
 import type { HashingFileStore } from './resumable-store.ts'
+import { describeStaged, STAGING } from './staging.ts'
 
 const SWEEP_BATCH = 100
 
 export interface ResumableServiceDeps {
   config: Config
   uploads: ResumableRepository
-  files: Pick<FilesService, 'uploadAllowance' | 'sizeProblem'>
+  files: Pick<FilesService, 'uploadAllowance' | 'sizeProblem' | 'formatForName' | 'accept'>
+  workspace: Pick<Workspace, 'move' | 'reader'>
   /** The one tus data store of this process. */
   store: () => Promise<HashingFileStore>
 }
@@ -32,40 +37,90 @@ export function resumableService (deps: ResumableServiceDeps) {
     await discardBytes(id)
   }
 
+  /** Reserves a new upload's declared size; throws the problem to answer the creating POST. */
+  async function open (principal: Principal, id: string, declaredSize: number | undefined): Promise<void> {
+    // A deferred length cannot be reserved; counting it as a whole file cap instead would
+    // let a few small deferred uploads block the quota of a free user.
+    if (declaredSize === undefined) {
+      throw badRequest('Upload-Length is required: the declared size is reserved against your storage quota, so Upload-Defer-Length is not supported')
+    }
+    const allowance = await deps.files.uploadAllowance(principal)
+    if (declaredSize > allowance.maxBytes) throw deps.files.sizeProblem(allowance)
+    const quotaBytes = config.intake.quotaBytes[principal.tier]
+    const maxOpen = config.intake.resumableMaxOpen[principal.tier]
+    const now = new Date()
+    const result = await uploads.reserve({ id, owner_id: principal.userId, declared_size: declaredSize, created_at: now, last_activity_at: now }, { quotaBytes, maxOpen })
+    if (result.reserved) return
+    if ('openUploads' in result) {
+      // 429, not 409: tus clients retry a 409 as an offset conflict, and would repeat the
+      // refused creation; a 429 reaches the application with this text at once.
+      throw new HttpProblem(429, 'Too Many Requests',
+        `You have ${result.openUploads} open resumable uploads, the limit of the ${principal.tier} tier: finish one, or delete it (DELETE its upload URL), before starting another`,
+        { extra: { limit: maxOpen, openUploads: result.openUploads } })
+    }
+    // Another upload of this user took the room between the allowance and the reservation.
+    const remainingBytes = Math.max(0, quotaBytes - result.usedBytes)
+    throw deps.files.sizeProblem({ maxBytes: Math.min(config.intake.maxFileBytes, remainingBytes), quotaLimited: true, remainingBytes })
+  }
+
   return {
-    /** Reserves a new upload's declared size; throws the problem to answer the creating POST. */
-    async open (principal: Principal, id: string, declaredSize: number | undefined): Promise<void> {
-      // A deferred length cannot be reserved; counting it as a whole file cap instead would
-      // let a few small deferred uploads block the quota of a free user.
-      if (declaredSize === undefined) {
-        throw badRequest('Upload-Length is required: the declared size is reserved against your storage quota, so Upload-Defer-Length is not supported')
+    /**
+     * The creating POST: checks the name and reserves the declared size (throws the problem
+     * to answer). Returns the metadata to store, with the owner written by the server over
+     * anything the client put there.
+     */
+    async create (principal: Principal, upload: Upload): Promise<Record<string, string | null>> {
+      const name = upload.metadata?.filename ?? upload.metadata?.name ?? ''
+      deps.files.formatForName(name)
+      await open(principal, upload.id, upload.size)
+      return { ...upload.metadata, filename: name, owner: principal.userId }
+    },
+
+    /**
+     * May `principal` send `method` to upload `id`? Another user's upload, or one that is no
+     * longer open, is not found. A PATCH marks activity; a DELETE ends the reservation.
+     */
+    async admit (principal: Principal, method: string, id: string): Promise<boolean> {
+      const upload = await (await deps.store()).getUpload(id).catch(() => undefined)
+      if (upload?.metadata?.owner !== principal.userId) return false
+      if (method === 'PATCH' && !await uploads.touch(id, new Date())) {
+        // Not open in the database (swept a moment ago, or never reserved): not counted in
+        // the quota, so it may not grow.
+        await discard(id)
+        return false
       }
-      const allowance = await deps.files.uploadAllowance(principal)
-      if (declaredSize > allowance.maxBytes) throw deps.files.sizeProblem(allowance)
-      const quotaBytes = config.intake.quotaBytes[principal.tier]
-      const maxOpen = config.intake.resumableMaxOpen[principal.tier]
-      const now = new Date()
-      const result = await uploads.reserve({ id, owner_id: principal.userId, declared_size: declaredSize, created_at: now, last_activity_at: now }, { quotaBytes, maxOpen })
-      if (result.reserved) return
-      if ('openUploads' in result) {
-        // 429, not 409: tus clients retry a 409 as an offset conflict, and would repeat the
-        // refused creation; a 429 reaches the application with this text at once.
-        throw new HttpProblem(429, 'Too Many Requests',
-          `You have ${result.openUploads} open resumable uploads, the limit of the ${principal.tier} tier: finish one, or delete it (DELETE its upload URL), before starting another`,
-          { extra: { limit: maxOpen, openUploads: result.openUploads } })
+      if (method === 'DELETE') await uploads.delete(id)
+      return true
+    },
+
+    /**
+     * A finished upload becomes a file with exactly the checks of a multipart upload; refused
+     * or failed, its bytes and its reservation are gone. Until `forget`, the store answers
+     * for it as finished (tus reads it once more after this in a creation-with-upload).
+     */
+    async finish (principal: Principal, upload: Upload): Promise<AudioFile> {
+      const store = await deps.store()
+      try {
+        const digest = upload.size !== undefined ? store.takeDigest(upload.id, upload.size) : undefined
+        const stagedPath = await deps.workspace.move(store.resolveData(upload.id), STAGING)
+        const staged = digest ? { path: stagedPath, size: upload.size as number, sha256: digest } : await describeStaged(deps.workspace, stagedPath)
+        // The data file has moved to staging; drop tus's record of it.
+        await store.configstore.delete(upload.id)
+        // The reservation becomes the file's size in the same transaction as the file row.
+        const file = await deps.files.accept(principal, staged, { name: upload.metadata?.filename ?? '', source: 'resumable', resumableId: upload.id })
+        store.finished(upload)
+        return file
+      } finally {
+        await uploads.delete(upload.id)
       }
-      // Another upload of this user took the room between the allowance and the reservation.
-      const remainingBytes = Math.max(0, quotaBytes - result.usedBytes)
-      throw deps.files.sizeProblem({ maxBytes: Math.min(config.intake.maxFileBytes, remainingBytes), quotaLimited: true, remainingBytes })
+    },
+
+    async forget (id: string): Promise<void> {
+      (await deps.store()).forget(id)
     },
 
     /** Records a PATCH; false when the upload is no longer open, which must then be refused. */
     touch: (id: string): Promise<boolean> => uploads.touch(id, new Date()),
-
-    /** Ends the reservation of an upload whose bytes are gone or have become a file. */
-    async release (id: string): Promise<void> {
-      await uploads.delete(id)
-    },
 
     /** Ends an upload entirely: reservation and bytes. */
     discard,

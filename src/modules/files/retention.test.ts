@@ -5,7 +5,7 @@ import type { AudioFile } from '../../db/schema.ts'
 import { retentionSweeper } from './retention.ts'
 
 describe('retentionSweeper', () => {
-  it('deletes expired files row first, discards stale staged files, then asks resumable uploads and jobs for their share', async () => {
+  it('deletes expired files row first, discards stale staged files and incomplete object writes, then asks resumable uploads and jobs for their share', async () => {
     const steps: string[] = []
     const audits: AuditRecord[] = []
     const now = new Date('2026-01-10T00:00:00Z')
@@ -18,16 +18,19 @@ describe('retentionSweeper', () => {
       },
       storage: {
         delete: async (id) => { steps.push(`bytes ${id}`) },
-        staleStaged: async () => ['/staging/a'],
-        discard: async (file) => { steps.push(`discard ${file}`) }
+        sweepIncomplete: async () => { steps.push('incomplete'); return 1 }
+      },
+      workspace: {
+        stale: async () => [{ name: 'a.part', path: '/staging/a.part' }],
+        remove: async (file) => { steps.push(`discard ${file}`) }
       },
       audit: { record: async (record) => { audits.push(record) } },
       resumable: { sweep: async (at) => { steps.push(`resumable ${at.toISOString()}`); return 2 } },
       jobs: { sweep: async (at) => { steps.push(`jobs ${at.toISOString()}`); return 3 } },
       log: { info: () => {} }
     })
-    assert.deepEqual(await sweeper.sweep(now), { expiredFiles: 1, staleStaged: 1, expiredResumable: 2, expiredJobs: 3 })
-    assert.deepEqual(steps, ['row f1', 'bytes f1', 'row f2', 'discard /staging/a', 'resumable 2026-01-10T00:00:00.000Z', 'jobs 2026-01-10T00:00:00.000Z'])
+    assert.deepEqual(await sweeper.sweep(now), { expiredFiles: 1, staleStaged: 2, expiredResumable: 2, expiredJobs: 3 })
+    assert.deepEqual(steps, ['row f1', 'bytes f1', 'row f2', 'discard /staging/a.part', 'incomplete', 'resumable 2026-01-10T00:00:00.000Z', 'jobs 2026-01-10T00:00:00.000Z'])
     assert.deepEqual(audits, [{ action: 'file.expired', status: 200, detail: { fileId: 'f1', ownerId: 'u1', expiresAt: '2026-01-09T00:00:00.000Z' } }])
   })
 })

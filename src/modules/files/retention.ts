@@ -1,9 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { AuditService } from '../../audit/audit.service.ts'
-import type { Storage } from '../../storage/storage.ts'
+import type { Storage, Workspace } from '../../storage/storage.ts'
 import type { FilesRepository } from './files.repository.ts'
+import { STAGING } from './staging.ts'
 
-// A staged file untouched this long belongs to no live upload: uploads write continuously.
+// A staged file or object write untouched this long belongs to no live upload: uploads write
+// continuously.
 const STALE_STAGED_MS = 3_600_000
 const BATCH = 100
 
@@ -21,7 +23,8 @@ export interface Sweeps {
 
 export interface RetentionDeps {
   files: Pick<FilesRepository, 'expired' | 'deleteExpired'>
-  storage: Pick<Storage, 'delete' | 'staleStaged' | 'discard'>
+  storage: Pick<Storage, 'delete' | 'sweepIncomplete'>
+  workspace: Pick<Workspace, 'stale' | 'remove'>
   audit: Pick<AuditService, 'record'>
   /** Incomplete resumable uploads gone idle or past their expiry (resumable.service). */
   resumable: Sweeps
@@ -52,12 +55,13 @@ export function retentionSweeper (deps: RetentionDeps) {
         }
         if (batch.length < BATCH) break
       }
-      const stale = await deps.storage.staleStaged(STALE_STAGED_MS)
-      for (const file of stale) await deps.storage.discard(file)
+      const stale = await deps.workspace.stale(STAGING, STALE_STAGED_MS)
+      for (const file of stale) await deps.workspace.remove(file.path)
+      const incomplete = await deps.storage.sweepIncomplete(STALE_STAGED_MS)
       const expiredResumable = await deps.resumable.sweep(now)
       const expiredJobs = await deps.jobs.sweep(now)
-      const report = { expiredFiles, staleStaged: stale.length, expiredResumable, expiredJobs }
-      if (expiredFiles + stale.length + expiredResumable + expiredJobs > 0) deps.log.info(report, 'retention sweep')
+      const report = { expiredFiles, staleStaged: stale.length + incomplete, expiredResumable, expiredJobs }
+      if (expiredFiles + report.staleStaged + expiredResumable + expiredJobs > 0) deps.log.info(report, 'retention sweep')
       return report
     }
   }

@@ -33,6 +33,7 @@ function setup (handler: Handler, options: { maxRunning?: number } = {}) {
     jobs,
     files,
     storage,
+    workspace: storage.workspace,
     queue,
     signals,
     handlers: { analyze: run, transcribe: run },
@@ -77,7 +78,8 @@ describe('job runner: a successful attempt', () => {
     assert.equal(t.storage.objects.get(artifact!.object_id)?.toString(), 'transcript')
     assert.ok(t.jobs.eventRows.some((e) => e.kind === 'progress' && e.data.stage === 'halfway'))
     assert.deepEqual(t.attempts, ['succeeded'])
-    assert.equal(t.seen.inputPath, await t.storage.localPath(t.file.id))
+    // The fake store is remote-like (no local path): the input is materialised into the attempt's directory.
+    assert.equal(path.dirname(t.seen.inputPath!), t.seen.workDir)
     assert.equal(fs.existsSync(t.seen.workDir!), false, 'the attempt\'s work directory is removed')
     // DELETE_AFTER_PROCESSING goes before the job is seen to end.
     assert.deepEqual(t.processed, [{ fileId: t.file.id, jobId: t.job.id, statusThen: 'running' }])

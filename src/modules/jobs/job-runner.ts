@@ -1,11 +1,9 @@
-import fsp from 'node:fs/promises'
-import path from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { JobArtifact, JobErrorCode, Tier } from '../../db/schema.ts'
 import { EngineError, type ArtifactFile, type EngineContext } from '../../engines/engine.ts'
 import type { JobOutcome, Metrics } from '../../observability/metrics.ts'
-import type { Storage } from '../../storage/storage.ts'
+import type { Storage, Workspace } from '../../storage/storage.ts'
 import type { FilesRepository } from '../files/files.repository.ts'
 import type { JobHandlers } from './job-handlers.ts'
 import type { JobSignals } from './job-events.ts'
@@ -21,12 +19,16 @@ const SLOT_POLL_MS = 250
 // Progress is written (and sent to SSE clients) at most this often, and on every stage change.
 const PROGRESS_INTERVAL_MS = 250
 const UNLIMITED: Record<Tier, number> = { free: Infinity, premium: Infinity, enterprise: Infinity }
+// The workspace area of attempt directories, `<job id>-<random>` (swept by the retention).
+export const JOB_WORK = 'jobs'
 const ARTIFACT_NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/
 
 export interface RunnerDeps {
   jobs: JobsRepository
   files: FilesRepository
   storage: Storage
+  /** Attempt directories and the input as a local file: the engines take paths. */
+  workspace: Workspace
   queue: JobQueue
   signals: JobSignals
   handlers: JobHandlers
@@ -67,7 +69,7 @@ function outcomeOf (error: unknown, stops: { canceled: boolean, timedOut: boolea
  * fail at once; anything else is retried by pg-boss with backoff until the last attempt.
  */
 export function jobRunner (deps: RunnerDeps) {
-  const { jobs, storage, log } = deps
+  const { jobs, storage, workspace, log } = deps
   const running = new Map<string, AbortController>()
   deps.signals.cancel.subscribe((jobId) => {
     if (jobId) running.get(jobId)?.abort(new EngineError('canceled', 'The job was canceled.'))
@@ -78,9 +80,9 @@ export function jobRunner (deps: RunnerDeps) {
     try {
       for (const file of files) {
         if (!ARTIFACT_NAME.test(file.name)) throw new Error(`engine produced an artifact with an invalid name: ${file.name}`)
-        const { size } = await fsp.stat(file.path)
+        const size = await workspace.size(file.path)
         const objectId = crypto.randomUUID()
-        await storage.commit(await storage.adopt(file.path), objectId)
+        await workspace.store(file.path, objectId)
         stored.push({ job_id: jobId, name: file.name, object_id: objectId, content_type: file.contentType, size })
       }
       return stored
@@ -118,14 +120,14 @@ export function jobRunner (deps: RunnerDeps) {
     const timeout = AbortSignal.timeout(timeoutSec * 1000)
     const signal = AbortSignal.any([local.signal, timeout, delivery.signal])
     running.set(job.id, local)
-    const workDir = await fsp.mkdtemp(path.join(await storage.workDir('jobs'), `${job.id}-`))
+    const workDir = await workspace.tempDir(JOB_WORK, job.id)
     const progress = progressWriter(job.id, () => { local.abort() })
     const startedAt = performance.now()
     const count = (outcome: JobOutcome) => deps.metrics?.jobAttempt(type, outcome, (performance.now() - startedAt) / 1000)
     try {
       if (!file || file.owner_id !== job.owner_id) throw new EngineError('invalid-input', 'The input file was deleted before the job ran.')
       const context: EngineContext = { progress: progress.report, signal, workDir, parallelism: deps.parallelism }
-      const input = { path: await storage.localPath(file.id), durationSec: file.duration_sec }
+      const input = { path: await workspace.materialise(file.id, workDir), durationSec: file.duration_sec }
       const output = await deps.handlers[type as JobType](input, job.params, context)
       await progress.flush()
       const artifacts = await storeArtifacts(job.id, output.artifacts)
@@ -154,7 +156,7 @@ export function jobRunner (deps: RunnerDeps) {
       throw error
     } finally {
       running.delete(job.id)
-      await fsp.rm(workDir, { recursive: true, force: true })
+      await workspace.remove(workDir)
     }
   }
 

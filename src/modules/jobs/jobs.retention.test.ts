@@ -28,9 +28,11 @@ function fakes (options: { deleteAfterProcessing?: boolean, inUse?: boolean, fil
       delete: async (id) => { log.push(`row ${id}`); return true }
     },
     storage: {
-      delete: async (id) => { log.push(`bytes ${id}`) },
-      staleWork: async () => (options.staleWork ?? []).map((name) => ({ name, path: `/work/jobs/${name}` })),
-      removeWork: async (entry) => { log.push(`rm ${entry}`) }
+      delete: async (id) => { log.push(`bytes ${id}`) }
+    },
+    workspace: {
+      stale: async () => (options.staleWork ?? []).map((name) => ({ name, path: `/work/jobs/${name}` })),
+      remove: async (entry) => { log.push(`rm ${entry}`) }
     },
     service: { remove: async (id) => { log.push(`remove ${id}`) } },
     audit: { record: async (record) => { audits.push(record) } }

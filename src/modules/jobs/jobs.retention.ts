@@ -1,6 +1,7 @@
 import type { AuditService } from '../../audit/audit.service.ts'
-import type { Storage } from '../../storage/storage.ts'
+import type { Storage, Workspace } from '../../storage/storage.ts'
 import type { FilesRepository } from '../files/files.repository.ts'
+import { JOB_WORK } from './job-runner.ts'
 import type { JobsRepository } from './jobs.repository.ts'
 import type { JobsService } from './jobs.service.ts'
 
@@ -15,7 +16,8 @@ export interface JobsRetentionDeps {
   deleteAfterProcessing: boolean
   jobs: Pick<JobsRepository, 'findById' | 'expired' | 'fileInUse'>
   files: Pick<FilesRepository, 'findById' | 'delete'>
-  storage: Pick<Storage, 'delete' | 'staleWork' | 'removeWork'>
+  storage: Pick<Storage, 'delete'>
+  workspace: Pick<Workspace, 'stale' | 'remove'>
   /** Deletes a job with its artifacts, stopping it first (jobs.service `remove`). */
   service: Pick<JobsService, 'remove'>
   audit: Pick<AuditService, 'record'>
@@ -23,14 +25,14 @@ export interface JobsRetentionDeps {
 
 /** What a job leaves behind, and when it goes: its input file, its attempt directories, the job itself. */
 export function jobsRetention (deps: JobsRetentionDeps) {
-  const { jobs, files, storage, audit } = deps
+  const { jobs, files, storage, workspace, audit } = deps
 
   async function removeOrphanedWork (): Promise<void> {
     // A job still running keeps its directory whatever its age.
-    for (const entry of await storage.staleWork('jobs', STALE_WORK_MS)) {
+    for (const entry of await workspace.stale(JOB_WORK, STALE_WORK_MS)) {
       const jobId = entry.name.slice(0, 36)
       const job = UUID.test(jobId) ? await jobs.findById(jobId) : undefined
-      if (job?.status !== 'running') await storage.removeWork(entry.path)
+      if (job?.status !== 'running') await workspace.remove(entry.path)
     }
   }
 

@@ -70,8 +70,8 @@ describe('OpenAI response formats', () => {
 
 describe('openAiService.parse', () => {
   const service = (discarded: string[]) => openAiService({
-    files: {} as FilesService, jobs: {} as JobsService, syncTimeoutMs: 1000, defaultEngine: 'pocketsphinx',
-    storage: { discard: async (path) => { discarded.push(path) } }
+    files: { discard: async (staged) => { discarded.push(staged.path) } } as Pick<FilesService, 'discard'> as FilesService,
+    jobs: {} as JobsService, syncTimeoutMs: 1000, defaultEngine: 'pocketsphinx'
   })
   const upload = (entries: [string, string][]): ReceivedUpload => ({ staged: { path: '/staging/u', size: 1, sha256: 'ab' }, name: 'a.wav', fields: fields(entries) })
 

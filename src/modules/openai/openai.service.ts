@@ -2,7 +2,6 @@ import type { Transcript } from '../../engines/transcribe/transcript.ts'
 import { toJson, toSrt, toText, toVerboseJson, toVtt } from '../../engines/transcribe/transcript-formats.ts'
 import { HttpProblem, badRequest } from '../../http/problem.ts'
 import type { Principal } from '../../access/permissions.ts'
-import type { Storage } from '../../storage/storage.ts'
 import type { FilesService } from '../files/files.service.ts'
 import type { ReceivedUpload } from '../files/multipart-upload.ts'
 import type { JobsService } from '../jobs/jobs.service.ts'
@@ -71,7 +70,6 @@ export function renderTranscription (transcript: Transcript, request: Transcript
 
 export interface OpenAiDeps {
   files: FilesService
-  storage: Pick<Storage, 'discard'>
   jobs: JobsService
   syncTimeoutMs: number
   defaultEngine: EngineName
@@ -88,7 +86,7 @@ export function openAiService (deps: OpenAiDeps) {
       try {
         return parseTranscriptionFields(upload.fields, deps.defaultEngine)
       } catch (error) {
-        await deps.storage.discard(upload.staged.path)
+        await deps.files.discard(upload.staged)
         throw error
       }
     },

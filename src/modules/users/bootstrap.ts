@@ -2,7 +2,7 @@ import type { Config } from '../../config/config.ts'
 import { ConfigError } from '../../config/config.ts'
 import type { User } from '../../db/schema.ts'
 import { passwordProblem } from '../auth/passwords.ts'
-import type { InitialPasswordFile } from './initial-password-file.ts'
+import type { InitialPasswordFile } from '../../config/initial-password-file.ts'
 import type { UsersRepository } from './users.repository.ts'
 import { generatePassword, type UsersService } from './users.service.ts'
 

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { existsSync, mkdtempSync } from 'node:fs'
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { after, describe, it } from 'node:test'
+import { localFileStores } from '../../../storage/local-storage.ts'
 import { ImportError } from './import-error.ts'
 import { buildYtDlpArgs, hostListed, mediaDownloader } from './media-downloader.ts'
 
@@ -61,7 +62,8 @@ describe('buildYtDlpArgs', () => {
 })
 
 describe('mediaDownloader', () => {
-  let dir: string
+  // Each download directory is an area of a workspace rooted here.
+  const dir = mkdtempSync(path.join(tmpdir(), 'tympan-media-'))
   let counter = 0
   const destDir = async () => {
     const created = path.join(dir, `out-${++counter}`)
@@ -76,10 +78,9 @@ describe('mediaDownloader', () => {
     return file
   }
   const url = new URL('https://www.youtube.com/watch?v=vid123')
-  const policy = { hosts: ['youtube.com'], allowHttp: false, allowPrivate: false }
+  const policy = { hosts: ['youtube.com'], allowHttp: false, allowPrivate: false, files: localFileStores(dir).workspace }
   const limits = { maxBytes: 1000, timeoutMs: 5_000 }
 
-  before(async () => { dir = await mkdtemp(path.join(tmpdir(), 'tympan-media-')) })
   after(async () => { await rm(dir, { recursive: true, force: true }) })
 
   it('says how to enable the feature when yt-dlp is missing', async () => {

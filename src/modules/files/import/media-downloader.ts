@@ -1,6 +1,6 @@
-import { rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { ProcessError, runProcess } from '../../../process/run-process.ts'
+import type { Workspace } from '../../../storage/storage.ts'
 import { allowedPorts, type ImportUrlPolicy } from './address-policy.ts'
 import { startConnectProxy, type ConnectProxyOptions } from './connect-proxy.ts'
 import { ImportError } from './import-error.ts'
@@ -78,6 +78,8 @@ async function run (binary: string, args: string[], timeoutMs: number, signal: A
 export interface MediaDownloaderOptions extends ImportUrlPolicy, Pick<ConnectProxyOptions, 'allowPrivate' | 'addressAllowed' | 'lookup' | 'onRefusal'> {
   hosts: string[]
   binary?: string
+  /** The workspace holding the download directories: yt-dlp writes there, we check and clean up. */
+  files: Pick<Workspace, 'size' | 'remove'>
 }
 
 /** Adapter for yt-dlp, for media pages (YouTube and the like) that are not plain files. */
@@ -106,13 +108,13 @@ export function mediaDownloader (options: MediaDownloaderOptions): MediaDownload
       // yt-dlp's stderr and exit code stay in `cause`, for the log, never in the client message.
       const cause = { exitCode: result.exitCode, stderr: result.stderr.slice(-2000) }
       if (result.exitCode !== 0 || printed === '' || path.dirname(file) !== path.resolve(destDir)) {
-        if (printed !== '' && path.dirname(file) === path.resolve(destDir)) await rm(file, { force: true })
+        if (printed !== '' && path.dirname(file) === path.resolve(destDir)) await options.files.remove(file)
         throw new ImportError('network', `Could not download media from ${host}`, { cause })
       }
       // --max-filesize only applies when the size is known up front; check what arrived.
-      const { size } = await stat(file)
+      const size = await options.files.size(file)
       if (size > opts.maxBytes) {
-        await rm(file, { force: true })
+        await options.files.remove(file)
         throw new ImportError('too_large', `The media at ${host} is larger than the ${opts.maxBytes} byte limit`)
       }
       return { path: file, name: path.basename(file) }

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import type dns from 'node:dns'
-import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs'
+import { readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { localFileStores } from '../../../storage/local-storage.ts'
 import { ImportError } from './import-error.ts'
 import { fetchToFile, suggestedName, type FetchToFileOptions } from './safe-fetch.ts'
 
@@ -53,15 +54,17 @@ function scriptedLookup (answers: string[][]) {
   return { lookup, calls }
 }
 
-let dir: string
+// The downloads land in the `imports` area of a workspace rooted here.
+const root = mkdtempSync(path.join(tmpdir(), 'tympan-import-'))
+const dir = path.join(root, 'imports')
+mkdirSync(dir)
 let counter = 0
 const dest = () => path.join(dir, `import-${++counter}.bin`)
 // The local servers listen on random ports; the port policy has tests of its own below.
 const ANY_PORT = Array.from({ length: 65_535 }, (_, i) => i + 1)
-const base: FetchToFileOptions = { maxBytes: 1024 * 1024, allowHttp: true, allowedPorts: ANY_PORT, allowPrivate: false, totalTimeoutMs: 5_000 }
+const base: FetchToFileOptions = { maxBytes: 1024 * 1024, allowHttp: true, allowedPorts: ANY_PORT, allowPrivate: false, totalTimeoutMs: 5_000, files: localFileStores(root).workspace }
 
-before(async () => { dir = await mkdtemp(path.join(tmpdir(), 'tympan-import-')) })
-after(async () => { await rm(dir, { recursive: true, force: true }) })
+after(async () => { await rm(root, { recursive: true, force: true }) })
 
 describe('fetchToFile address policy', () => {
   it('refuses a loopback IP literal before connecting', async () => {

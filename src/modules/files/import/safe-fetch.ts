@@ -1,14 +1,17 @@
 import dns from 'node:dns'
-import { open, rm } from 'node:fs/promises'
 import type { LookupFunction } from 'node:net'
+import { pipeline } from 'node:stream/promises'
 import { parse as parseContentDisposition } from 'content-disposition'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Agent, buildConnector, type Dispatcher, request } from 'undici'
+import type { Workspace } from '../../../storage/storage.ts'
 import { addressProblem, literalAddress, parseImportUrl, type ImportUrlPolicy } from './address-policy.ts'
 import { ImportError } from './import-error.ts'
 
 export interface FetchToFileOptions extends ImportUrlPolicy {
   maxBytes: number
+  /** The workspace `destPath` lies in. */
+  files: Pick<Workspace, 'writer' | 'remove'>
   /** Skips the address policy entirely (tests, trusted LAN deployments). */
   allowPrivate: boolean
   /** Also the time every failure to connect takes to be reported (see `unreachable`). */
@@ -108,19 +111,23 @@ export async function fetchToFile (url: string, destPath: string, options: Fetch
         throw tooLarge(current, options.maxBytes)
       }
 
-      const file = await open(destPath, 'wx', 0o600).catch(onDisk)
+      const file = await options.files.writer(destPath).catch(onDisk)
       created = true
       let bytes = 0
-      try {
-        // Reading chunk by chunk is what lets the cap stop the download, not just the file.
-        for await (const chunk of response.body as AsyncIterable<Buffer>) {
-          bytes += chunk.length
-          if (bytes > options.maxBytes) throw tooLarge(current, options.maxBytes)
-          await file.write(chunk).catch(onDisk)
+      let remoteError: unknown
+      // Reading chunk by chunk is what lets the cap stop the download, not just the file.
+      await pipeline(async function * () {
+        try {
+          for await (const chunk of response.body as AsyncIterable<Buffer>) {
+            bytes += chunk.length
+            if (bytes > options.maxBytes) throw tooLarge(current, options.maxBytes)
+            yield chunk
+          }
+        } catch (error) {
+          remoteError = error
+          throw error
         }
-      } finally {
-        await file.close().catch(onDisk)
-      }
+      }, file).catch((error: unknown) => error === remoteError ? Promise.reject(error) : onDisk(error))
       return {
         bytes,
         finalUrl: current.href,
@@ -129,7 +136,7 @@ export async function fetchToFile (url: string, destPath: string, options: Fetch
       }
     }
   } catch (error) {
-    if (created) await rm(destPath, { force: true })
+    if (created) await options.files.remove(destPath)
     if (error instanceof ImportError) throw error
     if (diskError !== undefined && error === diskError) throw error
     if (refusal) throw refusal

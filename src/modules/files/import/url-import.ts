@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import fs from 'node:fs/promises'
 import path from 'node:path'
 import { fileTypeFromFile } from 'file-type'
 import type { Config } from '../../../config/config.ts'
 import { formatFromDetected, formatFromName } from '../../../media/formats.ts'
-import type { Storage } from '../../../storage/storage.ts'
-import { describeStaged, type Staged } from '../staging.ts'
+import type { Workspace } from '../../../storage/storage.ts'
+import { describeStaged, STAGING, type Staged } from '../staging.ts'
 import { parseImportUrl } from './address-policy.ts'
 import { ImportError } from './import-error.ts'
 import { hostListed, mediaDownloader } from './media-downloader.ts'
@@ -25,17 +24,16 @@ export interface Imported {
  * Brings a remote file into staging: direct URLs through the SSRF-guarded fetcher, media
  * pages through yt-dlp. The result is judged by the same checks as an upload afterwards.
  */
-export function urlImporter (config: Config, storage: Storage) {
+export function urlImporter (config: Config, workspace: Workspace) {
   const policy = { allowHttp: config.intake.importAllowHttp, allowedPorts: config.intake.importAllowedPorts }
-  const media = mediaDownloader({ hosts: config.intake.importMediaHosts, ...policy, allowPrivate: config.intake.importAllowPrivate })
+  const media = mediaDownloader({ hosts: config.intake.importMediaHosts, ...policy, allowPrivate: config.intake.importAllowPrivate, files: workspace })
   const timeoutMs = config.intake.importTimeoutMs
 
   return {
     async fetch (rawUrl: string, maxBytes: number): Promise<Imported> {
       const url = parseImportUrl(rawUrl, policy)
       const sourceUrl = url.toString()
-      const work = path.join(await storage.workDir('imports'), randomUUID())
-      await fs.mkdir(work, { mode: 0o700 })
+      const work = await workspace.tempDir('imports', randomUUID())
       try {
         let file: string
         let name: string | undefined
@@ -49,16 +47,17 @@ export function urlImporter (config: Config, storage: Storage) {
           file = path.join(work, 'download')
           const fetched = await fetchToFile(sourceUrl, file, {
             maxBytes,
+            files: workspace,
             ...policy,
             allowPrivate: config.intake.importAllowPrivate,
             totalTimeoutMs: timeoutMs
           })
           name = fetched.suggestedName
         }
-        const staged = await describeStaged(await storage.adopt(file))
+        const staged = await describeStaged(workspace, await workspace.move(file, STAGING))
         return { staged, name: await nameFor(staged.path, name), sourceUrl }
       } finally {
-        await fs.rm(work, { recursive: true, force: true })
+        await workspace.remove(work)
       }
     }
   }

@@ -1,0 +1,25 @@
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { localFileStores } from './local-storage.ts'
+import { storageContract } from './storage.contract.ts'
+
+let root: string
+
+storageContract('local disk', {
+  async open () {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-storage-'))
+    return localFileStores(root)
+  },
+  async abandonWrite (_stores, ageMs) {
+    const part = path.join(root, 'incoming', `${crypto.randomUUID()}.part`)
+    fs.writeFileSync(part, 'half an object')
+    const then = new Date(Date.now() - ageMs)
+    fs.utimesSync(part, then, then)
+    // A fresh one belongs to a write in progress and stays.
+    fs.writeFileSync(path.join(root, 'incoming', `${crypto.randomUUID()}.part`), 'in progress')
+  },
+  async close () {
+    fs.rmSync(root, { recursive: true, force: true })
+  }
+})

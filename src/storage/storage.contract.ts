@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict'
+import { createHash, randomUUID } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { Readable } from 'node:stream'
+import { text } from 'node:stream/consumers'
+import { after, before, describe, it } from 'node:test'
+import type { FileStores } from './storage.ts'
+
+/** What a driver under test provides: fresh stores, a way to age incomplete writes, and clean-up. */
+export interface ContractSubject {
+  open: () => Promise<FileStores>
+  /** Leaves an incomplete write behind, as a process killed mid-write would, aged by `ageMs`. */
+  abandonWrite: (stores: FileStores, ageMs: number) => Promise<void>
+  close: () => Promise<void>
+}
+
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex')
+
+/**
+ * The storage contract (docs/architecture.md): every driver runs this suite, from its own
+ * test file, against a store of its own (the local driver in local-storage.test.ts).
+ */
+export function storageContract (driver: string, subject: ContractSubject): void {
+  describe(`storage contract: ${driver}`, () => {
+    let stores: FileStores
+    before(async () => { stores = await subject.open() })
+    after(() => subject.close())
+
+    it('writes a stream as an object, answering its size and SHA-256, and reads it whole or by range', async () => {
+      const id = randomUUID()
+      const bytes = Buffer.from(Array.from({ length: 200_000 }, (_, i) => i % 251))
+      assert.deepEqual(await stores.storage.write(id, Readable.from([bytes.subarray(0, 70_000), bytes.subarray(70_000)])), { size: bytes.length, sha256: sha256(bytes) })
+      assert.equal(await stores.storage.exists(id), true)
+      assert.deepEqual(await stores.storage.stat(id), { size: bytes.length })
+      const whole: Buffer[] = []
+      for await (const chunk of stores.storage.read(id)) whole.push(chunk as Buffer)
+      assert.deepEqual(Buffer.concat(whole), bytes)
+      const part: Buffer[] = []
+      for await (const chunk of stores.storage.read(id, { start: 10, end: 19 })) part.push(chunk as Buffer)
+      assert.deepEqual(Buffer.concat(part), bytes.subarray(10, 20))
+    })
+
+    it('leaves nothing of a write whose source fails', async () => {
+      const id = randomUUID()
+      const failing = Readable.from((async function * () { yield Buffer.from('half'); throw new Error('client went away') })())
+      await assert.rejects(stores.storage.write(id, failing), /client went away/)
+      assert.equal(await stores.storage.exists(id), false)
+      assert.equal(await stores.storage.stat(id), undefined)
+      assert.equal(await stores.storage.sweepIncomplete(0), 0, 'no incomplete write is left to sweep')
+    })
+
+    it('deletes an object, quietly when it is already gone', async () => {
+      const id = randomUUID()
+      await stores.storage.write(id, Readable.from([Buffer.from('x')]))
+      await stores.storage.delete(id)
+      assert.equal(await stores.storage.exists(id), false)
+      await stores.storage.delete(id)
+    })
+
+    it('refuses an object name that is not a UUID', async () => {
+      await assert.rejects(stores.storage.write('../escape', Readable.from([Buffer.from('x')])))
+      await assert.rejects(stores.storage.stat('a/b'))
+    })
+
+    it('sweeps incomplete writes older than the cutoff, and only those', async () => {
+      await subject.abandonWrite(stores, 2 * 3_600_000)
+      assert.equal(await stores.storage.sweepIncomplete(3_600_000), 1)
+      assert.equal(await stores.storage.sweepIncomplete(3_600_000), 0)
+    })
+
+    it('answers ping', async () => {
+      await stores.storage.ping()
+    })
+
+    it('stores a workspace file as an object, consuming the file', async () => {
+      const staged = await stores.workspace.createFile('staging')
+      await new Promise<void>((resolve, reject) => staged.stream.end('checked bytes', () => resolve()).once('error', reject))
+      const id = randomUUID()
+      await stores.workspace.store(staged.path, id)
+      assert.equal(await text(stores.storage.read(id)), 'checked bytes')
+      await assert.rejects(stores.workspace.size(staged.path), { code: 'ENOENT' })
+    })
+
+    it('materialises an object as a readable local file for the tools', async () => {
+      const id = randomUUID()
+      await stores.storage.write(id, Readable.from([Buffer.from('for ffmpeg')]))
+      const dir = await stores.workspace.tempDir('jobs', randomUUID())
+      // The tools open it by path: a path on this machine, whichever driver holds the object.
+      assert.equal(await readFile(await stores.workspace.materialise(id, dir), 'utf8'), 'for ffmpeg')
+      await stores.workspace.remove(dir)
+    })
+
+    it('keeps workspace paths inside the workspace', async () => {
+      await assert.rejects(stores.workspace.writer('/etc/tympan-contract'), /not a path of the workspace/)
+      await assert.rejects(stores.workspace.dir('objects'), /invalid workspace area/)
+      await assert.rejects(stores.workspace.remove(`${await stores.workspace.dir('staging')}/../../x`), /not a path of the workspace/)
+    })
+
+    it('lists stale workspace entries by the names it gives out, and leaves foreign ones', async () => {
+      const fresh = await stores.workspace.tempDir('jobs', randomUUID())
+      const foreign = `${await stores.workspace.dir('jobs')}/notes.txt`
+      ;(await stores.workspace.writer(foreign)).end('put here by hand')
+      const stale = await stores.workspace.stale('jobs', 0)
+      assert.deepEqual(stale.map((entry) => entry.path), [fresh])
+      assert.deepEqual(await stores.workspace.stale('jobs', 3_600_000), [])
+      await stores.workspace.remove(fresh)
+      await stores.workspace.remove(foreign)
+    })
+  })
+}
