@@ -97,7 +97,7 @@ export default tseslint.config(
       'src/modules/files/import/url-import.ts',
       'src/modules/files/resumable-store.ts',
       'src/modules/files/staging.ts',
-      'src/modules/jobs/job-runner.ts',
+      'src/modules/jobs/jobs.runner.ts',
       'src/modules/users/initial-password-file.ts'
     ],
     rules: { '@typescript-eslint/no-restricted-imports': sideEffects(CHILD_PROCESS) }

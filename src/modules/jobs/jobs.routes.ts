@@ -5,7 +5,7 @@ import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
 import { badRequest } from '../../http/problem.ts'
 import { IdParams } from '../../http/schemas.ts'
-import type { JobEventStreams } from './job-event-stream.ts'
+import type { JobEventStreams } from './jobs.event-stream.ts'
 import { ArtifactParams, CreateJobBody, EventsQuery, JobSchema, ListJobsQuery } from './jobs.schemas.ts'
 import type { JobsService } from './jobs.service.ts'
 

@@ -1,6 +1,6 @@
 import Type from 'typebox'
 import { Cursor, DateTime, Limit, NullableDateTime, Uuid } from '../../http/schemas.ts'
-import { JOB_TYPE_NAMES } from './job-types.ts'
+import { JOB_TYPE_NAMES } from './jobs.types.ts'
 
 export const JobStatusSchema = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('canceled')])
 

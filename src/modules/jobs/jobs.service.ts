@@ -8,9 +8,9 @@ import type { Storage } from '../../storage/storage.ts'
 import type { Principal } from '../../access/permissions.ts'
 import type { EnginesService } from '../engines/engines.service.ts'
 import type { FilesRepository } from '../files/files.repository.ts'
-import type { JobSignals } from './job-events.ts'
-import type { JobQueue } from './job-queue.ts'
-import { JOB_TYPES, JOB_TYPE_NAMES, isJobType, parseParams, type JobType } from './job-types.ts'
+import type { JobSignals } from './jobs.events.ts'
+import type { JobQueue } from './jobs.queue.ts'
+import { JOB_TYPES, JOB_TYPE_NAMES, isJobType, parseParams, type JobType } from './jobs.types.ts'
 import type { JobsRepository } from './jobs.repository.ts'
 
 export interface PublicJob {
