@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import type { AuditRepository } from '../../audit/audit.repository.ts'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
+import { page, withLookahead } from '../../db/keyset.ts'
 import { unprocessable } from '../../http/problem.ts'
 import { Cursor, DateTime, IdParams, Limit, PublicUserSchema, RoleSchema, TierSchema, Uuid } from '../../http/schemas.ts'
 import { toPublicUser, type UsersService } from '../users/users.service.ts'
@@ -122,14 +123,14 @@ export function adminRoutes (app: FastifyInstance, deps: { users: UsersService, 
     const from = q.from ? new Date(q.from) : undefined
     const to = q.to ? new Date(q.to) : undefined
     if (from && to && from >= to) throw unprocessable('from must be before to', { field: 'from' })
-    const rows = await deps.auditLog.list({ actorUserId: q.actor, action: q.action, from, to, before: q.cursor, limit: limit + 1 })
-    const items = rows.slice(0, limit)
+    const rows = await deps.auditLog.list({ actorUserId: q.actor, action: q.action, from, to, before: q.cursor, limit: withLookahead(limit) })
+    const { items, nextCursor } = page(rows, limit, (last) => last.id)
     return {
       items: items.map((a) => ({
         id: a.id, at: a.at.toISOString(), requestId: a.request_id, actorUserId: a.actor_user_id, actorKeyId: a.actor_key_id,
         ip: a.ip, method: a.method, route: a.route, action: a.action, status: a.status, detail: a.detail
       })),
-      nextCursor: rows.length > limit ? items.at(-1)?.id ?? null : null
+      nextCursor
     }
   })
 }
