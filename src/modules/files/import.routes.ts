@@ -1,17 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
 import type { Metrics } from '../../observability/metrics.ts'
 import { HttpProblem } from '../../http/problem.ts'
-import { FileSchema } from './files.routes.ts'
+import { FileSchema, ImportBody } from './files.schemas.ts'
 import { toPublicFile, type FilesService } from './files.service.ts'
 import { ImportError } from './import/import-error.ts'
 import type { UrlImporter } from './import/url-import.ts'
-
-const ImportBody = Type.Object({
-  url: Type.String({ minLength: 1, maxLength: 2048, description: 'https URL of an audio file (or of a media page on a host listed in IMPORT_MEDIA_HOSTS)' })
-}, { additionalProperties: false })
 
 export function importRoutes (app: FastifyInstance, deps: { files: FilesService, importer: UrlImporter, audit: RequestAuditor, metrics: Pick<Metrics, 'uploadRefused'> }) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>()
