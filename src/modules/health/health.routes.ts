@@ -1,21 +1,21 @@
 import type { FastifyInstance } from 'fastify'
-import Type from 'typebox'
 import type { Db } from '../../db/database.ts'
 import type { Storage } from '../../storage/storage.ts'
 import { sendProblem } from '../../http/error-handler.ts'
 import { PUBLIC } from '../../access/permissions.ts'
+import { Liveness, Readiness } from './health.schemas.ts'
 
 const READY_TIMEOUT_MS = 2000
 
 export function healthRoutes (app: FastifyInstance, deps: { db: Db, storage: Storage }) {
   app.get('/healthz', {
     config: { auth: PUBLIC },
-    schema: { tags: ['health'], summary: 'Liveness: the process answers', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
+    schema: { tags: ['health'], summary: 'Liveness: the process answers', response: { 200: Liveness } }
   }, async () => ({ status: 'ok' as const }))
 
   app.get('/readyz', {
     config: { auth: PUBLIC },
-    schema: { tags: ['health'], summary: 'Readiness: the database and the file storage answer', response: { 200: Type.Object({ status: Type.Literal('ready'), database: Type.String() }) } }
+    schema: { tags: ['health'], summary: 'Readiness: the database and the file storage answer', response: { 200: Readiness } }
   }, async (request, reply) => {
     for (const [what, check] of [['database', () => deps.db.ping()], ['file storage', () => deps.storage.ping()]] as const) {
       try {

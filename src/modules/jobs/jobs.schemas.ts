@@ -22,6 +22,10 @@ export const JobSchema = Type.Object({
   finishedAt: NullableDateTime
 })
 
+export const JobPage = Type.Object({ items: Type.Array(JobSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) })
+
+export const JobDeleted = Type.Null({ description: 'Deleted' })
+
 export const CreateJobBody = Type.Object({
   type: Type.String({ maxLength: 40, description: `One of: ${JOB_TYPE_NAMES.join(', ')}` }),
   fileId: Uuid,
