@@ -30,6 +30,7 @@ import { ensureServiceUser } from './modules/users/bootstrap.ts'
 import { usersRepository } from './modules/users/users.repository.ts'
 import { revocationBus } from './modules/auth/revocation-bus.ts'
 import { registerErrorHandling } from './http/error-handler.ts'
+import { registerProblemResponses } from './http/problem-responses.ts'
 import { loggerOptions } from './http/logger.ts'
 import { RequestLogController } from './http/request-log.ts'
 import { registerValidation } from './http/validation.ts'
@@ -118,6 +119,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.removeContentTypeParser(['text/plain'])
   registerValidation(app)
   registerErrorHandling(app, () => app.routeAuthTable)
+  registerProblemResponses(app)
   await app.register(cookie)
 
   await app.register(swagger, {

@@ -4,8 +4,8 @@ import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { EngineError } from '../src/engines/engine.ts'
 import { runProcess } from '../src/engines/process.ts'
-import type { JobHandlers } from '../src/modules/jobs/job-handlers.ts'
-import { jobRunner } from '../src/modules/jobs/job-runner.ts'
+import type { JobHandlers } from '../src/modules/jobs/jobs.handlers.ts'
+import { jobRunner } from '../src/modules/jobs/jobs.runner.ts'
 import { PASSWORD, startApp, type TestApp } from './helpers/app.ts'
 import { fixture } from './helpers/audio.ts'
 import { backends } from './helpers/db.ts'
@@ -100,6 +100,30 @@ for (const backend of await backends()) {
       const theirs = await t.app.inject({ method: 'GET', url: '/api/v1/jobs', headers: keyHeaders(otherKey) })
       assert.ok(!theirs.json().items.some((j: { id: string }) => j.id === job.id))
       await waitForJob(t.app, key, job.id)
+    })
+
+    it("lets an admin read another user's files and jobs, but change only their own (404)", async () => {
+      const adminKey = await t.apiKey(await t.login((await t.createUser('admin')).email), [...JOB_SCOPES, 'admin'])
+      const fileId = await uploadFile(t.app, key, fixture('wav'))
+      const job = await waitForJob(t.app, key, (await createJob(t.app, key, { type: 'analyze', fileId })).id)
+      for (const url of [`/api/v1/files/${fileId}`, `/api/v1/files/${fileId}/content`, `/api/v1/jobs/${job.id}`, `/api/v1/jobs/${job.id}/events`, `/api/v1/jobs/${job.id}/artifacts/waveform.png`]) {
+        assert.equal((await t.app.inject({ method: 'GET', url, headers: keyHeaders(adminKey) })).statusCode, 200, url)
+      }
+      const changes = [
+        ['DELETE', `/api/v1/jobs/${job.id}`, undefined, 'Job was not found'],
+        ['DELETE', `/api/v1/files/${fileId}`, undefined, 'File was not found'],
+        ['POST', '/api/v1/jobs', { type: 'analyze', fileId }, 'File was not found']
+      ] as const
+      for (const [method, url, payload, detail] of changes) {
+        const res = await t.app.inject({ method, url, headers: keyHeaders(adminKey), ...(payload ? { payload } : {}) })
+        assert.equal(res.statusCode, 404, `${method} ${url}`)
+        assert.equal(res.json().detail, detail)
+      }
+      assert.equal((await getJob(t.app, key, job.id)).status, 'succeeded')
+      assert.equal((await t.app.inject({ method: 'GET', url: `/api/v1/files/${fileId}`, headers: keyHeaders(key) })).statusCode, 200)
+      // Lists stay personal: "your jobs" is the admin's own.
+      const listed = await t.app.inject({ method: 'GET', url: '/api/v1/jobs', headers: keyHeaders(adminKey) })
+      assert.ok(!listed.json().items.some((j: { id: string }) => j.id === job.id))
     })
 
     it('refuses unknown types and params with a 422 that names the field, and creates nothing', async () => {

@@ -1,4 +1,4 @@
-// bench/queue: the job queue (pg-boss via src/modules/jobs/job-queue.ts) on PGlite and on
+// bench/queue: the job queue (pg-boss via src/modules/jobs/jobs.queue.ts) on PGlite and on
 // PostgreSQL, each beside a baseline on the same database in the same run:
 //   - enqueue rate: queue.send() one after another, against plain INSERTs into a table, in
 //     alternating rounds so drift in machine load reaches both alike;
@@ -14,7 +14,7 @@ import pino from 'pino'
 import type { FastifyBaseLogger } from 'fastify'
 import { openDatabase, quoteIdent, type Db } from '../../src/db/database.ts'
 import { migrate } from '../../src/db/migrator.ts'
-import { jobQueue } from '../../src/modules/jobs/job-queue.ts'
+import { jobQueue } from '../../src/modules/jobs/jobs.queue.ts'
 import { median, printTable } from '../lib/server.ts'
 
 const { values } = parseArgs({ options: { jobs: { type: 'string', default: '500' }, rounds: { type: 'string', default: '5' }, 'latency-jobs': { type: 'string', default: '100' } } })

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { AuditEntry } from '../db/schema.ts'
 import { unprocessable } from '../http/problem.ts'
 import type { AuditQuery, AuditRecord, AuditRepository } from './audit.repository.ts'
+import { page, withLookahead } from '../db/keyset.ts'
 
 // C0/C1 controls and the Unicode bidi overrides: written escaped, so a crafted email or user
 // agent cannot forge lines in a log viewer or reorder text in an admin's screen.
@@ -63,9 +64,9 @@ export function auditService (repository: AuditRepository, log: FastifyBaseLogge
     /** One page of the log, newest first; `nextCursor` is the `before` of the next page. */
     async page (query: AuditQuery): Promise<{ items: PublicAuditEntry[], nextCursor: number | null }> {
       if (query.from && query.to && query.from >= query.to) throw unprocessable('from must be before to', { field: 'from' })
-      const rows = await repository.list({ ...query, limit: query.limit + 1 })
-      const items = rows.slice(0, query.limit)
-      return { items: items.map(toPublicAuditEntry), nextCursor: rows.length > query.limit ? items.at(-1)?.id ?? null : null }
+      const rows = await repository.list({ ...query, limit: withLookahead(query.limit) })
+      const { items, nextCursor } = page(rows, query.limit, (last) => last.id)
+      return { items: items.map(toPublicAuditEntry), nextCursor }
     }
   }
 }

@@ -1,9 +1,5 @@
+import type { KeysetPosition } from '../db/keyset.ts'
 import { unprocessable } from './problem.ts'
-
-export interface KeysetPosition {
-  createdAt: Date
-  id: string
-}
 
 /** Opaque keyset-pagination cursor over (created_at, id). */
 export function encodeCursor (position: { created_at: Date, id: string }): string {

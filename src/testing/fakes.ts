@@ -5,8 +5,8 @@ import { parseEnv, type Config } from '../config/config.ts'
 import type { AudioFile, Job, JobArtifact, JobEvent, Role, Tier, User } from '../db/schema.ts'
 import type { NotifyChannel } from '../db/notify-channel.ts'
 import type { FilesRepository } from '../modules/files/files.repository.ts'
-import type { JobSignals } from '../modules/jobs/job-events.ts'
-import type { Delivery, JobQueue, QueueMessage, SendOptions } from '../modules/jobs/job-queue.ts'
+import type { JobSignals } from '../modules/jobs/jobs.events.ts'
+import type { Delivery, JobQueue, QueueMessage, SendOptions } from '../modules/jobs/jobs.queue.ts'
 import type { JobsRepository } from '../modules/jobs/jobs.repository.ts'
 
 /**

@@ -1,49 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import Type from 'typebox'
 import type { AuditService } from '../../audit/audit.service.ts'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
-import { Cursor, DateTime, IdParams, Limit, PublicUserSchema, RoleSchema, TierSchema, Uuid } from '../../http/schemas.ts'
+import { IdParams, PublicUserSchema } from '../../http/schemas.ts'
 import { toPublicUser, type UsersService } from '../users/users.service.ts'
+import { AuditPage, AuditQuery, CreateUserBody, ListUsersQuery, PatchUserBody, UserPage } from './admin.schemas.ts'
 
 const auth = { permission: 'admin' } as const
-
-const CreateUserBody = Type.Object({
-  email: Type.String({ minLength: 3, maxLength: 254 }),
-  password: Type.String({ minLength: 1, maxLength: 1024 }),
-  role: RoleSchema,
-  tier: Type.Optional(TierSchema)
-}, { additionalProperties: false })
-
-const PatchUserBody = Type.Object({
-  role: Type.Optional(RoleSchema),
-  tier: Type.Optional(TierSchema),
-  disabled: Type.Optional(Type.Boolean()),
-  password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 }))
-}, { additionalProperties: false, minProperties: 1 })
-
-const AuditItem = Type.Object({
-  id: Type.Integer(),
-  at: DateTime,
-  requestId: Type.Union([Type.String(), Type.Null()]),
-  actorUserId: Type.Union([Type.String(), Type.Null()]),
-  actorKeyId: Type.Union([Type.String(), Type.Null()]),
-  ip: Type.Union([Type.String(), Type.Null()]),
-  method: Type.Union([Type.String(), Type.Null()]),
-  route: Type.Union([Type.String(), Type.Null()]),
-  action: Type.String(),
-  status: Type.Union([Type.Integer(), Type.Null()]),
-  detail: Type.Record(Type.String(), Type.Unknown())
-})
-
-const AuditQuery = Type.Object({
-  actor: Type.Optional(Uuid),
-  action: Type.Optional(Type.String({ maxLength: 100, pattern: '^[a-z_.]+(\\.\\*)?$' })),
-  from: Type.Optional(DateTime),
-  to: Type.Optional(DateTime),
-  cursor: Type.Optional(Type.Integer({ minimum: 1 })),
-  limit: Type.Optional(Limit)
-}, { additionalProperties: false })
 
 export function adminRoutes (app: FastifyInstance, deps: { users: UsersService, auditLog: AuditService, audit: RequestAuditor }) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>()
@@ -54,8 +17,8 @@ export function adminRoutes (app: FastifyInstance, deps: { users: UsersService, 
     schema: {
       tags,
       summary: 'List users',
-      querystring: Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor), role: Type.Optional(RoleSchema), tier: Type.Optional(TierSchema) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ items: Type.Array(PublicUserSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }) }
+      querystring: ListUsersQuery,
+      response: { 200: UserPage }
     }
   }, async (request) => {
     const { limit = 50, cursor, role, tier } = request.query
@@ -113,7 +76,7 @@ export function adminRoutes (app: FastifyInstance, deps: { users: UsersService, 
       summary: 'Audit log, newest first',
       description: 'Filter by actor (user id), action (exact, or a prefix like `auth.*`) and time range; page with `cursor` = the `nextCursor` of the previous page.',
       querystring: AuditQuery,
-      response: { 200: Type.Object({ items: Type.Array(AuditItem), nextCursor: Type.Union([Type.Integer(), Type.Null()]) }) }
+      response: { 200: AuditPage }
     }
   }, async (request) => {
     const q = request.query

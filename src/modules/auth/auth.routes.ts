@@ -1,16 +1,16 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
 import type { Config } from '../../config/config.ts'
 import { badRequest } from '../../http/problem.ts'
-import { DateTime, IdParams, PublicUserSchema } from '../../http/schemas.ts'
+import { IdParams } from '../../http/schemas.ts'
 import { toPublicUser } from '../users/users.service.ts'
 import { requestMeta } from '../../http/request-context.ts'
 import type { AuthService, IssuedSession } from './auth.service.ts'
 import { clearSessionCookies, readSessionCookies, setSessionCookies } from './cookies.ts'
 import { PUBLIC } from '../../access/permissions.ts'
 import type { SessionsService } from './sessions.service.ts'
+import { LoginBody, RefreshBodyOrNone, SessionList, SessionReply } from './auth.schemas.ts'
 
 export interface AuthRoutesDeps {
   config: Config
@@ -19,37 +19,6 @@ export interface AuthRoutesDeps {
   audit: RequestAuditor
 }
 
-const LoginBody = Type.Object({
-  email: Type.String({ minLength: 1, maxLength: 320 }),
-  password: Type.String({ minLength: 1, maxLength: 1024 }),
-  tokens: Type.Optional(Type.Boolean({ description: 'Return the tokens in the body (native clients) instead of setting cookies' }))
-}, { additionalProperties: false })
-
-const SessionReply = Type.Object({
-  user: PublicUserSchema,
-  csrfToken: Type.Optional(Type.String()),
-  accessToken: Type.Optional(Type.String()),
-  refreshToken: Type.Optional(Type.String()),
-  tokenType: Type.Optional(Type.Literal('Bearer')),
-  expiresIn: Type.Integer({ description: 'Seconds until the access token expires' }),
-  refreshExpiresAt: DateTime
-})
-
-// A browser sends no body at all (the token is in the cookie); Fastify validates a missing
-// body as null, which Type.Optional does not admit, so null is allowed explicitly.
-const RefreshBody = Type.Object({
-  refreshToken: Type.Optional(Type.String({ minLength: 1, maxLength: 200 }))
-}, { additionalProperties: false })
-
-const SessionItem = Type.Object({
-  id: Type.String(),
-  userAgent: Type.String(),
-  ip: Type.String(),
-  createdAt: DateTime,
-  lastActiveAt: DateTime,
-  expiresAt: DateTime,
-  current: Type.Boolean()
-})
 
 export function authRoutes (app: FastifyInstance, deps: AuthRoutesDeps) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>()
@@ -77,7 +46,7 @@ export function authRoutes (app: FastifyInstance, deps: AuthRoutesDeps) {
 
   r.post('/api/v1/auth/refresh', {
     config: { auth: PUBLIC },
-    schema: { tags, summary: 'Rotate the refresh token', description: 'Reads the refresh cookie (with X-CSRF-Token) or {"refreshToken"} from a native client. A reused token revokes its session.', body: Type.Union([RefreshBody, Type.Null()]), response: { 200: SessionReply } }
+    schema: { tags, summary: 'Rotate the refresh token', description: 'Reads the refresh cookie (with X-CSRF-Token) or {"refreshToken"} from a native client. A reused token revokes its session.', body: RefreshBodyOrNone, response: { 200: SessionReply } }
   }, async (request, res) => {
     const fromBody = request.body?.refreshToken
     const cookies = readSessionCookies(request, deps.config)
@@ -106,7 +75,7 @@ export function authRoutes (app: FastifyInstance, deps: AuthRoutesDeps) {
 
   r.get('/api/v1/auth/sessions', {
     config: { auth: { permission: 'self', sessionOnly: true } },
-    schema: { tags, summary: 'Your active sessions (devices)', response: { 200: Type.Object({ items: Type.Array(SessionItem) }) } }
+    schema: { tags, summary: 'Your active sessions (devices)', response: { 200: SessionList } }
   }, async (request) => ({ items: await deps.sessions.listActive(request.principal!) }))
 
   r.delete('/api/v1/auth/sessions/:id', {

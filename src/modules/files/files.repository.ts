@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely'
 import type { AudioFile, Database, NewAudioFile } from '../../db/schema.ts'
+import { keyset, type KeysetPosition } from '../../db/keyset.ts'
 
 /**
  * Bytes an owner holds: stored files plus the declared size of every open resumable upload
@@ -51,15 +52,9 @@ export function filesRepository (db: Kysely<Database>) {
     findLive (id: string, now = new Date()): Promise<AudioFile | undefined> {
       return db.selectFrom('files').selectAll().where('id', '=', id).where('expires_at', '>', now).executeTakeFirst()
     },
-    list (ownerId: string, limit: number, after?: { createdAt: Date, id: string }, now = new Date()): Promise<AudioFile[]> {
-      let query = db.selectFrom('files').selectAll().where('owner_id', '=', ownerId).where('expires_at', '>', now)
-      if (after) {
-        query = query.where((eb) => eb.or([
-          eb('created_at', '<', after.createdAt),
-          eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])
-        ]))
-      }
-      return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute()
+    list (ownerId: string, limit: number, after?: KeysetPosition, now = new Date()): Promise<AudioFile[]> {
+      const query = db.selectFrom('files').selectAll().where('owner_id', '=', ownerId).where('expires_at', '>', now)
+      return keyset(query, { order: 'desc', after }).limit(limit).execute()
     },
     listAllForOwner (ownerId: string): Promise<AudioFile[]> {
       return db.selectFrom('files').selectAll().where('owner_id', '=', ownerId).orderBy('created_at').execute()

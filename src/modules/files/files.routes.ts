@@ -3,28 +3,12 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { create as contentDisposition } from 'content-disposition'
 import type { FastifyInstance } from 'fastify'
 import rangeParser from 'range-parser'
-import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
 import { HttpProblem } from '../../http/problem.ts'
-import { Cursor, DateTime, IdParams, Limit } from '../../http/schemas.ts'
+import { IdParams } from '../../http/schemas.ts'
+import { FilePage, FileSchema, ListFilesQuery } from './files.schemas.ts'
 import { toPublicFile, type FilesService } from './files.service.ts'
 import { receiveUpload, type UploadDeps } from './multipart-upload.ts'
-
-export const FileSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  name: Type.String(),
-  format: Type.String(),
-  contentType: Type.String(),
-  size: Type.Integer(),
-  sha256: Type.String(),
-  durationSec: Type.Number(),
-  sampleRate: Type.Integer(),
-  channels: Type.Integer(),
-  codec: Type.String(),
-  source: Type.String(),
-  createdAt: DateTime,
-  expiresAt: DateTime
-})
 
 const tags = ['files']
 
@@ -63,8 +47,8 @@ export function filesRoutes (app: FastifyInstance, deps: FilesRoutesDeps) {
     schema: {
       tags,
       summary: 'Your files, newest first',
-      querystring: Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ items: Type.Array(FileSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }) }
+      querystring: ListFilesQuery,
+      response: { 200: FilePage }
     }
   }, async (request) => {
     const page = await deps.files.list(request.principal!, request.query.limit ?? 50, request.query.cursor)

@@ -9,9 +9,11 @@ import { DEFAULT_AUDIO_LIMITS, durationUnknown, judgeAudio, judgeWavHeader, walk
 import { AUDIO_FORMATS, contentTypeOf, formatFromName, magicMatches, MAX_CLIENT_NAME_BYTES, sanitiseFileName } from '../../media/formats.ts'
 import type { MediaTools } from '../../media/probe.ts'
 import type { ByteRange, Storage, Workspace } from '../../storage/storage.ts'
+import { mayAccessOwned, type OwnedAccess } from '../../access/ownership.ts'
 import type { Principal } from '../../access/permissions.ts'
 import type { FilesRepository } from './files.repository.ts'
 import { decodeCursor, encodeCursor } from '../../http/cursor.ts'
+import { page, withLookahead } from '../../db/keyset.ts'
 import { stageStream, type Staged } from './staging.ts'
 
 export interface PublicFile {
@@ -70,11 +72,11 @@ export function filesService (deps: FilesDeps) {
 
   const quotaOf = (principal: Principal): number => config.intake.quotaBytes[principal.tier]
 
-  async function mustRead (principal: Principal, id: string): Promise<AudioFile> {
+  async function mustFind (principal: Principal, id: string, access: OwnedAccess = 'read'): Promise<AudioFile> {
     // An expired file is gone for its owner at once, not at the next sweep.
     const file = await files.findLive(id)
-    // Another user's file is indistinguishable from a missing one; admins may read any.
-    if (!file || (file.owner_id !== principal.userId && !principal.scopes.includes('admin'))) throw notFound('File')
+    // A file the principal may not reach is indistinguishable from a missing one.
+    if (!file || !mayAccessOwned(principal, file.owner_id, access)) throw notFound('File')
     return file
   }
 
@@ -191,17 +193,15 @@ export function filesService (deps: FilesDeps) {
       }
     },
 
-    get: mustRead,
+    get: (principal: Principal, id: string) => mustFind(principal, id),
 
     async list (principal: Principal, limit: number, cursor?: string): Promise<{ items: AudioFile[], nextCursor: string | null }> {
-      const rows = await files.list(principal.userId, limit + 1, cursor ? decodeCursor(cursor) : undefined)
-      const items = rows.slice(0, limit)
-      const last = items.at(-1)
-      return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null }
+      const rows = await files.list(principal.userId, withLookahead(limit), cursor ? decodeCursor(cursor) : undefined)
+      return page(rows, limit, encodeCursor)
     },
 
     async content (principal: Principal, id: string, range?: ByteRange) {
-      const file = await mustRead(principal, id)
+      const file = await mustFind(principal, id)
       return { file, stream: storage.read(file.id, range) }
     },
 
@@ -219,7 +219,7 @@ export function filesService (deps: FilesDeps) {
     },
 
     async delete (principal: Principal, id: string): Promise<AudioFile> {
-      const file = await mustRead(principal, id)
+      const file = await mustFind(principal, id, 'change')
       await files.delete(file.id)
       await storage.delete(file.id)
       return file

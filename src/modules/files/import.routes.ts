@@ -1,14 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
-import { FileSchema } from './files.routes.ts'
+import { FileSchema, ImportBody } from './files.schemas.ts'
 import { toPublicFile } from './files.service.ts'
 import type { ImportService } from './import.service.ts'
-
-const ImportBody = Type.Object({
-  url: Type.String({ minLength: 1, maxLength: 2048, description: 'https URL of an audio file (or of a media page on a host listed in IMPORT_MEDIA_HOSTS)' })
-}, { additionalProperties: false })
 
 export function importRoutes (app: FastifyInstance, deps: { imports: ImportService, audit: RequestAuditor }) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>()

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database, Job, JobArtifact, JobErrorCode, JobEvent, JobStatus, Tier } from '../../db/schema.ts'
+import { keyset, type KeysetPosition } from '../../db/keyset.ts'
 
 export interface NewJob {
   id: string
@@ -61,17 +62,11 @@ export function jobsRepository (db: Kysely<Database>) {
     findById (id: string): Promise<Job | undefined> {
       return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()
     },
-    list (ownerId: string, limit: number, filter: JobFilter, after?: { createdAt: Date, id: string }): Promise<Job[]> {
+    list (ownerId: string, limit: number, filter: JobFilter, after?: KeysetPosition): Promise<Job[]> {
       let query = db.selectFrom('jobs').selectAll().where('owner_id', '=', ownerId)
       if (filter.status) query = query.where('status', '=', filter.status)
       if (filter.type) query = query.where('type', '=', filter.type)
-      if (after) {
-        query = query.where((eb) => eb.or([
-          eb('created_at', '<', after.createdAt),
-          eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)])
-        ]))
-      }
-      return query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit).execute()
+      return keyset(query, { order: 'desc', after }).limit(limit).execute()
     },
     listAllForOwner (ownerId: string): Promise<Job[]> {
       return db.selectFrom('jobs').selectAll().where('owner_id', '=', ownerId).orderBy('created_at').execute()

@@ -1,7 +1,7 @@
 import type { AuditService } from '../../audit/audit.service.ts'
 import type { Storage, Workspace } from '../../storage/storage.ts'
 import type { FilesRepository } from '../files/files.repository.ts'
-import { JOB_WORK } from './job-runner.ts'
+import { JOB_WORK } from './jobs.runner.ts'
 import type { JobsRepository } from './jobs.repository.ts'
 import type { JobsService } from './jobs.service.ts'
 

@@ -1,12 +1,11 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { create as contentDisposition } from 'content-disposition'
 import type { FastifyInstance } from 'fastify'
-import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
 import { badRequest } from '../../http/problem.ts'
 import { IdParams } from '../../http/schemas.ts'
-import type { JobEventStreams } from './job-event-stream.ts'
-import { ArtifactParams, CreateJobBody, EventsQuery, JobSchema, ListJobsQuery } from './jobs.schemas.ts'
+import type { JobEventStreams } from './jobs.event-stream.ts'
+import { ArtifactParams, CreateJobBody, EventsQuery, JobDeleted, JobPage, JobSchema, ListJobsQuery } from './jobs.schemas.ts'
 import type { JobsService } from './jobs.service.ts'
 
 const tags = ['jobs']
@@ -41,7 +40,7 @@ export function jobsRoutes (app: FastifyInstance, deps: JobsRoutesDeps) {
       tags,
       summary: 'Your jobs, newest first',
       querystring: ListJobsQuery,
-      response: { 200: Type.Object({ items: Type.Array(JobSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) }) }
+      response: { 200: JobPage }
     }
   }, async (request) => {
     const { status, type, limit, cursor } = request.query
@@ -97,7 +96,7 @@ export function jobsRoutes (app: FastifyInstance, deps: JobsRoutesDeps) {
       tags,
       summary: 'Cancel a queued or running job (200, the job) or delete a finished one with its artifacts (204)',
       params: IdParams,
-      response: { 200: JobSchema, 204: Type.Null({ description: 'Deleted' }) }
+      response: { 200: JobSchema, 204: JobDeleted }
     }
   }, async (request, reply) => {
     const outcome = await deps.jobs.cancelOrDelete(request.principal!, request.params.id)

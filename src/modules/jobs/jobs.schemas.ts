@@ -1,6 +1,6 @@
 import Type from 'typebox'
 import { Cursor, DateTime, Limit, NullableDateTime, Uuid } from '../../http/schemas.ts'
-import { JOB_TYPE_NAMES } from './job-types.ts'
+import { JOB_TYPE_NAMES } from './jobs.types.ts'
 
 export const JobStatusSchema = Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('succeeded'), Type.Literal('failed'), Type.Literal('canceled')])
 
@@ -21,6 +21,10 @@ export const JobSchema = Type.Object({
   startedAt: NullableDateTime,
   finishedAt: NullableDateTime
 })
+
+export const JobPage = Type.Object({ items: Type.Array(JobSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) })
+
+export const JobDeleted = Type.Null({ description: 'Deleted' })
 
 export const CreateJobBody = Type.Object({
   type: Type.String({ maxLength: 40, description: `One of: ${JOB_TYPE_NAMES.join(', ')}` }),

@@ -3,14 +3,16 @@ import type { Readable } from 'node:stream'
 import type { Config } from '../../config/config.ts'
 import type { Job, JobArtifact, JobErrorCode, JobStatus } from '../../db/schema.ts'
 import { decodeCursor, encodeCursor } from '../../http/cursor.ts'
+import { page, withLookahead } from '../../db/keyset.ts'
 import { notFound, tooManyRequests, unprocessable } from '../../http/problem.ts'
 import type { Storage } from '../../storage/storage.ts'
+import { mayAccessOwned, type OwnedAccess } from '../../access/ownership.ts'
 import type { Principal } from '../../access/permissions.ts'
 import type { EnginesService } from '../engines/engines.service.ts'
 import type { FilesRepository } from '../files/files.repository.ts'
-import type { JobSignals } from './job-events.ts'
-import type { JobQueue } from './job-queue.ts'
-import { JOB_TYPES, JOB_TYPE_NAMES, isJobType, parseParams, type JobType } from './job-types.ts'
+import type { JobSignals } from './jobs.events.ts'
+import type { JobQueue } from './jobs.queue.ts'
+import { JOB_TYPES, JOB_TYPE_NAMES, isJobType, parseParams, type JobType } from './jobs.types.ts'
 import type { JobsRepository } from './jobs.repository.ts'
 
 export interface PublicJob {
@@ -72,9 +74,9 @@ export const isFinished = (status: JobStatus) => status !== 'queued' && status !
 export function jobsService (deps: JobsServiceDeps) {
   const { config, jobs, storage, queue, signals } = deps
 
-  async function mustRead (principal: Principal, id: string): Promise<Job> {
+  async function mustFind (principal: Principal, id: string, access: OwnedAccess = 'read'): Promise<Job> {
     const job = await jobs.findById(id)
-    if (!job || job.owner_id !== principal.userId) throw notFound('Job')
+    if (!job || !mayAccessOwned(principal, job.owner_id, access)) throw notFound('Job')
     return job
   }
 
@@ -106,8 +108,9 @@ export function jobsService (deps: JobsServiceDeps) {
       const type = request.type
       const params = parseParams(type, request.params ?? {}) as Record<string, unknown>
       const file = await deps.files.findLive(request.fileId)
-      // Another user's file, or an expired one, is indistinguishable from a missing one.
-      if (!file || file.owner_id !== principal.userId) throw notFound('File')
+      // Starting work on a file changes it (admins may read others' files, not use them); a
+      // file out of reach, or an expired one, is indistinguishable from a missing one.
+      if (!file || !mayAccessOwned(principal, file.owner_id, 'change')) throw notFound('File')
       await checkEngine(type, params)
       const limit = config.jobs.maxUnfinished[principal.tier]
       const id = randomUUID()
@@ -129,16 +132,15 @@ export function jobsService (deps: JobsServiceDeps) {
     },
 
     async get (principal: Principal, id: string): Promise<PublicJob> {
-      const job = await mustRead(principal, id)
+      const job = await mustFind(principal, id)
       return toPublicJob(job, await jobs.artifacts(job.id))
     },
 
     async list (principal: Principal, limit: number, filter: { status?: JobStatus, type?: string }, cursor?: string): Promise<{ items: PublicJob[], nextCursor: string | null }> {
-      const rows = await jobs.list(principal.userId, limit + 1, filter, cursor ? decodeCursor(cursor) : undefined)
-      const items = rows.slice(0, limit)
-      const last = items.at(-1)
+      const rows = await jobs.list(principal.userId, withLookahead(limit), filter, cursor ? decodeCursor(cursor) : undefined)
+      const { items, nextCursor } = page(rows, limit, encodeCursor)
       const artifacts = await jobs.artifactsOf(items.map((j) => j.id))
-      return { items: items.map((j) => toPublicJob(j, artifacts)), nextCursor: rows.length > limit && last ? encodeCursor(last) : null }
+      return { items: items.map((j) => toPublicJob(j, artifacts)), nextCursor }
     },
 
     /**
@@ -146,7 +148,7 @@ export function jobsService (deps: JobsServiceDeps) {
      * record; on a finished one it deletes the record and its artifacts.
      */
     async cancelOrDelete (principal: Principal, id: string): Promise<{ canceled: PublicJob } | { deleted: true }> {
-      const job = await mustRead(principal, id)
+      const job = await mustFind(principal, id, 'change')
       if (!isFinished(job.status)) {
         const canceled = await jobs.finish(id, { status: 'canceled', expiresAt: new Date(Date.now() + config.intake.retentionHours * 3_600_000) })
         if (canceled) {
@@ -163,15 +165,15 @@ export function jobsService (deps: JobsServiceDeps) {
     remove,
 
     async artifact (principal: Principal, id: string, name: string): Promise<{ artifact: JobArtifact, stream: Readable }> {
-      const job = await mustRead(principal, id)
+      const job = await mustFind(principal, id)
       const artifact = await jobs.artifact(job.id, name)
       if (!artifact) throw notFound('Artifact')
       return { artifact, stream: storage.read(artifact.object_id) }
     },
 
-    /** The job (owner-checked) and its events after `afterId`, for Server-Sent Events. */
+    /** The job (access-checked) and its events after `afterId`, for Server-Sent Events. */
     async events (principal: Principal, id: string, afterId: number) {
-      const job = await mustRead(principal, id)
+      const job = await mustFind(principal, id)
       return { job, events: await jobs.events(job.id, afterId) }
     },
 

@@ -1,31 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
-import { DateTime, NullableDateTime } from '../../http/schemas.ts'
-import { SCOPES } from '../../access/permissions.ts'
 import { toPublicKey, type KeysService } from './keys.service.ts'
-
-const KeyIdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{12}$' }) }, { additionalProperties: false })
-const ScopeSchema = Type.Union(SCOPES.map((s) => Type.Literal(s)))
-
-const KeySchema = Type.Object({
-  id: Type.String(),
-  prefix: Type.String({ description: 'Non-secret display form of the key' }),
-  name: Type.String(),
-  scopes: Type.Array(Type.String()),
-  createdAt: DateTime,
-  expiresAt: NullableDateTime,
-  lastUsedAt: NullableDateTime,
-  revokedAt: NullableDateTime
-})
-const KeyWithSecret = Type.Object({ ...KeySchema.properties, key: Type.String({ description: 'The secret key: shown this once, never again' }) })
-
-const CreateKeyBody = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 100 }),
-  scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: SCOPES.length, uniqueItems: true }),
-  expiresAt: Type.Optional(DateTime)
-}, { additionalProperties: false })
+import { CreateKeyBody, KeyIdParams, KeyList, KeyWithSecret } from './keys.schemas.ts'
 
 const auth = { permission: 'self', sessionOnly: true } as const
 const tags = ['keys']
@@ -45,7 +22,7 @@ export function keysRoutes (app: FastifyInstance, deps: { keys: KeysService, aud
 
   r.get('/api/v1/keys', {
     config: { auth },
-    schema: { tags, summary: 'Your API keys (never the secrets)', response: { 200: Type.Object({ items: Type.Array(KeySchema) }) } }
+    schema: { tags, summary: 'Your API keys (never the secrets)', response: { 200: KeyList } }
   }, async (request) => ({ items: (await deps.keys.list(request.principal!)).map(toPublicKey) }))
 
   r.delete('/api/v1/keys/:id', {

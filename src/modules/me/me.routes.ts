@@ -1,24 +1,13 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance } from 'fastify'
-import Type from 'typebox'
 import type { RequestAuditor } from '../../audit/request-audit.ts'
 import type { Config } from '../../config/config.ts'
-import { PublicUserSchema } from '../../http/schemas.ts'
 import { requestMeta } from '../../http/request-context.ts'
 import { clearSessionCookies } from '../auth/cookies.ts'
 import { toPublicUser, type UsersService } from '../users/users.service.ts'
+import { EraseBodyOrNone, MeReply, PasswordBody, PasswordChangeReply } from './me.schemas.ts'
 
 const tags = ['me']
-
-const PasswordBody = Type.Object({
-  currentPassword: Type.String({ minLength: 1, maxLength: 1024 }),
-  newPassword: Type.String({ minLength: 1, maxLength: 1024 })
-}, { additionalProperties: false })
-
-// Without a body Fastify validates null; it is admitted so that the refusal can say what to send.
-const EraseBody = Type.Object({
-  password: Type.String({ minLength: 1, maxLength: 1024, description: 'Your current password: erasure cannot be undone' })
-}, { additionalProperties: false })
 
 export function meRoutes (app: FastifyInstance, deps: { config: Config, users: UsersService, audit: RequestAuditor }) {
   const r = app.withTypeProvider<TypeBoxTypeProvider>()
@@ -28,7 +17,7 @@ export function meRoutes (app: FastifyInstance, deps: { config: Config, users: U
     schema: {
       tags,
       summary: 'Who am I',
-      response: { 200: Type.Object({ user: PublicUserSchema, scopes: Type.Array(Type.String()), authenticatedBy: Type.String() }) }
+      response: { 200: MeReply }
     }
   }, async (request) => {
     const principal = request.principal!
@@ -38,7 +27,7 @@ export function meRoutes (app: FastifyInstance, deps: { config: Config, users: U
 
   r.post('/api/v1/me/password', {
     config: { auth: { permission: 'self', sessionOnly: true, allowPendingPasswordChange: true } },
-    schema: { tags, summary: 'Change your password; every other session ends', body: PasswordBody, response: { 200: Type.Object({ revokedSessions: Type.Integer() }) } }
+    schema: { tags, summary: 'Change your password; every other session ends', body: PasswordBody, response: { 200: PasswordChangeReply } }
   }, async (request) => {
     const principal = request.principal!
     const revokedSessions = await deps.users.changePassword(principal.userId, principal.sessionId, request.body.currentPassword, request.body.newPassword, requestMeta(request))
@@ -58,7 +47,7 @@ export function meRoutes (app: FastifyInstance, deps: { config: Config, users: U
 
   r.delete('/api/v1/me/data', {
     config: { auth: { permission: 'self', sessionOnly: true } },
-    schema: { tags, summary: 'Erase your account and all your data (GDPR erasure)', description: 'Needs your current password in the body: {"password": "…"}.', body: Type.Union([EraseBody, Type.Null()]) }
+    schema: { tags, summary: 'Erase your account and all your data (GDPR erasure)', description: 'Needs your current password in the body: {"password": "…"}.', body: EraseBodyOrNone }
   }, async (request, reply) => {
     await deps.users.confirmErasure(request.principal!.userId, request.body?.password, requestMeta(request))
     await deps.audit(request, 'user.erased', 204)

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database, NewUser, Role, Tier, User, UserUpdate } from '../../db/schema.ts'
+import { keyset, type KeysetPosition } from '../../db/keyset.ts'
 
 /** `changed` runs after every write that can change what a credential allows (see revocation-bus.ts). */
 export function usersRepository (db: Kysely<Database>, changed: () => Promise<void> = async () => {}) {
@@ -26,18 +27,14 @@ export function usersRepository (db: Kysely<Database>, changed: () => Promise<vo
       await changed()
       return user
     },
-    list (options: { limit: number, after?: { createdAt: Date, id: string }, role?: Role, tier?: Tier }): Promise<User[]> {
+    list (options: { limit: number, after?: KeysetPosition | undefined, role?: Role, tier?: Tier }): Promise<User[]> {
       let query = db.selectFrom('users').selectAll().where('is_service', '=', false)
       if (options.role) query = query.where('role', '=', options.role)
       if (options.tier) query = query.where('tier', '=', options.tier)
       // The cursor holds a JS Date (milliseconds) but PostgreSQL keeps microseconds: compare and
       // order at millisecond precision, or the cursor's own row comes back on the next page.
       const createdMs = sql<Date>`date_trunc('milliseconds', created_at)`
-      if (options.after) {
-        const { createdAt, id } = options.after
-        query = query.where((eb) => eb.or([eb(createdMs, '>', createdAt), eb.and([eb(createdMs, '=', createdAt), eb('id', '>', id)])]))
-      }
-      return query.orderBy(createdMs).orderBy('id').limit(options.limit).execute()
+      return keyset(query, { order: 'asc', after: options.after, createdAt: createdMs }).limit(options.limit).execute()
     },
     async countActiveAdmins (): Promise<number> {
       const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n'))

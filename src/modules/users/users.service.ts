@@ -10,6 +10,7 @@ import type { LoginThrottleRepository } from '../auth/login-throttle.repository.
 import type { KeysRepository } from '../keys/keys.repository.ts'
 import type { UsersRepository } from './users.repository.ts'
 import { decodeCursor, encodeCursor } from '../../http/cursor.ts'
+import { page, withLookahead } from '../../db/keyset.ts'
 
 export interface PublicUser {
   id: string
@@ -144,10 +145,8 @@ export function usersService (deps: UsersDeps) {
 
     async list (limit: number, cursor?: string, filter: { role?: Role, tier?: Tier } = {}): Promise<{ items: User[], nextCursor: string | null }> {
       const after = cursor ? decodeCursor(cursor) : undefined
-      const rows = await users.list({ limit: limit + 1, after, ...filter })
-      const items = rows.slice(0, limit)
-      const last = items.at(-1)
-      return { items, nextCursor: rows.length > limit && last ? encodeCursor(last) : null }
+      const rows = await users.list({ limit: withLookahead(limit), after, ...filter })
+      return page(rows, limit, encodeCursor)
     },
 
     /**

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { HttpProblem } from '../../http/problem.ts'
-import { assertHandlers } from './job-handlers.ts'
-import { JOB_TYPE_NAMES, parseParams } from './job-types.ts'
+import { assertHandlers } from './jobs.handlers.ts'
+import { JOB_TYPE_NAMES, parseParams } from './jobs.types.ts'
 
 describe('job type registry', () => {
   it('refuses to start when a job type has no handler', () => {

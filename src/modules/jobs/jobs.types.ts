@@ -4,7 +4,7 @@ import { unprocessable } from '../../http/problem.ts'
 
 /**
  * The one registry of job types: each type's params schema, its time budget and whether it
- * works on a file. Handlers live in job-handlers.ts, keyed by the same union, and the worker
+ * works on a file. Handlers live in jobs.handlers.ts, keyed by the same union, and the worker
  * refuses to start when a type here has no handler there.
  */
 export const TranscribeParams = Type.Object({

@@ -7,10 +7,10 @@ import { EngineError, type EngineContext } from '../../engines/engine.ts'
 import type { JobOutcome } from '../../observability/metrics.ts'
 import { eventually, fakeFilesRepository, fakeJobsRepository, fakeQueue, fakeSignals, fileRow, memoryLog, principal } from '../../testing/fakes.ts'
 import { fakeStorage } from '../../testing/fake-storage.ts'
-import type { JobHandler } from './job-handlers.ts'
-import type { Delivery } from './job-queue.ts'
-import { jobRunner } from './job-runner.ts'
-import { JOB_TYPES } from './job-types.ts'
+import type { JobHandler } from './jobs.handlers.ts'
+import type { Delivery } from './jobs.queue.ts'
+import { jobRunner } from './jobs.runner.ts'
+import { JOB_TYPES } from './jobs.types.ts'
 
 type Handler = (context: EngineContext) => ReturnType<JobHandler>
 

@@ -4,10 +4,10 @@ import { HttpProblem } from '../../http/problem.ts'
 import type { AuthService } from '../auth/auth.service.ts'
 import type { Principal } from '../../access/permissions.ts'
 import type { RevocationBus } from '../auth/revocation-bus.ts'
-import type { JobSignals } from './job-events.ts'
+import type { JobSignals } from './jobs.events.ts'
 import { EVENTS_PAGE } from './jobs.repository.ts'
 import { isFinished, toPublicJob, type JobsService } from './jobs.service.ts'
-import { streamClaims, type StreamBucket, type StreamLimiter } from './stream-limit.ts'
+import { streamClaims, type StreamBucket, type StreamLimiter } from './jobs.stream-limit.ts'
 
 // Proxies and load balancers close connections that stay silent; a comment line every
 // 15 s keeps an idle event stream open. The credential is re-checked on the same beat.

@@ -5,8 +5,8 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { Job } from '../../db/schema.ts'
 import { notFound } from '../../http/problem.ts'
 import type { Principal } from '../../access/permissions.ts'
-import { jobEventStreams, type JobEventStreamsDeps } from './job-event-stream.ts'
-import { streamLimiter } from './stream-limit.ts'
+import { jobEventStreams, type JobEventStreamsDeps } from './jobs.event-stream.ts'
+import { streamLimiter } from './jobs.stream-limit.ts'
 
 const job = { id: 'job-1', status: 'running' } as Job
 const principal = (extra: Partial<Principal> = {}): Principal => ({

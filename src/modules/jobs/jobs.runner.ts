@@ -5,10 +5,10 @@ import { EngineError, type ArtifactFile, type EngineContext } from '../../engine
 import type { JobOutcome, Metrics } from '../../observability/metrics.ts'
 import type { Storage, Workspace } from '../../storage/storage.ts'
 import type { FilesRepository } from '../files/files.repository.ts'
-import type { JobHandlers } from './job-handlers.ts'
-import type { JobSignals } from './job-events.ts'
-import type { Delivery, JobQueue } from './job-queue.ts'
-import { JOB_TYPES, isJobType, type JobType } from './job-types.ts'
+import type { JobHandlers } from './jobs.handlers.ts'
+import type { JobSignals } from './jobs.events.ts'
+import type { Delivery, JobQueue } from './jobs.queue.ts'
+import { JOB_TYPES, isJobType, type JobType } from './jobs.types.ts'
 import type { JobsRepository } from './jobs.repository.ts'
 
 // A worker that finds the owner's running slots full waits this long for one, then runs the

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { Principal } from '../../access/permissions.ts'
-import { streamClaims, streamLimiter, type Acquired, type StreamClaim } from './stream-limit.ts'
+import { streamClaims, streamLimiter, type Acquired, type StreamClaim } from './jobs.stream-limit.ts'
 
 const limits = { user: 3, address: 5, internal_key: 10 }
 const claims = (user: string, address: string): StreamClaim[] => [{ bucket: 'user', id: user }, { bucket: 'address', id: address }]

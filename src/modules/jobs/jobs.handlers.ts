@@ -1,7 +1,7 @@
 import type { EngineContext, EngineInput, EngineOutput } from '../../engines/engine.ts'
 import { EngineError } from '../../engines/engine.ts'
 import type { Engines } from '../../engines/registry.ts'
-import { JOB_TYPE_NAMES, type JobParams, type JobType } from './job-types.ts'
+import { JOB_TYPE_NAMES, type JobParams, type JobType } from './jobs.types.ts'
 
 export type JobHandler = (input: EngineInput, params: Record<string, unknown>, context: EngineContext) => Promise<EngineOutput<unknown>>
 export type JobHandlers = Record<JobType, JobHandler>
