@@ -132,9 +132,19 @@ async function browserLikeUpload (url: string, headers: Record<string, string>, 
   }
   if (chunked) await write(Buffer.from('0\r\n\r\n'))
   const chunks: Buffer[] = []
-  socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+  // A whole answer (head and Content-Length bytes of body) ends the wait: the server may keep
+  // the connection open for the next request, as it should after draining.
+  let complete: () => void = () => {}
+  const answered = new Promise<void>((resolve) => { complete = resolve })
+  socket.on('data', (chunk: Buffer) => {
+    chunks.push(chunk)
+    const text = Buffer.concat(chunks).toString('latin1')
+    const headEnd = text.indexOf('\r\n\r\n')
+    const length = /\r\ncontent-length: (\d+)/i.exec(text.slice(0, headEnd))?.[1]
+    if (headEnd >= 0 && length !== undefined && text.length - headEnd - 4 >= Number(length)) complete()
+  })
   socket.resume()
-  await Promise.race([once(socket, 'end'), once(socket, 'close'), pause(5000)])
+  await Promise.race([answered, once(socket, 'end'), once(socket, 'close'), pause(5000)])
   socket.destroy()
   const text = Buffer.concat(chunks).toString()
   const status = /^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]
