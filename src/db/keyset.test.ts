@@ -15,24 +15,23 @@ const db = new Kysely<Rows>({
 const at = new Date('2026-01-02T03:04:05.678Z')
 
 describe('keyset', () => {
-  it('orders by (created_at, id) and, on the first page, filters nothing', () => {
+  it('orders by (created_at at millisecond precision, id) and, on the first page, filters nothing', () => {
     const { sql: text, parameters } = keyset(db.selectFrom('items').selectAll().where('owner', '=', 'u'), { order: 'desc' }).compile()
-    assert.equal(text, 'select * from "items" where "owner" = $1 order by "created_at" desc, "id" desc')
+    assert.equal(text, 'select * from "items" where "owner" = $1 order by date_trunc(\'milliseconds\', created_at) desc, "id" desc')
     assert.deepEqual(parameters, ['u'])
   })
 
   it('starts after the cursor row, with the id breaking ties, in either order', () => {
     const desc = keyset(db.selectFrom('items').selectAll(), { order: 'desc', after: { createdAt: at, id: 'b' } }).compile()
-    assert.equal(desc.sql, 'select * from "items" where ("created_at" < $1 or ("created_at" = $2 and "id" < $3)) order by "created_at" desc, "id" desc')
+    assert.equal(desc.sql, 'select * from "items" where (date_trunc(\'milliseconds\', created_at) < $1 or (date_trunc(\'milliseconds\', created_at) = $2 and "id" < $3)) order by date_trunc(\'milliseconds\', created_at) desc, "id" desc')
     assert.deepEqual(desc.parameters, [at, at, 'b'])
     const asc = keyset(db.selectFrom('items').selectAll(), { order: 'asc', after: { createdAt: at, id: 'b' } }).compile()
-    assert.match(asc.sql, /\("created_at" > \$1 or \("created_at" = \$2 and "id" > \$3\)\) order by "created_at" asc, "id" asc$/)
+    assert.match(asc.sql, /\(date_trunc\('milliseconds', created_at\) > \$1 or \(date_trunc\('milliseconds', created_at\) = \$2 and "id" > \$3\)\) order by date_trunc\('milliseconds', created_at\) asc, "id" asc$/)
   })
 
   it('compares and orders by the expression given for created_at', () => {
-    const ms = sql<Date>`date_trunc('milliseconds', created_at)`
-    const { sql: text } = keyset(db.selectFrom('items').selectAll(), { order: 'asc', after: { createdAt: at, id: 'b' }, createdAt: ms }).compile()
-    assert.equal(text, 'select * from "items" where (date_trunc(\'milliseconds\', created_at) > $1 or (date_trunc(\'milliseconds\', created_at) = $2 and "id" > $3)) order by date_trunc(\'milliseconds\', created_at) asc, "id" asc')
+    const { sql: text } = keyset(db.selectFrom('items').selectAll(), { order: 'asc', after: { createdAt: at, id: 'b' }, createdAt: sql<Date>`items.made_at` }).compile()
+    assert.equal(text, 'select * from "items" where (items.made_at > $1 or (items.made_at = $2 and "id" > $3)) order by items.made_at asc, "id" asc')
   })
 })
 

@@ -10,16 +10,24 @@ export interface KeysetOptions {
   order: 'asc' | 'desc'
   /** The last row of the previous page; the page starts after it. */
   after?: KeysetPosition | undefined
-  /** What stands for created_at, in the select and the order alike (default: the column). */
+  /** What stands for created_at, in the where and the order alike (default: CREATED_MS). */
   createdAt?: Expression<Date>
 }
+
+/**
+ * A cursor holds a JS Date (milliseconds) while PostgreSQL keeps microseconds: compared to the
+ * raw column, a row created in the same millisecond as a page's last row would be skipped
+ * (descending) or repeated (ascending). Comparing and ordering at millisecond precision, with
+ * the id breaking the tie, keeps every row exactly once.
+ */
+export const CREATED_MS = sql<Date>`date_trunc('milliseconds', created_at)`
 
 /**
  * Keyset pagination over (created_at, id): rows after `after` in `order`, ordered so. The id
  * breaks ties between rows created at the same instant, so no row is skipped or repeated.
  */
 export function keyset<DB, TB extends keyof DB, O> (query: SelectQueryBuilder<DB, TB, O>, options: KeysetOptions): SelectQueryBuilder<DB, TB, O> {
-  const createdAt = options.createdAt ?? sql.ref<Date>('created_at')
+  const createdAt = options.createdAt ?? CREATED_MS
   const id = sql.ref<string>('id')
   const { after, order } = options
   if (after) {

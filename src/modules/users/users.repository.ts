@@ -31,10 +31,7 @@ export function usersRepository (db: Kysely<Database>, changed: () => Promise<vo
       let query = db.selectFrom('users').selectAll().where('is_service', '=', false)
       if (options.role) query = query.where('role', '=', options.role)
       if (options.tier) query = query.where('tier', '=', options.tier)
-      // The cursor holds a JS Date (milliseconds) but PostgreSQL keeps microseconds: compare and
-      // order at millisecond precision, or the cursor's own row comes back on the next page.
-      const createdMs = sql<Date>`date_trunc('milliseconds', created_at)`
-      return keyset(query, { order: 'asc', after: options.after, createdAt: createdMs }).limit(options.limit).execute()
+      return keyset(query, { order: 'asc', after: options.after }).limit(options.limit).execute()
     },
     async countActiveAdmins (): Promise<number> {
       const row = await db.selectFrom('users').select((eb) => eb.fn.countAll<number>().as('n'))
