@@ -24,7 +24,7 @@ export function stub<T extends object> (name: string, members: Partial<T>): T {
   return new Proxy(members, {
     get (target, key) {
       if (key in target || typeof key === 'symbol' || key === 'then') return target[key as keyof typeof target]
-      throw new Error(`fake ${name}.${key} is not implemented`)
+      throw new Error(`${name}.${String(key)} was used, but this test's fake does not provide it`)
     }
   }) as T
 }
