@@ -141,16 +141,18 @@ for (const backend of await backends()) {
       }
       // Warm-up: the first unknown-email attempt also computes the dummy hash.
       await attempt(uniqueEmail('warm'), 'whatever password here', '10.1.0.1')
-      let unknownMs = 0
-      let wrongMs = 0
+      // The fastest of several attempts is each path's own cost: a loaded machine (CI, a test
+      // file running beside this one) can only slow single attempts down, never speed one up.
+      const unknownMs: number[] = []
+      const wrongMs: number[] = []
       let unknown: LightMyRequestResponse | undefined
       let wrong: LightMyRequestResponse | undefined
       // Each attempt from its own address, so the throttle's slowdown never kicks in.
-      for (let i = 0; i < 4; i++) {
+      for (let i = 0; i < 6; i++) {
         const a = await attempt(uniqueEmail('nobody'), 'a wrong but long password', `10.1.1.${i + 1}`)
         const b = await attempt(user.email, 'a wrong but long password', `10.1.2.${i + 1}`)
-        unknownMs += a.ms
-        wrongMs += b.ms
+        unknownMs.push(a.ms)
+        wrongMs.push(b.ms)
         unknown = a.res
         wrong = b.res
       }
@@ -163,8 +165,9 @@ for (const backend of await backends()) {
       assert.equal(unknown.headers['www-authenticate'], wrong.headers['www-authenticate'])
       assert.equal(unknown.headers['set-cookie'], undefined)
       assert.equal(wrong.headers['set-cookie'], undefined)
-      const ratio = unknownMs / wrongMs
-      assert.ok(ratio > 0.5 && ratio < 2, `unknown email took ${unknownMs.toFixed(1)} ms, wrong password ${wrongMs.toFixed(1)} ms`)
+      // Skipping the dummy verification would make the unknown email ~10× faster (no argon2).
+      const ratio = Math.min(...unknownMs) / Math.min(...wrongMs)
+      assert.ok(ratio > 0.5 && ratio < 2, `fastest unknown email ${Math.min(...unknownMs).toFixed(1)} ms, fastest wrong password ${Math.min(...wrongMs).toFixed(1)} ms`)
     })
 
     it('locks an (email, IP) pair after repeated failures, audits it, and leaves other IPs alone', async () => {

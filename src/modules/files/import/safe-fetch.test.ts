@@ -198,7 +198,7 @@ describe('fetchToFile limits', () => {
       const started = Date.now()
       await assert.rejects(fetchToFile(`${server.origin}/slow.mp3`, target, { ...base, allowPrivate: true, totalTimeoutMs: 1_000 }), rejectsWith('timeout', /within 1 s/))
       const elapsed = Date.now() - started
-      assert.ok(elapsed >= 900 && elapsed < 3_000, `took ${elapsed} ms`)
+      assert.ok(elapsed >= 900 && elapsed < 10_000, `took ${elapsed} ms`)
       assert.equal(existsSync(target), false)
     } finally {
       await server.close()
