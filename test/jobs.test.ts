@@ -147,6 +147,8 @@ for (const backend of await backends()) {
       assert.deepEqual(unsupported.json().installed, ['en'])
       const noFile = await t.app.inject({ method: 'POST', url: '/api/v1/jobs', headers: keyHeaders(key), payload: { type: 'analyze' } })
       assert.equal(noFile.statusCode, 422)
+      assert.equal(noFile.json().field, 'fileId')
+      assert.match(noFile.json().detail, /fileId is required/)
       const after = await t.testDb.db.kysely.selectFrom('jobs').select('id').execute()
       assert.equal(after.length, before.length)
     })

@@ -114,7 +114,8 @@ export function remoteJob (server: string, key: string) {
   }
 
   return {
-    async run (type: string, file: string, params: Record<string, unknown>, progress: Progress): Promise<PublicJob> {
+    /** `file` is uploaded first for a job that works on one; a job that makes audio from params has none. */
+    async run (type: string, file: string | undefined, params: Record<string, unknown>, progress: Progress): Promise<PublicJob> {
       const abort = new AbortController()
       const stop = () => { abort.abort() }
       process.once('SIGINT', stop)
@@ -122,13 +123,14 @@ export function remoteJob (server: string, key: string) {
       let fileId: string | undefined
       let ended = false
       try {
-        progress.update(0, 'uploading')
-        const form = new FormData()
-        form.append('file', await fs.openAsBlob(file), path.basename(file))
-        const uploaded = await (await call('/api/v1/files', { method: 'POST', body: form, signal: abort.signal }, 'upload')).json() as { id: string }
-        fileId = uploaded.id
+        if (file !== undefined) {
+          progress.update(0, 'uploading')
+          const form = new FormData()
+          form.append('file', await fs.openAsBlob(file), path.basename(file))
+          fileId = (await (await call('/api/v1/files', { method: 'POST', body: form, signal: abort.signal }, 'upload')).json() as { id: string }).id
+        }
         const created = await (await call('/api/v1/jobs', {
-          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type, fileId: uploaded.id, params }), signal: abort.signal
+          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type, ...(fileId ? { fileId } : {}), params }), signal: abort.signal
         }, 'creating the job')).json() as PublicJob
         jobId = created.id
         const job = await follow(created.id, progress, abort.signal)

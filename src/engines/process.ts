@@ -11,6 +11,8 @@ export interface ProcessOptions {
   cwd?: string
   /** Bytes of stdout/stderr kept for the result; more is dropped, never buffered. */
   maxOutput?: number
+  /** Written to stdin (then closed): client text goes in as data, never as an argument. */
+  input?: string | Buffer
   /** Package that provides the binary, named in the error when it is not installed. */
   pkg: string
 }

@@ -38,6 +38,14 @@ describe('runProcess', () => {
     assert.equal(exitCode, 0)
   })
 
+  it('writes input to stdin as data, and survives a child that does not read it', async () => {
+    const text = '-n $(id) (quit) \u0000 ünïcode\n'.repeat(20_000)
+    const { stdout } = await runProcess('cat', [], { timeoutMs: 5000, input: text, maxOutput: 1 << 22 })
+    assert.equal(stdout, text)
+    const ignored = await runProcess('true', [], { timeoutMs: 5000, input: Buffer.alloc(1 << 20) })
+    assert.equal(ignored.exitCode, 0)
+  })
+
   it('rejects a non-zero exit with the stderr tail, or resolves it when allowed', async () => {
     const error = await failure(runProcess('sh', ['-c', 'seq 1 10000 >&2; exit 3'], { timeoutMs: 5000, maxOutput: 100 }))
     assert.equal(error.kind, 'exit')

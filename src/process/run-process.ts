@@ -29,6 +29,11 @@ export interface RunOptions {
   stdout?: Writable
   /** Resolve on any exit, successful or not, instead of rejecting with kind `exit`. */
   allowFailure?: boolean
+  /**
+   * Written to the child's stdin, which is then closed: how client text reaches a tool
+   * (apertium, festival) as data, never as an argument it could read as an option.
+   */
+  input?: string | Buffer
 }
 
 export interface RunResult {
@@ -106,7 +111,7 @@ export function runProcess (binary: string, args: readonly string[], options: Ru
   return new Promise((resolve, reject) => {
     if (signal?.aborted) { reject(new ProcessError('aborted', binary, `${binary} was not started: aborted`, { cause: signal.reason })); return }
     const child = spawn(binary, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
       detached: true,
       ...(options.cwd ? { cwd: options.cwd } : {}),
       ...(options.env ? { env: options.env } : {})
@@ -132,6 +137,12 @@ export function runProcess (binary: string, args: readonly string[], options: Ru
       graceTimer = setTimeout(() => { kill('SIGKILL') }, graceMs)
     }
     const timer = setTimeout(() => { stop({ kind: 'timeout' }) }, timeoutMs)
+    // Without input, stdin is closed at once: a tool that reads it sees an empty file. A child
+    // that exits without reading all of its input closes the pipe: EPIPE is its answer, to
+    // judge by its exit, not an error of ours.
+    child.stdin.on('error', () => {})
+    if (options.input === undefined) child.stdin.end()
+    else child.stdin.end(options.input)
     const onAbort = () => { stop({ kind: 'aborted', cause: signal?.reason }) }
     signal?.addEventListener('abort', onAbort, { once: true })
 

@@ -3,22 +3,29 @@ import { EngineError } from '../../engines/engine.ts'
 import type { Engines } from '../../engines/registry.ts'
 import { JOB_TYPE_NAMES, type JobParams, type JobType } from './jobs.types.ts'
 
-export type JobHandler = (input: EngineInput, params: Record<string, unknown>, context: EngineContext) => Promise<EngineOutput<unknown>>
+/** `input` is the job's audio, or undefined for a type whose input is `none`. */
+export type JobHandler = (input: EngineInput | undefined, params: Record<string, unknown>, context: EngineContext) => Promise<EngineOutput<unknown>>
 export type JobHandlers = Record<JobType, JobHandler>
 
 /** Each job type's handler: which engine runs it, with which params. */
 export function jobHandlers (engines: Engines, defaultTranscribeEngine: keyof Engines['transcribe']): JobHandlers {
   return {
-    analyze: (input, params, context) => engines.analyze.run(input, params as JobParams['analyze'], context),
+    analyze: (input, params, context) => engines.analyze.run(needs(input), params as JobParams['analyze'], context),
     transcribe: (input, raw, context) => {
       const params = raw as JobParams['transcribe']
       const name = params.engine ?? defaultTranscribeEngine
       const engine = engines.transcribe[name]
       if (!engine) throw new EngineError('invalid-input', `Unknown transcription engine ${String(name)}.`)
       const { engine: _engine, ...rest } = params
-      return engine.run(input, { ...rest, language: params.language ?? 'en' }, context)
+      return engine.run(needs(input), { ...rest, language: params.language ?? 'en' }, context)
     }
   }
+}
+
+/** The audio of a file job; the service refuses such a job without a file, so this never throws in use. */
+export function needs (input: EngineInput | undefined): EngineInput {
+  if (!input) throw new EngineError('invalid-input', 'This job type needs an input file.')
+  return input
 }
 
 /** Start-up check: a type nobody can run must stop the process, not strand jobs in the queue. */

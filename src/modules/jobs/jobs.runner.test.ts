@@ -25,7 +25,7 @@ function setup (handler: Handler, options: { maxRunning?: number } = {}) {
   const processed: { fileId: string, jobId: string, statusThen: string | undefined }[] = []
   const seen: { inputPath?: string, workDir?: string } = {}
   const run: JobHandler = (input, _params, context) => {
-    seen.inputPath = input.path
+    seen.inputPath = input?.path
     seen.workDir = context.workDir
     return handler(context)
   }

@@ -8,7 +8,7 @@ import type { FilesRepository } from '../files/files.repository.ts'
 import type { JobHandlers } from './jobs.handlers.ts'
 import type { JobSignals } from './jobs.events.ts'
 import type { Delivery, JobQueue } from './jobs.queue.ts'
-import { JOB_TYPES, isJobType, type JobType } from './jobs.types.ts'
+import { JOB_TYPES, isJobType, jobTimeoutSec, type JobType } from './jobs.types.ts'
 import type { JobsRepository } from './jobs.repository.ts'
 
 // A worker that finds the owner's running slots full waits this long for one, then runs the
@@ -115,7 +115,8 @@ export function jobRunner (deps: RunnerDeps) {
       return
     }
     const file = job.file_id ? await deps.files.findById(job.file_id) : undefined
-    const timeoutSec = JOB_TYPES[type].timeoutSec(file?.duration_sec ?? 0)
+    const timeoutSec = jobTimeoutSec(type, file?.duration_sec ?? 0, job.params)
+    const takesFile = JOB_TYPES[type].input === 'file'
     const local = new AbortController()
     const timeout = AbortSignal.timeout(timeoutSec * 1000)
     const signal = AbortSignal.any([local.signal, timeout, delivery.signal])
@@ -125,9 +126,9 @@ export function jobRunner (deps: RunnerDeps) {
     const startedAt = performance.now()
     const count = (outcome: JobOutcome) => deps.metrics?.jobAttempt(type, outcome, (performance.now() - startedAt) / 1000)
     try {
-      if (!file || file.owner_id !== job.owner_id) throw new EngineError('invalid-input', 'The input file was deleted before the job ran.')
+      if (takesFile && (!file || file.owner_id !== job.owner_id)) throw new EngineError('invalid-input', 'The input file was deleted before the job ran.')
       const context: EngineContext = { progress: progress.report, signal, workDir, parallelism: deps.parallelism }
-      const input = { path: await workspace.materialise(file.id, workDir), durationSec: file.duration_sec }
+      const input = takesFile && file ? { path: await workspace.materialise(file.id, workDir), durationSec: file.duration_sec } : undefined
       const output = await deps.handlers[type as JobType](input, job.params, context)
       await progress.flush()
       const artifacts = await storeArtifacts(job.id, output.artifacts)

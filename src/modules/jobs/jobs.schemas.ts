@@ -28,7 +28,7 @@ export const JobDeleted = Type.Null({ description: 'Deleted' })
 
 export const CreateJobBody = Type.Object({
   type: Type.String({ maxLength: 40, description: `One of: ${JOB_TYPE_NAMES.join(', ')}` }),
-  fileId: Uuid,
+  fileId: Type.Optional(Type.String({ format: 'uuid', description: 'The input file, for types that work on one (analyze, transcribe, …); omitted by types that make audio from params alone' })),
   params: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'Checked against the type\'s own schema (see the job types in the docs)' }))
 }, { additionalProperties: false })
 

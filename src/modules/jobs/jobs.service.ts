@@ -12,7 +12,7 @@ import type { EnginesService } from '../engines/engines.service.ts'
 import type { FilesRepository } from '../files/files.repository.ts'
 import type { JobSignals } from './jobs.events.ts'
 import type { JobQueue } from './jobs.queue.ts'
-import { JOB_TYPES, JOB_TYPE_NAMES, isJobType, parseParams, type JobType } from './jobs.types.ts'
+import { JOB_TYPES, JOB_TYPE_NAMES, isJobType, jobTimeoutSec, parseParams, type JobType } from './jobs.types.ts'
 import type { JobsRepository } from './jobs.repository.ts'
 
 export interface PublicJob {
@@ -65,7 +65,8 @@ export interface JobsServiceDeps {
 
 export interface CreateJob {
   type: string
-  fileId: string
+  /** Required by types whose input is a file, refused by the others. */
+  fileId?: string | undefined
   params?: Record<string, unknown>
 }
 
@@ -106,22 +107,25 @@ export function jobsService (deps: JobsServiceDeps) {
     async create (principal: Principal, request: CreateJob): Promise<PublicJob> {
       if (!isJobType(request.type)) throw unprocessable(`type must be one of: ${JOB_TYPE_NAMES.join(', ')}`, { field: 'type' })
       const type = request.type
+      const takesFile = JOB_TYPES[type].input === 'file'
+      if (takesFile && request.fileId === undefined) throw unprocessable(`fileId is required: a ${type} job works on an uploaded file`, { field: 'fileId' })
+      if (!takesFile && request.fileId !== undefined) throw unprocessable(`fileId is not taken by a ${type} job: it makes its output from params alone`, { field: 'fileId' })
       const params = parseParams(type, request.params ?? {}) as Record<string, unknown>
-      const file = await deps.files.findLive(request.fileId)
+      const file = request.fileId === undefined ? undefined : await deps.files.findLive(request.fileId)
       // Starting work on a file changes it (admins may read others' files, not use them); a
       // file out of reach, or an expired one, is indistinguishable from a missing one.
-      if (!file || !mayAccessOwned(principal, file.owner_id, 'change')) throw notFound('File')
+      if (takesFile && (!file || !mayAccessOwned(principal, file.owner_id, 'change'))) throw notFound('File')
       await checkEngine(type, params)
       const limit = config.jobs.maxUnfinished[principal.tier]
       const id = randomUUID()
-      const created = await jobs.insertWithinLimit({ id, ownerId: principal.userId, type, fileId: file.id, params }, limit)
+      const created = await jobs.insertWithinLimit({ id, ownerId: principal.userId, type, fileId: file?.id ?? null, params }, limit)
       // Expired (or deleted) between the read above and the insert.
       if ('fileGone' in created) throw notFound('File')
       if ('unfinished' in created) {
         throw tooManyRequests(`You have ${created.unfinished} queued or running jobs, the limit of the ${principal.tier} tier: wait for some to finish`, 30)
       }
       try {
-        await queue.send({ jobId: id }, { ownerId: principal.userId, tier: principal.tier, timeoutSec: JOB_TYPES[type].timeoutSec(file.duration_sec) })
+        await queue.send({ jobId: id }, { ownerId: principal.userId, tier: principal.tier, timeoutSec: jobTimeoutSec(type, file?.duration_sec ?? 0, params) })
       } catch (error) {
         // Not queued means not created: no record may wait for a delivery that never comes.
         await jobs.delete(id)

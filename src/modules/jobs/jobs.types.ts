@@ -4,7 +4,7 @@ import { unprocessable } from '../../http/problem.ts'
 
 /**
  * The one registry of job types: each type's params schema, its time budget and whether it
- * works on a file. Handlers live in jobs.handlers.ts, keyed by the same union, and the worker
+ * works on a file (`input: 'file'`) or makes something from its params alone (`'none'`). Handlers live in jobs.handlers.ts, keyed by the same union, and the worker
  * refuses to start when a type here has no handler there.
  */
 export const TranscribeParams = Type.Object({
@@ -22,8 +22,10 @@ export const AnalyzeParams = Type.Object({
 interface JobTypeSpec<S extends TSchema> {
   params: S
   summary: string
-  /** The whole budget for one attempt, from the input's duration. */
-  timeoutSec: (durationSec: number) => number
+  /** `file`: the job needs `fileId` and its handler gets the audio; `none`: it takes none. */
+  input: 'file' | 'none'
+  /** The whole budget for one attempt, from the input's duration (0 without one) and the params. */
+  timeoutSec: (durationSec: number, params: Static<S>) => number
 }
 
 const spec = <S extends TSchema>(s: JobTypeSpec<S>) => s
@@ -32,11 +34,13 @@ export const JOB_TYPES = {
   analyze: spec({
     params: AnalyzeParams,
     summary: 'Format, loudness (EBU R128), levels, silence, tempo, key; waveform and spectrogram images',
+    input: 'file',
     timeoutSec: (duration) => Math.ceil(120 + duration)
   }),
   transcribe: spec({
     params: TranscribeParams,
     summary: 'Speech to text with word timings; txt, srt, vtt, json and verbose_json artifacts',
+    input: 'file',
     timeoutSec: (duration) => Math.ceil(300 + 3 * duration)
   })
 }
@@ -47,6 +51,11 @@ export const JOB_TYPE_NAMES = Object.keys(JOB_TYPES) as JobType[]
 
 export function isJobType (value: string): value is JobType {
   return Object.hasOwn(JOB_TYPES, value)
+}
+
+/** The attempt budget of a job of `type` (params already parsed). */
+export function jobTimeoutSec (type: JobType, durationSec: number, params: Record<string, unknown>): number {
+  return (JOB_TYPES[type].timeoutSec as (d: number, p: Record<string, unknown>) => number)(durationSec, params)
 }
 
 const ajv = new Ajv({ coerceTypes: false, useDefaults: true, allErrors: false, strict: false })
