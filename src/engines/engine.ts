@@ -56,6 +56,13 @@ export interface Engine<P, R> {
   run: (input: EngineInput, params: P, context: EngineContext) => Promise<EngineOutput<R>>
 }
 
+/** An engine that makes its output from params alone (speech, music): no input file. */
+export interface SourceEngine<P, R> {
+  name: string
+  status: () => Promise<EngineStatus>
+  run: (params: P, context: EngineContext) => Promise<EngineOutput<R>>
+}
+
 /**
  * Why a run failed, which decides what the job runner does next:
  * - `invalid-input`: the audio or params can never work; fail at once, no retry.
