@@ -4,8 +4,8 @@ import path from 'node:path'
 import { EngineError, type EngineStatus } from '../engine.ts'
 import { runProcess } from '../process.ts'
 import { joinTexts, splitTexts } from './apertium-stream.ts'
-import { languageName, normaliseLanguage } from './languages.ts'
-import { allRoutes, findRoute, languagesOf, parseModes, type Pair } from './routes.ts'
+import { languageName } from './languages.ts'
+import { allRoutes, findRoute, languagesOf, parseModes, resolveLanguage, type Pair } from './routes.ts'
 import { assertText, characters, MAX_BATCH_CHARS, MAX_BATCH_TEXTS, type Translator } from './translator.ts'
 
 const PKG = 'apertium'
@@ -50,13 +50,7 @@ export function createApertiumTranslator (options: ApertiumOptions = {}): Aperti
     return cached.pairs
   }
 
-  /** A canonical code for what the caller sent: the table's, or an installed pair's own code. */
-  async function resolve (code: string): Promise<string | undefined> {
-    const known = normaliseLanguage(code)
-    if (known) return known
-    const trimmed = code.trim()
-    return languagesOf(await pairs()).includes(trimmed) ? trimmed : undefined
-  }
+  const resolve = async (code: string) => resolveLanguage(await pairs(), code)
 
   async function plan (from: string, to: string): Promise<{ route: string[], modes: string[] }> {
     const source = await resolve(from)

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { describe, it } from 'node:test'
-import { allRoutes, findRoute, languagesOf, MAX_HOPS, parseModes, targetsFrom, type Pair } from './routes.ts'
+import { allRoutes, findRoute, languagesOf, MAX_HOPS, parseModes, resolveLanguage, targetsFrom, type Pair } from './routes.ts'
 
 // `apertium -l` on the Debian install Tympan's set-up makes (scripts/lib.sh).
 const LISTING = fs.readFileSync(path.join(import.meta.dirname, 'fixtures', 'apertium-l.txt'), 'utf8')
@@ -85,5 +85,16 @@ describe('routes', () => {
     assert.deepEqual(routes.find((r) => r.from === 'en' && r.to === 'es'), { from: 'en', to: 'es', via: [] })
     assert.deepEqual(targetsFrom(pairs, 'pt'), ['ca', 'en', 'es', 'fr', 'gl', 'it'])
     assert.deepEqual(targetsFrom([pair('a', 'b')], 'b'), [])
+  })
+})
+
+describe('resolveLanguage', () => {
+  const pairs = [...parseModes(LISTING), { from: 'xyz', to: 'en', mode: 'xyz-eng' }]
+
+  it('normalises known codes and accepts an installed pair\'s own code', () => {
+    assert.equal(resolveLanguage(pairs, 'fra'), 'fr')
+    assert.equal(resolveLanguage(pairs, ' xyz '), 'xyz')
+    assert.equal(resolveLanguage(pairs, 'xx'), undefined)
+    assert.equal(resolveLanguage(pairs, 'XYZ'), undefined)
   })
 })

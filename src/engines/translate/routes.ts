@@ -47,6 +47,14 @@ export function parseModes (listing: string): Pair[] {
   return [...byDirection.values()].sort((a, b) => a.from.localeCompare(b.from) || a.to.localeCompare(b.to))
 }
 
+/** A canonical code for what a caller sent: the table's, or an installed pair's own code. */
+export function resolveLanguage (pairs: readonly Pair[], code: string): string | undefined {
+  const known = normaliseLanguage(code)
+  if (known) return known
+  const trimmed = code.trim()
+  return languagesOf(pairs).includes(trimmed) ? trimmed : undefined
+}
+
 /** Every language a pair reads or writes, sorted. */
 export function languagesOf (pairs: readonly Pair[]): string[] {
   return [...new Set(pairs.flatMap((p) => [p.from, p.to]))].sort()
