@@ -55,8 +55,8 @@ export function createApertiumTranslator (options: ApertiumOptions = {}): Aperti
   async function plan (from: string, to: string): Promise<{ route: string[], modes: string[] }> {
     const source = await resolve(from)
     const target = await resolve(to)
-    if (!source) throw new EngineError('invalid-input', 'The source language is not a known ISO 639 code')
-    if (!target) throw new EngineError('invalid-input', 'The target language is not a known ISO 639 code')
+    if (!source) throw new EngineError('invalid-input', 'The source language must be the ISO 639-1 or 639-3 code of a language, like en or eng')
+    if (!target) throw new EngineError('invalid-input', 'The target language must be the ISO 639-1 or 639-3 code of a language, like en or eng')
     if (source === target) throw new EngineError('invalid-input', 'The source and target languages are the same')
     const installed = await pairs()
     const route = findRoute(installed, source, target)
