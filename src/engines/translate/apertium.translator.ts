@@ -13,8 +13,9 @@ const PKG = 'apertium'
 const MODES_TTL_MS = 60_000
 // Status probes and the mode listing are not part of a request's work: a short budget.
 const PROBE_MS = 10_000
-// Per hop: Apertium's start-up (0.3–0.8 s per pair on a loaded two-core machine, loading its
-// transducers) with a wide margin, and ~5000 characters a second measured, taken as 500.
+// Per hop: Apertium's start-up (0.3–1.8 s per pair on a busy two-core machine: it loads its
+// transducers) with a wide margin, and 500 characters a second where 5000–12000 were measured
+// past the start-up (docs/translation.md).
 const HOP_BASE_MS = 15_000
 const HOP_MS_PER_CHAR = 2
 
