@@ -5,7 +5,7 @@ import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { startApp, type TestApp } from './helpers/app.ts'
 import { fixture } from './helpers/audio.ts'
-import { keyHeaders, uploadFile } from './helpers/jobs.ts'
+import { createJob, keyHeaders, uploadFile } from './helpers/jobs.ts'
 
 // How the app serves the built web UI (a stand-in web/dist, so no build is needed here), the
 // job-type catalogue its forms are built from, and the file-name search of its file list.
@@ -113,6 +113,22 @@ describe('the web UI as served by the app', () => {
     assert.deepEqual(await names('%'), ['song 100%.wav'])
     const tooLong = await t.app.inject({ method: 'GET', url: `/api/v1/files?q=${'a'.repeat(101)}`, headers: keyHeaders(key) })
     assert.equal(tooLong.statusCode, 422)
+  })
+})
+
+describe('the queue overview of the admin pages', () => {
+  let t: TestApp
+  before(async () => { t = await startApp('pglite', { WORKER_CONCURRENCY: '0' }) })
+  after(() => t.close())
+
+  it('counts every owner\'s jobs by type and status for an admin, and refuses a member', async () => {
+    const member = await t.apiKey(await t.login((await t.createUser('member')).email), ['files:read', 'files:write', 'jobs:read', 'jobs:write'])
+    const admin = await t.apiKey(await t.login((await t.createUser('admin')).email), ['admin', 'jobs:read'])
+    const job = await createJob(t.app, member, { type: 'analyze', fileId: await uploadFile(t.app, member, fixture('wav')) })
+    const res = await t.app.inject({ method: 'GET', url: '/api/v1/admin/jobs/overview', headers: keyHeaders(admin) })
+    assert.equal(res.statusCode, 200, res.body)
+    assert.deepEqual(res.json(), { types: [{ type: 'analyze', counts: { queued: 1, running: 0, succeeded: 0, failed: 0, canceled: 0 }, oldestQueuedAt: job.createdAt }] })
+    assert.equal((await t.app.inject({ method: 'GET', url: '/api/v1/admin/jobs/overview', headers: keyHeaders(member) })).statusCode, 403)
   })
 })
 

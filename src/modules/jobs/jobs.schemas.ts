@@ -48,6 +48,14 @@ export const EventsQuery = Type.Object({
   lastEventId: Type.Optional(Type.Integer({ minimum: 0, description: 'For clients that cannot send the Last-Event-ID header' }))
 }, { additionalProperties: false })
 
+export const QueueOverviewSchema = Type.Object({
+  types: Type.Array(Type.Object({
+    type: Type.String(),
+    counts: Type.Object({ queued: Type.Integer(), running: Type.Integer(), succeeded: Type.Integer(), failed: Type.Integer(), canceled: Type.Integer() }),
+    oldestQueuedAt: Type.Union([DateTime, Type.Null()], { description: 'When the longest-waiting queued job of this type was created' })
+  }))
+})
+
 export const JobTypeList = Type.Object({
   items: Type.Array(Type.Object({
     name: Type.String(),

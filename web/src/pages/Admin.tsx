@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react'
 import { api, errorText, query } from '../api.ts'
 import { Link } from '../router.tsx'
 import { useMe } from '../session.tsx'
-import type { AuditItem, EngineInfo, Page, Role, Tier, User } from '../types.ts'
+import type { AuditItem, EngineInfo, JobStatus, Page, Role, Tier, User } from '../types.ts'
 import { Alert, Empty, ErrorAlert, formatDate, PageTitle, Pager, useCursor, useLoad } from '../ui.tsx'
 
 const ROLES: Role[] = ['admin', 'member', 'viewer']
@@ -10,7 +10,8 @@ const TIERS: Tier[] = ['free', 'premium', 'enterprise']
 const TABS = [
   { path: '/admin', label: 'Users' },
   { path: '/admin/audit', label: 'Audit log' },
-  { path: '/admin/engines', label: 'Engines' }
+  { path: '/admin/engines', label: 'Engines' },
+  { path: '/admin/queue', label: 'Queue' }
 ]
 
 export function AdminPage ({ path }: { path: string }) {
@@ -33,6 +34,7 @@ export function AdminPage ({ path }: { path: string }) {
       {tab.path === '/admin' && <Users />}
       {tab.path === '/admin/audit' && <AuditLog />}
       {tab.path === '/admin/engines' && <Engines />}
+      {tab.path === '/admin/queue' && <Queue />}
     </>
   )
 }
@@ -228,6 +230,50 @@ function Engines () {
                   <td data-label="Version">{e.version ?? '–'}</td>
                   <td data-label="Debian package" className="mono">{e.package}</td>
                   <td data-label="Languages and voices">{[...(e.languages ?? []), ...(e.voices ?? [])].join(', ') || '–'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  )
+}
+
+interface QueueOverview {
+  types: Array<{ type: string, counts: Record<JobStatus, number>, oldestQueuedAt: string | null }>
+}
+
+const STATUS_ORDER: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'canceled']
+
+function waited (since: string | null): string {
+  if (!since) return '–'
+  const minutes = Math.max(0, (Date.now() - new Date(since).getTime()) / 60_000)
+  return minutes < 1 ? 'under a minute' : minutes < 120 ? `${Math.round(minutes)} min` : `${Math.round(minutes / 60)} h`
+}
+
+function Queue () {
+  const overview = useLoad((signal) => api<QueueOverview>('/api/v1/admin/jobs/overview', { signal }), [])
+  return (
+    <section className="card" aria-labelledby="queue-title">
+      <div className="section-head">
+        <h2 id="queue-title">Queue</h2>
+        <button type="button" className="button secondary" onClick={overview.reload}>Refresh</button>
+      </div>
+      <p className="muted">Jobs of every user, by type. Finished jobs count until their retention ends.</p>
+      <ErrorAlert error={overview.error} />
+      {overview.data && overview.data.types.length === 0 && <Empty>No jobs at all yet.</Empty>}
+      {overview.data && overview.data.types.length > 0 && (
+        <div className="table-wrap">
+          <table>
+            <caption className="visually-hidden">Jobs by type and status</caption>
+            <thead><tr><th scope="col">Type</th>{STATUS_ORDER.map((s) => <th key={s} scope="col">{s}</th>)}<th scope="col">Oldest waiting</th></tr></thead>
+            <tbody>
+              {overview.data.types.map((t) => (
+                <tr key={t.type}>
+                  <td data-label="Type">{t.type}</td>
+                  {STATUS_ORDER.map((s) => <td key={s} data-label={s}>{t.counts[s]}</td>)}
+                  <td data-label="Oldest waiting">{waited(t.oldestQueuedAt)}</td>
                 </tr>
               ))}
             </tbody>

@@ -3,7 +3,7 @@ import { api, errorText, refreshSession } from '../api.ts'
 import { JobResults } from '../components/Results.tsx'
 import { Link, navigate } from '../router.tsx'
 import { useMe } from '../session.tsx'
-import type { Job } from '../types.ts'
+import type { AudioFile, Job } from '../types.ts'
 import { Alert, ErrorAlert, formatDate, PageTitle, StatusBadge, useLoad } from '../ui.tsx'
 import { unfinished } from './Jobs.tsx'
 
@@ -70,7 +70,7 @@ export function JobDetailPage ({ id }: { id: string }) {
   return (
     <>
       <PageTitle actions={job && me.scopes.includes('jobs:write') && <button type="button" className="button danger" onClick={() => { void cancelOrDelete() }}>{running ? 'Cancel job' : 'Delete job'}</button>}>
-        {job ? `${job.type} job` : 'Job'}
+        {job ? `${job.type.charAt(0).toUpperCase()}${job.type.slice(1)} job` : 'Job'}
       </PageTitle>
       <p><Link to="/jobs">← All jobs</Link></p>
       <ErrorAlert error={loaded.error} />
@@ -82,7 +82,7 @@ export function JobDetailPage ({ id }: { id: string }) {
             <div><dt>Status</dt><dd><StatusBadge status={status ?? job.status} /></dd></div>
             <div><dt>Created</dt><dd>{formatDate(job.createdAt)}</dd></div>
             <div><dt>Finished</dt><dd>{formatDate(job.finishedAt)}</dd></div>
-            {job.fileId && <div><dt>Input</dt><dd><Link to={`/files/${job.fileId}`}>The file</Link></dd></div>}
+            {job.fileId && <div><dt>Input</dt><dd><InputFile id={job.fileId} /></dd></div>}
             {Object.keys(job.params).length > 0 && <div><dt>Parameters</dt><dd className="mono">{Object.entries(job.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}</dd></div>}
           </dl>
           {running && (
@@ -98,4 +98,11 @@ export function JobDetailPage ({ id }: { id: string }) {
       {job?.status === 'succeeded' && <JobResults job={job} />}
     </>
   )
+}
+
+/** The input's name, or a word that it is gone (files expire before their jobs do). */
+function InputFile ({ id }: { id: string }) {
+  const file = useLoad((signal) => api<AudioFile>(`/api/v1/files/${id}`, { signal }), [id])
+  if (file.error) return <span className="muted">deleted</span>
+  return <Link to={`/files/${id}`}>{file.data?.name ?? 'the file'}</Link>
 }
