@@ -199,6 +199,12 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
       // The player moved to the word's start (the title says start–end).
       assert.equal((await page.getByTestId('player-time').textContent())?.split(' / ')[0]?.replace('Position ', ''), span?.split('–')[0])
       await capture(page, 'transcript')
+      // The dark theme follows the system: the same page, scanned (contrast) and saved in it.
+      await page.emulateMedia({ colorScheme: 'dark' })
+      await page.reload()
+      await page.getByRole('heading', { name: 'Transcript' }).waitFor()
+      await capture(page, 'transcript-dark')
+      await page.emulateMedia({ colorScheme: 'light' })
 
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'SRT' }).click()])
       assert.equal(download.suggestedFilename(), 'transcript.srt')

@@ -245,6 +245,7 @@ interface QueueOverview {
 }
 
 const STATUS_ORDER: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'canceled']
+const capitalize = (word: string) => word.charAt(0).toUpperCase() + word.slice(1)
 
 function waited (since: string | null): string {
   if (!since) return '–'
@@ -267,12 +268,12 @@ function Queue () {
         <div className="table-wrap">
           <table>
             <caption className="visually-hidden">Jobs by type and status</caption>
-            <thead><tr><th scope="col">Type</th>{STATUS_ORDER.map((s) => <th key={s} scope="col">{s}</th>)}<th scope="col">Oldest waiting</th></tr></thead>
+            <thead><tr><th scope="col">Type</th>{STATUS_ORDER.map((s) => <th key={s} scope="col">{capitalize(s)}</th>)}<th scope="col">Oldest waiting</th></tr></thead>
             <tbody>
               {overview.data.types.map((t) => (
                 <tr key={t.type}>
                   <td data-label="Type">{t.type}</td>
-                  {STATUS_ORDER.map((s) => <td key={s} data-label={s}>{t.counts[s]}</td>)}
+                  {STATUS_ORDER.map((s) => <td key={s} data-label={capitalize(s)}>{t.counts[s]}</td>)}
                   <td data-label="Oldest waiting">{waited(t.oldestQueuedAt)}</td>
                 </tr>
               ))}
