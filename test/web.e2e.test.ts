@@ -252,6 +252,35 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
       assertClean(page)
     })
 
+    it('translates an English sentence to Spanish, side by side, and shows the server\'s reasons', async () => {
+      await navLink(page, 'Translate').click()
+      await page.getByRole('heading', { name: 'Translate text', level: 1 }).waitFor()
+      await page.getByLabel('From', { exact: true }).selectOption('en')
+      await page.getByLabel('To', { exact: true }).selectOption('es')
+      await page.getByText('A direct pair: English → Spanish.').waitFor()
+      // A route through a pivot is offered and named as one.
+      await page.getByLabel('From', { exact: true }).selectOption('fr')
+      assert.match(await page.getByLabel('To', { exact: true }).locator('option[value="en"]').textContent() ?? '', /English \(en\) — via Spanish/)
+      await page.getByLabel('From', { exact: true }).selectOption('en')
+      await page.getByLabel('To', { exact: true }).selectOption('es')
+
+      expectStatuses(page, 422)
+      await page.getByLabel('Text', { exact: true }).fill('x'.repeat(5003))
+      await page.getByText('5,003 / 5,000 characters — 3 over the limit').waitFor()
+      await page.getByRole('button', { name: 'Translate', exact: true }).click()
+      await page.getByRole('alert').filter({ hasText: 'text is 5003 characters long after trimming; the limit is 5000' }).waitFor()
+      assert.equal(await page.getByLabel('Text', { exact: true }).getAttribute('aria-invalid'), 'true')
+
+      await page.getByLabel('Text', { exact: true }).fill('The weather is very nice today.')
+      await page.getByRole('button', { name: 'Translate', exact: true }).click()
+      await page.getByRole('heading', { name: 'Translation', level: 2 }).waitFor()
+      assert.equal(await page.getByTestId('translation').textContent(), 'El tiempo es muy bueno hoy.')
+      await page.locator('p.translation-text').filter({ hasText: 'The weather is very nice today.' }).waitFor()
+      await page.getByText('route English → Spanish').waitFor()
+      await capture(page, 'translate')
+      assertClean(page)
+    })
+
     it('cannot open the admin pages', async () => {
       assert.equal(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).count(), 0)
       await page.goto(`${base}/admin/audit`)

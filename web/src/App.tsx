@@ -7,6 +7,7 @@ import { FilesPage } from './pages/Files.tsx'
 import { JobDetailPage } from './pages/JobDetail.tsx'
 import { JobsPage } from './pages/Jobs.tsx'
 import { SignIn } from './pages/SignIn.tsx'
+import { TranslatePage } from './pages/Translate.tsx'
 import { Link, match, useLocation } from './router.tsx'
 import { useSession } from './session.tsx'
 import { PageTitle } from './ui.tsx'
@@ -26,6 +27,7 @@ function Page ({ path }: { path: string }) {
   if (path === '/jobs') return <JobsPage />
   params = match('/jobs/:id', path)
   if (params) return <JobDetailPage id={params.id!} />
+  if (path === '/translate') return <TranslatePage />
   if (path === '/account') return <AccountPage />
   if (path === '/admin' || path.startsWith('/admin/')) return <AdminPage path={path} />
   return (
@@ -36,10 +38,13 @@ function Page ({ path }: { path: string }) {
   )
 }
 
+// Each entry shows only to a caller whose scopes allow its page.
 const NAV = [
-  { to: '/files', label: 'Files' },
-  { to: '/jobs', label: 'Jobs' },
-  { to: '/account', label: 'Account' }
+  { to: '/files', label: 'Files', scope: 'files:read' },
+  { to: '/jobs', label: 'Jobs', scope: 'jobs:read' },
+  { to: '/translate', label: 'Translate', scope: 'translate' },
+  { to: '/account', label: 'Account' },
+  { to: '/admin', label: 'Admin', scope: 'admin' }
 ]
 
 function Shell () {
@@ -47,7 +52,7 @@ function Shell () {
   const { path } = useLocation()
   const main = useRef<HTMLElement>(null)
   const me = state.status === 'signed-in' ? state.me : undefined
-  const nav = me?.user.role === 'admin' ? [...NAV, { to: '/admin', label: 'Admin' }] : NAV
+  const nav = NAV.filter((item) => !item.scope || me?.scopes.includes(item.scope))
 
   // After a client-side navigation, focus moves to the new page's heading (as a page load would).
   const first = useRef(true)
