@@ -335,6 +335,62 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
       assertClean(page)
     })
 
+    it('adds a user with a one-time password, who must choose their own, then downloads and erases their data', async () => {
+      const email = `newcomer-${Date.now()}@example.com`
+      const oneTime = 'a one-time passphrase from the admin'
+      await navLink(page, 'Admin').click()
+      await page.getByText('Add a user').click()
+      await page.getByLabel('Email', { exact: true }).fill(email)
+      await page.getByLabel('One-time password').fill(oneTime)
+      await page.getByRole('button', { name: 'Add user' }).click()
+      await page.getByText(`${email} was created.`).waitFor()
+
+      const own = await browser.newContext({ viewport: DESKTOP, acceptDownloads: true })
+      try {
+        const newcomer = await watched(own)
+        await signIn(newcomer, base, email, oneTime)
+        await newcomer.getByRole('heading', { name: 'Choose your own password', level: 1 }).waitFor()
+        await capture(newcomer, 'password-forced')
+        // Until then the API refuses the rest (403 password_change_required), and the app stays on the form.
+        expectStatuses(newcomer, 403, 422)
+        await newcomer.goto(`${base}/files`)
+        await newcomer.getByRole('heading', { name: 'Choose your own password', level: 1 }).waitFor()
+        const fill = async (next: string) => {
+          await newcomer.getByLabel('Current password').fill(oneTime)
+          await newcomer.getByLabel('New password', { exact: true }).fill(next)
+          await newcomer.getByLabel('New password again').fill(next)
+          await newcomer.getByRole('button', { name: 'Change password' }).click()
+        }
+        await fill('short')
+        await newcomer.getByRole('alert').filter({ hasText: 'at least 12' }).waitFor()
+        await fill(PASSWORD)
+        await newcomer.getByRole('heading', { name: 'Your files' }).waitFor()
+        assertClean(newcomer)
+
+        await navLink(newcomer, 'Account').click()
+        const [download] = await Promise.all([newcomer.waitForEvent('download'), newcomer.getByRole('link', { name: 'Download my data' }).click()])
+        assert.equal(download.suggestedFilename(), 'tympan-export.json')
+        const exported = JSON.parse(fs.readFileSync((await download.path())!, 'utf8')) as { user: { email: string } }
+        assert.equal(exported.user.email, email)
+
+        expectStatuses(newcomer, 422)
+        newcomer.on('dialog', (dialog) => { void dialog.accept() })
+        await newcomer.getByLabel('Your current password').fill('not my password at all')
+        await newcomer.getByRole('button', { name: 'Erase my account' }).click()
+        await newcomer.getByRole('alert').filter({ hasText: /password/i }).waitFor()
+        await newcomer.getByLabel('Your current password').fill(PASSWORD)
+        await newcomer.getByRole('button', { name: 'Erase my account' }).click()
+        await newcomer.getByText('Your account and all its data were erased.').waitFor()
+        assertClean(newcomer)
+      } finally {
+        await own.close()
+      }
+      expectStatuses(page, 401)
+      const login = await page.evaluate(`fetch('/api/v1/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ${JSON.stringify(email)}, password: ${JSON.stringify(PASSWORD)} }) }).then((r) => r.status)`)
+      assert.equal(login, 401, 'the erased account cannot sign in')
+      assertClean(page)
+    })
+
     it('keeps working when the access token expires (silent refresh), and says so when the session is gone', async () => {
       // The first answer to each call is a 401; the second is a refresh without a refresh cookie (400).
       expectStatuses(page, 401, 400)
