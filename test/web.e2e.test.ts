@@ -38,6 +38,8 @@ interface Watch {
   problems: string[]
   /** HTTP statuses the current step provokes on purpose; Chromium logs each as a console error. */
   expected: Set<number>
+  /** Network failures the current step provokes on purpose (`ERR_INTERNET_DISCONNECTED`). */
+  netErrors: Set<string>
 }
 
 const watches = new WeakMap<Page, Watch>()
@@ -45,12 +47,14 @@ const watches = new WeakMap<Page, Watch>()
 /** Records console errors, uncaught exceptions and CSP violations of a page. */
 async function watched (context: BrowserContext): Promise<Page> {
   const page = await context.newPage()
-  const watch: Watch = { problems: [], expected: new Set() }
+  const watch: Watch = { problems: [], expected: new Set(), netErrors: new Set() }
   watches.set(page, watch)
   page.on('console', (message) => {
     if (message.type() !== 'error' && !message.text().startsWith('CSP violation')) return
     const status = /the server responded with a status of (\d{3})/.exec(message.text())?.[1]
     if (status && watch.expected.has(Number(status))) return
+    const netError = /net::(ERR_[A-Z_]+)/.exec(message.text())?.[1]
+    if (netError && watch.netErrors.has(netError)) return
     watch.problems.push(`${page.url()}: ${message.text()}`)
   })
   page.on('pageerror', (error) => watch.problems.push(`${page.url()}: uncaught ${error.message}`))
@@ -66,10 +70,15 @@ function expectStatuses (page: Page, ...statuses: number[]) {
   watch.expected = new Set(statuses)
 }
 
+function expectNetError (page: Page, name: string) {
+  watches.get(page)!.netErrors.add(name)
+}
+
 function assertClean (page: Page) {
   const watch = watches.get(page)!
   assert.deepEqual(watch.problems, [], 'no console error and no CSP violation')
   watch.expected = new Set()
+  watch.netErrors = new Set()
 }
 
 const axeSource = fs.existsSync(AXE) ? fs.readFileSync(AXE, 'utf8') : ''
@@ -210,6 +219,12 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
       assert.equal(download.suggestedFilename(), 'transcript.srt')
       const srt = fs.readFileSync((await download.path())!, 'utf8')
       assert.match(srt, /^1\r?\n00:00:\d\d,\d{3} --> 00:00:\d\d,\d{3}/)
+
+      // The file's page lists the jobs started on it (GET /api/v1/jobs?fileId=).
+      await page.getByRole('link', { name: path.basename(UTTERANCE) }).click()
+      const fileJobs = page.getByRole('region', { name: 'Jobs on this file' })
+      await fileJobs.getByRole('link', { name: /^transcribe job/ }).waitFor()
+      await fileJobs.getByText('succeeded').waitFor()
       assertClean(page)
     })
 
@@ -408,6 +423,80 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
     it('opens the API docs under the strict CSP', async () => {
       await page.goto(`${base}/docs`)
       await page.locator('.swagger-ui .info .title').waitFor()
+      assertClean(page)
+    })
+  })
+  describe('a large upload', () => {
+    // Its own app: the first caps uploads at 1 MB (for the 413), below the resumable size.
+    let big: TestApp
+    let bigBase: string
+    let context: BrowserContext
+    let page: Page
+    let wav: string
+    before(async () => {
+      big = await startApp('pglite', { WORKER_CONCURRENCY: '0', MAX_FILE_SIZE_MB: '20' })
+      const user = await big.createUser('member')
+      await big.app.listen({ host: '127.0.0.1', port: 0 })
+      bigBase = `http://127.0.0.1:${(big.app.server.address() as AddressInfo).port}`
+      // 50 s of stereo CD audio: 8.8 MB, over the 8 MB from which the app uploads with tus (3 chunks of 4 MB).
+      wav = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-web-e2e-big-')), 'long-take.wav')
+      execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'sine=frequency=330:duration=50', '-ac', '2', '-ar', '44100', wav])
+      context = await browser.newContext({ viewport: DESKTOP })
+      page = await watched(context)
+      await signIn(page, bigBase, user.email)
+      await page.getByRole('heading', { name: 'Your files' }).waitFor()
+    })
+    after(async () => {
+      await context?.close()
+      await big?.close()
+      if (wav) fs.rmSync(path.dirname(wav), { recursive: true, force: true })
+    })
+
+    it('goes over tus and resumes where it stopped after a reload', async () => {
+      const requests: string[] = []
+      page.on('request', (request) => {
+        const url = new URL(request.url())
+        if (url.pathname.startsWith('/api/v1/uploads')) requests.push(`${request.method()} ${url.pathname}`)
+      })
+      // The first chunk goes through; the second meets a dropped connection (tus asks for the
+      // offset and sends it again), and that retry is held, as on a stalled network, while the
+      // page reloads.
+      let patches = 0
+      let held: () => void = () => {}
+      const holding = new Promise<void>((resolve) => { held = resolve })
+      await page.route('**/api/v1/uploads/*', async (route) => {
+        if (route.request().method() === 'PATCH') {
+          patches++
+          if (patches === 2) { await route.abort('internetdisconnected'); return }
+          if (patches === 3) { held(); return }
+        }
+        await route.continue()
+      })
+      expectNetError(page, 'ERR_INTERNET_DISCONNECTED')
+      await page.locator('#upload-input').setInputFiles(wav)
+      await page.getByText('Resumable upload').waitFor()
+      await page.getByText(/Connection lost; retrying…|Reconnected/).waitFor()
+      await holding
+      assert.deepEqual(requests.slice(-2), [`HEAD ${requests[1]!.slice('PATCH '.length)}`, `PATCH ${requests[1]!.slice('PATCH '.length)}`], 'the retry asked for the offset first')
+      const created = requests.filter((r) => r.startsWith('POST'))
+      assert.equal(created.length, 1)
+      const uploadPath = requests.find((r) => r.startsWith('PATCH'))!.slice('PATCH '.length)
+
+      // The held chunk dies with the page (a route that is never answered is never sent).
+      await page.reload()
+      await page.getByRole('heading', { name: 'Your files' }).waitFor()
+      requests.length = 0
+      await page.locator('#upload-input').setInputFiles(wav)
+      await page.getByText('Resuming the earlier upload of this file').waitFor()
+      await page.getByText('Uploaded, resumed where the earlier attempt stopped ·').waitFor({ timeout: 30_000 })
+      await page.getByRole('link', { name: 'long-take.wav' }).waitFor()
+      // No second upload was created: the same one was asked for its offset, then continued.
+      assert.deepEqual(requests.filter((r) => r.startsWith('POST')), [])
+      assert.equal(requests[0], `HEAD ${uploadPath}`)
+      assert.equal(requests.filter((r) => r.startsWith('PATCH')).length, 2, 'the two chunks still missing, not three')
+      const files = await page.evaluate(`fetch('/api/v1/files').then((r) => r.json())`) as { items: Array<{ name: string, size: number }> }
+      assert.deepEqual(files.items.map((f) => [f.name, f.size]), [['long-take.wav', fs.statSync(wav).size]])
+      await capture(page, 'upload-resumed')
       assertClean(page)
     })
   })
