@@ -25,7 +25,7 @@ const humanize = (name: string) => {
 }
 
 /** The literal choices of a schema (`anyOf` of consts, or `enum`), if it is one. */
-function choices (schema: JsonSchema | undefined): string[] | undefined {
+export function choices (schema: JsonSchema | undefined): string[] | undefined {
   if (!schema) return undefined
   if (schema.enum) return schema.enum.map(String)
   if (schema.anyOf?.length && schema.anyOf.every((s) => s.const !== undefined)) return schema.anyOf.map((s) => String(s.const))

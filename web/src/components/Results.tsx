@@ -3,6 +3,7 @@ import { ApiError, problemOf, send } from '../api.ts'
 import type { Artifact, Job, Transcript, TranscriptWord } from '../types.ts'
 import { Empty, ErrorAlert, formatBytes, formatDuration, useLoad } from '../ui.tsx'
 import { artifactUrl, fileContentUrl } from '../urls.ts'
+import { MusicView, musicShows, SpeechView, speechShows } from './MadeViews.tsx'
 import { Mixer } from './Mixer.tsx'
 import { Waveform, type PlayerHandle } from './Waveform.tsx'
 
@@ -28,13 +29,19 @@ export function JobResults ({ job }: { job: Job }) {
   const shownByView = new Set<string>()
   if (transcript) for (const a of job.artifacts) if (a.name.startsWith('transcript.')) shownByView.add(a.name)
   if (job.type === 'analyze') for (const name of ['waveform.png', 'spectrogram.png', 'waveform.json']) shownByView.add(name)
+  const speech = job.type === 'speak' ? speechShows(job) : []
+  const music = job.type === 'generate' ? musicShows(job) : []
+  for (const name of [...speech, ...music]) shownByView.add(name)
   const rest = job.artifacts.filter((a) => !shownByView.has(a.name))
+  const known = Boolean(transcript) || job.type === 'analyze' || speech.length > 0 || music.length > 0
   return (
     <>
       {transcript && <TranscriptView job={job} transcript={transcript} />}
       {job.type === 'analyze' && <AnalysisView job={job} />}
+      {speech.length > 0 && <SpeechView job={job} />}
+      {music.length > 0 && <MusicView job={job} />}
       {rest.length > 0 && <ArtifactList job={job} artifacts={rest} />}
-      {!transcript && job.type !== 'analyze' && job.result !== null && job.result !== undefined && (
+      {!known && job.result !== null && job.result !== undefined && (
         <section className="card" aria-labelledby="result-title">
           <h2 id="result-title">Result</h2>
           <pre className="code">{JSON.stringify(job.result, null, 2)}</pre>
