@@ -108,6 +108,12 @@ async function capture (page: Page, name: string) {
   await page.setViewportSize(DESKTOP)
 }
 
+/** Capabilities land in parallel: a test of one the server lacks is skipped, saying so. */
+async function hasJobType (page: Page, type: string): Promise<boolean> {
+  const body = await page.evaluate(`fetch('/api/v1/job-types').then((r) => r.json())`) as { items: Array<{ name: string }> }
+  return body.items.some((t) => t.name === type)
+}
+
 const navLink = (page: Page, name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true })
 
 async function signIn (page: Page, base: string, email: string, password = PASSWORD) {
@@ -293,6 +299,29 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
       await page.locator('p.translation-text').filter({ hasText: 'The weather is very nice today.' }).waitFor()
       await page.getByText('route English → Spanish').waitFor()
       await capture(page, 'translate')
+      assertClean(page)
+    })
+
+    it('speaks a text with a chosen voice and speed, then plays it', async (test) => {
+      if (!await hasJobType(page, 'speak')) { test.skip('this server has no speak job type'); return }
+      await navLink(page, 'Speak').click()
+      await page.getByRole('heading', { name: 'Text to speech' }).waitFor()
+      await page.getByLabel('Text', { exact: true }).fill('Hello from Tympan. This sentence was spoken by a machine.')
+      await page.getByLabel('Voice').selectOption('flite:slt')
+      await page.getByLabel(/^Speed/).fill('1.25')
+      await page.getByLabel('Format').selectOption('wav')
+      await capture(page, 'speak')
+      await page.getByRole('button', { name: 'Speak', exact: true }).click()
+      await page.getByRole('heading', { name: 'Speak job', level: 1 }).waitFor()
+      await page.getByRole('heading', { name: 'Speech', level: 2 }).waitFor({ timeout: 60_000 })
+      await page.waitForFunction(`!document.querySelector('[data-testid="player-time"]').textContent.endsWith('/ 0:00.0')`)
+      await page.locator('blockquote').filter({ hasText: 'This sentence was spoken by a machine.' }).waitFor()
+      await page.getByRole('definition').getByText('flite:slt', { exact: true }).waitFor()
+      await page.getByRole('definition').getByText('1.25×', { exact: true }).waitFor()
+      const href = await page.getByRole('link', { name: /^Download WAV/ }).getAttribute('href')
+      const wav = await page.evaluate(`fetch(${JSON.stringify(href)}).then((r) => r.arrayBuffer()).then((b) => new TextDecoder().decode(new Uint8Array(b).slice(0, 4)))`)
+      assert.equal(wav, 'RIFF')
+      await capture(page, 'speech')
       assertClean(page)
     })
 
