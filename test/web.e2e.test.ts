@@ -108,6 +108,17 @@ async function capture (page: Page, name: string) {
   await page.setViewportSize(DESKTOP)
 }
 
+/**
+ * Waits until the (first) player knows its audio's length. Polled from here: waitForFunction
+ * compiles its predicate in the page, which the page's CSP (no 'unsafe-eval') refuses.
+ */
+async function playerLoaded (page: Page) {
+  const time = page.getByTestId('player-time').first()
+  await time.waitFor()
+  for (let i = 0; i < 200 && (await time.textContent())?.endsWith('/ 0:00.0'); i++) await page.waitForTimeout(100)
+  assert.ok(!(await time.textContent())?.endsWith('/ 0:00.0'), 'the player loaded its audio')
+}
+
 /** Capabilities land in parallel: a test of one the server lacks is skipped, saying so. */
 async function hasJobType (page: Page, type: string): Promise<boolean> {
   const body = await page.evaluate(`fetch('/api/v1/job-types').then((r) => r.json())`) as { items: Array<{ name: string }> }
@@ -205,7 +216,7 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
       await page.getByRole('heading', { name: 'Transcript' }).waitFor({ timeout: 60_000 })
       const words = page.locator('button.word')
       assert.ok(await words.count() >= 5, 'the transcript has its words')
-      await page.waitForFunction(`!document.querySelector('[data-testid="player-time"]').textContent.endsWith('/ 0:00.0')`)
+      await playerLoaded(page)
 
       const word = words.nth(3)
       const span = await word.getAttribute('title')
@@ -314,7 +325,7 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
       await page.getByRole('button', { name: 'Speak', exact: true }).click()
       await page.getByRole('heading', { name: 'Speak job', level: 1 }).waitFor()
       await page.getByRole('heading', { name: 'Speech', level: 2 }).waitFor({ timeout: 60_000 })
-      await page.waitForFunction(`!document.querySelector('[data-testid="player-time"]').textContent.endsWith('/ 0:00.0')`)
+      await playerLoaded(page)
       await page.locator('blockquote').filter({ hasText: 'This sentence was spoken by a machine.' }).waitFor()
       await page.getByRole('definition').getByText('flite:slt', { exact: true }).waitFor()
       await page.getByRole('definition').getByText('1.25×', { exact: true }).waitFor()
@@ -322,6 +333,31 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
       const wav = await page.evaluate(`fetch(${JSON.stringify(href)}).then((r) => r.arrayBuffer()).then((b) => new TextDecoder().decode(new Uint8Array(b).slice(0, 4)))`)
       assert.equal(wav, 'RIFF')
       await capture(page, 'speech')
+      assertClean(page)
+    })
+
+    it('composes music from a prompt, length and seed, then plays it and explains the composition', async (test) => {
+      if (!await hasJobType(page, 'generate')) { test.skip('this server has no generate job type'); return }
+      await navLink(page, 'Music').click()
+      await page.getByRole('heading', { name: 'Compose a piece' }).waitFor()
+      await page.getByRole('button', { name: 'calm lo-fi piano at 80 bpm' }).click()
+      assert.equal(await page.getByLabel('Describe it').inputValue(), 'calm lo-fi piano at 80 bpm')
+      await page.getByLabel('Length in seconds').fill('8')
+      await page.getByRole('button', { name: 'New seed' }).click()
+      assert.match(await page.getByLabel('Seed', { exact: true }).inputValue(), /^\d+$/)
+      await page.getByLabel('Seed', { exact: true }).fill('42')
+      await capture(page, 'music')
+      await page.getByRole('button', { name: 'Compose' }).click()
+      await page.getByRole('heading', { name: 'Generate job', level: 1 }).waitFor()
+      await page.getByRole('heading', { name: 'Music', level: 2 }).waitFor({ timeout: 60_000 })
+      await playerLoaded(page)
+      await page.getByText('“calm lo-fi piano at 80 bpm”').waitFor()
+      await page.getByRole('definition').filter({ hasText: '80 BPM' }).waitFor()
+      await page.getByRole('definition').filter({ hasText: /^42/ }).waitFor()
+      await page.getByRole('table', { name: 'Form' }).waitFor()
+      await page.getByRole('heading', { name: 'Instruments' }).waitFor()
+      for (const name of ['MIDI', 'composition.json']) await page.getByRole('link', { name: new RegExp(`^${name}`) }).waitFor()
+      await capture(page, 'music-result')
       assertClean(page)
     })
 

@@ -1,13 +1,14 @@
 import { ApiError, problemOf, send } from '../api.ts'
 import type { Artifact, Job } from '../types.ts'
 import { ErrorAlert, formatDuration, useLoad } from '../ui.tsx'
+import { isPlayable } from './artifact-kinds.ts'
 import { artifactUrl } from '../urls.ts'
 import { Waveform } from './Waveform.tsx'
 
 // The views of the job types that make audio from words: speech (`speak`) and music
 // (`generate`). Each names the artifacts it shows, so the generic list leaves them out.
 
-const audioOf = (job: Job, stem: string) => job.artifacts.find((a) => a.name.startsWith(`${stem}.`) && a.contentType.startsWith('audio/'))
+const audioOf = (job: Job, stem: string) => job.artifacts.find((a) => a.name.startsWith(`${stem}.`) && isPlayable(a))
 
 function Download ({ job, artifact, label }: { job: Job, artifact: Artifact | undefined, label: string }) {
   if (!artifact) return null
@@ -106,7 +107,7 @@ export function MusicView ({ job }: { job: Job }) {
             {c.mood && <div><dt>Mood</dt><dd>{c.mood.value ?? 'none'} <span className="from">{c.mood.from}</span></dd></div>}
             {c.tempo && <div><dt>Tempo</dt><dd>{c.tempo.bpm} BPM <span className="from">{c.tempo.from}</span></dd></div>}
             {c.key && <div><dt>Key</dt><dd>{c.key.value} <span className="from">{c.key.from}</span></dd></div>}
-            {c.seed && <div><dt>Seed</dt><dd className="mono">{c.seed.value} <span className="from">{c.seed.from}</span></dd></div>}
+            {c.seed && <div><dt>Seed</dt><dd><span className="mono">{c.seed.value}</span> <span className="from">{c.seed.from}</span></dd></div>}
             {c.durationSec !== undefined && <div><dt>Length</dt><dd>{formatDuration(c.durationSec)}{c.timeSignature ? ` in ${c.timeSignature}` : ''}</dd></div>}
           </dl>
           {c.form && c.form.length > 0 && (

@@ -3,6 +3,7 @@ import { ApiError, problemOf, send } from '../api.ts'
 import type { Artifact, Job, Transcript, TranscriptWord } from '../types.ts'
 import { Empty, ErrorAlert, formatBytes, formatDuration, useLoad } from '../ui.tsx'
 import { artifactUrl, fileContentUrl } from '../urls.ts'
+import { isPlayable } from './artifact-kinds.ts'
 import { MusicView, musicShows, SpeechView, speechShows } from './MadeViews.tsx'
 import { Mixer } from './Mixer.tsx'
 import { Waveform, type PlayerHandle } from './Waveform.tsx'
@@ -14,7 +15,7 @@ import { Waveform, type PlayerHandle } from './Waveform.tsx'
 // Text and JSON are shown inline up to this size; larger ones are offered as downloads.
 const INLINE_MAX_BYTES = 256 * 1024
 
-const isAudio = (a: Artifact) => a.contentType.startsWith('audio/')
+const isAudio = isPlayable
 const isImage = (a: Artifact) => a.contentType.startsWith('image/')
 const isJson = (a: Artifact) => a.contentType.startsWith('application/json') || a.name.endsWith('.json')
 const isText = (a: Artifact) => a.contentType.startsWith('text/') || /\.(srt|vtt|txt)$/.test(a.name)
