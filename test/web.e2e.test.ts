@@ -361,6 +361,48 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
       assertClean(page)
     })
 
+    it('separates a song into stems and mixes them: play together, mute, solo, download each', async (test) => {
+      if (!await hasJobType(page, 'separate')) { test.skip('this server has no separate job type'); return }
+      // 4 s of stereo: a centred tone (the "voice"), a low one, and clicks on one side.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-web-e2e-song-'))
+      const song = path.join(dir, 'little-song.wav')
+      execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', "aevalsrc='0.3*sin(2*PI*440*t)+0.3*sin(2*PI*55*t)+0.4*lt(mod(t,0.5),0.01)|0.3*sin(2*PI*440*t)+0.3*sin(2*PI*55*t)':d=4:s=44100", song])
+      try {
+        await navLink(page, 'Files').click()
+        await page.locator('#upload-input').setInputFiles(song)
+        await page.getByRole('link', { name: 'little-song.wav' }).click()
+        await page.getByRole('heading', { name: 'little-song.wav', level: 1 }).waitFor()
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true })
+      }
+      await page.getByRole('radio', { name: /separate/ }).check()
+      await page.getByLabel('Stems').selectOption('4')
+      await page.getByRole('button', { name: 'Start separate' }).click()
+      await page.getByRole('heading', { name: 'Separate job', level: 1 }).waitFor()
+      const mixer = page.getByRole('group', { name: 'Stems mixer' })
+      await mixer.waitFor({ timeout: 60_000 })
+      const stems = ['vocals', 'drums', 'bass', 'other']
+      assert.deepEqual(await mixer.getByRole('heading', { level: 3 }).allTextContents(), stems.map((s) => `${s}.wav`))
+      const stem = (name: string) => mixer.locator('.stem').filter({ has: page.getByRole('heading', { name: `${name}.wav` }) })
+
+      await mixer.getByRole('button', { name: 'Play all' }).click()
+      await mixer.getByRole('button', { name: 'Pause all' }).waitFor()
+      await stem('drums').getByRole('button', { name: 'Mute' }).click()
+      assert.equal(await stem('drums').getByRole('button', { name: 'Mute' }).getAttribute('aria-pressed'), 'true')
+      await stem('drums').getByText('silent', { exact: true }).waitFor()
+      await stem('vocals').getByRole('button', { name: 'Solo' }).click()
+      for (const name of stems) await stem(name).getByText(name === 'vocals' ? 'audible' : 'silent', { exact: true }).waitFor()
+      await stem('vocals').getByRole('button', { name: 'Solo' }).click()
+      for (const name of stems) await stem(name).getByText(name === 'drums' ? 'silent' : 'audible', { exact: true }).waitFor()
+      await mixer.getByRole('button', { name: 'Pause all' }).click()
+
+      const [download] = await Promise.all([page.waitForEvent('download'), stem('bass').getByRole('link', { name: 'Download bass.wav' }).click()])
+      assert.equal(download.suggestedFilename(), 'bass.wav')
+      assert.equal(fs.readFileSync((await download.path())!).subarray(0, 4).toString(), 'RIFF')
+      await capture(page, 'stems')
+      assertClean(page)
+    })
+
     it('cannot open the admin pages', async () => {
       assert.equal(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).count(), 0)
       await page.goto(`${base}/admin/audit`)
