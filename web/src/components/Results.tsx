@@ -6,6 +6,7 @@ import { artifactUrl, fileContentUrl } from '../urls.ts'
 import { isPlayable } from './artifact-kinds.ts'
 import { MusicView, musicShows, SpeechView, speechShows } from './MadeViews.tsx'
 import { Mixer } from './Mixer.tsx'
+import { SpeechTranslationView, speechTranslationShows } from './SpeechTranslationView.tsx'
 import { Waveform, type PlayerHandle } from './Waveform.tsx'
 
 // What a finished job shows: the views that know a type's result (transcript, analysis),
@@ -33,16 +34,18 @@ export function JobResults ({ job }: { job: Job }) {
   const separation = job.type === 'separate' ? asSeparation(job.result) : undefined
   const stems = separation ? separation.stems.map((name) => job.artifacts.find((a) => a.name.startsWith(`${name}.`) && isAudio(a))).filter((a): a is Artifact => Boolean(a)) : []
   if (stems.length > 0) for (const name of [...stems.map((a) => a.name), 'summary.json']) shownByView.add(name)
+  const speechTranslation = job.type === 'translate' ? speechTranslationShows(job) : []
   const speech = job.type === 'speak' ? speechShows(job) : []
   const music = job.type === 'generate' ? musicShows(job) : []
-  for (const name of [...speech, ...music]) shownByView.add(name)
+  for (const name of [...speechTranslation, ...speech, ...music]) shownByView.add(name)
   const rest = job.artifacts.filter((a) => !shownByView.has(a.name))
-  const known = Boolean(transcript) || job.type === 'analyze' || stems.length > 0 || speech.length > 0 || music.length > 0
+  const known = Boolean(transcript) || job.type === 'analyze' || stems.length > 0 || speechTranslation.length > 0 || speech.length > 0 || music.length > 0
   return (
     <>
       {transcript && <TranscriptView job={job} transcript={transcript} />}
       {job.type === 'analyze' && <AnalysisView job={job} />}
       {separation && stems.length > 0 && <SeparationView job={job} separation={separation} stems={stems} />}
+      {speechTranslation.length > 0 && <SpeechTranslationView job={job} />}
       {speech.length > 0 && <SpeechView job={job} />}
       {music.length > 0 && <MusicView job={job} />}
       {rest.length > 0 && <ArtifactList job={job} artifacts={rest} />}
