@@ -146,6 +146,7 @@ function attackerSite (target: string): Promise<http.Server> {
 
 describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
   let t: TestApp
+  let big: TestApp
   let base: string
   let browser: Browser
   let member: { email: string }
@@ -156,7 +157,11 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
     ensureBuilt()
     fs.mkdirSync(SHOTS, { recursive: true })
     // 1 MB uploads at most: the over-size refusal needs no large file.
-    t = await startApp('pglite', { WORKER_CONCURRENCY: '1', MAX_FILE_SIZE_MB: '1' })
+    // The large upload's own app starts meanwhile: the first caps uploads at 1 MB, below the resumable size.
+    ;[t, big] = await Promise.all([
+      startApp('pglite', { WORKER_CONCURRENCY: '1', MAX_FILE_SIZE_MB: '1' }),
+      startApp('pglite', { WORKER_CONCURRENCY: '0', MAX_FILE_SIZE_MB: '20' })
+    ])
     member = await t.createUser('member')
     admin = await t.createUser('admin')
     await t.app.listen({ host: '127.0.0.1', port: 0 })
@@ -171,6 +176,7 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
   after(async () => {
     await browser?.close()
     await t?.close()
+    await big?.close()
   })
 
   describe('a member', () => {
@@ -534,14 +540,11 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
     })
   })
   describe('a large upload', () => {
-    // Its own app: the first caps uploads at 1 MB (for the 413), below the resumable size.
-    let big: TestApp
     let bigBase: string
     let context: BrowserContext
     let page: Page
     let wav: string
     before(async () => {
-      big = await startApp('pglite', { WORKER_CONCURRENCY: '0', MAX_FILE_SIZE_MB: '20' })
       const user = await big.createUser('member')
       await big.app.listen({ host: '127.0.0.1', port: 0 })
       bigBase = `http://127.0.0.1:${(big.app.server.address() as AddressInfo).port}`
@@ -555,7 +558,6 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
     })
     after(async () => {
       await context?.close()
-      await big?.close()
       if (wav) fs.rmSync(path.dirname(wav), { recursive: true, force: true })
     })
 
