@@ -1,6 +1,6 @@
 import { useMemo, useRef, useState } from 'react'
 import { ApiError, problemOf, send } from '../api.ts'
-import { languageName } from '../pages/Translate.tsx'
+import { languageName } from '../languages.ts'
 import type { Job } from '../types.ts'
 import { ErrorAlert, formatDuration, useLoad } from '../ui.tsx'
 import { artifactUrl, fileContentUrl } from '../urls.ts'

@@ -5,7 +5,7 @@ import { useJobTypes } from '../job-types.ts'
 import { navigate } from '../router.tsx'
 import type { EngineInfo, Job, JobType, VoiceDetail } from '../types.ts'
 import { Alert, ErrorAlert, PageTitle, useLoad } from '../ui.tsx'
-import { languageName } from './Translate.tsx'
+import { languageName } from '../languages.ts'
 
 // Speech synthesis: a `speak` job (the session has no API key for /v1/audio/speech, and a job
 // survives a closed tab). Bounds and formats come from the type's params schema, the voices

@@ -1,5 +1,6 @@
 import { useMemo, useState, type FormEvent } from 'react'
 import { api, ApiError, errorText } from '../api.ts'
+import { languageName } from '../languages.ts'
 import { Alert, ErrorAlert, PageTitle, useLoad } from '../ui.tsx'
 
 // Text translation (POST /api/v1/translate). The pickers come from the server's installed
@@ -13,13 +14,9 @@ interface Languages { pairs: Pair[], routes: Route[] }
 interface Translation { translation: string, source_lang: string, target_lang: string, engine: string, route: string[] }
 
 /** The server's limit, counted as it counts: Unicode code points of the trimmed text. */
-export const MAX_TEXT_CHARS = 5000
+const MAX_TEXT_CHARS = 5000
 const characters = (text: string) => [...text.trim()].length
 
-const names = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'code' })
-export const languageName = (code: string) => {
-  try { return names.of(code) ?? code } catch { return code }
-}
 
 export function TranslatePage () {
   const languages = useLoad((signal) => api<Languages>('/api/v1/translate/languages', { signal }), [])
