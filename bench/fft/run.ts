@@ -12,6 +12,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { pathToFileURL } from 'node:url'
+import type * as KissFft from 'kissfft-wasm'
 
 const require = createRequire(import.meta.url)
 const { values } = parseArgs({ options: { frames: { type: 'string', default: '4000' }, pffft: { type: 'string' } } })
@@ -54,7 +55,7 @@ async function kissFft (): Promise<Candidate> {
   // Node ≥ 18 has and which fails on a path: it loads only with fetch hidden.
   const { fetch } = globalThis
   Reflect.deleteProperty(globalThis, 'fetch')
-  const kiss = require('kissfft-wasm') as typeof import('kissfft-wasm')
+  const kiss = require('kissfft-wasm') as typeof KissFft
   const { waitLoading } = require('kissfft-wasm/lib/wasm.js') as { waitLoading: () => Promise<void> }
   await waitLoading()
   globalThis.fetch = fetch
