@@ -1,5 +1,6 @@
 import { analyzeEngine } from './analyze/analyze.engine.ts'
 import type { Engine } from './engine.ts'
+import { separateEngine } from './separate/separate.engine.ts'
 import { transcribeEngines } from './transcribe/index.ts'
 
 export interface EngineOptions {
@@ -16,8 +17,10 @@ export function createEngines (options: EngineOptions) {
   return {
     analyze: analyzeEngine(),
     transcribe,
+    /** Stem separation; an operator's neural separator (docs/separation.md) would replace it here. */
+    separate: separateEngine(),
     /** All of them, for `tympan doctor` and GET /api/v1/engines. */
-    all: (): Engine<never, unknown>[] => [analyzeEngine(), ...Object.values(transcribe)] as unknown as Engine<never, unknown>[]
+    all: (): Engine<never, unknown>[] => [analyzeEngine(), ...Object.values(transcribe), separateEngine()] as unknown as Engine<never, unknown>[]
   }
 }
 
