@@ -22,3 +22,11 @@ Runs on this machine with the installed engines, or with --server URL on a remot
 (the API key from --key or, better, the TYMPAN_API_KEY environment variable: a command line
 is visible to every user of the machine). Progress goes to stderr, results to stdout or --out;
 --out is written only when the run succeeds. Ctrl-C stops the run, and cancels a server's job.`
+
+export const SEPARATE_HELP = `tympan separate FILE [--stems 2|4] [--format wav|flac|mp3] [--out DIR] [--server URL]
+
+Splits music into stems by signal processing: --stems 4 (the default) gives vocals, drums,
+bass and other; --stems 2 gives vocals and accompaniment. One file per stem and summary.json
+go to --out DIR (default: FILE's name with -stems, in the current directory), written only
+when the run succeeds; the summary is also printed. With --server URL it runs on a remote
+Tympan (API key from TYMPAN_API_KEY or --key). Ctrl-C stops the run.`
