@@ -1,8 +1,8 @@
 import { applyFades, chunkGeometry, chunkPlan, type ChunkSpan } from './chunks.ts'
 import { harmonicShare } from './hpss.ts'
 import { backgroundShare } from './repet.ts'
-import { overlapAdd, stft, stftPlan, type Spectrogram, type StftPlan } from './spectrogram.ts'
-import { analysisChannels, centreWeights } from './stereo.ts'
+import { frameCount, frameStart, overlapAdd, stftPlan, type StftPlan } from './spectrogram.ts'
+import { analysisChannels, centreTracker } from './stereo.ts'
 
 export type StemName = 'vocals' | 'accompaniment' | 'drums' | 'bass' | 'other'
 export interface SeparationOptions { stems: 2 | 4 }
@@ -55,22 +55,51 @@ interface FrameMasks {
 interface Analysis {
   plan: StftPlan
   sampleRate: number
-  spectra: Spectrogram[]
+  /** Mean magnitude over the analysis channels, `magnitude[frame * bins + bin]`. */
   magnitude: Float32Array
+  /** The centre weight of every cell, from a stereo pair (undefined for mono). */
+  centre: Float32Array | undefined
   frames: number
   bins: number
 }
 
+/** The windowed frame `t` of `signal` (zeros outside it). */
+function windowed (plan: StftPlan, signal: Float32Array, t: number, frame: Float64Array): void {
+  const { size, window } = plan
+  const start = frameStart(plan, t)
+  for (let n = 0; n < size; n++) {
+    const at = start + n
+    frame[n] = at >= 0 && at < signal.length ? signal[at]! * window[n]! : 0
+  }
+}
+
+/**
+ * One pass over the frames keeps what the masks need (the mean magnitude, the centre
+ * weights) and not the complex spectra: the synthesis transforms each frame again, which
+ * costs a forward FFT per frame and saves a chunk's spectra, the largest thing it would hold.
+ */
 function analyse (channels: Float32Array[], sampleRate: number): Analysis {
   const size = frameSize(sampleRate)
   const plan = stftPlan(size, size / HOPS_PER_FRAME)
-  const spectra = analysisChannels(channels).map((signal) => stft(plan, signal))
-  const { frames, bins } = spectra[0]!
+  const signals = analysisChannels(channels)
+  const frames = frameCount(plan, signals[0]!.length)
+  const bins = plan.fft.bins
   const magnitude = new Float32Array(frames * bins)
-  for (const s of spectra) {
-    for (let i = 0; i < magnitude.length; i++) magnitude[i] = magnitude[i]! + Math.sqrt(s.re[i]! ** 2 + s.im[i]! ** 2) / spectra.length
+  const centre = signals.length === 2 ? centreTracker(frames, bins) : undefined
+  const frame = new Float64Array(size)
+  const spectra = signals.map(() => ({ re: new Float64Array(bins), im: new Float64Array(bins) }))
+  for (let t = 0; t < frames; t++) {
+    signals.forEach((signal, c) => {
+      windowed(plan, signal, t, frame)
+      plan.fft.forward(frame, spectra[c]!.re, spectra[c]!.im)
+    })
+    const row = t * bins
+    for (const { re, im } of spectra) {
+      for (let k = 0; k < bins; k++) magnitude[row + k] = magnitude[row + k]! + Math.sqrt(re[k]! * re[k]! + im[k]! * im[k]!) / spectra.length
+    }
+    if (centre) centre.push(spectra[0]!.re, spectra[0]!.im, spectra[1]!.re, spectra[1]!.im)
   }
-  return { plan, sampleRate, spectra, magnitude, frames, bins }
+  return { plan, sampleRate, magnitude, centre: centre?.finish(), frames, bins }
 }
 
 const geometry = (a: Analysis) => ({ sampleRate: a.sampleRate, frameSize: a.plan.size, hop: a.plan.hop })
@@ -81,16 +110,14 @@ function tympanMasks (a: Analysis, stems: 2 | 4): FrameMasks {
   const background = backgroundShare(a.magnitude, a.frames, bins, geometry(a))
   const low = lowPass(bins, a.plan.size, a.sampleRate, BASS_CROSSOVER_HZ)
   const voiceFloor = lowPass(bins, a.plan.size, a.sampleRate, VOCAL_LOW_HZ)
-  const centre = new Float32Array(bins).fill(1)
-  const [left, right] = a.spectra
+  const { centre } = a
   return {
     stems: STEM_NAMES[stems].slice(0, -1),
     frame (t, out) {
-      if (left && right) centreWeights(left, right, t, centre)
       const row = t * bins
       for (let k = 0; k < bins; k++) {
-        // Both cues must agree (a product): not repeating, and centred.
-        const vocals = (1 - background[row + k]!) * centre[k]! * (1 - voiceFloor[k]!)
+        // Both cues must agree (a product): not repeating, and centred (mono: no cue, 1).
+        const vocals = (1 - background[row + k]!) * (centre ? centre[row + k]! : 1) * (1 - voiceFloor[k]!)
         out[0]![k] = vocals
         if (stems === 4) {
           const rest = 1 - vocals
@@ -162,14 +189,15 @@ const MASKS: Record<SeparationMethod, (a: Analysis, stems: 2 | 4) => FrameMasks>
 export function separateChunk (channels: Float32Array[], sampleRate: number, options: SeparationOptions & { method: SeparationMethod }): Record<StemName, Float32Array[]> {
   const names = STEM_NAMES[options.stems]
   const length = channels[0]?.length ?? 0
-  const out = Object.fromEntries(names.map((name) => [name, channels.map(() => new Float32Array(length))])) as Record<StemName, Float32Array[]>
-  if (length === 0) return out
+  const allocate = () => Object.fromEntries(names.map((name) => [name, channels.map(() => new Float32Array(length))])) as Record<StemName, Float32Array[]>
+  if (length === 0) return allocate()
   const analysis = analyse(channels, sampleRate)
   const masks = MASKS[options.method](analysis, options.stems)
+  // The masks hold what they need; the magnitude can go before the stems are allocated.
+  analysis.magnitude = new Float32Array(0)
+  const out = allocate()
   const { plan, bins, frames } = analysis
-  const { fft, size, window } = plan
-  // An analysis spectrum is the channel's own when the analysis read the channels themselves.
-  const own = channels.length <= 2 ? analysis.spectra : undefined
+  const { fft, size } = plan
   const stemMasks = masks.stems.map(() => new Float32Array(bins))
   const frame = new Float64Array(size)
   const xr = new Float64Array(bins)
@@ -181,28 +209,14 @@ export function separateChunk (channels: Float32Array[], sampleRate: number, opt
   for (let t = 0; t < frames; t++) {
     masks.frame(t, stemMasks)
     for (let c = 0; c < channels.length; c++) {
-      let re: ArrayLike<number>
-      let im: ArrayLike<number>
-      if (own) {
-        re = own[c]!.re.subarray(t * bins, (t + 1) * bins)
-        im = own[c]!.im.subarray(t * bins, (t + 1) * bins)
-      } else {
-        const start = t * plan.hop - (size - plan.hop)
-        const signal = channels[c]!
-        for (let n = 0; n < size; n++) {
-          const at = start + n
-          frame[n] = at >= 0 && at < length ? signal[at]! * window[n]! : 0
-        }
-        fft.forward(frame, xr, xi)
-        re = xr
-        im = xi
-      }
+      windowed(plan, channels[c]!, t, frame)
+      fft.forward(frame, xr, xi)
       for (let s = 0; s < masks.stems.length; s++) {
         const job = jobs[s * channels.length + c]!
         const mask = stemMasks[s]!
         for (let k = 0; k < bins; k++) {
-          job.re[k] = re[k]! * mask[k]!
-          job.im[k] = im[k]! * mask[k]!
+          job.re[k] = xr[k]! * mask[k]!
+          job.im[k] = xi[k]! * mask[k]!
         }
       }
     }

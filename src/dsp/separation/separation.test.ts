@@ -6,7 +6,7 @@ import { hpssBaseline, repetSimBaseline, separate, STEM_NAMES, type Stems } from
 import { medianInPlace, slidingMedian } from './median.ts'
 import { backgroundShare } from './repet.ts'
 import { stft, stftPlan } from './spectrogram.ts'
-import { centreWeights } from './stereo.ts'
+import { centreTracker } from './stereo.ts'
 
 const SR = 16_000
 let seed = 42
@@ -96,9 +96,13 @@ describe('centreWeights (stereo cue)', () => {
     const size = 1024
     const left = stft(stftPlan(size, size / 4), add(vibrato, padLeft))
     const right = stft(stftPlan(size, size / 4), add(vibrato, padRight))
-    const weights = new Float32Array(left.bins)
+    const tracker = centreTracker(left.frames, left.bins)
+    for (let t = 0; t < left.frames; t++) {
+      const row = (a: Float32Array) => a.subarray(t * left.bins, (t + 1) * left.bins)
+      tracker.push(row(left.re), row(left.im), row(right.re), row(right.im))
+    }
     const t = Math.floor(left.frames / 2)
-    centreWeights(left, right, t, weights)
+    const weights = tracker.finish().subarray(t * left.bins, (t + 1) * left.bins)
     assert.ok(weights[bin(440, size)]! > 0.9, `voice ${weights[bin(440, size)]}`)
     assert.ok(weights[bin(1200, size)]! < 0.05, `pad left ${weights[bin(1200, size)]}`)
     assert.ok(weights[bin(1500, size)]! < 0.05, `pad right ${weights[bin(1500, size)]}`)

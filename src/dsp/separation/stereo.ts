@@ -1,5 +1,3 @@
-import type { Spectrogram } from './spectrogram.ts'
-
 /**
  * The stereo cue: a voice mixed to the centre is the same in both channels, so at a cell it
  * dominates, 2·Re(L·R̄) / (|L|² + |R|²) is near 1. For a centred source S over a wide
@@ -12,25 +10,47 @@ export const CENTRE_SMOOTHING_FRAMES = 2
 /** The gain is raised to this power: above 1 it also lowers sources panned part-way. */
 export const CENTRE_POWER = 2
 
-/** Per-bin centre weight of frame `t` into `out`, from the analysis pair (left, right). */
-export function centreWeights (left: Spectrogram, right: Spectrogram, t: number, out: Float32Array): void {
-  const { frames, bins } = left
-  const from = Math.max(0, t - CENTRE_SMOOTHING_FRAMES)
-  const to = Math.min(frames - 1, t + CENTRE_SMOOTHING_FRAMES)
-  for (let k = 0; k < bins; k++) {
-    let cross = 0
-    let power = 0
-    for (let u = from; u <= to; u++) {
-      const cell = u * bins + k
-      const lr = left.re[cell]!
-      const li = left.im[cell]!
-      const rr = right.re[cell]!
-      const ri = right.im[cell]!
-      cross += lr * rr + li * ri
-      power += lr * lr + li * li + rr * rr + ri * ri
+/**
+ * Accumulates the centre weights of a whole stretch frame by frame, from each frame's left
+ * and right spectra as the analysis computes them, and keeps only the weights: a ring of the
+ * last few frames' cross- and auto-power is all the smoothing needs.
+ */
+export function centreTracker (frames: number, bins: number) {
+  const span = 2 * CENTRE_SMOOTHING_FRAMES + 1
+  const cross = new Float32Array(span * bins)
+  const power = new Float32Array(span * bins)
+  const weights = new Float32Array(frames * bins)
+  let pushed = 0
+  // Weights of frame t from the ring, once frames t-r…t+r (within the stretch) are in it.
+  const settle = (t: number) => {
+    const from = Math.max(0, t - CENTRE_SMOOTHING_FRAMES)
+    const to = Math.min(pushed - 1, t + CENTRE_SMOOTHING_FRAMES)
+    for (let k = 0; k < bins; k++) {
+      let c = 0
+      let p = 0
+      for (let u = from; u <= to; u++) {
+        c += cross[(u % span) * bins + k]!
+        p += power[(u % span) * bins + k]!
+      }
+      const gain = p > 0 ? (2 * c) / p : 0
+      weights[t * bins + k] = gain > 0 ? Math.min(1, gain) ** CENTRE_POWER : 0
     }
-    const gain = power > 0 ? (2 * cross) / power : 0
-    out[k] = gain > 0 ? Math.min(1, gain) ** CENTRE_POWER : 0
+  }
+  return {
+    push (lr: ArrayLike<number>, li: ArrayLike<number>, rr: ArrayLike<number>, ri: ArrayLike<number>) {
+      const row = (pushed % span) * bins
+      for (let k = 0; k < bins; k++) {
+        cross[row + k] = lr[k]! * rr[k]! + li[k]! * ri[k]!
+        power[row + k] = lr[k]! * lr[k]! + li[k]! * li[k]! + rr[k]! * rr[k]! + ri[k]! * ri[k]!
+      }
+      pushed++
+      if (pushed > CENTRE_SMOOTHING_FRAMES) settle(pushed - 1 - CENTRE_SMOOTHING_FRAMES)
+    },
+    /** The weights of every frame, `weights[frame * bins + bin]`, once all frames are in. */
+    finish (): Float32Array {
+      for (let t = Math.max(0, pushed - CENTRE_SMOOTHING_FRAMES); t < pushed; t++) settle(t)
+      return weights
+    }
   }
 }
 

@@ -35,9 +35,12 @@ export async function stemAssembler (names: StemName[], paths: Record<string, st
   let chain = Promise.resolve()
   const waiters: { limit: number, wake: () => void }[] = []
 
+  // One interleaving buffer for every write (writes are sequential): no garbage per chunk.
+  let buffer = new Float32Array(0)
   const write = async (name: StemName, parts: Float32Array[], from: number, to: number) => {
     if (to <= from) return
-    const interleaved = new Float32Array((to - from) * channels)
+    if (buffer.length < (to - from) * channels) buffer = new Float32Array((to - from) * channels)
+    const interleaved = buffer.subarray(0, (to - from) * channels)
     let sum = 0
     for (let c = 0; c < channels; c++) {
       const part = parts[c]!
@@ -48,7 +51,7 @@ export async function stemAssembler (names: StemName[], paths: Record<string, st
       }
     }
     energy[name] = energy[name]! + sum
-    await files.get(name)!.write(new Uint8Array(interleaved.buffer))
+    await files.get(name)!.write(new Uint8Array(interleaved.buffer, 0, interleaved.byteLength))
   }
 
   const flush = async () => {
