@@ -6,11 +6,11 @@
  */
 
 /** Samples between chunk starts: long enough for REPET-SIM to find repetitions (bars, loops). */
-export const CHUNK_SECONDS = 15
+export const CHUNK_SECONDS = 12
 /** The cross-fade between neighbours. */
 export const OVERLAP_SECONDS = 2
 /** A remainder shorter than this is not a chunk of its own: the last chunk takes it in. */
-export const LAST_CHUNK_EXTRA_SECONDS = 5
+export const LAST_CHUNK_EXTRA_SECONDS = 4
 
 export interface ChunkGeometry {
   step: number

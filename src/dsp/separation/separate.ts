@@ -24,7 +24,7 @@ export const STEM_NAMES: Record<2 | 4, StemName[]> = {
 export const FRAME_SECONDS = 0.046
 export const HOPS_PER_FRAME = 4
 /** The soft crossover below which the harmonic rest is bass (a 4th-order low-pass shape). */
-export const BASS_CROSSOVER_HZ = 180
+export const BASS_CROSSOVER_HZ = 250
 /** Below this a voice has no energy worth taking: the vocal mask fades out (high-pass shape). */
 export const VOCAL_LOW_HZ = 90
 /** The plain-HPSS baseline, which has no vocal cue, calls the harmonic part in this band vocals. */
@@ -117,11 +117,12 @@ function tympanMasks (a: Analysis, stems: 2 | 4): FrameMasks {
       const row = t * bins
       for (let k = 0; k < bins; k++) {
         // Both cues must agree (a product): not repeating, and centred (mono: no cue, 1).
-        const vocals = (1 - background[row + k]!) * (centre ? centre[row + k]! : 1) * (1 - voiceFloor[k]!)
+        // Below the bass crossover, what is harmonic is left to the bass, which is centred too.
+        const h = harmonic[row + k]!
+        const vocals = (1 - background[row + k]!) * (centre ? centre[row + k]! : 1) * (1 - voiceFloor[k]!) * (1 - low[k]! * h)
         out[0]![k] = vocals
         if (stems === 4) {
           const rest = 1 - vocals
-          const h = harmonic[row + k]!
           out[1]![k] = rest * (1 - h)
           out[2]![k] = rest * h * low[k]!
         }

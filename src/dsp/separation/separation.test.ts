@@ -196,6 +196,7 @@ describe('separate', () => {
   })
 
   it('puts a centred voice in vocals and a pad panned wide in the accompaniment', () => {
+    seed = 42
     const length = 6 * SR
     // A "voice": syllables of a fifth of a second, each at a pitch of its own (a random walk,
     // so nothing repeats), with vibrato and two partials, centred.

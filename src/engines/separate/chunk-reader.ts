@@ -2,6 +2,8 @@ import { Writable } from 'node:stream'
 import { chunkAt, lastChunkReach, type ChunkGeometry } from '../../dsp/separation/index.ts'
 import type { ChunkRequest } from './separation-worker.client.ts'
 
+const PIECE_FRAMES = 16_384
+
 export interface ChunkReader extends Writable {
   /** Sample frames read so far. */
   readonly frames: number
@@ -16,8 +18,9 @@ export interface ChunkReader extends Writable {
  */
 export function chunkReader (channels: number, g: ChunkGeometry, onChunk: (request: ChunkRequest) => Promise<void>): ChunkReader {
   const reach = lastChunkReach(g)
-  // The window: enough for the longest last chunk, plus room for the piece being read.
-  const capacity = reach + g.step
+  // The window: the longest last chunk and one more sample, plus room for part of a piece (a
+  // piece that does not fit is taken in parts, a chunk cut in between).
+  const capacity = reach + PIECE_FRAMES
   const buffers = Array.from({ length: channels }, () => new Float32Array(capacity))
   const frameBytes = 4 * channels
   let filled = 0
