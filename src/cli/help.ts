@@ -31,3 +31,11 @@ Pairs without a direct Apertium package go through a pivot (fr → es → en); -
 route too. A text that starts with - goes after --: tympan translate-text --from en --to es -- "-x".
 Runs here with the installed Apertium pairs, or with --server URL on a remote Tympan (API key
 from TYMPAN_API_KEY, or --key; it needs the translate permission).`
+
+export const SEPARATE_HELP = `tympan separate FILE [--stems 2|4] [--format wav|flac|mp3] [--out DIR] [--server URL]
+
+Splits music into stems by signal processing: --stems 4 (the default) gives vocals, drums,
+bass and other; --stems 2 gives vocals and accompaniment. One file per stem and summary.json
+go to --out DIR (default: FILE's name with -stems, in the current directory), written only
+when the run succeeds; the summary is also printed. With --server URL it runs on a remote
+Tympan (API key from TYMPAN_API_KEY or --key). Ctrl-C stops the run.`

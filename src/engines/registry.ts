@@ -1,5 +1,6 @@
 import { analyzeEngine } from './analyze/analyze.engine.ts'
 import type { Engine } from './engine.ts'
+import { separateEngine } from './separate/separate.engine.ts'
 import { transcribeEngines } from './transcribe/index.ts'
 import { createApertiumTranslator } from './translate/index.ts'
 
@@ -14,14 +15,18 @@ export function createEngines (options: EngineOptions) {
     ...(options.whisperBin ? { whisperBin: options.whisperBin } : {}),
     ...(options.whisperModel ? { whisperModel: options.whisperModel } : {})
   })
+  const analyze = analyzeEngine()
   const translate = createApertiumTranslator()
+  const separate = separateEngine()
   return {
-    analyze: analyzeEngine(),
+    analyze,
     transcribe,
     /** Synchronous text translation (POST /api/v1/translate, and speech translation). */
     translate,
+    /** Stem separation; an operator's neural separator (docs/separation.md) would replace it here. */
+    separate,
     /** All of them, for `tympan doctor` and GET /api/v1/engines. */
-    all: (): Engine<never, unknown>[] => [analyzeEngine(), ...Object.values(transcribe), translate] as unknown as Engine<never, unknown>[]
+    all: (): Engine<never, unknown>[] => [analyze, ...Object.values(transcribe), translate, separate] as unknown as Engine<never, unknown>[]
   }
 }
 

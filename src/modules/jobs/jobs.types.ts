@@ -19,6 +19,11 @@ export const AnalyzeParams = Type.Object({
   silenceThresholdDb: Type.Optional(Type.Number({ minimum: -120, maximum: 0, description: 'Frames below this level count as silence (default -50 dBFS)' }))
 }, { additionalProperties: false })
 
+export const SeparateParams = Type.Object({
+  stems: Type.Optional(Type.Union([Type.Literal(2), Type.Literal(4)], { default: 4, description: '2: vocals, accompaniment; 4: vocals, drums, bass, other' })),
+  format: Type.Optional(Type.Union([Type.Literal('wav'), Type.Literal('flac'), Type.Literal('mp3')], { default: 'wav', description: 'Stem files: 16-bit WAV or FLAC, or MP3 at 192 kb/s' }))
+}, { additionalProperties: false })
+
 interface JobTypeSpec<S extends TSchema> {
   params: S
   summary: string
@@ -42,6 +47,12 @@ export const JOB_TYPES = {
     summary: 'Speech to text with word timings; txt, srt, vtt, json and verbose_json artifacts',
     input: 'file',
     timeoutSec: (duration) => Math.ceil(300 + 3 * duration)
+  }),
+  separate: spec({
+    params: SeparateParams,
+    summary: 'Stem separation (signal processing): vocals and accompaniment, or vocals, drums, bass and other; one audio file per stem and summary.json',
+    input: 'file',
+    timeoutSec: (duration) => Math.ceil(300 + 2 * duration)
   })
 }
 
