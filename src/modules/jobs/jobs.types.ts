@@ -1,5 +1,6 @@
 import { Ajv } from 'ajv'
 import Type, { type Static, type TSchema } from 'typebox'
+import { GENERATE_LIMITS as G } from '../../engines/generate/index.ts'
 import { unprocessable } from '../../http/problem.ts'
 
 /**
@@ -17,6 +18,15 @@ export const TranscribeParams = Type.Object({
 
 export const AnalyzeParams = Type.Object({
   silenceThresholdDb: Type.Optional(Type.Number({ minimum: -120, maximum: 0, description: 'Frames below this level count as silence (default -50 dBFS)' }))
+}, { additionalProperties: false })
+
+export const GenerateParams = Type.Object({
+  prompt: Type.String({ minLength: 1, maxLength: G.promptMaxChars, pattern: G.printablePattern, description: 'Genre, mood, tempo ("80 bpm"), instruments and key ("in A minor") in words; control characters are ignored' }),
+  durationSec: Type.Number({ minimum: G.durationMinSec, maximum: G.durationMaxSec }),
+  seed: Type.Optional(Type.Integer({ minimum: 0, maximum: G.seedMax, description: 'Another piece from the same words; defaults to a hash of the prompt' })),
+  tempo: Type.Optional(Type.Number({ minimum: G.tempoMin, maximum: G.tempoMax, description: 'BPM; overrides the prompt' })),
+  key: Type.Optional(Type.String({ maxLength: 12, pattern: G.keyPattern, description: '"A minor", "F#m", "Bb major"; overrides the prompt' })),
+  format: Type.Optional(Type.Union([Type.Literal('wav'), Type.Literal('mp3')], { default: 'wav' }))
 }, { additionalProperties: false })
 
 interface JobTypeSpec<S extends TSchema> {
@@ -42,6 +52,13 @@ export const JOB_TYPES = {
     summary: 'Speech to text with word timings; txt, srt, vtt, json and verbose_json artifacts',
     input: 'file',
     timeoutSec: (duration) => Math.ceil(300 + 3 * duration)
+  }),
+  generate: spec({
+    params: GenerateParams,
+    summary: 'Procedural music from a prompt: music.wav or music.mp3, music.mid and composition.json',
+    input: 'none',
+    // A large SoundFont takes seconds of CPU to load before FluidSynth renders faster than real time.
+    timeoutSec: (_duration, params) => Math.ceil(120 + 2 * params.durationSec)
   })
 }
 
