@@ -81,7 +81,7 @@ const GRIDS: Record<DrumStyle, Grid[]> = {
     { [KICK]: 'X......oX.......', [STICK]: '....X.......X...', [HAT]: 'x.o.x.o.x.o.x.o.' }
   ],
   'jazz-ride': [
-    { [RIDE]: 'X...x.o.X...x.o.', [PEDAL_HAT]: '....x.......x...', [KICK]: 'o...o...o...o...' }
+    { [RIDE]: 'x...x.o.x...x.o.', [PEDAL_HAT]: '....x.......x...', [KICK]: 'o...o...o...o...' }
   ],
   shuffle: [
     { [KICK]: 'X.......X.......', [SNARE]: '....X.......X...', [HAT]: 'x.o.x.o.x.o.x.o.' }

@@ -107,7 +107,7 @@ export function generateEngine (options: GenerateOptions = {}): SourceEngine<Gen
 
     async run (params, context) {
       const problem = checkGenerateParams(params)
-      if (problem) throw new EngineError('invalid-input', `${problem[0]!.toUpperCase()}${problem.slice(1)}.`)
+      if (problem) throw new EngineError('invalid-input', `${problem}.`)
       const format = params.format ?? 'wav'
       const font = await soundfont()
       if ('missing' in font) throw new EngineError('missing-engine', `${font.missing[0]!.toUpperCase()}${font.missing.slice(1)}.`)

@@ -1,5 +1,5 @@
 import { DURATION_MAX_SEC, DURATION_MIN_SEC, TEMPO_MAX, TEMPO_MIN } from './plan.ts'
-import { PROMPT_MAX_CHARS } from './prompt.ts'
+import { normalisePrompt, PROMPT_MAX_CHARS } from './prompt.ts'
 import { SEED_MAX } from './random.ts'
 import { KEY_PATTERN } from './theory.ts'
 
@@ -16,5 +16,6 @@ export const GENERATE_LIMITS = {
   keyPattern: KEY_PATTERN,
   // At least one character that is not a control, format or space character: a prompt of
   // nothing but those is not text (a client's encoding bug), so it is refused, not composed.
-  printablePattern: '[^\\p{Cc}\\p{Cf}\\p{Z}\\s]'
+  printablePattern: '[^\\p{Cc}\\p{Cf}\\p{Z}\\s]',
+  normalisePrompt
 } as const

@@ -65,6 +65,8 @@ export function keySignature (key: Key): number {
 export interface Chord {
   /** As written in the progression: "vi", "V7", "bVII", "iiø7". */
   numeral: string
+  /** Scale degree of the root, 0–6. */
+  degree: number
   /** Pitch class of the root. */
   root: number
   /** Intervals above the root, in semitones, ascending. */
@@ -97,7 +99,7 @@ export function chordOf (numeral: string, key: Key): Chord {
   else if (suffix.endsWith('°7')) intervals.push(9)
   else if (suffix.endsWith('7')) intervals.push(10)
   const root = (key.tonic + SCALES[key.mode][degree]! + shift + 12) % 12
-  return { numeral, root, intervals }
+  return { numeral, degree, root, intervals }
 }
 
 export function chordPitchClasses (chord: Chord): number[] {
@@ -105,18 +107,15 @@ export function chordPitchClasses (chord: Chord): number[] {
 }
 
 /**
- * The scale a melody uses over `chord`: the key's scale with each chord tone it lacks put in
- * place of its neighbour (the leading tone over V in minor, the flat seventh over bVII).
+ * The scale a melody uses over `chord`: the key's scale with each chord tone put in place of
+ * the scale degree it stands on (the chord's root, third, fifth and seventh are its degree,
+ * two, four and six steps up), so the leading tone over V in minor replaces the seventh
+ * degree and the flat seventh over bVII the natural one.
  */
 export function scaleOver (chord: Chord, key: Key): number[] {
-  const scale = new Set(SCALES[key.mode].map((step) => (key.tonic + step) % 12))
-  for (const pc of chordPitchClasses(chord)) {
-    if (scale.has(pc)) continue
-    scale.delete((pc + 1) % 12)
-    scale.delete((pc + 11) % 12)
-    scale.add(pc)
-  }
-  return [...scale].sort((a, b) => a - b)
+  const scale = SCALES[key.mode].map((step) => (key.tonic + step) % 12)
+  chordPitchClasses(chord).forEach((pc, j) => { scale[(chord.degree + 2 * j) % 7] = pc })
+  return [...new Set(scale)].sort((a, b) => a - b)
 }
 
 /** Every MIDI note in [low, high] whose pitch class is in `classes`, ascending. */

@@ -36,6 +36,8 @@ interface JobTypeSpec<S extends TSchema> {
   input: 'file' | 'none'
   /** The whole budget for one attempt, from the input's duration (0 without one) and the params. */
   timeoutSec: (durationSec: number, params: Static<S>) => number
+  /** Valid params as they are stored and run: what the engine will use is what the job shows. */
+  normalise?: (params: Static<S>) => Static<S>
 }
 
 const spec = <S extends TSchema>(s: JobTypeSpec<S>) => s
@@ -58,7 +60,9 @@ export const JOB_TYPES = {
     summary: 'Procedural music from a prompt: music.wav or music.mp3, music.mid and composition.json',
     input: 'none',
     // A large SoundFont takes seconds of CPU to load before FluidSynth renders faster than real time.
-    timeoutSec: (_duration, params) => Math.ceil(120 + 2 * params.durationSec)
+    timeoutSec: (_duration, params) => Math.ceil(120 + 2 * params.durationSec),
+    // Control characters go before the prompt is stored (PostgreSQL's jsonb cannot hold \u0000).
+    normalise: (params) => ({ ...params, prompt: G.normalisePrompt(params.prompt) })
   })
 }
 
@@ -90,5 +94,6 @@ export function parseParams<T extends JobType> (type: T, params: unknown): JobPa
     const message = error?.keyword === 'additionalProperties' ? 'is not a parameter of this job type' : (error?.message ?? 'is invalid')
     throw unprocessable(`${field} ${message}`, { field })
   }
-  return copy as JobParams[T]
+  const normalise = (JOB_TYPES[type] as { normalise?: (p: unknown) => unknown }).normalise
+  return (normalise ? normalise(copy) : copy) as JobParams[T]
 }
