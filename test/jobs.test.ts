@@ -218,7 +218,8 @@ for (const backend of await backends()) {
         } finally { concurrent-- }
       },
       transcribe: async () => { throw new EngineError('invalid-input', 'not used here') },
-      separate: async () => { throw new EngineError('invalid-input', 'not used here') }
+      separate: async () => { throw new EngineError('invalid-input', 'not used here') },
+      generate: async () => { throw new EngineError('invalid-input', 'not used here') }
     }
     const analyze = (fileId: string, mode = 0) => createJob(t.app, key, { type: 'analyze', fileId, params: mode ? { silenceThresholdDb: mode } : {} })
 
@@ -396,7 +397,8 @@ for (const backend of await backends()) {
         return { result: { attempt: seen }, artifacts: [] }
       },
       transcribe: async () => { throw new EngineError('invalid-input', 'not used here') },
-      separate: async () => { throw new EngineError('invalid-input', 'not used here') }
+      separate: async () => { throw new EngineError('invalid-input', 'not used here') },
+      generate: async () => { throw new EngineError('invalid-input', 'not used here') }
     }
 
     before(async () => {

@@ -19,7 +19,8 @@ export function jobHandlers (engines: Engines, defaultTranscribeEngine: keyof En
       const { engine: _engine, ...rest } = params
       return engine.run(needs(input), { ...rest, language: params.language ?? 'en' }, context)
     },
-    separate: (input, params, context) => engines.separate.run(needs(input), params as JobParams['separate'], context)
+    separate: (input, params, context) => engines.separate.run(needs(input), params as JobParams['separate'], context),
+    generate: (_input, params, context) => engines.generate.run(params as JobParams['generate'], context)
   }
 }
 
