@@ -25,6 +25,7 @@ import { importService } from './modules/files/import.service.ts'
 import { urlImporter } from './modules/files/import/url-import.ts'
 import { jobsRoutes } from './modules/jobs/jobs.routes.ts'
 import { enginesRoutes } from './modules/engines/engines.routes.ts'
+import { generateRoutes } from './modules/generate/generate.routes.ts'
 import { openAiRoutes } from './modules/openai/openai.routes.ts'
 import { openAiService } from './modules/openai/openai.service.ts'
 import { translateRoutes } from './modules/translate/translate.routes.ts'
@@ -194,6 +195,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   importRoutes(app, { imports: importService({ files: container.files, importer: urlImporter(config, container.workspace), metrics }), audit })
   jobsRoutes(app, { jobs: container.jobs, streams: container.eventStreams, audit })
   enginesRoutes(app, { engines: container.engines })
+  generateRoutes(app, { jobs: container.jobs, audit })
   openAiRoutes(app, {
     openai: openAiService({ files: container.files, jobs: container.jobs, syncTimeoutMs: config.jobs.syncTimeoutMs, defaultEngine: config.jobs.transcribeEngine }),
     uploads,

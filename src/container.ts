@@ -72,7 +72,7 @@ export function createContainer (config: Config, db: Db, { storage, workspace }:
   })
   const sessions = sessionsService({ sessions: repos.sessions, refreshIdleDays: config.auth.refreshIdleDays })
   const files = filesService({ config, files: repos.files, storage, workspace, media: mediaTools(), metrics: options.metrics })
-  const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel })
+  const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel, soundfont: config.jobs.soundfont })
   const engineStatus = enginesService(engines)
   const signals = jobSignals(db, log)
   const queue = jobQueue(db, {
