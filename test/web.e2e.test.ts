@@ -248,6 +248,7 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
       const fileJobs = page.getByRole('region', { name: 'Jobs on this file' })
       await fileJobs.getByRole('link', { name: /^transcribe job/ }).waitFor()
       await fileJobs.getByText('succeeded').waitFor()
+      await capture(page, 'file-jobs')
       assertClean(page)
     })
 
