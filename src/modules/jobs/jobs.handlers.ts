@@ -18,7 +18,8 @@ export function jobHandlers (engines: Engines, defaultTranscribeEngine: keyof En
       if (!engine) throw new EngineError('invalid-input', `Unknown transcription engine ${String(name)}.`)
       const { engine: _engine, ...rest } = params
       return engine.run(needs(input), { ...rest, language: params.language ?? 'en' }, context)
-    }
+    },
+    speak: (_input, params, context) => engines.speak.run(params as JobParams['speak'], context)
   }
 }
 
