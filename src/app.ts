@@ -26,6 +26,7 @@ import { jobsRoutes } from './modules/jobs/jobs.routes.ts'
 import { enginesRoutes } from './modules/engines/engines.routes.ts'
 import { openAiRoutes } from './modules/openai/openai.routes.ts'
 import { openAiService } from './modules/openai/openai.service.ts'
+import { openAiSpeechService } from './modules/openai/openai-speech.service.ts'
 import { ensureServiceUser } from './modules/users/bootstrap.ts'
 import { usersRepository } from './modules/users/users.repository.ts'
 import { revocationBus } from './modules/auth/revocation-bus.ts'
@@ -177,6 +178,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   enginesRoutes(app, { engines: container.engines })
   openAiRoutes(app, {
     openai: openAiService({ files: container.files, jobs: container.jobs, syncTimeoutMs: config.jobs.syncTimeoutMs, defaultEngine: config.jobs.transcribeEngine }),
+    speech: openAiSpeechService({ jobs: container.jobs, engines: container.engines, syncTimeoutMs: config.jobs.syncTimeoutMs }),
     uploads,
     engines: container.engines,
     audit
