@@ -53,7 +53,7 @@ export function synthCommand (engine: SpeechEngineName, model: string, speed: nu
       // `-mode fundamental`: plain text. Without it text2wave picks a mode from the file name
       // (`.sable`, `.ogi`, `.email` anywhere in the path) and would read markup. The HTS
       // engine ignores Duration_Stretch; its own `-r` is the speed.
-      if (!/^[a-z0-9_]+$/.test(model)) throw new Error(`not a festival voice name: ${model}`)
+      if (!/^[a-z][a-z0-9_]*$/.test(model)) throw new Error(`not a festival voice name: ${model}`)
       return {
         binary: 'text2wave',
         args: ['-mode', 'fundamental', '-eval', `(voice_${model})`,
@@ -63,7 +63,7 @@ export function synthCommand (engine: SpeechEngineName, model: string, speed: nu
         pkg: 'festival'
       }
     case 'flite':
-      if (!/^[a-z0-9_]+$/.test(model)) throw new Error(`not a flite voice name: ${model}`)
+      if (!/^[a-z][a-z0-9_]*$/.test(model)) throw new Error(`not a flite voice name: ${model}`)
       return {
         binary: 'flite',
         args: ['-voice', model, ...(speed === 1 ? [] : ['--setf', `duration_stretch=${(1 / speed).toFixed(4)}`]), '-f', textFile, '-o', outFile],
@@ -72,7 +72,7 @@ export function synthCommand (engine: SpeechEngineName, model: string, speed: nu
       }
     case 'espeak-ng': {
       // No `-m`: markup stays text, `<speak>` is read out as words. `-b 1`: the file is UTF-8.
-      if (!/^[a-z0-9-]+(\+[a-z0-9]+)?$/.test(model)) throw new Error(`not an espeak-ng voice: ${model}`)
+      if (!/^[a-z][a-z0-9-]*(\+[a-z0-9]+)?$/.test(model)) throw new Error(`not an espeak-ng voice: ${model}`)
       const wpm = Math.max(ESPEAK_MIN_WPM, Math.round(ESPEAK_WPM * speed))
       return {
         binary: 'espeak-ng',

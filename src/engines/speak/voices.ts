@@ -93,7 +93,8 @@ export function catalogue (installed: Installed): Voice[] {
     id: `espeak:${e.language}`, engine: 'espeak-ng', language: e.language, description: `${e.name} (espeak-ng)`, ...(e.aliases.length ? { aliases: e.aliases } : {})
   }))
   const voices: Voice[] = [...natural.map(({ id, engine, language, description }) => ({ id, engine, language, description })), ...espeak]
-  const fallback = voices.find((v) => isEnglish(v.language))
+  // espeak-ng speaks a name with the name's own variant (resolveVoice), never as itself.
+  const fallback = voices.find((v) => v.engine !== 'espeak-ng' && isEnglish(v.language))
   for (const [name, pick] of Object.entries(OPENAI_VOICES)) {
     const voice = voices.find((v) => v.id === pick.english) ?? fallback
     if (voice) voice.openai = [...(voice.openai ?? []), name]
