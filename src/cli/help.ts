@@ -22,3 +22,13 @@ Runs on this machine with the installed engines, or with --server URL on a remot
 (the API key from --key or, better, the TYMPAN_API_KEY environment variable: a command line
 is visible to every user of the machine). Progress goes to stderr, results to stdout or --out;
 --out is written only when the run succeeds. Ctrl-C stops the run, and cancels a server's job.`
+
+export const SPEAK_HELP = `tympan speak TEXT [--voice nova] [--language es] [--speed 0.25-4] [--out FILE] [--format mp3|opus|aac|flac|wav|pcm]
+tympan speak --out FILE < text.txt
+
+Speaks TEXT (or standard input) with the installed voices, or with --server URL on a remote
+Tympan (the API key from TYMPAN_API_KEY). --voice takes an OpenAI name (alloy, ash, ballad,
+coral, echo, fable, onyx, nova, sage, shimmer, verse) or a Tympan voice id (festival:slt-hts,
+flite:rms, espeak:es; GET /api/v1/engines lists them). The format follows --out's extension,
+else --format, else mp3; without --out the audio goes to stdout (not to a terminal). A TEXT
+that starts with "-" goes after "--": tympan speak --out a.wav -- "-5 degrees".`

@@ -20,7 +20,7 @@ const TRANSCRIBE_ENGINES = ['pocketsphinx', 'whisper'] as const
 type TranscribeEngine = typeof TRANSCRIBE_ENGINES[number]
 type JobType = 'analyze' | 'transcribe'
 
-interface OutputFile { name: string, body: Buffer }
+export interface OutputFile { name: string, body: Buffer }
 interface Outcome { result: unknown, files: OutputFile[] }
 
 interface JobOptions {
@@ -106,7 +106,7 @@ function writeFailed (out: string, error: unknown): never {
  * failed run leaves no half-written result, and an existing file stays as it was until the
  * new one is whole. `dir` is created if it is missing, and removed again on failure.
  */
-async function writeWhole (dir: string, files: OutputFile[]): Promise<void> {
+export async function writeWhole (dir: string, files: OutputFile[]): Promise<void> {
   let created: string | undefined
   const staged: string[] = []
   try {
