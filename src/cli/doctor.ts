@@ -13,7 +13,6 @@ import { VERSION } from '../version.ts'
 // Missing ones are warnings: nothing runs them today. The engines report themselves (status()).
 const LATER_BINARIES: { binary: string, pkg: string, for: string }[] = [
   { binary: 'apertium', pkg: 'apertium', for: 'translation' },
-  { binary: 'espeak-ng', pkg: 'espeak-ng', for: 'speech synthesis' },
   { binary: 'fluidsynth', pkg: 'fluidsynth', for: 'music generation' }
 ]
 

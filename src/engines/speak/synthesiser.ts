@@ -114,18 +114,21 @@ export function createSynthesiser (options: SynthesiserOptions = {}): Synthesise
         ...(installed.espeak.length ? [] : ['espeak-ng (every language but English)']),
         ...(installed.pitchShift ? [] : ['ffmpeg\'s rubberband filter (the pitched voices)'])
       ]
-      const version = Object.entries(versions).filter(([, v]) => v).map(([name, v]) => `${name} ${v}`).join(', ')
+      // `package` and `version` are espeak-ng's, the engine of every language; the English
+      // engines are named in the detail (`tympan doctor` prints package, version, detail).
+      const english = (['festival', 'flite'] as const).filter((name) => versions[name]).map((name) => `${name} ${versions[name]!}`)
+      const details = [...(english.length ? [`English: ${english.join(', ')}`] : []), ...(missing.length ? [`not installed: ${missing.join('; ')}`] : [])]
       return {
         name: 'speak',
         available: list.length > 0,
         package: 'espeak-ng',
-        ...(version ? { version } : {}),
+        ...(versions['espeak-ng'] ? { version: versions['espeak-ng'] } : {}),
         languages: [...new Set(list.map((v) => v.language.split('-')[0]!))].sort(),
         voices: list.map((v) => v.id),
         voiceDetails: list,
         ...(list.length === 0
           ? { detail: 'No speech engine is installed: install the Debian package espeak-ng.' }
-          : missing.length ? { detail: `not installed: ${missing.join('; ')}` } : {})
+          : details.length ? { detail: details.join('; ') } : {})
       }
     },
 
