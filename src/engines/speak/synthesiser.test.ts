@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
@@ -48,6 +48,15 @@ describe('synthesiser on the installed engines', { skip }, () => {
     const speaking = stages.filter((s) => s.startsWith('speaking'))
     assert.ok(speaking.length >= 4, `three or more chunks: ${speaking.join(', ')}`)
     assert.equal(speaking.at(-1), `speaking ${speaking.length - 1}/${speaking.length - 1}`)
+  })
+
+  it('synthesises several texts in one work directory at once, leaving only their WAVs', async () => {
+    const wd = await workDir()
+    const texts = ['Uno. Dos. Tres.', 'Cuatro. Cinco.', 'Seis.']
+    const spoken = await Promise.all(texts.map((text, i) => synthesiser.synthesise({ text, language: 'es' }, join(wd, `s${i}.wav`), { signal: new AbortController().signal, workDir: wd, parallelism: 2 })))
+    assert.deepEqual(spoken.map((s) => s.voice), ['espeak:es', 'espeak:es', 'espeak:es'])
+    assert.ok(spoken[0]!.durationSec > spoken[2]!.durationSec)
+    assert.deepEqual((await readdir(wd)).sort(), ['s0.wav', 's1.wav', 's2.wav'])
   })
 
   it('stops the synthesisers at once when canceled', async () => {

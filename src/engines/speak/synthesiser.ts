@@ -1,4 +1,4 @@
-import { open, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { EngineError, type EngineStatus } from '../engine.ts'
 import { runProcess } from '../process.ts'
@@ -147,29 +147,35 @@ export function createSynthesiser (options: SynthesiserOptions = {}): Synthesise
       const size = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil(text.length / parallelism)))
       const chunks = chunkText(text, size).filter(speakable)
 
-      const names = chunks.map((_, i) => `chunk-${String(i).padStart(4, '0')}.wav`)
-      let next = 0
-      let done = 0
-      opts.progress?.(0, `speaking 0/${chunks.length}`)
-      const worker = async (signal: AbortSignal) => {
-        while (next < chunks.length && !signal.aborted) {
-          const i = next++
-          const textFile = join(opts.workDir, `chunk-${String(i).padStart(4, '0')}.txt`)
-          const out = join(opts.workDir, names[i]!)
-          await writeFile(textFile, `${chunks[i]!}\n`, { mode: 0o600 })
-          await synthesiseChunk(synthCommand(recipe.engine, recipe.model, speed, textFile, out), chunks[i]!.length, speed, signal, out)
-          done++
-          opts.progress?.(done / (chunks.length + 1), `speaking ${done}/${chunks.length}`)
+      // A directory of its own per call: callers may synthesise several texts in one work directory at once.
+      const scratch = await mkdtemp(join(opts.workDir, 'speak-'))
+      try {
+        const names = chunks.map((_, i) => `chunk-${String(i).padStart(4, '0')}.wav`)
+        let next = 0
+        let done = 0
+        opts.progress?.(0, `speaking 0/${chunks.length}`)
+        const worker = async (signal: AbortSignal) => {
+          while (next < chunks.length && !signal.aborted) {
+            const i = next++
+            const textFile = join(scratch, `chunk-${String(i).padStart(4, '0')}.txt`)
+            const out = join(scratch, names[i]!)
+            await writeFile(textFile, `${chunks[i]!}\n`, { mode: 0o600 })
+            await synthesiseChunk(synthCommand(recipe.engine, recipe.model, speed, textFile, out), chunks[i]!.length, speed, signal, out)
+            done++
+            opts.progress?.(done / (chunks.length + 1), `speaking ${done}/${chunks.length}`)
+          }
         }
-      }
-      await runAll(Array.from({ length: Math.min(parallelism, chunks.length) }, () => worker), opts.signal)
+        await runAll(Array.from({ length: Math.min(parallelism, chunks.length) }, () => worker), opts.signal)
 
-      opts.progress?.(chunks.length / (chunks.length + 1), 'joining')
-      const listFile = join(opts.workDir, 'chunks.txt')
-      await writeFile(listFile, concatList(names), { mode: 0o600 })
-      await runProcess(bin('ffmpeg'), joinArgs({ list: listFile, pitch: recipe.pitch, tempo: residualTempo(recipe.engine, speed), out: outPath }), {
-        signal: opts.signal, timeoutMs: 60_000 + text.length * 20, pkg: 'ffmpeg', maxOutput: 64 * 1024
-      })
+        opts.progress?.(chunks.length / (chunks.length + 1), 'joining')
+        const listFile = join(scratch, 'chunks.txt')
+        await writeFile(listFile, concatList(names), { mode: 0o600 })
+        await runProcess(bin('ffmpeg'), joinArgs({ list: listFile, pitch: recipe.pitch, tempo: residualTempo(recipe.engine, speed), out: outPath }), {
+          signal: opts.signal, timeoutMs: 60_000 + text.length * 20, pkg: 'ffmpeg', maxOutput: 64 * 1024
+        })
+      } finally {
+        await rm(scratch, { recursive: true, force: true })
+      }
       const info = await wavInfo(outPath)
       if (!info) throw new EngineError('transient', 'ffmpeg produced no audio.')
       opts.progress?.(1, 'spoken')
