@@ -410,6 +410,37 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
       assertClean(page)
     })
 
+    it('translates the utterance\'s speech into Spanish: segments side by side, subtitles, the spoken translation', async (test) => {
+      if (!await hasJobType(page, 'translate')) { test.skip('this server has no translate job type'); return }
+      await navLink(page, 'Files').click()
+      await page.getByRole('link', { name: path.basename(UTTERANCE) }).click()
+      await page.getByRole('radio', { name: /^translate/ }).check()
+      // The language and voice fields are pickers of what the server has installed.
+      await page.getByLabel('Source lang').selectOption('en')
+      await page.getByLabel('Target lang (required)').selectOption('es')
+      await page.getByLabel('Speak', { exact: true }).check()
+      assert.ok(await page.getByLabel('Voice').locator('optgroup[label="Spanish"]').count() === 1, 'the voices of the target language')
+      await page.getByRole('button', { name: 'Start translate' }).click()
+      await page.getByRole('heading', { name: 'Translate job', level: 1 }).waitFor()
+      const view = page.getByRole('region', { name: 'Translation' })
+      await view.getByRole('table').waitFor({ timeout: 90_000 })
+      const rows = view.getByRole('table').locator('tbody tr')
+      assert.ok(await rows.count() >= 1, 'at least one segment')
+      const [english, spanish] = await Promise.all([rows.first().locator('td').nth(1).textContent(), rows.first().locator('td').nth(2).textContent()])
+      assert.ok(english && spanish && english !== spanish, `a segment and its translation: ${english} / ${spanish}`)
+      await view.getByRole('heading', { name: 'Spoken in Spanish' }).waitFor()
+      for (const time of await page.getByTestId('player-time').all()) {
+        for (let i = 0; i < 100 && (await time.textContent())?.endsWith('/ 0:00.0'); i++) await page.waitForTimeout(100)
+        assert.ok(!(await time.textContent())?.endsWith('/ 0:00.0'), 'each player loaded its audio')
+      }
+      const [download] = await Promise.all([page.waitForEvent('download'), view.getByRole('link', { name: 'SRT (translation.srt)' }).click()])
+      assert.equal(download.suggestedFilename(), 'translation.srt')
+      assert.match(fs.readFileSync((await download.path())!, 'utf8'), /^1\r?\n00:00:\d\d,\d{3} --> /)
+      await view.getByRole('link', { name: 'SRT (source.srt)' }).waitFor()
+      await capture(page, 'speech-translation')
+      assertClean(page)
+    })
+
     it('cannot open the admin pages', async () => {
       assert.equal(await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Admin' }).count(), 0)
       await page.goto(`${base}/admin/audit`)

@@ -1,11 +1,11 @@
-import { useMemo, useState, type FormEvent } from 'react'
+import { useState, type FormEvent } from 'react'
 import { api, ApiError, errorText } from '../api.ts'
 import { choices } from '../components/JobForm.tsx'
 import { useJobTypes } from '../job-types.ts'
 import { navigate } from '../router.tsx'
-import type { EngineInfo, Job, JobType, VoiceDetail } from '../types.ts'
-import { Alert, ErrorAlert, PageTitle, useLoad } from '../ui.tsx'
-import { languageName } from '../languages.ts'
+import { useVoices, VoiceOptions } from '../components/Pickers.tsx'
+import type { Job, JobType } from '../types.ts'
+import { Alert, ErrorAlert, PageTitle } from '../ui.tsx'
 
 // Speech synthesis: a `speak` job (the session has no API key for /v1/audio/speech, and a job
 // survives a closed tab). Bounds and formats come from the type's params schema, the voices
@@ -25,28 +25,13 @@ export function SpeakPage () {
   )
 }
 
-/** Voices grouped by the language they speak, best known names first. */
-function groupVoices (voices: VoiceDetail[]): Array<[string, VoiceDetail[]]> {
-  const groups = new Map<string, VoiceDetail[]>()
-  for (const voice of voices) {
-    const base = voice.language.split('-')[0]!
-    groups.set(base, [...groups.get(base) ?? [], voice])
-  }
-  return [...groups].sort(([a], [b]) => a === 'en' ? -1 : b === 'en' ? 1 : languageName(a).localeCompare(languageName(b)))
-}
-
 function SpeakForm ({ type }: { type: JobType }) {
   const props = type.params.properties ?? {}
   const maxChars = props.text?.maxLength ?? 20_000
   const minSpeed = props.speed?.minimum ?? 0.25
   const maxSpeed = props.speed?.maximum ?? 4
   const formats = choices(props.format) ?? []
-  const engines = useLoad((signal) => api<{ engines: EngineInfo[] }>('/api/v1/engines', { signal }), [])
-  const voices = useMemo(() => {
-    const seen = new Map<string, VoiceDetail>()
-    for (const engine of engines.data?.engines ?? []) if (engine.available) for (const v of engine.voiceDetails ?? []) if (!seen.has(v.id)) seen.set(v.id, v)
-    return groupVoices([...seen.values()])
-  }, [engines.data])
+  const voices = useVoices()
 
   const [text, setText] = useState('')
   const [voice, setVoice] = useState('')
@@ -78,7 +63,7 @@ function SpeakForm ({ type }: { type: JobType }) {
       <h2 id="speak-title">Text to speech</h2>
       <form className="translate-form" onSubmit={(e) => { void submit(e) }}>
         {error && <Alert kind="error">{error}</Alert>}
-        <ErrorAlert error={engines.error} />
+        <ErrorAlert error={voices.error} />
         <div className="field">
           <label htmlFor="speak-text">Text</label>
           <textarea id="speak-text" rows={6} required value={text} aria-invalid={badField === 'text' || count > maxChars || undefined} aria-describedby="speak-count" onChange={(e) => setText(e.target.value)} />
@@ -91,11 +76,7 @@ function SpeakForm ({ type }: { type: JobType }) {
             <label htmlFor="speak-voice">Voice</label>
             <select id="speak-voice" value={voice} aria-invalid={badField === 'voice' || undefined} onChange={(e) => setVoice(e.target.value)}>
               <option value="">Default English voice</option>
-              {voices.map(([language, list]) => (
-                <optgroup key={language} label={languageName(language)}>
-                  {list.map((v) => <option key={v.id} value={v.id}>{v.description}</option>)}
-                </optgroup>
-              ))}
+              <VoiceOptions groups={voices.groups} />
             </select>
           </div>
           {formats.length > 0 && (

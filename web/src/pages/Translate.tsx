@@ -1,16 +1,14 @@
 import { useMemo, useState, type FormEvent } from 'react'
 import { api, ApiError, errorText } from '../api.ts'
 import { languageName } from '../languages.ts'
-import { Alert, ErrorAlert, PageTitle, useLoad } from '../ui.tsx'
+import { routesFrom, sourcesOf, TargetOptions, useLanguages, type Route } from '../components/Pickers.tsx'
+import { Alert, ErrorAlert, PageTitle } from '../ui.tsx'
 
 // Text translation (POST /api/v1/translate). The pickers come from the server's installed
 // pairs and routes, so a pair added on the server shows up here; a route through pivot
 // languages says so, since each extra step costs quality. The server checks everything
 // again, and its 422 (text, codes, route) is shown as it words it.
 
-interface Pair { from: string, to: string, mode: string }
-interface Route { from: string, to: string, via: string[] }
-interface Languages { pairs: Pair[], routes: Route[] }
 interface Translation { translation: string, source_lang: string, target_lang: string, engine: string, route: string[] }
 
 /** The server's limit, counted as it counts: Unicode code points of the trimmed text. */
@@ -19,9 +17,9 @@ const characters = (text: string) => [...text.trim()].length
 
 
 export function TranslatePage () {
-  const languages = useLoad((signal) => api<Languages>('/api/v1/translate/languages', { signal }), [])
+  const languages = useLanguages()
   const routes = languages.data?.routes ?? []
-  const sources = useMemo(() => [...new Set(routes.map((r) => r.from))].sort((a, b) => languageName(a).localeCompare(languageName(b))), [routes])
+  const sources = useMemo(() => sourcesOf(routes), [routes])
   const [from, setFrom] = useState('')
   const [to, setTo] = useState('')
   const [text, setText] = useState('')
@@ -31,7 +29,7 @@ export function TranslatePage () {
   const [result, setResult] = useState<{ source: string, answer: Translation }>()
 
   const source = from || (sources.includes('en') ? 'en' : sources[0] ?? '')
-  const targets = routes.filter((r) => r.from === source).sort((a, b) => a.via.length - b.via.length || languageName(a.to).localeCompare(languageName(b.to)))
+  const targets = routesFrom(routes, source)
   const target = targets.some((r) => r.to === to) ? to : targets.find((r) => r.to === 'es')?.to ?? targets[0]?.to ?? ''
   const route = targets.find((r) => r.to === target)
   const count = characters(text)
@@ -81,8 +79,7 @@ export function TranslatePage () {
               <div className="field">
                 <label htmlFor="tr-to">To</label>
                 <select id="tr-to" value={target} aria-invalid={badField === 'target_lang' || undefined} aria-describedby="tr-route" onChange={(e) => { setTo(e.target.value); setResult(undefined) }}>
-                  <RouteOptions label="Direct" routes={targets.filter((r) => r.via.length === 0)} />
-                  <RouteOptions label="Through another language" routes={targets.filter((r) => r.via.length > 0)} />
+                  <TargetOptions routes={targets} />
                 </select>
               </div>
             </div>
@@ -132,15 +129,6 @@ export function TranslatePage () {
         </details>
       )}
     </>
-  )
-}
-
-function RouteOptions ({ label, routes }: { label: string, routes: Route[] }) {
-  if (routes.length === 0) return null
-  return (
-    <optgroup label={label}>
-      {routes.map((r) => <option key={r.to} value={r.to}>{languageName(r.to)} ({r.to}){r.via.length ? ` — via ${r.via.map(languageName).join(', ')}` : ''}</option>)}
-    </optgroup>
   )
 }
 
