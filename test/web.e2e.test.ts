@@ -365,6 +365,9 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
       await page.getByRole('heading', { name: 'Instruments' }).waitFor()
       for (const name of ['MIDI', 'composition.json']) await page.getByRole('link', { name: new RegExp(`^${name}`) }).waitFor()
       await capture(page, 'music-result')
+      await page.emulateMedia({ colorScheme: 'dark' })
+      await capture(page, 'music-result-dark')
+      await page.emulateMedia({ colorScheme: 'light' })
       assertClean(page)
     })
 
