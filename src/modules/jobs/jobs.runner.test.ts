@@ -85,6 +85,17 @@ describe('job runner: a successful attempt', () => {
     assert.deepEqual(t.processed, [{ fileId: t.file.id, jobId: t.job.id, statusThen: 'running' }])
   })
 
+  it('records every partial result as an event, in order and before the job ends, and drops an oversized one', async () => {
+    const t = setup(async (context) => {
+      for (let i = 0; i < 5; i++) context.partial?.({ segment: { id: i, text: `part ${i}` } })
+      context.partial?.({ segment: { id: 5, text: 'x'.repeat(70_000) } })
+      return { result: {}, artifacts: [] }
+    })
+    await t.runner.run(t.delivery())
+    const kinds = t.jobs.eventRows.filter((e) => e.job_id === t.job.id).map((e) => e.kind === 'partial' ? `partial ${String((e.data.segment as { id: number }).id)}` : `${e.kind} ${String(e.data.status ?? '')}`.trim())
+    assert.deepEqual(kinds.filter((k) => !k.startsWith('progress')), ['status running', 'partial 0', 'partial 1', 'partial 2', 'partial 3', 'partial 4', 'status succeeded'])
+  })
+
   it('keeps no artifacts of a job canceled in the last instant', async () => {
     const t = setup(async (context) => {
       const file = path.join(context.workDir, 'out.txt')
