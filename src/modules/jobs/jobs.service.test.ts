@@ -156,6 +156,43 @@ describe('jobs service: reading', () => {
   })
 })
 
+describe('jobs service: following a job', () => {
+  it('yields each event as it is written and returns the job once it has finished', async () => {
+    const { service, jobs, signals } = setup()
+    const job = jobs.seed({ owner_id: principal().userId, status: 'running' })
+    const follow = service.follow(job.id, 5000)
+    const seen: string[] = []
+    const reading = (async () => {
+      for (;;) {
+        const next = await follow.next()
+        if (next.done) return next.value
+        seen.push(`${next.value.kind} ${JSON.stringify(next.value.data)}`)
+      }
+    })()
+    await jobs.partial(job.id, { segment: 1 })
+    await signals.changed.publish(job.id)
+    await jobs.partial(job.id, { segment: 2 })
+    await jobs.finish(job.id, { status: 'succeeded', expiresAt: new Date() })
+    await signals.changed.publish(job.id)
+    const started = Date.now()
+    assert.equal((await reading)?.status, 'succeeded')
+    assert.ok(Date.now() - started < 500, 'woken by the signal, not by the poll')
+    assert.deepEqual(seen, ['partial {"segment":1}', 'partial {"segment":2}', 'status {"status":"succeeded"}'])
+  })
+
+  it('ends without the job when the caller aborts, when the job is deleted, and at its deadline', async () => {
+    const { service, jobs } = setup()
+    const job = jobs.seed({ owner_id: principal().userId, status: 'running' })
+    const abort = new AbortController()
+    const aborted = service.follow(job.id, 60_000, abort.signal).next()
+    setTimeout(() => { abort.abort() }, 20)
+    assert.deepEqual(await aborted, { done: true, value: undefined })
+    assert.deepEqual(await service.follow(job.id, 30).next(), { done: true, value: undefined })
+    await jobs.delete(job.id)
+    assert.deepEqual(await service.follow(job.id, 60_000).next(), { done: true, value: undefined })
+  })
+})
+
 describe('jobs service: cancel and delete', () => {
   for (const status of ['queued', 'running'] as const) {
     it(`cancels a ${status} job, keeps its record until its retention, and stops its worker`, async () => {

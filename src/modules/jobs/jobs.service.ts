@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import type { Config } from '../../config/config.ts'
-import type { Job, JobArtifact, JobErrorCode, JobStatus } from '../../db/schema.ts'
+import type { Job, JobArtifact, JobErrorCode, JobEvent, JobStatus } from '../../db/schema.ts'
 import { decodeCursor, encodeCursor } from '../../http/cursor.ts'
 import { page, withLookahead } from '../../db/keyset.ts'
 import { notFound, tooManyRequests, unprocessable } from '../../http/problem.ts'
@@ -13,7 +13,7 @@ import type { FilesRepository } from '../files/files.repository.ts'
 import type { JobSignals } from './jobs.events.ts'
 import type { JobQueue } from './jobs.queue.ts'
 import { JOB_TYPES, JOB_TYPE_NAMES, isJobType, jobTimeoutSec, parseParams, type JobType } from './jobs.types.ts'
-import type { JobsRepository } from './jobs.repository.ts'
+import { EVENTS_PAGE, type JobsRepository } from './jobs.repository.ts'
 
 export interface PublicJob {
   id: string
@@ -74,6 +74,29 @@ export const isFinished = (status: JobStatus) => status !== 'queued' && status !
 
 export function jobsService (deps: JobsServiceDeps) {
   const { config, jobs, storage, queue, signals } = deps
+
+  /**
+   * Waits for job `id` to change: its signal, a slow poll (a lost notification) or the abort.
+   * A signal that comes while the caller is busy reading is kept for its next wait.
+   */
+  function changesOf (id: string, abort?: AbortSignal) {
+    let pending = false
+    let wake: (() => void) | undefined
+    const changed = () => { if (wake) wake(); else pending = true }
+    const unsubscribe = signals.changed.subscribe((jobId) => { if (jobId === undefined || jobId === id) changed() })
+    abort?.addEventListener('abort', changed)
+    return {
+      next: (deadline: number) => new Promise<void>((resolve) => {
+        if (pending || abort?.aborted) { pending = false; resolve(); return }
+        const timer = setTimeout(() => { wake?.() }, Math.min(1000, Math.max(0, deadline - Date.now())))
+        wake = () => { clearTimeout(timer); wake = undefined; resolve() }
+      }),
+      close () {
+        unsubscribe()
+        abort?.removeEventListener('abort', changed)
+      }
+    }
+  }
 
   async function mustFind (principal: Principal, id: string, access: OwnedAccess = 'read'): Promise<Job> {
     const job = await jobs.findById(id)
@@ -192,20 +215,47 @@ export function jobsService (deps: JobsServiceDeps) {
      */
     async waitFor (id: string, timeoutMs: number, abort?: AbortSignal): Promise<Job | undefined> {
       const deadline = Date.now() + timeoutMs
-      let wake = () => {}
-      const unsubscribe = signals.changed.subscribe((jobId) => { if (jobId === undefined || jobId === id) wake() })
+      const changes = changesOf(id, abort)
       try {
         while (Date.now() < deadline && !abort?.aborted) {
           const job = await jobs.findById(id)
           if (!job || isFinished(job.status)) return job
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now())))
-            wake = () => { clearTimeout(timer); resolve() }
-          })
+          await changes.next(deadline)
         }
         return undefined
       } finally {
-        unsubscribe()
+        changes.close()
+      }
+    },
+
+    /**
+     * The job's events as they are written (status, progress, partial results), returning the
+     * job once it has finished and every event before its end was yielded, or undefined when
+     * it is deleted, after `timeoutMs`, or on abort. For a caller that streams one job's
+     * result itself (OpenAI's streaming transcription); HTTP clients of the job API use
+     * jobs.event-stream.
+     */
+    async * follow (id: string, timeoutMs: number, abort?: AbortSignal): AsyncGenerator<JobEvent, Job | undefined> {
+      const deadline = Date.now() + timeoutMs
+      const changes = changesOf(id, abort)
+      let cursor = 0
+      try {
+        while (Date.now() < deadline && !abort?.aborted) {
+          // The job is read before its events: once it is seen finished, its last events are in.
+          const job = await jobs.findById(id)
+          if (!job) return undefined
+          const events = await jobs.events(id, cursor)
+          for (const event of events) {
+            yield event
+            cursor = event.id
+          }
+          if (events.length === EVENTS_PAGE) continue
+          if (isFinished(job.status)) return job
+          await changes.next(deadline)
+        }
+        return undefined
+      } finally {
+        changes.close()
       }
     },
 

@@ -5,6 +5,7 @@ import type { EnginesService } from '../engines/engines.service.ts'
 import { receiveUpload, type UploadDeps } from '../files/multipart-upload.ts'
 import { openAiErrorHandler } from './openai-errors.ts'
 import { renderTranscription, type OpenAiService } from './openai.service.ts'
+import { serverSentEvents } from './openai.stream.ts'
 
 const tags = ['openai']
 // A fixed date: OpenAI's `created` is when a model was published, not when we answered.
@@ -32,7 +33,7 @@ export function openAiRoutes (app: FastifyInstance, deps: OpenAiRoutesDeps) {
       schema: {
         tags,
         summary: 'Transcribe audio (OpenAI-compatible, synchronous)',
-        description: 'multipart/form-data: file, model (whisper-1 = the default engine, or pocketsphinx / whisper), language, prompt, response_format (json, text, srt, vtt, verbose_json), temperature, timestamp_granularities[] (word, segment). pocketsphinx ignores prompt and temperature.',
+        description: 'multipart/form-data: file, model (whisper-1 = the default engine, or pocketsphinx / whisper), language, prompt, response_format (json, text, srt, vtt, verbose_json), temperature, timestamp_granularities[] (word, segment), stream (true: server-sent events, `transcript.text.delta` per recognised segment then `transcript.text.done`; json and text only). pocketsphinx ignores prompt and temperature.',
         consumes: ['multipart/form-data']
       }
     }, async (request, reply) => {
@@ -41,6 +42,16 @@ export function openAiRoutes (app: FastifyInstance, deps: OpenAiRoutesDeps) {
       const parsed = await deps.openai.parse(upload)
       const abort = new AbortController()
       reply.raw.once('close', () => { if (!reply.raw.writableFinished) abort.abort() })
+      if (parsed.stream) {
+        const { jobId, events } = await deps.openai.transcribeStream(principal, upload, parsed, abort.signal)
+        await deps.audit(request, 'openai.transcription', 200, { jobId, engine: parsed.engine, stream: true })
+        return reply
+          .header('content-type', 'text/event-stream; charset=utf-8')
+          .header('cache-control', 'no-store')
+          .header('x-accel-buffering', 'no')
+          .header('tympan-job-id', jobId)
+          .send(serverSentEvents(events, { log: request.log }))
+      }
       const { jobId, transcript } = await deps.openai.transcribe(principal, upload, parsed, abort.signal)
       await deps.audit(request, 'openai.transcription', 200, { jobId, engine: parsed.engine })
       const rendered = renderTranscription(transcript, parsed)

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import type { Principal } from '../../access/permissions.ts'
+import type { Job, JobEvent } from '../../db/schema.ts'
 import type { Transcript } from '../../engines/transcribe/transcript.ts'
 import { HttpProblem } from '../../http/problem.ts'
 import type { FilesService } from '../files/files.service.ts'
@@ -24,7 +26,7 @@ const transcript: Transcript = {
 describe('OpenAI transcription fields', () => {
   it('maps whisper-1 to the default engine and keeps what the engine may use', () => {
     const request = parseTranscriptionFields(fields([['model', 'whisper-1'], ['language', 'en'], ['temperature', '0.2'], ['prompt', 'Austen']]), 'pocketsphinx')
-    assert.deepEqual(request, { engine: 'pocketsphinx', language: 'en', prompt: 'Austen', temperature: 0.2, responseFormat: 'json', words: false, segments: true })
+    assert.deepEqual(request, { engine: 'pocketsphinx', language: 'en', prompt: 'Austen', temperature: 0.2, responseFormat: 'json', words: false, segments: true, stream: false })
     assert.equal(parseTranscriptionFields(fields([['model', 'whisper']]), 'pocketsphinx').engine, 'whisper')
   })
 
@@ -49,6 +51,14 @@ describe('OpenAI transcription fields', () => {
     assert.equal(param([['model', 'whisper-1'], ['temperature', 'hot']]), 'temperature')
     assert.equal(param([['model', 'whisper-1'], ['response_format', 'verbose_json'], ['timestamp_granularities[]', 'char']]), 'timestamp_granularities[]')
     assert.equal(param([['model', 'whisper-1'], ['timestamp_granularities[]', 'word']]), 'timestamp_granularities[]')
+    assert.equal(param([['model', 'whisper-1'], ['stream', 'true'], ['response_format', 'srt']]), 'stream')
+    assert.equal(param([['model', 'whisper-1'], ['stream', '1']]), 'stream')
+  })
+
+  it('reads stream as OpenAI clients send it, for json and text', () => {
+    assert.equal(parseTranscriptionFields(fields([['model', 'whisper-1'], ['stream', 'true']]), 'pocketsphinx').stream, true)
+    assert.equal(parseTranscriptionFields(fields([['model', 'whisper-1'], ['stream', 'true'], ['response_format', 'text']]), 'pocketsphinx').stream, true)
+    assert.equal(parseTranscriptionFields(fields([['model', 'whisper-1'], ['stream', 'false'], ['response_format', 'srt']]), 'pocketsphinx').stream, false)
   })
 })
 
@@ -85,5 +95,72 @@ describe('openAiService.parse', () => {
     const discarded: string[] = []
     await assert.rejects(service(discarded).parse(upload([['model', 'gpt-9']])), (error: unknown) => error instanceof HttpProblem && error.status === 400)
     assert.deepEqual(discarded, ['/staging/u'])
+  })
+})
+
+describe('openAiService.transcribeStream', () => {
+  const segment = (id: number, text: string) => ({ id, start: id, end: id + 1, text, words: [] })
+  const three = { ...transcript, text: 'one two three', segments: [segment(0, 'one'), segment(1, 'two'), segment(2, 'three')] }
+  const event = (id: number, kind: JobEvent['kind'], data: Record<string, unknown>): JobEvent => ({ id, job_id: 'j', kind, data, at: new Date() })
+  const job = (fields: Partial<Job>): Job => ({ id: 'j', owner_id: 'u', type: 'transcribe', file_id: 'f', params: {}, status: 'succeeded', progress: 1, stage: '', attempts: 1, error: null, error_code: null, result: three, created_at: new Date(), started_at: null, finished_at: null, expires_at: null, ...fields })
+
+  function service (log: JobEvent[], end: Job | undefined) {
+    const calls: string[] = []
+    const openai = openAiService({
+      files: {
+        accept: async () => ({ id: 'f' }),
+        delete: async (_p: unknown, id: string) => { calls.push(`delete file ${id}`) }
+      } as unknown as FilesService,
+      jobs: {
+        create: async () => ({ id: 'j' }),
+        async * follow () { yield * log; return end },
+        cancelOrDelete: async () => { calls.push('cancel job'); return { deleted: true } }
+      } as unknown as JobsService,
+      syncTimeoutMs: 1000,
+      defaultEngine: 'pocketsphinx'
+    })
+    const request = parseTranscriptionFields(fields([['model', 'whisper-1'], ['stream', 'true']]), 'pocketsphinx')
+    const upload: ReceivedUpload = { staged: { path: '/staging/u', size: 1, sha256: 'ab' }, name: 'a.wav', fields: new Map() }
+    const collect = async (abort = new AbortController().signal) => {
+      const out: unknown[] = []
+      for await (const e of (await openai.transcribeStream(principal, upload, request, abort)).events) out.push(e)
+      return out
+    }
+    return { collect, calls }
+  }
+  const principal = { userId: 'u' } as unknown as Principal
+
+  it('sends each segment once, in order, though a retried attempt reports them again, and what the partials missed before done', async () => {
+    const log = [
+      event(1, 'status', { status: 'running', attempt: 1 }),
+      event(2, 'partial', { segment: segment(0, 'one') }),
+      event(3, 'progress', { progress: 0.5, stage: 'recognising' }),
+      event(4, 'status', { status: 'running', attempt: 2 }),
+      event(5, 'partial', { segment: segment(0, 'one') }),
+      event(6, 'partial', { segment: segment(1, 'two') })
+    ]
+    const { collect, calls } = service(log, job({}))
+    assert.deepEqual(await collect(), [
+      { type: 'transcript.text.delta', delta: 'one' },
+      { type: 'transcript.text.delta', delta: ' two' },
+      { type: 'transcript.text.delta', delta: ' three' },
+      { type: 'transcript.text.done', text: 'one two three' }
+    ])
+    assert.deepEqual(calls, ['delete file f'])
+  })
+
+  it('ends a failed job with an error event, which the client throws', async () => {
+    const { collect } = service([], job({ status: 'failed', error: 'The file contains no audio.', error_code: 'invalid_input', result: null }))
+    assert.deepEqual(await collect(), [{ type: 'error', error: { message: 'The file contains no audio.', type: 'invalid_request_error', code: 'invalid_input' } }])
+  })
+
+  it('names the job that goes on past the limit, and cancels it when the client left', async () => {
+    const late = service([], undefined)
+    const [timeout] = await late.collect() as Array<{ error: { message: string } }>
+    assert.match(timeout!.error.message, /goes on as job j/)
+    assert.deepEqual(late.calls, [], 'the job keeps its file')
+    const left = service([], undefined)
+    assert.deepEqual(await left.collect(AbortSignal.abort()), [])
+    assert.deepEqual(left.calls, ['cancel job', 'delete file f'])
   })
 })

@@ -1,4 +1,5 @@
-import type { Transcript } from '../../engines/transcribe/transcript.ts'
+import type { Job } from '../../db/schema.ts'
+import type { Transcript, TranscriptSegment } from '../../engines/transcribe/transcript.ts'
 import { toJson, toSrt, toText, toVerboseJson, toVtt } from '../../engines/transcribe/transcript-formats.ts'
 import { HttpProblem, badRequest } from '../../http/problem.ts'
 import type { Principal } from '../../access/permissions.ts'
@@ -19,7 +20,17 @@ export interface TranscriptionRequest {
   responseFormat: ResponseFormat
   words: boolean
   segments: boolean
+  /** Server-sent events of the text as it is recognised (json and text only, as OpenAI). */
+  stream: boolean
 }
+
+/** OpenAI's TranscriptionStreamEvent (openai/resources/audio/transcriptions), plus the error its client throws on. */
+export type TranscriptionStreamEvent =
+  | { type: 'transcript.text.delta', delta: string }
+  | { type: 'transcript.text.done', text: string }
+  | { type: 'error', error: { message: string, type: string, code: string | null } }
+
+const STREAMABLE: readonly ResponseFormat[] = ['json', 'text']
 
 const one = (fields: Map<string, string[]>, name: string): string | undefined => fields.get(name)?.at(-1)
 
@@ -42,6 +53,10 @@ export function parseTranscriptionFields (fields: Map<string, string[]>, default
   const granularities = [...(fields.get('timestamp_granularities[]') ?? []), ...(fields.get('timestamp_granularities') ?? [])]
   for (const g of granularities) if (g !== 'word' && g !== 'segment') throw badRequest('timestamp_granularities[] takes word and/or segment', { field: 'timestamp_granularities[]' })
   if (granularities.length > 0 && format !== 'verbose_json') throw badRequest('timestamp_granularities[] needs response_format verbose_json', { field: 'timestamp_granularities[]' })
+  const streamText = one(fields, 'stream') ?? 'false'
+  if (streamText !== 'true' && streamText !== 'false') throw badRequest('stream must be true or false', { field: 'stream' })
+  const stream = streamText === 'true'
+  if (stream && !STREAMABLE.includes(format as ResponseFormat)) throw badRequest(`stream is not supported with response_format ${format}: use json or text`, { field: 'stream' })
   const prompt = one(fields, 'prompt')
   return {
     engine: model === 'whisper-1' ? defaultEngine : model as EngineName,
@@ -50,8 +65,28 @@ export function parseTranscriptionFields (fields: Map<string, string[]>, default
     ...(temperature !== undefined ? { temperature } : {}),
     responseFormat: format as ResponseFormat,
     words: granularities.includes('word'),
-    segments: granularities.length === 0 || granularities.includes('segment')
+    segments: granularities.length === 0 || granularities.includes('segment'),
+    stream
   }
+}
+
+/** Pure: a segment's text as a delta; the deltas joined make the transcript's text (segments joined by spaces). */
+export const segmentDelta = (segment: { id: number, text: string }): string => (segment.id === 0 ? segment.text : ` ${segment.text}`)
+
+/** Pure: how a finished job that did not succeed is answered. */
+function jobFailure (job: Job): HttpProblem {
+  if (job.status === 'canceled') return new HttpProblem(409, 'Conflict', `Job ${job.id} was canceled`, { extra: { jobId: job.id } })
+  const [status, title] = job.error_code === 'invalid_input' ? [400, 'Bad Request'] : job.error_code === 'missing_engine' ? [503, 'Service Unavailable'] : [500, 'Internal Server Error']
+  return new HttpProblem(status, title, job.error ?? 'The transcription failed', { extra: { jobId: job.id, code: job.error_code } })
+}
+
+const unfinished = (jobId: string, timeoutMs: number) =>
+  new HttpProblem(504, 'Gateway Timeout', `The transcription did not finish within ${Math.round(timeoutMs / 1000)} s; it goes on as job ${jobId} (GET /api/v1/jobs/${jobId})`, { extra: { jobId } })
+
+/** Pure: a problem as the error event of a stream, which OpenAI's client throws as an APIError. */
+function errorEvent (problem: HttpProblem): TranscriptionStreamEvent {
+  const code = problem.extra.code
+  return { type: 'error', error: { message: problem.message, type: problem.status >= 500 ? 'server_error' : 'invalid_request_error', code: typeof code === 'string' ? code : null } }
 }
 
 /** Pure: the transcript in the asked format, as OpenAI answers it. */
@@ -80,6 +115,28 @@ export interface OpenAiDeps {
  * the upload is deleted once the job is over, since OpenAI's API keeps no files.
  */
 export function openAiService (deps: OpenAiDeps) {
+  /** The upload becomes a file and a transcribe job on it; a refused job leaves no file. */
+  async function start (principal: Principal, upload: ReceivedUpload, request: TranscriptionRequest) {
+    const file = await deps.files.accept(principal, upload.staged, { name: upload.name, source: 'upload' })
+    try {
+      const job = await deps.jobs.create(principal, {
+        type: 'transcribe',
+        fileId: file.id,
+        params: {
+          engine: request.engine,
+          ...(request.language ? { language: request.language } : {}),
+          ...(request.prompt ? { prompt: request.prompt } : {}),
+          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+          wordTimestamps: request.words
+        }
+      })
+      return { file, job }
+    } catch (error) {
+      await deps.files.delete(principal, file.id).catch(() => {})
+      throw error
+    }
+  }
+
   return {
     /** The upload's form fields as a request; a refused one leaves nothing of the upload staged. */
     async parse (upload: ReceivedUpload): Promise<TranscriptionRequest> {
@@ -92,37 +149,62 @@ export function openAiService (deps: OpenAiDeps) {
     },
 
     async transcribe (principal: Principal, upload: ReceivedUpload, request: TranscriptionRequest, abort: AbortSignal): Promise<{ jobId: string, transcript: Transcript }> {
-      const file = await deps.files.accept(principal, upload.staged, { name: upload.name, source: 'upload' })
-      let job
-      try {
-        job = await deps.jobs.create(principal, {
-          type: 'transcribe',
-          fileId: file.id,
-          params: {
-            engine: request.engine,
-            ...(request.language ? { language: request.language } : {}),
-            ...(request.prompt ? { prompt: request.prompt } : {}),
-            ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-            wordTimestamps: request.words
-          }
-        })
-      } catch (error) {
-        await deps.files.delete(principal, file.id).catch(() => {})
-        throw error
-      }
+      const { file, job } = await start(principal, upload, request)
       const done = await deps.jobs.waitFor(job.id, deps.syncTimeoutMs, abort)
       if (!done) {
         // The client left: nobody will read the answer. Otherwise the job goes on and keeps its file.
         if (abort.aborted) await deps.jobs.cancelOrDelete(principal, job.id).catch(() => {})
-        throw new HttpProblem(504, 'Gateway Timeout', `The transcription did not finish within ${Math.round(deps.syncTimeoutMs / 1000)} s; it goes on as job ${job.id} (GET /api/v1/jobs/${job.id})`, { extra: { jobId: job.id } })
+        throw unfinished(job.id, deps.syncTimeoutMs)
       }
       await deps.files.delete(principal, file.id).catch(() => {})
-      if (done.status === 'failed') {
-        const [status, title] = done.error_code === 'invalid_input' ? [400, 'Bad Request'] : done.error_code === 'missing_engine' ? [503, 'Service Unavailable'] : [500, 'Internal Server Error']
-        throw new HttpProblem(status, title, done.error ?? 'The transcription failed', { extra: { jobId: job.id, code: done.error_code } })
-      }
-      if (done.status === 'canceled') throw new HttpProblem(409, 'Conflict', `Job ${job.id} was canceled`)
+      if (done.status !== 'succeeded') throw jobFailure(done)
       return { jobId: job.id, transcript: done.result as Transcript }
+    },
+
+    /**
+     * The same job, answered as OpenAI's stream: a delta per recognised segment as the job's
+     * `partial` events bring it (so a worker in another process streams too), then the whole
+     * text. The job is created before anything is sent, so a refusal is still a plain error
+     * answer. A client that goes away cancels the job; one that stays past the synchronous
+     * limit gets an error event naming the job, which goes on.
+     */
+    async transcribeStream (principal: Principal, upload: ReceivedUpload, request: TranscriptionRequest, abort: AbortSignal): Promise<{ jobId: string, events: AsyncGenerator<TranscriptionStreamEvent> }> {
+      const { file, job } = await start(principal, upload, request)
+      async function * events (): AsyncGenerator<TranscriptionStreamEvent> {
+        let sent = 0
+        let finished = false
+        const follow = deps.jobs.follow(job.id, deps.syncTimeoutMs, abort)
+        try {
+          for (;;) {
+            const next = await follow.next()
+            if (next.done) {
+              const done = next.value
+              finished = done !== undefined
+              if (!done) {
+                if (!abort.aborted) yield errorEvent(unfinished(job.id, deps.syncTimeoutMs))
+                return
+              }
+              if (done.status !== 'succeeded') { yield errorEvent(jobFailure(done)); return }
+              const transcript = done.result as Transcript
+              // Segments the stream missed (an attempt that was retried, a dropped partial) come last.
+              for (const segment of transcript.segments.slice(sent)) yield { type: 'transcript.text.delta', delta: segmentDelta(segment) }
+              yield { type: 'transcript.text.done', text: transcript.text }
+              return
+            }
+            const segment = next.value.kind === 'partial' ? next.value.data.segment as TranscriptSegment | undefined : undefined
+            // A retried attempt reports its segments again from the first: each is sent once.
+            if (segment?.id === sent) {
+              sent += 1
+              yield { type: 'transcript.text.delta', delta: segmentDelta(segment) }
+            }
+          }
+        } finally {
+          await follow.return(undefined)
+          if (!finished && abort.aborted) await deps.jobs.cancelOrDelete(principal, job.id).catch(() => {})
+          if (finished || abort.aborted) await deps.files.delete(principal, file.id).catch(() => {})
+        }
+      }
+      return { jobId: job.id, events: events() }
     }
   }
 }
