@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { describe, it } from 'node:test'
+import { uniformInt } from 'pure-rand/distribution/uniformInt'
+import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus'
+import { MAX_SPEED, atempoChain, planTimeline, timelineCommand } from './timeline.ts'
+
+const EPS = 0.002
+
+describe('speech timeline planner', () => {
+  it('places a clip that fits at its segment\'s start and pads the rest of its slot with silence', () => {
+    const { placements, durationSec } = planTimeline([1, 5], [2, 1], 8)
+    assert.deepEqual(placements, [
+      { at: 1, speed: 1, playedSec: 2, delaySec: 0, padSec: 2 },
+      { at: 5, speed: 1, playedSec: 1, delaySec: 0, padSec: 2 }
+    ])
+    assert.equal(durationSec, 8)
+  })
+
+  it('speeds up a clip longer than the time to the next segment so that it ends as the next begins', () => {
+    const [first] = planTimeline([0, 2], [3, 1], 4).placements
+    assert.deepEqual(first, { at: 0, speed: 1.5, playedSec: 2, delaySec: 0, padSec: 0 })
+    // The last segment has until the end of the source.
+    const last = planTimeline([0], [6], 4).placements[0]!
+    assert.equal(last.speed, 1.5)
+    assert.equal(last.playedSec, 4)
+  })
+
+  it('caps the speed: the next clips wait for the end of a clip past the cap, hurry to catch up, and later pauses absorb the delay', () => {
+    const { placements, durationSec } = planTimeline([0, 1, 2, 10], [5, 0.5, 0.5, 1], 12)
+    assert.equal(placements[0]!.speed, MAX_SPEED)
+    assert.equal(placements[0]!.playedSec, 2)
+    assert.deepEqual(placements.map((p) => [p.at, p.delaySec]), [[0, 0], [2, 1], [2.2, 0.2], [10, 0]])
+    assert.equal(durationSec, 12)
+    assert.equal(planTimeline([0], [10], 2, { maxSpeed: 2 }).durationSec, 5, 'an overrun at the end lengthens the output')
+  })
+
+  it('never lets clips overlap, never starts one early and never passes the cap (seeded random timelines)', () => {
+    const rng = xoroshiro128plus(1234)
+    for (let run = 0; run < 500; run++) {
+      const count = uniformInt(rng, 0, 12)
+      const starts: number[] = []
+      let at = uniformInt(rng, 0, 3000) / 1000
+      for (let i = 0; i < count; i++) { starts.push(at); at += uniformInt(rng, 0, 6000) / 1000 }
+      const clips = starts.map(() => uniformInt(rng, 0, 9000) / 1000)
+      const source = at + uniformInt(rng, 0, 2000) / 1000
+      const { placements, durationSec } = planTimeline(starts, clips, source)
+      placements.forEach((p, i) => {
+        const next = placements[i + 1]
+        assert.ok(p.at >= starts[i]! - EPS, `clip ${i} not early`)
+        assert.ok(p.speed >= 1 && p.speed <= MAX_SPEED, `speed ${p.speed}`)
+        assert.ok(Math.abs(p.playedSec - clips[i]! / p.speed) < EPS)
+        assert.ok(p.at + p.playedSec <= (next?.at ?? durationSec) + EPS, `clip ${i} ends before the next begins`)
+        if (p.delaySec === 0 && p.speed < MAX_SPEED && next) assert.ok(p.at + p.playedSec <= starts[i + 1]! + EPS, 'in sync unless past the cap')
+        assert.ok(Math.abs(p.at + p.playedSec + p.padSec - (next?.at ?? durationSec)) < EPS, 'padding fills the gap')
+      })
+      assert.ok(durationSec >= source - EPS)
+    }
+  })
+
+  it('chains atempo above 2x, where one instance would drop samples', () => {
+    assert.deepEqual(atempoChain(1), [])
+    assert.deepEqual(atempoChain(1.5), [1.5])
+    assert.deepEqual(atempoChain(2), [2])
+    assert.deepEqual(atempoChain(2.5), [2, 1.25])
+    assert.deepEqual(atempoChain(5), [2, 2, 1.25])
+  })
+})
+
+describe('speech timeline command', () => {
+  it('builds an ffmpeg graph that puts each clip at its time, sped up where planned, in one WAV of the planned length', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-timeline-'))
+    try {
+      const clip = (name: string, seconds: number, rate: number) => {
+        const file = path.join(dir, name)
+        execFileSync('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=${rate}:duration=${seconds}`, '-ac', '1', file])
+        return file
+      }
+      // Clip 0 (2 s) must fit 1 s: 2x. Clips 1 and 2 play as they are at 1 and 2.5 s, silence between and after.
+      const timeline = planTimeline([0, 1, 2.5], [2, 0.5, 0.5], 4)
+      assert.deepEqual(timeline.placements.map((p) => p.speed), [2, 1, 1])
+      const clips = [clip('a.wav', 2, 16_000), clip('b.wav', 0.5, 22_050), clip('c.wav', 0.5, 8000)]
+      const out = path.join(dir, 'speech.wav')
+      const scriptPath = path.join(dir, 'graph.txt')
+      const command = timelineCommand(timeline, clips, out, { scriptPath, sampleRate: 24_000 })
+      assert.ok(!command.args.some((a) => a.includes('atempo')), 'the graph is in the script, not the argv')
+      fs.writeFileSync(scriptPath, command.filter)
+      execFileSync('ffmpeg', command.args)
+      const pcm = execFileSync('ffmpeg', ['-v', 'error', '-i', out, '-f', 's16le', '-ac', '1', '-ar', '24000', '-'])
+      const samples = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length / 2)
+      assert.ok(Math.abs(samples.length / 24_000 - 4) < 0.01, `${samples.length / 24_000} s`)
+      const rms = (from: number, to: number) => {
+        let sum = 0
+        for (let i = Math.round(from * 24_000); i < Math.round(to * 24_000); i++) sum += (samples[i] ?? 0) ** 2
+        return Math.sqrt(sum / ((to - from) * 24_000))
+      }
+      assert.ok(rms(0.05, 0.95) > 1000, 'sped-up clip 0 plays from 0 to 1 s')
+      assert.ok(rms(1.05, 1.45) > 1000, 'clip 1 right after it')
+      assert.ok(rms(1.55, 2.45) < 50, 'then silence')
+      assert.ok(rms(2.55, 2.95) > 1000, 'clip 2 at its start')
+      assert.ok(rms(3.05, 3.95) < 50, 'silence to the end')
+      const silent = timelineCommand(planTimeline([], [], 1.5), [], out, { scriptPath, sampleRate: 24_000 })
+      fs.writeFileSync(scriptPath, silent.filter)
+      execFileSync('ffmpeg', silent.args)
+      assert.match(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', out]).toString(), /^1\.5/)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
