@@ -6,7 +6,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { uniformInt } from 'pure-rand/distribution/uniformInt'
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus'
-import { MAX_SPEED, atempoChain, planTimeline, timelineCommand } from './timeline.ts'
+import { MAX_SPEED, MAX_SPEED_LIMIT, atempoChain, planTimeline, timelineCommand } from './timeline.ts'
 
 const EPS = 0.002
 
@@ -31,11 +31,15 @@ describe('speech timeline planner', () => {
 
   it('caps the speed: the next clips wait for the end of a clip past the cap, hurry to catch up, and later pauses absorb the delay', () => {
     const { placements, durationSec } = planTimeline([0, 1, 2, 10], [5, 0.5, 0.5, 1], 12)
-    assert.equal(placements[0]!.speed, MAX_SPEED)
-    assert.equal(placements[0]!.playedSec, 2)
-    assert.deepEqual(placements.map((p) => [p.at, p.delaySec]), [[0, 0], [2, 1], [2.2, 0.2], [10, 0]])
+    assert.equal(MAX_SPEED, 2)
+    assert.equal(placements[0]!.speed, 2)
+    assert.equal(placements[0]!.playedSec, 2.5)
+    assert.deepEqual(placements.map((p) => [p.at, p.delaySec]), [[0, 0], [2.5, 1.5], [2.75, 0.75], [10, 0]])
+    assert.deepEqual(placements.map((p) => p.speed), [2, 2, 1, 1])
     assert.equal(durationSec, 12)
-    assert.equal(planTimeline([0], [10], 2, { maxSpeed: 2 }).durationSec, 5, 'an overrun at the end lengthens the output')
+    assert.equal(planTimeline([0], [10], 2).durationSec, 5, 'an overrun at the end lengthens the output')
+    assert.equal(planTimeline([0, 1], [3, 1], 2, { maxSpeed: 3 }).placements[0]!.speed, 3, 'a job may allow more')
+    assert.equal(planTimeline([0, 1], [30, 1], 2, { maxSpeed: 10 }).placements[0]!.speed, MAX_SPEED_LIMIT, 'up to the limit')
   })
 
   it('never lets clips overlap, never starts one early and never passes the cap (seeded random timelines)', () => {
@@ -47,14 +51,15 @@ describe('speech timeline planner', () => {
       for (let i = 0; i < count; i++) { starts.push(at); at += uniformInt(rng, 0, 6000) / 1000 }
       const clips = starts.map(() => uniformInt(rng, 0, 9000) / 1000)
       const source = at + uniformInt(rng, 0, 2000) / 1000
-      const { placements, durationSec } = planTimeline(starts, clips, source)
+      const cap = uniformInt(rng, 0, 1) === 0 ? MAX_SPEED : 3
+      const { placements, durationSec } = planTimeline(starts, clips, source, { maxSpeed: cap })
       placements.forEach((p, i) => {
         const next = placements[i + 1]
         assert.ok(p.at >= starts[i]! - EPS, `clip ${i} not early`)
-        assert.ok(p.speed >= 1 && p.speed <= MAX_SPEED, `speed ${p.speed}`)
+        assert.ok(p.speed >= 1 && p.speed <= cap, `speed ${p.speed}`)
         assert.ok(Math.abs(p.playedSec - clips[i]! / p.speed) < EPS)
         assert.ok(p.at + p.playedSec <= (next?.at ?? durationSec) + EPS, `clip ${i} ends before the next begins`)
-        if (p.delaySec === 0 && p.speed < MAX_SPEED && next) assert.ok(p.at + p.playedSec <= starts[i + 1]! + EPS, 'in sync unless past the cap')
+        if (p.delaySec === 0 && p.speed < cap && next) assert.ok(p.at + p.playedSec <= starts[i + 1]! + EPS, 'in sync unless past the cap')
         assert.ok(Math.abs(p.at + p.playedSec + p.padSec - (next?.at ?? durationSec)) < EPS, 'padding fills the gap')
       })
       assert.ok(durationSec >= source - EPS)

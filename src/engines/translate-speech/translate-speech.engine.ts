@@ -13,6 +13,8 @@ export interface TranslateSpeechParams {
   source_lang: string
   speak?: boolean
   voice?: string
+  /** The fastest a clip may be played to fit before the next segment (timeline.ts MAX_SPEED). */
+  max_speed?: number
   /** The recogniser; the handler has resolved the default. */
   engine: string
 }
@@ -137,7 +139,7 @@ export function createSpeechTranslator (deps: SpeechTranslatorDeps): Engine<Tran
       return { path, ...made }
     })
     context.progress(from + share, 'mixing the speech')
-    const timeline = planTimeline(spoken.map((s) => s.start), clips.map((c) => c.durationSec), transcript.duration)
+    const timeline = planTimeline(spoken.map((s) => s.start), clips.map((c) => c.durationSec), transcript.duration, params.max_speed ? { maxSpeed: params.max_speed } : {})
     const sampleRate = clips[0]?.sampleRate ?? 22_050
     const output = join(context.workDir, 'speech.wav')
     const scriptPath = join(context.workDir, 'timeline.txt')
