@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { Readable } from 'node:stream'
 import { describe, it } from 'node:test'
 import type { Principal } from '../../access/permissions.ts'
 import type { Job, JobEvent } from '../../db/schema.ts'
@@ -7,7 +8,7 @@ import { HttpProblem } from '../../http/problem.ts'
 import type { FilesService } from '../files/files.service.ts'
 import type { ReceivedUpload } from '../files/multipart-upload.ts'
 import type { JobsService } from '../jobs/jobs.service.ts'
-import { openAiService, parseTranscriptionFields, renderTranscription } from './openai.service.ts'
+import { openAiService, parseTranscriptionFields, parseTranslationFields, renderTranscription, renderTranslation, translationTranscript } from './openai.service.ts'
 
 const fields = (entries: [string, string][]) => {
   const map = new Map<string, string[]>()
@@ -162,5 +163,45 @@ describe('openAiService.transcribeStream', () => {
     const left = service([], undefined)
     assert.deepEqual(await left.collect(AbortSignal.abort()), [])
     assert.deepEqual(left.calls, ['cancel job', 'delete file f'])
+  })
+})
+
+describe('OpenAI translations', () => {
+  it('takes the transcription fields and Tympan\'s language, but no stream', () => {
+    const request = parseTranslationFields(fields([['model', 'whisper-1'], ['language', 'fr'], ['response_format', 'srt']]), 'pocketsphinx')
+    assert.deepEqual(request, { engine: 'pocketsphinx', language: 'fr', responseFormat: 'srt', words: false, segments: true })
+    assert.throws(() => parseTranslationFields(fields([['model', 'whisper-1'], ['stream', 'true']]), 'pocketsphinx'), (error: unknown) => error instanceof HttpProblem && error.extra.field === 'stream')
+  })
+
+  it('answers verbose_json as a translation, and a translate job\'s file as timed English segments', () => {
+    const request = parseTranslationFields(fields([['model', 'whisper-1'], ['response_format', 'verbose_json']]), 'pocketsphinx')
+    const body = renderTranslation(transcript, request).body as { task: string, language: string, text: string }
+    assert.deepEqual([body.task, body.language, body.text], ['translate', 'english', 'hello world'])
+    const english = translationTranscript({ duration: 3, text: 'good day', segments: [{ id: 0, start: 0.5, end: 1, text: 'good day' }, { id: 1, start: 2, end: 2.5, text: '' }] }, 'whisper')
+    assert.deepEqual(english, { text: 'good day', segments: [{ id: 0, start: 0.5, end: 1, text: 'good day', words: [] }], language: 'en', duration: 3, engine: 'whisper' })
+    assert.match(String(renderTranslation(english, { ...request, responseFormat: 'srt' }).body), /^1\n00:00:00,500 --> 00:00:01,000\ngood day\n/)
+  })
+
+  it('transcribes English speech and sends any other language through a translate job into English', async () => {
+    const created: Array<{ type: string, params: unknown }> = []
+    const file = { duration: 2, text: 'hello', segments: [{ id: 0, start: 0, end: 1, text: 'hello' }] }
+    const service = openAiService({
+      files: { accept: async () => ({ id: 'f' }), delete: async () => {} } as unknown as FilesService,
+      jobs: {
+        create: async (_p: unknown, job: { type: string, params: unknown }) => { created.push(job); return { id: job.type } },
+        waitFor: async (id: string) => ({ id, status: 'succeeded', result: id === 'transcribe' ? transcript : { engine: 'whisper' } }),
+        artifact: async (_p: unknown, _id: string, name: string) => { assert.equal(name, 'translation.json'); return { stream: Readable.from([Buffer.from(JSON.stringify(file))]) } }
+      } as unknown as JobsService,
+      syncTimeoutMs: 1000,
+      defaultEngine: 'pocketsphinx'
+    })
+    const upload: ReceivedUpload = { staged: { path: '/staging/u', size: 1, sha256: 'ab' }, name: 'a.wav', fields: new Map() }
+    const principal = { userId: 'u' } as unknown as Principal
+    const english = await service.translate(principal, upload, parseTranslationFields(fields([['model', 'whisper-1']]), 'pocketsphinx'), new AbortController().signal)
+    assert.equal(english.transcript.text, 'hello world')
+    const french = await service.translate(principal, upload, parseTranslationFields(fields([['model', 'whisper'], ['language', 'fr']]), 'pocketsphinx'), new AbortController().signal)
+    assert.equal(french.transcript.text, 'hello')
+    assert.deepEqual(created.map((c) => c.type), ['transcribe', 'translate'])
+    assert.deepEqual(created[1]!.params, { source_lang: 'fr', target_lang: 'en', engine: 'whisper' })
   })
 })

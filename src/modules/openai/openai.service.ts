@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import type { Job } from '../../db/schema.ts'
 import type { Transcript, TranscriptSegment } from '../../engines/transcribe/transcript.ts'
 import { toJson, toSrt, toText, toVerboseJson, toVtt } from '../../engines/transcribe/transcript-formats.ts'
@@ -31,6 +32,13 @@ export type TranscriptionStreamEvent =
   | { type: 'error', error: { message: string, type: string, code: string | null } }
 
 const STREAMABLE: readonly ResponseFormat[] = ['json', 'text']
+
+/** A job's own artifact, read whole (translation.json: the text of the audio, a few hundred kB at most). */
+async function readAll (stream: Readable): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of stream) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
 
 const one = (fields: Map<string, string[]>, name: string): string | undefined => fields.get(name)?.at(-1)
 
@@ -68,6 +76,38 @@ export function parseTranscriptionFields (fields: Map<string, string[]>, default
     segments: granularities.length === 0 || granularities.includes('segment'),
     stream
   }
+}
+
+export type TranslationRequest = Omit<TranscriptionRequest, 'stream'>
+
+/**
+ * Pure: the fields of /v1/audio/translations, OpenAI's transcription fields without the
+ * stream. `language` is Tympan's own: the language spoken (OpenAI detects it; with no field,
+ * English, the language of the packaged recogniser).
+ */
+export function parseTranslationFields (fields: Map<string, string[]>, defaultEngine: EngineName): TranslationRequest {
+  if (one(fields, 'stream') === 'true') throw badRequest('stream is not supported for translations', { field: 'stream' })
+  const { stream: _stream, ...request } = parseTranscriptionFields(fields, defaultEngine)
+  return request
+}
+
+/** Pure: an English transcript as OpenAI answers a translation (its verbose_json says `translate`). */
+export function renderTranslation (transcript: Transcript, request: TranslationRequest): { contentType: string, body: string | object } {
+  const rendered = renderTranscription(transcript, { ...request, stream: false })
+  return request.responseFormat === 'verbose_json' ? { ...rendered, body: { ...rendered.body as object, task: 'translate' } } : rendered
+}
+
+/** The translation.json artifact of a translate job (engines/translate-speech). */
+interface TranslationFile {
+  duration: number
+  text: string
+  segments: Array<{ id: number, start: number, end: number, text: string }>
+}
+
+/** Pure: a translate job's English text as a transcript, timed by the source's segments. */
+export function translationTranscript (file: TranslationFile, engine: Transcript['engine']): Transcript {
+  const kept = file.segments.filter((s) => s.text !== '')
+  return { text: file.text, segments: kept.map((s, id) => ({ id, start: s.start, end: s.end, text: s.text, words: [] })), language: 'en', duration: file.duration, engine }
 }
 
 /** Pure: a segment's text as a delta; the deltas joined make the transcript's text (segments joined by spaces). */
@@ -115,26 +155,37 @@ export interface OpenAiDeps {
  * the upload is deleted once the job is over, since OpenAI's API keeps no files.
  */
 export function openAiService (deps: OpenAiDeps) {
-  /** The upload becomes a file and a transcribe job on it; a refused job leaves no file. */
-  async function start (principal: Principal, upload: ReceivedUpload, request: TranscriptionRequest) {
+  /** The upload becomes a file and a job on it; a refused job leaves no file. */
+  async function startJob (principal: Principal, upload: ReceivedUpload, type: string, params: Record<string, unknown>) {
     const file = await deps.files.accept(principal, upload.staged, { name: upload.name, source: 'upload' })
     try {
-      const job = await deps.jobs.create(principal, {
-        type: 'transcribe',
-        fileId: file.id,
-        params: {
-          engine: request.engine,
-          ...(request.language ? { language: request.language } : {}),
-          ...(request.prompt ? { prompt: request.prompt } : {}),
-          ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-          wordTimestamps: request.words
-        }
-      })
-      return { file, job }
+      return { file, job: await deps.jobs.create(principal, { type, fileId: file.id, params }) }
     } catch (error) {
       await deps.files.delete(principal, file.id).catch(() => {})
       throw error
     }
+  }
+
+  const transcribeParams = (request: TranslationRequest) => ({
+    engine: request.engine,
+    ...(request.language ? { language: request.language } : {}),
+    ...(request.prompt ? { prompt: request.prompt } : {}),
+    ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+    wordTimestamps: request.words
+  })
+  const start = (principal: Principal, upload: ReceivedUpload, request: TranslationRequest) => startJob(principal, upload, 'transcribe', transcribeParams(request))
+
+  /** Waits for the job as the synchronous endpoints do; the succeeded job, or the problem to answer. */
+  async function finished (principal: Principal, jobId: string, fileId: string, abort: AbortSignal): Promise<Job> {
+    const done = await deps.jobs.waitFor(jobId, deps.syncTimeoutMs, abort)
+    if (!done) {
+      // The client left: nobody will read the answer. Otherwise the job goes on and keeps its file.
+      if (abort.aborted) await deps.jobs.cancelOrDelete(principal, jobId).catch(() => {})
+      throw unfinished(jobId, deps.syncTimeoutMs)
+    }
+    await deps.files.delete(principal, fileId).catch(() => {})
+    if (done.status !== 'succeeded') throw jobFailure(done)
+    return done
   }
 
   return {
@@ -150,15 +201,38 @@ export function openAiService (deps: OpenAiDeps) {
 
     async transcribe (principal: Principal, upload: ReceivedUpload, request: TranscriptionRequest, abort: AbortSignal): Promise<{ jobId: string, transcript: Transcript }> {
       const { file, job } = await start(principal, upload, request)
-      const done = await deps.jobs.waitFor(job.id, deps.syncTimeoutMs, abort)
-      if (!done) {
-        // The client left: nobody will read the answer. Otherwise the job goes on and keeps its file.
-        if (abort.aborted) await deps.jobs.cancelOrDelete(principal, job.id).catch(() => {})
-        throw unfinished(job.id, deps.syncTimeoutMs)
-      }
-      await deps.files.delete(principal, file.id).catch(() => {})
-      if (done.status !== 'succeeded') throw jobFailure(done)
+      const done = await finished(principal, job.id, file.id, abort)
       return { jobId: job.id, transcript: done.result as Transcript }
+    },
+
+    /** The upload's form fields as a translation request; a refused one leaves nothing staged. */
+    async parseTranslation (upload: ReceivedUpload): Promise<TranslationRequest> {
+      try {
+        return parseTranslationFields(upload.fields, deps.defaultEngine)
+      } catch (error) {
+        await deps.files.discard(upload.staged)
+        throw error
+      }
+    },
+
+    /**
+     * Speech in any language with an installed recogniser, as English text. English speech is
+     * a transcription; any other language a `translate` job (its recogniser, then the text
+     * translator into English), whose create-time checks refuse a language without a
+     * recogniser or without a route into English.
+     */
+    async translate (principal: Principal, upload: ReceivedUpload, request: TranslationRequest, abort: AbortSignal): Promise<{ jobId: string, transcript: Transcript }> {
+      const source = request.language ?? 'en'
+      if (source === 'en') {
+        const { file, job } = await start(principal, upload, request)
+        const done = await finished(principal, job.id, file.id, abort)
+        return { jobId: job.id, transcript: done.result as Transcript }
+      }
+      const { file, job } = await startJob(principal, upload, 'translate', { source_lang: source, target_lang: 'en', engine: request.engine })
+      const done = await finished(principal, job.id, file.id, abort)
+      const { stream } = await deps.jobs.artifact(principal, job.id, 'translation.json')
+      const translation = JSON.parse(await readAll(stream)) as TranslationFile
+      return { jobId: job.id, transcript: translationTranscript(translation, (done.result as { engine: Transcript['engine'] }).engine) }
     },
 
     /**
