@@ -26,6 +26,7 @@ import { jobsRoutes } from './modules/jobs/jobs.routes.ts'
 import { enginesRoutes } from './modules/engines/engines.routes.ts'
 import { openAiRoutes } from './modules/openai/openai.routes.ts'
 import { openAiService } from './modules/openai/openai.service.ts'
+import { translateRoutes } from './modules/translate/translate.routes.ts'
 import { ensureServiceUser } from './modules/users/bootstrap.ts'
 import { usersRepository } from './modules/users/users.repository.ts'
 import { revocationBus } from './modules/auth/revocation-bus.ts'
@@ -181,6 +182,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     engines: container.engines,
     audit
   })
+  translateRoutes(app, { translation: container.translation })
 
   return app
 }

@@ -12,7 +12,6 @@ import { VERSION } from '../version.ts'
 // Binaries of capabilities that have no engine yet, and the Debian package that provides each.
 // Missing ones are warnings: nothing runs them today. The engines report themselves (status()).
 const LATER_BINARIES: { binary: string, pkg: string, for: string }[] = [
-  { binary: 'apertium', pkg: 'apertium', for: 'translation' },
   { binary: 'espeak-ng', pkg: 'espeak-ng', for: 'speech synthesis' },
   { binary: 'fluidsynth', pkg: 'fluidsynth', for: 'music generation' }
 ]

@@ -22,3 +22,12 @@ Runs on this machine with the installed engines, or with --server URL on a remot
 (the API key from --key or, better, the TYMPAN_API_KEY environment variable: a command line
 is visible to every user of the machine). Progress goes to stderr, results to stdout or --out;
 --out is written only when the run succeeds. Ctrl-C stops the run, and cancels a server's job.`
+
+export const TRANSLATE_HELP = `tympan translate-text --from LANG --to LANG [TEXT…] [--json] [--server URL]
+
+Translates TEXT (the words after the options, joined by spaces), or standard input when TEXT
+is - or absent, and prints the translation. LANG is an ISO 639-1 or 639-3 code (en, eng, fr, fra).
+Pairs without a direct Apertium package go through a pivot (fr → es → en); --json prints the
+route too. A text that starts with - goes after --: tympan translate-text --from en --to es -- "-x".
+Runs here with the installed Apertium pairs, or with --server URL on a remote Tympan (API key
+from TYMPAN_API_KEY, or --key; it needs the translate permission).`

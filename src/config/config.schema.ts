@@ -89,6 +89,8 @@ export const EnvSchema = Type.Object({
   EVENT_STREAMS_PER_ADDRESS: Type.Integer({ minimum: 1, default: 20 }),
   EVENT_STREAMS_PER_INTERNAL_KEY: Type.Integer({ minimum: 1, default: 100 }),
   EVENT_STREAM_MAX_SECONDS: Type.Integer({ minimum: 1, maximum: 86400, default: 300 }),
+  TRANSLATION_LOG_TEXT: Type.Boolean({ default: false }),
+  TRANSLATION_LOG_RETENTION_DAYS: Type.Integer({ minimum: 1, maximum: 3650, default: 30 }),
 
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 1048576 }),
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 300000 }),

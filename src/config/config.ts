@@ -88,6 +88,12 @@ export interface Config {
       maxLifeMs: number
     }
   }
+  translation: {
+    /** Whether the translation log keeps the source text (personal data: off by default). */
+    logText: boolean
+    /** Log rows are deleted this long after the translation; a kept text goes after FILE_RETENTION_HOURS. */
+    logRetentionDays: number
+  }
   limits: {
     bodyLimit: number
     requestTimeoutMs: number
@@ -207,6 +213,10 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
         perInternalKey: env.EVENT_STREAMS_PER_INTERNAL_KEY,
         maxLifeMs: env.EVENT_STREAM_MAX_SECONDS * 1000
       }
+    },
+    translation: {
+      logText: env.TRANSLATION_LOG_TEXT,
+      logRetentionDays: env.TRANSLATION_LOG_RETENTION_DAYS
     },
     limits: {
       bodyLimit: env.BODY_LIMIT_BYTES,

@@ -1,6 +1,7 @@
 import { analyzeEngine } from './analyze/analyze.engine.ts'
 import type { Engine } from './engine.ts'
 import { transcribeEngines } from './transcribe/index.ts'
+import { createApertiumTranslator } from './translate/index.ts'
 
 export interface EngineOptions {
   whisperBin: string
@@ -13,11 +14,14 @@ export function createEngines (options: EngineOptions) {
     ...(options.whisperBin ? { whisperBin: options.whisperBin } : {}),
     ...(options.whisperModel ? { whisperModel: options.whisperModel } : {})
   })
+  const translate = createApertiumTranslator()
   return {
     analyze: analyzeEngine(),
     transcribe,
+    /** Synchronous text translation (POST /api/v1/translate, and speech translation). */
+    translate,
     /** All of them, for `tympan doctor` and GET /api/v1/engines. */
-    all: (): Engine<never, unknown>[] => [analyzeEngine(), ...Object.values(transcribe)] as unknown as Engine<never, unknown>[]
+    all: (): Engine<never, unknown>[] => [analyzeEngine(), ...Object.values(transcribe), translate] as unknown as Engine<never, unknown>[]
   }
 }
 
