@@ -261,3 +261,22 @@ describe('jobs service: personal data', () => {
     assert.equal(storage.objects.size, 0)
   })
 })
+
+describe('jobs service: the queue overview', () => {
+  it('counts every owner\'s jobs by type and status, with how long the oldest queued one waits', async () => {
+    const { service, fileOf, jobs } = setup()
+    const alice = principal()
+    const bob = principal()
+    const first = await service.create(alice, { type: 'analyze', fileId: fileOf(alice).id })
+    await service.create(bob, { type: 'analyze', fileId: fileOf(bob).id })
+    const running = await service.create(bob, { type: 'transcribe', fileId: fileOf(bob).id })
+    jobs.rows.set(running.id, { ...jobs.rows.get(running.id)!, status: 'running' })
+    const overview = await service.overview()
+    assert.deepEqual(overview.types.map((t) => [t.type, t.counts]), [
+      ['analyze', { queued: 2, running: 0, succeeded: 0, failed: 0, canceled: 0 }],
+      ['transcribe', { queued: 0, running: 1, succeeded: 0, failed: 0, canceled: 0 }]
+    ])
+    assert.equal(overview.types[0]!.oldestQueuedAt, first.createdAt)
+    assert.equal(overview.types[1]!.oldestQueuedAt, null)
+  })
+})

@@ -75,3 +75,17 @@ export function parseParams<T extends JobType> (type: T, params: unknown): JobPa
   }
   return copy as JobParams[T]
 }
+
+export interface JobTypeInfo {
+  name: JobType
+  summary: string
+  input: 'file' | 'none'
+  /** The params' JSON Schema, as the API validates them: clients build their forms from it. */
+  params: Record<string, unknown>
+}
+
+/** Every registered type as a client sees it (GET /api/v1/job-types), so new types need no client change. */
+export function jobTypeCatalog (): JobTypeInfo[] {
+  // A JSON round trip leaves the plain schema: TypeBox keeps its own markers under symbols.
+  return JOB_TYPE_NAMES.map((name) => ({ name, summary: JOB_TYPES[name].summary, input: JOB_TYPES[name].input, params: JSON.parse(JSON.stringify(JOB_TYPES[name].params)) as Record<string, unknown> }))
+}
