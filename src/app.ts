@@ -25,9 +25,11 @@ import { importService } from './modules/files/import.service.ts'
 import { urlImporter } from './modules/files/import/url-import.ts'
 import { jobsRoutes } from './modules/jobs/jobs.routes.ts'
 import { enginesRoutes } from './modules/engines/engines.routes.ts'
+import { generateRoutes } from './modules/generate/generate.routes.ts'
 import { openAiRoutes } from './modules/openai/openai.routes.ts'
 import { openAiService } from './modules/openai/openai.service.ts'
 import { translateRoutes } from './modules/translate/translate.routes.ts'
+import { openAiSpeechService } from './modules/openai/openai-speech.service.ts'
 import { ensureServiceUser } from './modules/users/bootstrap.ts'
 import { usersRepository } from './modules/users/users.repository.ts'
 import { revocationBus } from './modules/auth/revocation-bus.ts'
@@ -194,8 +196,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   importRoutes(app, { imports: importService({ files: container.files, importer: urlImporter(config, container.workspace), metrics }), audit })
   jobsRoutes(app, { jobs: container.jobs, streams: container.eventStreams, audit })
   enginesRoutes(app, { engines: container.engines })
+  generateRoutes(app, { jobs: container.jobs, audit })
   openAiRoutes(app, {
     openai: openAiService({ files: container.files, jobs: container.jobs, syncTimeoutMs: config.jobs.syncTimeoutMs, defaultEngine: config.jobs.transcribeEngine }),
+    speech: openAiSpeechService({ jobs: container.jobs, engines: container.engines, syncTimeoutMs: config.jobs.syncTimeoutMs }),
     uploads,
     engines: container.engines,
     audit

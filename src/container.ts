@@ -72,7 +72,7 @@ export function createContainer (config: Config, db: Db, { storage, workspace }:
   })
   const sessions = sessionsService({ sessions: repos.sessions, refreshIdleDays: config.auth.refreshIdleDays })
   const files = filesService({ config, files: repos.files, storage, workspace, media: mediaTools(), metrics: options.metrics })
-  const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel })
+  const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel, soundfont: config.jobs.soundfont })
   const engineStatus = enginesService(engines)
   const signals = jobSignals(db, log)
   const queue = jobQueue(db, {
@@ -81,7 +81,7 @@ export function createContainer (config: Config, db: Db, { storage, workspace }:
     runningPerUser: config.jobs.maxRunning,
     schema: config.jobs.queueSchema
   }, log)
-  const jobs = jobsService({ config, jobs: repos.jobs, files: repos.files, storage, queue, signals, engines: engineStatus })
+  const jobs = jobsService({ config, jobs: repos.jobs, files: repos.files, storage, queue, signals, engines: engineStatus, translationPairs: async () => (await engines.translate.languages()).pairs })
   const jobRetention = jobsRetention({ deleteAfterProcessing: config.jobs.deleteAfterProcessing, jobs: repos.jobs, files: repos.files, storage, workspace, service: jobs, audit })
   const { perUser, perAddress, perInternalKey, maxLifeMs } = config.jobs.eventStreams
   const eventStreams = jobEventStreams({

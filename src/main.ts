@@ -13,6 +13,10 @@ Usage: tympan <command>
   transcribe FILE   speech to text, here or on a server (tympan transcribe --help)
   analyze FILE      loudness, levels, tempo, key, waveform and spectrogram images
   translate-text --from en --to es TEXT   text translation, here or on a server (tympan translate-text --help)
+  separate FILE     split music into stems: vocals, drums, bass, other (tympan separate --help)
+  generate PROMPT   procedural music from words: wav/mp3, MIDI and what was chosen (tympan generate --help)
+  speak TEXT        text to speech, here or on a server (tympan speak --help)
+  translate FILE --to es [--speak]        speech translation: subtitles and speech, here or on a server (tympan translate --help)
   migrate        apply database migrations
   admin …        manage users, sweep expired files (tympan admin --help)
   doctor         check Node, configuration, database and engines
@@ -33,6 +37,10 @@ async function main (argv: string[]): Promise<number> {
     case 'worker': await (await import('./cli/worker.ts')).worker(); return -1
     case 'transcribe': case 'analyze': await (await import('./cli/run-job.ts')).jobCommand(command, rest); return 0
     case 'translate-text': await (await import('./cli/translate-text.ts')).translateTextCommand(rest); return 0
+    case 'separate': await (await import('./cli/separate.ts')).separateCommand(rest); return 0
+    case 'generate': await (await import('./cli/generate.ts')).generateCommand(rest); return 0
+    case 'speak': await (await import('./cli/speak.ts')).speakCommand(rest); return 0
+    case 'translate': await (await import('./cli/translate.ts')).speechTranslateCommand(rest); return 0
     case 'migrate': await (await import('./cli/migrate.ts')).migrateCommand(); return 0
     case 'admin': await (await import('./cli/admin.ts')).adminCommand(rest); return 0
     case 'doctor': {

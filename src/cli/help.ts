@@ -31,3 +31,43 @@ Pairs without a direct Apertium package go through a pivot (fr → es → en); -
 route too. A text that starts with - goes after --: tympan translate-text --from en --to es -- "-x".
 Runs here with the installed Apertium pairs, or with --server URL on a remote Tympan (API key
 from TYMPAN_API_KEY, or --key; it needs the translate permission).`
+
+export const SEPARATE_HELP = `tympan separate FILE [--stems 2|4] [--format wav|flac|mp3] [--out DIR] [--server URL]
+
+Splits music into stems by signal processing: --stems 4 (the default) gives vocals, drums,
+bass and other; --stems 2 gives vocals and accompaniment. One file per stem and summary.json
+go to --out DIR (default: FILE's name with -stems, in the current directory), written only
+when the run succeeds; the summary is also printed. With --server URL it runs on a remote
+Tympan (API key from TYMPAN_API_KEY or --key). Ctrl-C stops the run.`
+
+export const GENERATE_HELP = `tympan generate PROMPT [--duration SEC] [--seed N] [--tempo BPM] [--music-key KEY] [--format wav|mp3] [--out DIR]
+
+Composes a piece procedurally (rules and a seeded random generator, not a neural model) from
+the words of PROMPT: genre (lofi, jazz, rock, ambient, classical, house…), mood (calm, sad,
+dark, epic…), tempo ("80 bpm", slow, fast), instruments (piano, guitar, strings, flute…) and
+key ("in A minor", F#m). FluidSynth renders it. Writes music.wav (or .mp3), music.mid and
+composition.json (what was chosen and why) into --out (default: the current directory) and
+prints the summary. --duration is 1–300 s (default 30); the same PROMPT and --seed give the
+same MIDI. --tempo and --music-key override the prompt. --server URL runs it on a remote Tympan
+(API key from TYMPAN_API_KEY or --key), as for tympan transcribe.
+
+  tympan generate "calm lofi piano, 80 bpm" --duration 30 --out lofi`
+
+export const SPEAK_HELP = `tympan speak TEXT [--voice nova] [--language es] [--speed 0.25-4] [--out FILE] [--format mp3|opus|aac|flac|wav|pcm]
+tympan speak --out FILE < text.txt
+
+Speaks TEXT (or standard input) with the installed voices, or with --server URL on a remote
+Tympan (the API key from TYMPAN_API_KEY). --voice takes an OpenAI name (alloy, ash, ballad,
+coral, echo, fable, onyx, nova, sage, shimmer, verse) or a Tympan voice id (festival:slt-hts,
+flite:rms, espeak:es; GET /api/v1/engines lists them). The format follows --out's extension,
+else --format, else mp3; without --out the audio goes to stdout (not to a terminal). A TEXT
+that starts with "-" goes after "--": tympan speak --out a.wav -- "-5 degrees".`
+export const SPEECH_TRANSLATE_HELP = `tympan translate FILE --to LANG [--from en] [--speak [--voice V] [--max-speed 2]] [--engine pocketsphinx|whisper] [--out DIR] [--server URL]
+
+Translates the speech of FILE: transcribes it (in --from, default en, which needs an installed
+recogniser), translates the text into --to, and prints the translation. With --out DIR every
+file goes there: source.txt/.srt/.vtt/.json, translation.txt/.srt/.vtt/.json (the subtitles
+keep the source's timings), and with --speak speech.wav, the translation spoken, each segment
+where its source speech starts (sped up to at most --max-speed where it would run into the
+next). LANG is an ISO 639-1 or 639-3 code. Runs here with the installed engines, or with
+--server URL on a remote Tympan (API key from TYMPAN_API_KEY, or --key). Ctrl-C stops the run.`

@@ -84,6 +84,7 @@ export const EnvSchema = Type.Object({
   TRANSCRIBE_ENGINE: Type.Union([Type.Literal('pocketsphinx'), Type.Literal('whisper')], { default: 'pocketsphinx' }),
   WHISPER_CPP_BIN: Type.String({ default: '' }),
   WHISPER_MODEL: Type.String({ default: '' }),
+  SOUNDFONT: Type.String({ default: '' }),
   SYNC_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, default: 600 }),
   EVENT_STREAMS_PER_USER: Type.Integer({ minimum: 1, default: 10 }),
   EVENT_STREAMS_PER_ADDRESS: Type.Integer({ minimum: 1, default: 20 }),

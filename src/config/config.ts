@@ -75,6 +75,8 @@ export interface Config {
     transcribeEngine: 'pocketsphinx' | 'whisper'
     whisperBin: string
     whisperModel: string
+    /** A General MIDI SoundFont for music generation; empty: the best installed Debian one. */
+    soundfont: string
     syncTimeoutMs: number
     /** Open job event streams (SSE), counted in this process. */
     eventStreams: {
@@ -206,6 +208,7 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
       transcribeEngine: env.TRANSCRIBE_ENGINE,
       whisperBin: env.WHISPER_CPP_BIN,
       whisperModel: env.WHISPER_MODEL,
+      soundfont: env.SOUNDFONT,
       syncTimeoutMs: env.SYNC_TIMEOUT_SECONDS * 1000,
       eventStreams: {
         perUser: env.EVENT_STREAMS_PER_USER,

@@ -8,11 +8,13 @@ import { notFound, tooManyRequests, unprocessable } from '../../http/problem.ts'
 import type { Storage } from '../../storage/storage.ts'
 import { mayAccessOwned, type OwnedAccess } from '../../access/ownership.ts'
 import type { Principal } from '../../access/permissions.ts'
+import { VoiceError, planSpeech, type Voice } from '../../engines/speak/index.ts'
 import type { EnginesService } from '../engines/engines.service.ts'
 import type { FilesRepository } from '../files/files.repository.ts'
 import type { JobSignals } from './jobs.events.ts'
 import type { JobQueue } from './jobs.queue.ts'
-import { JOB_TYPES, JOB_TYPE_NAMES, isJobType, jobTimeoutSec, parseParams, type JobType } from './jobs.types.ts'
+import { checkTranslate, type TranslateCheckDeps } from './jobs.checks.ts'
+import { JOB_TYPES, JOB_TYPE_NAMES, isJobType, jobTimeoutSec, parseParams, type JobParams, type JobType } from './jobs.types.ts'
 import { EVENTS_PAGE, type JobsRepository } from './jobs.repository.ts'
 
 export interface PublicJob {
@@ -61,6 +63,8 @@ export interface JobsServiceDeps {
   queue: JobQueue
   signals: JobSignals
   engines: EnginesService
+  /** The installed translation pairs, for a translate job's create-time check. */
+  translationPairs: TranslateCheckDeps['pairs']
 }
 
 export interface CreateJob {
@@ -117,16 +121,45 @@ export function jobsService (deps: JobsServiceDeps) {
     await signals.changed.publish(id)
   }
 
-  /** Checks what can be checked before queueing, so a hopeless job is a 422 now, not a failure later. */
-  async function checkEngine (type: JobType, params: Record<string, unknown>): Promise<void> {
-    if (type !== 'transcribe') return
+  /**
+   * Checks what can be checked before queueing, so a hopeless job is a 422 now, not a failure
+   * later; answers the params the job runs with (a translation's codes made canonical).
+   */
+  async function checkEngine (type: JobType, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (type === 'speak') { await checkSpeech(params as JobParams['speak']); return params }
+    if (type === 'translate') {
+      const { source, target } = await checkTranslate(params as JobParams['translate'], config.jobs.transcribeEngine, {
+        pairs: deps.translationPairs,
+        recogniser: (name) => deps.engines.status(name),
+        voices: async () => {
+          const speech = await deps.engines.status('speak')
+          return speech?.available && speech.voiceDetails ? speech.voiceDetails as Voice[] : undefined
+        }
+      })
+      return { ...params, source_lang: source, target_lang: target }
+    }
+    if (type !== 'transcribe') return params
     const engine = (params.engine as string | undefined) ?? config.jobs.transcribeEngine
     const status = await deps.engines.status(engine)
     // A missing engine is not refused here: the job fails at once and names the package.
-    if (!status?.available || !status.languages) return
+    if (!status?.available || !status.languages) return params
     const language = params.language as string | undefined
     if (language && !status.languages.includes(language)) {
       throw unprocessable(`params.language "${language}" is not installed for ${engine}; installed: ${status.languages.join(', ')}`, { field: 'params.language', installed: status.languages })
+    }
+    return params
+  }
+
+  /** An unknown voice, a language nobody speaks or text the voice cannot say: a 422 now. */
+  async function checkSpeech (params: JobParams['speak']): Promise<void> {
+    const status = await deps.engines.status('speak')
+    // A missing engine is not refused here: the job fails at once and names the package.
+    if (!status?.available || !status.voiceDetails) return
+    try {
+      planSpeech(status.voiceDetails as Voice[], params)
+    } catch (error) {
+      if (!(error instanceof VoiceError)) throw error
+      throw unprocessable(`params.${error.field}: ${error.message}`, { field: `params.${error.field}` })
     }
   }
 
@@ -137,12 +170,12 @@ export function jobsService (deps: JobsServiceDeps) {
       const takesFile = JOB_TYPES[type].input === 'file'
       if (takesFile && request.fileId === undefined) throw unprocessable(`fileId is required: a ${type} job works on an uploaded file`, { field: 'fileId' })
       if (!takesFile && request.fileId !== undefined) throw unprocessable(`fileId is not taken by a ${type} job: it makes its output from params alone`, { field: 'fileId' })
-      const params = parseParams(type, request.params ?? {}) as Record<string, unknown>
+      const parsed = parseParams(type, request.params ?? {}) as Record<string, unknown>
       const file = request.fileId === undefined ? undefined : await deps.files.findLive(request.fileId)
       // Starting work on a file changes it (admins may read others' files, not use them); a
       // file out of reach, or an expired one, is indistinguishable from a missing one.
       if (takesFile && (!file || !mayAccessOwned(principal, file.owner_id, 'change'))) throw notFound('File')
-      await checkEngine(type, params)
+      const params = await checkEngine(type, parsed)
       const limit = config.jobs.maxUnfinished[principal.tier]
       const id = randomUUID()
       const created = await jobs.insertWithinLimit({ id, ownerId: principal.userId, type, fileId: file?.id ?? null, params }, limit)

@@ -113,13 +113,6 @@ export function translationTranscript (file: TranslationFile, engine: Transcript
 /** Pure: a segment's text as a delta; the deltas joined make the transcript's text (segments joined by spaces). */
 export const segmentDelta = (segment: { id: number, text: string }): string => (segment.id === 0 ? segment.text : ` ${segment.text}`)
 
-/** Pure: how a finished job that did not succeed is answered. */
-function jobFailure (job: Job): HttpProblem {
-  if (job.status === 'canceled') return new HttpProblem(409, 'Conflict', `Job ${job.id} was canceled`, { extra: { jobId: job.id } })
-  const [status, title] = job.error_code === 'invalid_input' ? [400, 'Bad Request'] : job.error_code === 'missing_engine' ? [503, 'Service Unavailable'] : [500, 'Internal Server Error']
-  return new HttpProblem(status, title, job.error ?? 'The transcription failed', { extra: { jobId: job.id, code: job.error_code } })
-}
-
 const unfinished = (jobId: string, timeoutMs: number) =>
   new HttpProblem(504, 'Gateway Timeout', `The transcription did not finish within ${Math.round(timeoutMs / 1000)} s; it goes on as job ${jobId} (GET /api/v1/jobs/${jobId})`, { extra: { jobId } })
 
@@ -141,6 +134,13 @@ export function renderTranscription (transcript: Transcript, request: Transcript
     }
     case 'json': return { contentType: 'application/json; charset=utf-8', body: toJson(transcript) }
   }
+}
+
+/** The answer to a synchronous request whose job failed or was canceled: the job's own words, with its id. */
+export function unsuccessful (job: Job, fallback: string): HttpProblem {
+  if (job.status === 'canceled') return new HttpProblem(409, 'Conflict', `Job ${job.id} was canceled`)
+  const [status, title] = job.error_code === 'invalid_input' ? [400, 'Bad Request'] : job.error_code === 'missing_engine' ? [503, 'Service Unavailable'] : [500, 'Internal Server Error']
+  return new HttpProblem(status, title, job.error ?? fallback, { extra: { jobId: job.id, code: job.error_code } })
 }
 
 export interface OpenAiDeps {
@@ -184,7 +184,7 @@ export function openAiService (deps: OpenAiDeps) {
       throw unfinished(jobId, deps.syncTimeoutMs)
     }
     await deps.files.delete(principal, fileId).catch(() => {})
-    if (done.status !== 'succeeded') throw jobFailure(done)
+    if (done.status !== 'succeeded') throw unsuccessful(done, 'The job failed')
     return done
   }
 
@@ -258,7 +258,7 @@ export function openAiService (deps: OpenAiDeps) {
                 if (!abort.aborted) yield errorEvent(unfinished(job.id, deps.syncTimeoutMs))
                 return
               }
-              if (done.status !== 'succeeded') { yield errorEvent(jobFailure(done)); return }
+              if (done.status !== 'succeeded') { yield errorEvent(unsuccessful(done, 'The transcription failed')); return }
               const transcript = done.result as Transcript
               // Segments the stream missed (an attempt that was retried, a dropped partial) come last.
               for (const segment of transcript.segments.slice(sent)) yield { type: 'transcript.text.delta', delta: segmentDelta(segment) }
