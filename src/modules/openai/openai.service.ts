@@ -228,7 +228,13 @@ export function openAiService (deps: OpenAiDeps) {
         const done = await finished(principal, job.id, file.id, abort)
         return { jobId: job.id, transcript: done.result as Transcript }
       }
-      const { file, job } = await startJob(principal, upload, 'translate', { source_lang: source, target_lang: 'en', engine: request.engine })
+      const { file, job } = await startJob(principal, upload, 'translate', { source_lang: source, target_lang: 'en', engine: request.engine }).catch((error: unknown) => {
+        // The job's language fields are this endpoint's `language` (the target is always English).
+        if (error instanceof HttpProblem && (error.extra.field === 'params.source_lang' || error.extra.field === 'params.target_lang')) {
+          throw new HttpProblem(error.status, error.title, error.message.replace(/^params\.(source|target)_lang/, 'language'), { extra: { ...error.extra, field: 'language' }, headers: error.headers })
+        }
+        throw error
+      })
       const done = await finished(principal, job.id, file.id, abort)
       const { stream } = await deps.jobs.artifact(principal, job.id, 'translation.json')
       const translation = JSON.parse(await readAll(stream)) as TranslationFile
