@@ -6,7 +6,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { uniformInt } from 'pure-rand/distribution/uniformInt'
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus'
-import { MAX_SPEED, MAX_SPEED_LIMIT, atempoChain, planTimeline, timelineCommand } from './timeline.ts'
+import { MAX_SPEED, MAX_SPEED_LIMIT, planTimeline, timelineCommand } from './timeline.ts'
 
 const EPS = 0.002
 
@@ -67,11 +67,13 @@ describe('speech timeline planner', () => {
   })
 
   it('chains atempo above 2x, where one instance would drop samples', () => {
-    assert.deepEqual(atempoChain(1), [])
-    assert.deepEqual(atempoChain(1.5), [1.5])
-    assert.deepEqual(atempoChain(2), [2])
-    assert.deepEqual(atempoChain(2.5), [2, 1.25])
-    assert.deepEqual(atempoChain(5), [2, 2, 1.25])
+    const timeline = planTimeline([0, 1, 2], [3, 1.5, 0.5], 3, { maxSpeed: 3 })
+    assert.deepEqual(timeline.placements.map((p) => p.speed), [3, 1.5, 1])
+    const { filter } = timelineCommand(timeline, ['a.wav', 'b.wav', 'c.wav'], 'out.wav', { scriptPath: 'graph.txt', sampleRate: 24_000 })
+    const [first, second, third] = filter.split(';\n')
+    assert.match(first!, /,atempo=2,atempo=1\.5(0*),adelay=0:all=1\[c0\]$/)
+    assert.match(second!, /,atempo=1\.5(0*),adelay=1000:all=1\[c1\]$/)
+    assert.doesNotMatch(third!, /atempo/)
   })
 })
 

@@ -1,3 +1,5 @@
+import { atempoChain } from '../speak/speak-args.ts'
+
 /**
  * Pure: where each synthesised clip goes in the translated speech, and the ffmpeg command that
  * builds it. A clip starts where its segment's speech starts in the source; one longer than
@@ -15,8 +17,6 @@
  */
 export const MAX_SPEED = 2
 export const MAX_SPEED_LIMIT = 4
-// atempo skips samples instead of blending them above 2×; chained instances stay at or below it.
-const ATEMPO_MAX = 2
 
 export interface Placement {
   /** Seconds into the output where the clip begins. */
@@ -66,16 +66,6 @@ export function planTimeline (starts: number[], clipSec: number[], sourceSec: nu
   return { placements, durationSec }
 }
 
-/** atempo factors whose product is `speed`, none above 2 (so none drops samples). */
-export function atempoChain (speed: number): number[] {
-  if (!(speed > 0) || Math.abs(speed - 1) < 1e-9) return []
-  const factors: number[] = []
-  let rest = speed
-  while (rest > ATEMPO_MAX) { factors.push(ATEMPO_MAX); rest /= ATEMPO_MAX }
-  factors.push(ceil4(rest))
-  return factors
-}
-
 export interface TimelineCommand {
   args: string[]
   /** The filter graph, written to `scriptPath` (hundreds of clips would make a long argv). */
@@ -92,7 +82,8 @@ export function timelineCommand (timeline: Timeline, clips: string[], output: st
   const rate = options.sampleRate
   const total = timeline.durationSec.toFixed(3)
   const chains = timeline.placements.map((p, i) => {
-    const tempo = atempoChain(p.speed).map((f) => `atempo=${f}`)
+    // atempo skips samples instead of blending them above 2×: the chain's stages stay at or below it.
+    const tempo = atempoChain(p.speed)
     const filters = [`aresample=${rate}`, 'aformat=sample_fmts=fltp:channel_layouts=mono', ...tempo, `adelay=${Math.round(p.at * 1000)}:all=1`]
     return `[${i}:a]${filters.join(',')}[c${i}]`
   })
