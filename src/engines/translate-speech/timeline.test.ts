@@ -6,7 +6,7 @@ import path from 'node:path'
 import { describe, it } from 'node:test'
 import { uniformInt } from 'pure-rand/distribution/uniformInt'
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus'
-import { MAX_SPEED, MAX_SPEED_LIMIT, planTimeline, timelineCommand } from './timeline.ts'
+import { MAX_SPEED, MAX_SPEED_LIMIT, planTimeline, timelineSteps } from './timeline.ts'
 
 const EPS = 0.002
 
@@ -69,16 +69,26 @@ describe('speech timeline planner', () => {
   it('chains atempo above 2x, where one instance would drop samples', () => {
     const timeline = planTimeline([0, 1, 2], [3, 1.5, 0.5], 3, { maxSpeed: 3 })
     assert.deepEqual(timeline.placements.map((p) => p.speed), [3, 1.5, 1])
-    const { filter } = timelineCommand(timeline, ['a.wav', 'b.wav', 'c.wav'], 'out.wav', { scriptPath: 'graph.txt', sampleRate: 24_000 })
-    const [first, second, third] = filter.split(';\n')
-    assert.match(first!, /,atempo=2,atempo=1\.5(0*),adelay=0:all=1\[c0\]$/)
-    assert.match(second!, /,atempo=1\.5(0*),adelay=1000:all=1\[c1\]$/)
+    const [step] = timelineSteps(timeline, ['a.wav', 'b.wav', 'c.wav'], 'out.wav', { dir: '/work', sampleRate: 24_000 })
+    const [first, second, third] = step!.script!.text.split(';\n')
+    assert.match(first!, /,atempo=2,atempo=1\.5(0*),atrim=end_sample=24000,adelay=0S:all=1\[c0\]$/)
+    assert.match(second!, /,atempo=1\.5(0*),atrim=end_sample=24000,adelay=24000S:all=1\[c1\]$/)
     assert.doesNotMatch(third!, /atempo/)
   })
 })
 
+/** Runs the steps as the engine does; the output's samples. */
+function render (steps: ReturnType<typeof timelineSteps>, out: string): Int16Array {
+  for (const step of steps) {
+    for (const file of [step.script, step.list]) if (file) fs.writeFileSync(file.path, file.text)
+    execFileSync('ffmpeg', step.args)
+  }
+  const pcm = execFileSync('ffmpeg', ['-v', 'error', '-i', out, '-f', 's16le', '-ac', '1', '-ar', '24000', '-'])
+  return new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length / 2)
+}
+
 describe('speech timeline command', () => {
-  it('builds an ffmpeg graph that puts each clip at its time, sped up where planned, in one WAV of the planned length', () => {
+  it('places each clip at its time, sped up where planned, in one WAV of the planned length; in several runs the same samples', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-timeline-'))
     try {
       const clip = (name: string, seconds: number, rate: number) => {
@@ -91,14 +101,11 @@ describe('speech timeline command', () => {
       assert.deepEqual(timeline.placements.map((p) => p.speed), [2, 1, 1])
       const clips = [clip('a.wav', 2, 16_000), clip('b.wav', 0.5, 22_050), clip('c.wav', 0.5, 8000)]
       const out = path.join(dir, 'speech.wav')
-      const scriptPath = path.join(dir, 'graph.txt')
-      const command = timelineCommand(timeline, clips, out, { scriptPath, sampleRate: 24_000 })
-      assert.ok(!command.args.some((a) => a.includes('atempo')), 'the graph is in the script, not the argv')
-      fs.writeFileSync(scriptPath, command.filter)
-      execFileSync('ffmpeg', command.args)
-      const pcm = execFileSync('ffmpeg', ['-v', 'error', '-i', out, '-f', 's16le', '-ac', '1', '-ar', '24000', '-'])
-      const samples = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.length / 2)
-      assert.ok(Math.abs(samples.length / 24_000 - 4) < 0.01, `${samples.length / 24_000} s`)
+      const steps = timelineSteps(timeline, clips, out, { dir, sampleRate: 24_000 })
+      assert.equal(steps.length, 1)
+      assert.ok(!steps[0]!.args.some((a) => a.includes('atempo')), 'the graph is in the script, not the argv')
+      const samples = render(steps, out)
+      assert.equal(samples.length, 4 * 24_000)
       const rms = (from: number, to: number) => {
         let sum = 0
         for (let i = Math.round(from * 24_000); i < Math.round(to * 24_000); i++) sum += (samples[i] ?? 0) ** 2
@@ -109,10 +116,19 @@ describe('speech timeline command', () => {
       assert.ok(rms(1.55, 2.45) < 50, 'then silence')
       assert.ok(rms(2.55, 2.95) > 1000, 'clip 2 at its start')
       assert.ok(rms(3.05, 3.95) < 50, 'silence to the end')
-      const silent = timelineCommand(planTimeline([], [], 1.5), [], out, { scriptPath, sampleRate: 24_000 })
-      fs.writeFileSync(scriptPath, silent.filter)
-      execFileSync('ffmpeg', silent.args)
-      assert.match(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', out]).toString(), /^1\.5/)
+
+      // One clip per run (as past CLIPS_PER_RUN): the stretches join into the same samples.
+      const split = timelineSteps(timeline, clips, path.join(dir, 'split.wav'), { dir, sampleRate: 24_000, clipsPerRun: 1 })
+      assert.equal(split.length, 4, 'three stretches and the join')
+      const joined = render(split, path.join(dir, 'split.wav'))
+      assert.equal(joined.length, samples.length)
+      let worst = 0
+      for (let i = 0; i < samples.length; i++) worst = Math.max(worst, Math.abs(samples[i]! - joined[i]!))
+      assert.ok(worst <= 1, `largest difference ${worst}`)
+
+      const silent = render(timelineSteps(planTimeline([], [], 1.5), [], out, { dir, sampleRate: 24_000 }), out)
+      assert.equal(silent.length, 1.5 * 24_000)
+      assert.ok(silent.every((v) => v === 0))
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }

@@ -66,38 +66,70 @@ export function planTimeline (starts: number[], clipSec: number[], sourceSec: nu
   return { placements, durationSec }
 }
 
-export interface TimelineCommand {
+// ffmpeg holds every input open at once: a run takes at most this many clips (an hour of
+// speech is hundreds of segments, and a process may have only 1024 descriptors).
+export const CLIPS_PER_RUN = 64
+
+export interface TimelineStep {
   args: string[]
-  /** The filter graph, written to `scriptPath` (hundreds of clips would make a long argv). */
-  filter: string
+  /** A filter graph to write to its path before the run (hundreds of clips would make a long argv). */
+  script?: { path: string, text: string }
+  /** A concat list to write to its path before the run. */
+  list?: { path: string, text: string }
 }
 
 /**
- * ffmpeg arguments that place each clip (`clips[i]`, any rate) at its time in one mono WAV of
- * the timeline's duration at `sampleRate`. Clips never overlap, so mixing them without
- * normalisation is their concatenation with the silences in between.
+ * The ffmpeg runs that place each clip (`clips[i]`, any rate) at its time in one mono 16-bit
+ * WAV of the timeline's duration at `sampleRate`, in order. Clips never overlap, so mixing
+ * them without normalisation is their concatenation with the silences between. Up to
+ * CLIPS_PER_RUN clips it is one run; beyond, each run renders a stretch of the timeline from
+ * its first clip's start to the next run's, cut at whole samples, and a last run joins the
+ * stretches, so no sample is lost or added where they meet.
  */
-export function timelineCommand (timeline: Timeline, clips: string[], output: string, options: { scriptPath: string, sampleRate: number }): TimelineCommand {
+export function timelineSteps (timeline: Timeline, clips: string[], output: string, options: { dir: string, sampleRate: number, clipsPerRun?: number }): TimelineStep[] {
   if (clips.length !== timeline.placements.length) throw new Error('one clip per placement')
   const rate = options.sampleRate
-  const total = timeline.durationSec.toFixed(3)
-  const chains = timeline.placements.map((p, i) => {
-    // atempo skips samples instead of blending them above 2×: the chain's stages stay at or below it.
-    const tempo = atempoChain(p.speed)
-    const filters = [`aresample=${rate}`, 'aformat=sample_fmts=fltp:channel_layouts=mono', ...tempo, `adelay=${Math.round(p.at * 1000)}:all=1`]
-    return `[${i}:a]${filters.join(',')}[c${i}]`
-  })
-  const fit = `apad=whole_dur=${total},atrim=duration=${total}`
-  const last = clips.length === 0
-    ? `anullsrc=r=${rate}:cl=mono,${fit}[out]`
-    : `${clips.map((_, i) => `[c${i}]`).join('')}amix=inputs=${clips.length}:normalize=0:dropout_transition=0,${fit}[out]`
-  return {
-    filter: [...chains, last].join(';\n'),
-    args: [
-      '-nostdin', '-v', 'error', '-y',
-      ...clips.flatMap((clip) => ['-i', clip]),
-      '-filter_complex_script', options.scriptPath,
-      '-map', '[out]', '-ac', '1', '-ar', String(rate), '-c:a', 'pcm_s16le', output
-    ]
+  const perRun = Math.max(1, options.clipsPerRun ?? CLIPS_PER_RUN)
+  const total = Math.round(timeline.durationSec * rate)
+  const firsts = clips.length === 0 ? [0] : Array.from({ length: Math.ceil(clips.length / perRun) }, (_, k) => k * perRun)
+  // Each stretch starts at a whole sample: the first at 0, the others at their first clip.
+  const bounds = firsts.map((first, k) => (k === 0 ? 0 : Math.round(timeline.placements[first]!.at * rate)))
+  const stretch = (k: number, out: string): TimelineStep => {
+    const from = bounds[k]!
+    const to = bounds[k + 1] ?? total
+    const indices = clips.slice(firsts[k], firsts[k + 1] ?? clips.length).map((_, j) => firsts[k]! + j)
+    const cut = `apad=whole_len=${to - from},atrim=end_sample=${to - from}`
+    const chains = indices.map((i, j) => {
+      const p = timeline.placements[i]!
+      // atempo skips samples instead of blending them above 2×: the chain's stages stay at or
+      // below it. Its output runs a few samples past the planned length; the cut keeps a clip
+      // to its slot, so clips never overlap and every run of the timeline has the same samples.
+      const filters = [`aresample=${rate}`, 'aformat=sample_fmts=fltp:channel_layouts=mono', ...atempoChain(p.speed), `atrim=end_sample=${Math.floor(p.playedSec * rate)}`, `adelay=${Math.max(0, Math.round(p.at * rate) - from)}S:all=1`]
+      return `[${j}:a]${filters.join(',')}[c${j}]`
+    })
+    const mix = indices.length === 0
+      ? `anullsrc=r=${rate}:cl=mono,${cut}[out]`
+      : `${indices.map((_, j) => `[c${j}]`).join('')}amix=inputs=${indices.length}:normalize=0:dropout_transition=0,${cut}[out]`
+    const path = `${options.dir}/timeline-${k}.txt`
+    return {
+      script: { path, text: [...chains, mix].join(';\n') },
+      args: [
+        '-nostdin', '-v', 'error', '-y',
+        ...indices.flatMap((i) => ['-i', clips[i]!]),
+        '-filter_complex_script', path,
+        '-map', '[out]', '-ac', '1', '-ar', String(rate), '-c:a', 'pcm_s16le', out
+      ]
+    }
   }
+  if (firsts.length === 1) return [stretch(0, output)]
+  const parts = firsts.map((_, k) => `${options.dir}/stretch-${k}.wav`)
+  const list = `${options.dir}/stretches.txt`
+  return [
+    ...parts.map((part, k) => stretch(k, part)),
+    {
+      // The concat format quotes with ' and escapes one inside as '\''.
+      list: { path: list, text: parts.map((part) => `file '${part.replaceAll("'", "'\\''")}'\n`).join('') },
+      args: ['-nostdin', '-v', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-c:a', 'pcm_s16le', output]
+    }
+  ]
 }

@@ -5,7 +5,7 @@ import { EngineError } from '../engine.ts'
 import { runProcess } from '../process.ts'
 import type { TranscribeParams, Transcript } from '../transcribe/transcript.ts'
 import { translatedSegments, translatedTranscript, translationFiles, type TranslatedSegment } from './segments.ts'
-import { planTimeline, timelineCommand } from './timeline.ts'
+import { planTimeline, timelineSteps } from './timeline.ts'
 
 export interface TranslateSpeechParams {
   /** Canonical codes (the job's create-time check normalised them). */
@@ -142,10 +142,10 @@ export function createSpeechTranslator (deps: SpeechTranslatorDeps): Engine<Tran
     const timeline = planTimeline(spoken.map((s) => s.start), clips.map((c) => c.durationSec), transcript.duration, params.max_speed ? { maxSpeed: params.max_speed } : {})
     const sampleRate = clips[0]?.sampleRate ?? 22_050
     const output = join(context.workDir, 'speech.wav')
-    const scriptPath = join(context.workDir, 'timeline.txt')
-    const command = timelineCommand(timeline, clips.map((c) => c.path), output, { scriptPath, sampleRate })
-    await writeFile(scriptPath, command.filter)
-    await runProcess('ffmpeg', command.args, { signal: context.signal, timeoutMs: mixTimeoutMs(timeline.durationSec, clips.length), pkg: 'ffmpeg', maxOutput: 1 << 14 })
+    for (const step of timelineSteps(timeline, clips.map((c) => c.path), output, { dir, sampleRate })) {
+      for (const file of [step.script, step.list]) if (file) await writeFile(file.path, file.text)
+      await runProcess('ffmpeg', step.args, { signal: context.signal, timeoutMs: mixTimeoutMs(timeline.durationSec, clips.length), pkg: 'ffmpeg', maxOutput: 1 << 14 })
+    }
     return {
       artifact: { name: 'speech.wav', path: output, contentType: 'audio/wav' },
       speech: {
