@@ -144,7 +144,30 @@ export function parseParams<T extends JobType> (type: T, params: unknown): JobPa
     throw unprocessable(`${field} ${message}`, { field })
   }
   const normalise = (JOB_TYPES[type] as { normalise?: (p: unknown) => unknown }).normalise
-  return (normalise ? normalise(copy) : copy) as JobParams[T]
+  const parsed = normalise ? normalise(copy) : copy
+  const nul = nulField(parsed, 'params')
+  // PostgreSQL's jsonb cannot store U+0000: refused here, it would be a 500 at the insert.
+  if (nul) throw unprocessable(`${nul} must not contain NUL characters (U+0000)`, { field: nul })
+  return parsed as JobParams[T]
+}
+
+/** The path of the first string in `value` that holds U+0000, if any (params are small and shallow). */
+function nulField (value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulField(value[i], `${path}.${i}`)
+      if (found) return found
+    }
+    return undefined
+  }
+  if (value && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      const found = nulField(inner, `${path}.${key}`)
+      if (found) return found
+    }
+  }
+  return undefined
 }
 
 export interface JobTypeInfo {
