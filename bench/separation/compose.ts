@@ -125,11 +125,22 @@ export function midiBytes (midi: MidiData): Uint8Array {
   return Uint8Array.from(writeMidi(midi))
 }
 
+/**
+ * murmur3's finaliser: xoroshiro128+'s first outputs follow its seed closely, so neighbouring
+ * seeds (the set uses 2026, 2027, …) would otherwise give neighbouring tempos and keys.
+ */
+function mix (seed: number): number {
+  let h = seed >>> 0
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
 /** The song of one seed; `style` picks the drum groove (and so the feel) explicitly. */
 export function composeSong (seed: number, style: string): Song {
   const groove = DRUM_STYLES[style]
   if (!groove) throw new RangeError(`unknown style ${style}`)
-  const rng = xoroshiro128plus(seed)
+  const rng = xoroshiro128plus(mix(seed))
   const int = (from: number, to: number) => uniformInt(rng, from, to)
   const pick = <T>(list: readonly T[]): T => list[int(0, list.length - 1)]!
   const real = (from: number, to: number) => from + (to - from) * uniformFloat64(rng)
