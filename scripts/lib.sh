@@ -91,8 +91,25 @@ tympan_ensure_npm_deps() {
   fi
 }
 
+# The web UI (web/) is its own npm package; its build (web/dist) is what `tympan serve`
+# serves at /. Rebuilt when missing or older than any source file of it.
+tympan_ensure_web() {
+  local web="$ROOT/web"
+  [[ -f "$web/package.json" ]] || return 0
+  if [[ ! -d "$web/node_modules" || "$web/package-lock.json" -nt "$web/node_modules/.package-lock.json" ]]; then
+    echo "tympan: installing the web UI's npm dependencies (npm ci in web/)" >&2
+    (cd "$web" && npm ci --no-audit --no-fund >&2) || tympan_die "npm ci in web/ failed"
+  fi
+  local stamp="$web/dist/index.html"
+  if [[ ! -f "$stamp" ]] || [[ -n "$(find "$web/src" "$web/public" "$web/index.html" "$web/vite.config.ts" "$web/package-lock.json" -newer "$stamp" -print -quit 2>/dev/null)" ]]; then
+    echo "tympan: building the web UI (vite build into web/dist)" >&2
+    (cd "$web" && npm run build >&2) || tympan_die "building the web UI failed"
+  fi
+}
+
 tympan_ensure_all() {
   tympan_ensure_apt_packages
   tympan_ensure_node
   tympan_ensure_npm_deps
+  tympan_ensure_web
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import cookie from '@fastify/cookie'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
@@ -24,8 +25,10 @@ import { importService } from './modules/files/import.service.ts'
 import { urlImporter } from './modules/files/import/url-import.ts'
 import { jobsRoutes } from './modules/jobs/jobs.routes.ts'
 import { enginesRoutes } from './modules/engines/engines.routes.ts'
+import { generateRoutes } from './modules/generate/generate.routes.ts'
 import { openAiRoutes } from './modules/openai/openai.routes.ts'
 import { openAiService } from './modules/openai/openai.service.ts'
+import { translateRoutes } from './modules/translate/translate.routes.ts'
 import { ensureServiceUser } from './modules/users/bootstrap.ts'
 import { usersRepository } from './modules/users/users.repository.ts'
 import { revocationBus } from './modules/auth/revocation-bus.ts'
@@ -41,6 +44,7 @@ import { metricsRoutes } from './modules/monitoring/metrics.routes.ts'
 import { registerMetrics } from './observability/request-metrics.ts'
 import { VERSION } from './version.ts'
 import { localFileStores } from './storage/local-storage.ts'
+import { webPageFallback, webRoutes, type WebUi } from './modules/web/web.routes.ts'
 import type { FileStores } from './storage/storage.ts'
 
 export interface AppOptions {
@@ -54,6 +58,18 @@ export interface AppOptions {
   rateLimitKeyPrefix?: string
   /** Keep-alive and credential re-check interval of event streams (15 s; tests shorten it). */
   eventStreamBeatMs?: number
+  /** The built web UI to serve at `/` (default: web/dist of this checkout, when it is built); false serves none. */
+  webDir?: string | false
+}
+
+const BUILT_WEB_UI = fileURLToPath(new URL('../web/dist', import.meta.url))
+
+/** The built UI, or undefined when there is none to serve (web/ not built: the API runs alone). */
+function loadWebUi (dir: string | false): WebUi | undefined {
+  if (dir === false) return undefined
+  const index = path.join(dir, 'index.html')
+  if (!fs.existsSync(index)) return undefined
+  return { distDir: dir, indexHtml: fs.readFileSync(index, 'utf8') }
 }
 
 declare module 'fastify' {
@@ -118,7 +134,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // preflight) is refused with 415 before any handler runs.
   app.removeContentTypeParser(['text/plain'])
   registerValidation(app)
-  registerErrorHandling(app, () => app.routeAuthTable)
+  const webUi = loadWebUi(options.webDir ?? BUILT_WEB_UI)
+  registerErrorHandling(app, () => app.routeAuthTable, webUi ? { fallback: webPageFallback(webUi) } : {})
   registerProblemResponses(app)
   await app.register(cookie)
 
@@ -161,7 +178,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', auth.authorize)
 
   app.get('/openapi.json', { config: { auth: { public: true } }, schema: { hide: true } }, async () => app.swagger())
-  await app.register(swaggerUi, { routePrefix: '/docs' })
+  // BaseLayout leaves out Swagger UI's top bar, whose logo is an SVG with an inline <style>
+  // that the strict CSP blocks (it offered nothing else: a box to load another document).
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { layout: 'BaseLayout' } })
+  if (webUi) await webRoutes(app, webUi)
 
   healthRoutes(app, { health: container.health, backend: db.backend })
   metricsRoutes(app, { config, metrics })
@@ -175,12 +195,14 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   importRoutes(app, { imports: importService({ files: container.files, importer: urlImporter(config, container.workspace), metrics }), audit })
   jobsRoutes(app, { jobs: container.jobs, streams: container.eventStreams, audit })
   enginesRoutes(app, { engines: container.engines })
+  generateRoutes(app, { jobs: container.jobs, audit })
   openAiRoutes(app, {
     openai: openAiService({ files: container.files, jobs: container.jobs, syncTimeoutMs: config.jobs.syncTimeoutMs, defaultEngine: config.jobs.transcribeEngine }),
     uploads,
     engines: container.engines,
     audit
   })
+  translateRoutes(app, { translation: container.translation })
 
   return app
 }

@@ -38,6 +38,8 @@ import { jobsRepository } from './modules/jobs/jobs.repository.ts'
 import { jobsRetention } from './modules/jobs/jobs.retention.ts'
 import { jobsService } from './modules/jobs/jobs.service.ts'
 import { streamLimiter } from './modules/jobs/jobs.stream-limit.ts'
+import { translationLogsRepository } from './modules/translate/translate.repository.ts'
+import { translationService } from './modules/translate/translate.service.ts'
 import os from 'node:os'
 
 /** Wires repositories into services. Each service gets only what it uses. */
@@ -51,7 +53,8 @@ export function createContainer (config: Config, db: Db, { storage, workspace }:
     auditLog: auditRepository(db.kysely),
     files: filesRepository(db.kysely),
     resumableUploads: resumableRepository(db.kysely),
-    jobs: jobsRepository(db.kysely)
+    jobs: jobsRepository(db.kysely),
+    translationLogs: translationLogsRepository(db.kysely)
   }
   const audit = auditService(repos.auditLog, log)
   const auth = authService({
@@ -69,7 +72,7 @@ export function createContainer (config: Config, db: Db, { storage, workspace }:
   })
   const sessions = sessionsService({ sessions: repos.sessions, refreshIdleDays: config.auth.refreshIdleDays })
   const files = filesService({ config, files: repos.files, storage, workspace, media: mediaTools(), metrics: options.metrics })
-  const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel })
+  const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel, soundfont: config.jobs.soundfont })
   const engineStatus = enginesService(engines)
   const signals = jobSignals(db, log)
   const queue = jobQueue(db, {
@@ -107,13 +110,20 @@ export function createContainer (config: Config, db: Db, { storage, workspace }:
     ...(options.metrics ? { metrics: options.metrics } : {}),
     log
   })
+  const translation = translationService({
+    translator: engines.translate,
+    logs: repos.translationLogs,
+    logText: config.translation.logText,
+    logRetentionDays: config.translation.logRetentionDays,
+    textRetentionHours: config.intake.retentionHours
+  })
   const resumable = resumableStore(workspace, config)
   const resumableUploads = resumableService({ config, uploads: repos.resumableUploads, files, workspace, store: resumable })
   const users = usersService({
     oneTimePasswordHours: config.auth.oneTimePasswordHours,
     passwordChosen: initialPasswordChosen(config, initialPasswordFile(config.dataDir)),
     users: repos.users, sessions: repos.sessions, keys: repos.keys, throttle: repos.throttle, auditLog: repos.auditLog,
-    personalData: [files.personalData, resumableUploads.personalData, jobs.personalData],
+    personalData: [files.personalData, resumableUploads.personalData, jobs.personalData, translation.personalData],
     reauthenticate: auth.reauthenticate
   })
   const retention = retentionSweeper({
@@ -123,10 +133,11 @@ export function createContainer (config: Config, db: Db, { storage, workspace }:
     audit,
     resumable: resumableUploads,
     jobs: jobRetention,
+    translationLogs: translation,
     log
   })
   const health = healthService([{ what: 'database', ping: () => db.ping() }, { what: 'file storage', ping: () => storage.ping() }])
-  return { repos, audit, health, users, auth, sessions, keys: keysService(repos.keys), files, storage, workspace, retention, resumable, resumableUploads, engines: engineStatus, jobs, eventStreams, queue, signals, runner }
+  return { repos, audit, health, users, auth, sessions, keys: keysService(repos.keys), files, storage, workspace, retention, resumable, resumableUploads, engines: engineStatus, jobs, eventStreams, queue, signals, runner, translation }
 }
 
 export type Container = ReturnType<typeof createContainer>

@@ -12,6 +12,9 @@ Usage: tympan <command>
   worker         job workers only, for more machines on one PostgreSQL (DATABASE_URL)
   transcribe FILE   speech to text, here or on a server (tympan transcribe --help)
   analyze FILE      loudness, levels, tempo, key, waveform and spectrogram images
+  translate-text --from en --to es TEXT   text translation, here or on a server (tympan translate-text --help)
+  separate FILE     split music into stems: vocals, drums, bass, other (tympan separate --help)
+  generate PROMPT   procedural music from words: wav/mp3, MIDI and what was chosen (tympan generate --help)
   migrate        apply database migrations
   admin …        manage users, sweep expired files (tympan admin --help)
   doctor         check Node, configuration, database and engines
@@ -31,6 +34,9 @@ async function main (argv: string[]): Promise<number> {
     case 'serve': await (await import('./cli/serve.ts')).serve(); return -1
     case 'worker': await (await import('./cli/worker.ts')).worker(); return -1
     case 'transcribe': case 'analyze': await (await import('./cli/run-job.ts')).jobCommand(command, rest); return 0
+    case 'translate-text': await (await import('./cli/translate-text.ts')).translateTextCommand(rest); return 0
+    case 'separate': await (await import('./cli/separate.ts')).separateCommand(rest); return 0
+    case 'generate': await (await import('./cli/generate.ts')).generateCommand(rest); return 0
     case 'migrate': await (await import('./cli/migrate.ts')).migrateCommand(); return 0
     case 'admin': await (await import('./cli/admin.ts')).adminCommand(rest); return 0
     case 'doctor': {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyInstance } from 'fastify'
@@ -11,7 +13,14 @@ const PUBLIC_URLS = new Set(['/healthz', '/readyz', '/api/v1/auth/login', '/api/
 const isPublicUrl = (url: string) => PUBLIC_URLS.has(url) || url === '/docs' || url.startsWith('/docs/')
 // OPTIONS answers carry no credentials by design (CORS preflight, tus capability discovery),
 // so an OPTIONS route may be public; it must never be more than a description of the server.
-const isPublicRoute = (method: string, url: string) => isPublicUrl(url) || method === 'OPTIONS'
+// The web UI's page and its built files (web/dist, when it is built) are public too, to read only.
+const WEB_DIST = path.resolve(import.meta.dirname, '../web/dist')
+const webFiles = new Set(fs.existsSync(WEB_DIST)
+  ? fs.readdirSync(WEB_DIST, { recursive: true, withFileTypes: true }).filter((f) => f.isFile() && f.name !== 'index.html')
+    .map((f) => `/${path.relative(WEB_DIST, path.join(f.parentPath, f.name)).split(path.sep).join('/')}`)
+  : [])
+const isWebUi = (method: string, url: string) => (method === 'GET' || method === 'HEAD') && (url === '/' || webFiles.has(url))
+const isPublicRoute = (method: string, url: string) => isPublicUrl(url) || method === 'OPTIONS' || isWebUi(method, url)
 
 /**
  * Every method and URL the router knows, read from Fastify's own route tree rather than from

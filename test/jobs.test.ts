@@ -217,7 +217,9 @@ for (const backend of await backends()) {
           return { result: { ok: true }, artifacts: [{ name: 'note.txt', path: path.join(context.workDir, 'note.txt'), contentType: 'text/plain; charset=utf-8' }] }
         } finally { concurrent-- }
       },
-      transcribe: async () => { throw new EngineError('invalid-input', 'not used here') }
+      transcribe: async () => { throw new EngineError('invalid-input', 'not used here') },
+      separate: async () => { throw new EngineError('invalid-input', 'not used here') },
+      generate: async () => { throw new EngineError('invalid-input', 'not used here') }
     }
     const analyze = (fileId: string, mode = 0) => createJob(t.app, key, { type: 'analyze', fileId, params: mode ? { silenceThresholdDb: mode } : {} })
 
@@ -394,7 +396,9 @@ for (const backend of await backends()) {
         if (seen === 1 || params.silenceThresholdDb === -2) throw new EngineError('transient', `the engine fell over (attempt ${seen})`)
         return { result: { attempt: seen }, artifacts: [] }
       },
-      transcribe: async () => { throw new EngineError('invalid-input', 'not used here') }
+      transcribe: async () => { throw new EngineError('invalid-input', 'not used here') },
+      separate: async () => { throw new EngineError('invalid-input', 'not used here') },
+      generate: async () => { throw new EngineError('invalid-input', 'not used here') }
     }
 
     before(async () => {

@@ -12,9 +12,7 @@ import { VERSION } from '../version.ts'
 // Binaries of capabilities that have no engine yet, and the Debian package that provides each.
 // Missing ones are warnings: nothing runs them today. The engines report themselves (status()).
 const LATER_BINARIES: { binary: string, pkg: string, for: string }[] = [
-  { binary: 'apertium', pkg: 'apertium', for: 'translation' },
-  { binary: 'espeak-ng', pkg: 'espeak-ng', for: 'speech synthesis' },
-  { binary: 'fluidsynth', pkg: 'fluidsynth', for: 'music generation' }
+  { binary: 'espeak-ng', pkg: 'espeak-ng', for: 'speech synthesis' }
 ]
 
 /** One doctor line for an engine: what runs, in which version and languages, or what to install. */
@@ -90,7 +88,7 @@ export async function doctor (): Promise<boolean> {
   }
   // Analysis (ffmpeg, which every job decodes with) and the default transcription engine are
   // required; another engine that is not set up (whisper without a model) is only a warning.
-  const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel }).all()
+  const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel, soundfont: config.jobs.soundfont }).all()
   const required = new Set(['analyze', config.jobs.transcribeEngine])
   for (const status of await Promise.all(engines.map((engine) => engine.status()))) {
     line(status.available ? 'ok' : required.has(status.name) ? 'FAIL' : 'warn', describeEngine(status))

@@ -22,3 +22,33 @@ Runs on this machine with the installed engines, or with --server URL on a remot
 (the API key from --key or, better, the TYMPAN_API_KEY environment variable: a command line
 is visible to every user of the machine). Progress goes to stderr, results to stdout or --out;
 --out is written only when the run succeeds. Ctrl-C stops the run, and cancels a server's job.`
+
+export const TRANSLATE_HELP = `tympan translate-text --from LANG --to LANG [TEXT…] [--json] [--server URL]
+
+Translates TEXT (the words after the options, joined by spaces), or standard input when TEXT
+is - or absent, and prints the translation. LANG is an ISO 639-1 or 639-3 code (en, eng, fr, fra).
+Pairs without a direct Apertium package go through a pivot (fr → es → en); --json prints the
+route too. A text that starts with - goes after --: tympan translate-text --from en --to es -- "-x".
+Runs here with the installed Apertium pairs, or with --server URL on a remote Tympan (API key
+from TYMPAN_API_KEY, or --key; it needs the translate permission).`
+
+export const SEPARATE_HELP = `tympan separate FILE [--stems 2|4] [--format wav|flac|mp3] [--out DIR] [--server URL]
+
+Splits music into stems by signal processing: --stems 4 (the default) gives vocals, drums,
+bass and other; --stems 2 gives vocals and accompaniment. One file per stem and summary.json
+go to --out DIR (default: FILE's name with -stems, in the current directory), written only
+when the run succeeds; the summary is also printed. With --server URL it runs on a remote
+Tympan (API key from TYMPAN_API_KEY or --key). Ctrl-C stops the run.`
+
+export const GENERATE_HELP = `tympan generate PROMPT [--duration SEC] [--seed N] [--tempo BPM] [--music-key KEY] [--format wav|mp3] [--out DIR]
+
+Composes a piece procedurally (rules and a seeded random generator, not a neural model) from
+the words of PROMPT: genre (lofi, jazz, rock, ambient, classical, house…), mood (calm, sad,
+dark, epic…), tempo ("80 bpm", slow, fast), instruments (piano, guitar, strings, flute…) and
+key ("in A minor", F#m). FluidSynth renders it. Writes music.wav (or .mp3), music.mid and
+composition.json (what was chosen and why) into --out (default: the current directory) and
+prints the summary. --duration is 1–300 s (default 30); the same PROMPT and --seed give the
+same MIDI. --tempo and --music-key override the prompt. --server URL runs it on a remote Tympan
+(API key from TYMPAN_API_KEY or --key), as for tympan transcribe.
+
+  tympan generate "calm lofi piano, 80 bpm" --duration 30 --out lofi`

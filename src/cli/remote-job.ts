@@ -49,14 +49,13 @@ export function serverUrl (server: string): string {
 }
 
 /**
- * The CLI as a client of a remote Tympan: upload, queue, follow the job's event stream for
- * progress, then fetch results. The API key travels in a header, never in a URL, and never
- * appears in a message. Ctrl-C cancels the job on the server too.
+ * Calls a remote Tympan's API: the API key travels in a header, never in a URL, and never
+ * appears in a message; a failure is a CliError that says what failed and why.
  */
-export function remoteJob (server: string, key: string) {
+export function apiCaller (server: string, key: string) {
   const base = serverUrl(server)
   const headers = { 'x-api-key': key }
-  const call = async (url: string, init: RequestInit, what: string) => {
+  return async (url: string, init: RequestInit, what: string): Promise<Response> => {
     const response = await fetch(`${base}${url}`, { ...init, headers: { ...headers, ...(init.headers as Record<string, string> | undefined) } })
       .catch((error: unknown) => {
         if (init.signal?.aborted) throw error
@@ -65,6 +64,14 @@ export function remoteJob (server: string, key: string) {
     if (!response.ok) throw await failure(response, what)
     return response
   }
+}
+
+/**
+ * The CLI as a client of a remote Tympan: upload, queue, follow the job's event stream for
+ * progress, then fetch results. Ctrl-C cancels the job on the server too.
+ */
+export function remoteJob (server: string, key: string) {
+  const call = apiCaller(server, key)
 
   const finished = (job: PublicJob) => job.status !== 'queued' && job.status !== 'running'
 

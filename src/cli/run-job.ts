@@ -20,7 +20,8 @@ const TRANSCRIBE_ENGINES = ['pocketsphinx', 'whisper'] as const
 type TranscribeEngine = typeof TRANSCRIBE_ENGINES[number]
 type JobType = 'analyze' | 'transcribe'
 
-interface OutputFile { name: string, body: Buffer }
+/** A result file: its bytes, or a file on disk to copy (stems too big to hold in memory). */
+export type OutputFile = { name: string, body: Buffer } | { name: string, from: string }
 interface Outcome { result: unknown, files: OutputFile[] }
 
 interface JobOptions {
@@ -106,7 +107,7 @@ function writeFailed (out: string, error: unknown): never {
  * failed run leaves no half-written result, and an existing file stays as it was until the
  * new one is whole. `dir` is created if it is missing, and removed again on failure.
  */
-async function writeWhole (dir: string, files: OutputFile[]): Promise<void> {
+export async function writeWhole (dir: string, files: OutputFile[]): Promise<void> {
   let created: string | undefined
   const staged: string[] = []
   try {
@@ -114,7 +115,8 @@ async function writeWhole (dir: string, files: OutputFile[]): Promise<void> {
     for (const file of files) {
       const target = path.join(dir, file.name)
       staged.push(temporaryName(target))
-      await fsp.writeFile(temporaryName(target), file.body, { flag: 'wx' })
+      if ('from' in file) await fsp.copyFile(file.from, temporaryName(target), fsp.constants.COPYFILE_EXCL)
+      else await fsp.writeFile(temporaryName(target), file.body, { flag: 'wx' })
     }
     for (const file of files) await fsp.rename(temporaryName(path.join(dir, file.name)), path.join(dir, file.name))
   } catch (error) {
@@ -181,7 +183,7 @@ export async function jobCommand (type: JobType, argv: string[]): Promise<void> 
 
   if (type === 'transcribe') {
     const file = outcome.files.find((f) => f.name === transcript)
-    if (!file) throw new CliError(`the job produced no ${transcript}`)
+    if (!file || !('body' in file)) throw new CliError(`the job produced no ${transcript}`)
     if (options.out === undefined) process.stdout.write(file.body)
     else await writeWhole(path.dirname(options.out), [{ name: path.basename(options.out), body: file.body }])
     return

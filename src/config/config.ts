@@ -75,6 +75,8 @@ export interface Config {
     transcribeEngine: 'pocketsphinx' | 'whisper'
     whisperBin: string
     whisperModel: string
+    /** A General MIDI SoundFont for music generation; empty: the best installed Debian one. */
+    soundfont: string
     syncTimeoutMs: number
     /** Open job event streams (SSE), counted in this process. */
     eventStreams: {
@@ -87,6 +89,12 @@ export interface Config {
       /** A stream ends after this long (or when its access token expires); clients resume with Last-Event-ID. */
       maxLifeMs: number
     }
+  }
+  translation: {
+    /** Whether the translation log keeps the source text (personal data: off by default). */
+    logText: boolean
+    /** Log rows are deleted this long after the translation; a kept text goes after FILE_RETENTION_HOURS. */
+    logRetentionDays: number
   }
   limits: {
     bodyLimit: number
@@ -200,6 +208,7 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
       transcribeEngine: env.TRANSCRIBE_ENGINE,
       whisperBin: env.WHISPER_CPP_BIN,
       whisperModel: env.WHISPER_MODEL,
+      soundfont: env.SOUNDFONT,
       syncTimeoutMs: env.SYNC_TIMEOUT_SECONDS * 1000,
       eventStreams: {
         perUser: env.EVENT_STREAMS_PER_USER,
@@ -207,6 +216,10 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
         perInternalKey: env.EVENT_STREAMS_PER_INTERNAL_KEY,
         maxLifeMs: env.EVENT_STREAM_MAX_SECONDS * 1000
       }
+    },
+    translation: {
+      logText: env.TRANSLATION_LOG_TEXT,
+      logRetentionDays: env.TRANSLATION_LOG_RETENTION_DAYS
     },
     limits: {
       bodyLimit: env.BODY_LIMIT_BYTES,

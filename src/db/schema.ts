@@ -148,6 +148,22 @@ export interface JobEventsTable {
   at: Timestamp
 }
 
+export type TranslationStatus = 'ok' | 'failed'
+
+export interface TranslationLogsTable {
+  id: Generated<string>
+  user_id: string
+  source_lang: string
+  target_lang: string
+  route: string[]
+  characters: number
+  duration_ms: number
+  status: TranslationStatus
+  /** NULL unless TRANSLATION_LOG_TEXT=true, and again after FILE_RETENTION_HOURS. */
+  text: string | null
+  created_at: Timestamp
+}
+
 export interface SchemaMigrationsTable {
   version: string
   applied_at: Timestamp
@@ -166,6 +182,7 @@ export interface Database {
   jobs: JobsTable
   job_artifacts: JobArtifactsTable
   job_events: JobEventsTable
+  translation_logs: TranslationLogsTable
   schema_migrations: SchemaMigrationsTable
 }
 
@@ -194,3 +211,4 @@ export type NewResumableUpload = Insertable<ResumableUploadsTable>
 export type Job = Selectable<JobsTable>
 export type JobArtifact = Selectable<JobArtifactsTable>
 export type JobEvent = Selectable<JobEventsTable>
+export type TranslationLog = Selectable<TranslationLogsTable>

@@ -48,6 +48,27 @@ describe('createRealFft', () => {
     assert.ok(Math.abs(mags[50]! - size / 2) < 1e-6)
   })
 
+  it('inverts its forward transform, one signal or two at once', () => {
+    const size = 512
+    const fft = createRealFft(size)
+    let seed = 7
+    const random = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 30 - 1 }
+    const a = Float64Array.from({ length: size }, random)
+    const b = Float64Array.from({ length: size }, random)
+    const [reA, imA, reB, imB] = [0, 0, 0, 0].map(() => new Float64Array(fft.bins)) as [Float64Array, Float64Array, Float64Array, Float64Array]
+    fft.forward(a, reA, imA)
+    fft.forward(b, reB, imB)
+    const back = new Float64Array(size)
+    fft.inverse(reA, imA, back)
+    const [outA, outB] = [new Float64Array(size), new Float64Array(size)]
+    fft.inversePair(reA, imA, reB, imB, outA, outB)
+    for (let n = 0; n < size; n++) {
+      assert.ok(Math.abs(back[n]! - a[n]!) < 1e-12, `inverse[${n}]`)
+      assert.ok(Math.abs(outA[n]! - a[n]!) < 1e-12, `pair a[${n}]`)
+      assert.ok(Math.abs(outB[n]! - b[n]!) < 1e-12, `pair b[${n}]`)
+    }
+  })
+
   it('refuses sizes that are not powers of two', () => {
     assert.throws(() => createRealFft(1000), RangeError)
     assert.throws(() => createRealFft(2), RangeError)

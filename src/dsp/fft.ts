@@ -1,14 +1,23 @@
+import FFT from 'fft.js'
+
 /**
- * Real-input FFT, radix-2. A real signal of N samples is packed into a complex one of N/2
- * (even samples real, odd samples imaginary) and untangled afterwards: half the work of a
- * complex FFT of N, and all the spectra here come from real audio.
+ * Real-input FFT on fft.js (radix-4, float64). bench/fft/run.ts measured it against
+ * kissfft-wasm and @echogarden/pffft-wasm (docs/separation.md, "FFT"); every transform in
+ * src/dsp goes through this one adapter, so swapping the package touches nothing else.
  */
 export interface RealFft {
   size: number
   /** size / 2 + 1: DC to Nyquist. */
   bins: number
   /** Spectrum of `input` (length `size`) into `re`/`im` (length `bins`). */
-  forward: (input: ArrayLike<number>, re: Float64Array, im: Float64Array) => void
+  forward: (input: ArrayLike<number>, re: Float64Array | Float32Array, im: Float64Array | Float32Array) => void
+  /** The real signal (length `size`) whose spectrum is `re`/`im` (bins DC…Nyquist): forward's inverse. */
+  inverse: (re: ArrayLike<number>, im: ArrayLike<number>, output: Float64Array | Float32Array) => void
+  /**
+   * Two inverses for the price of one complex transform: the spectra of two real signals are
+   * the real and imaginary parts of one complex signal's spectrum, X₁ + i·X₂.
+   */
+  inversePair: (re1: ArrayLike<number>, im1: ArrayLike<number>, re2: ArrayLike<number>, im2: ArrayLike<number>, out1: Float64Array | Float32Array, out2: Float64Array | Float32Array) => void
 }
 
 function isPowerOfTwo (n: number): boolean {
@@ -17,66 +26,55 @@ function isPowerOfTwo (n: number): boolean {
 
 export function createRealFft (size: number): RealFft {
   if (!isPowerOfTwo(size) || size < 4) throw new RangeError(`FFT size must be a power of two ≥ 4, got ${size}`)
+  const fft = new FFT(size)
   const half = size / 2
   const bins = half + 1
-  const bits = Math.log2(half)
-  const reversed = new Uint32Array(half)
-  for (let i = 0; i < half; i++) {
-    let r = 0
-    for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b)
-    reversed[i] = r
-  }
-  // Twiddles of the full size: the half-size complex FFT uses every other one.
-  const cos = new Float64Array(half)
-  const sin = new Float64Array(half)
-  for (let k = 0; k < half; k++) {
-    cos[k] = Math.cos((2 * Math.PI * k) / size)
-    sin[k] = Math.sin((2 * Math.PI * k) / size)
-  }
-  const zr = new Float64Array(half)
-  const zi = new Float64Array(half)
-
-  const complexFft = () => {
-    for (let span = 1; span < half; span *= 2) {
-      const step = half / span
-      for (let j = 0; j < span; j++) {
-        const wr = cos[j * step]!
-        const wi = -sin[j * step]!
-        for (let a = j; a < half; a += 2 * span) {
-          const b = a + span
-          const tr = wr * zr[b]! - wi * zi[b]!
-          const ti = wr * zi[b]! + wi * zr[b]!
-          zr[b] = zr[a]! - tr
-          zi[b] = zi[a]! - ti
-          zr[a] = zr[a]! + tr
-          zi[a] = zi[a]! + ti
-        }
-      }
-    }
-  }
+  const spectrum = new Float64Array(2 * size)
+  const signal = new Float64Array(2 * size)
 
   return {
     size,
     bins,
     forward (input, re, im) {
-      for (let n = 0; n < half; n++) {
-        const to = reversed[n]!
-        zr[to] = input[2 * n]!
-        zi[to] = input[2 * n + 1]!
+      fft.realTransform(spectrum, input)
+      for (let k = 0; k < bins; k++) {
+        re[k] = spectrum[2 * k]!
+        im[k] = spectrum[2 * k + 1]!
       }
-      complexFft()
-      // X[k] = E[k] + e^(-2πik/N)·O[k], with E and O recovered from Z[k] and conj(Z[N/2-k]).
-      for (let k = 0; k <= half; k++) {
-        const a = k % half
-        const b = (half - k) % half
-        const er = (zr[a]! + zr[b]!) / 2
-        const ei = (zi[a]! - zi[b]!) / 2
-        const or = (zi[a]! + zi[b]!) / 2
-        const oi = (zr[b]! - zr[a]!) / 2
-        const wr = k === half ? -1 : cos[k]!
-        const wi = k === half ? 0 : -sin[k]!
-        re[k] = er + wr * or - wi * oi
-        im[k] = ei + wr * oi + wi * or
+    },
+    inverse (re, im, output) {
+      for (let k = 0; k < bins; k++) {
+        spectrum[2 * k] = re[k]!
+        spectrum[2 * k + 1] = im[k]!
+      }
+      // A real signal's spectrum is conjugate-symmetric; DC and Nyquist are real.
+      spectrum[1] = 0
+      spectrum[2 * half + 1] = 0
+      fft.completeSpectrum(spectrum)
+      fft.inverseTransform(signal, spectrum)
+      for (let n = 0; n < size; n++) output[n] = signal[2 * n]!
+    },
+    inversePair (re1, im1, re2, im2, out1, out2) {
+      // Z[k] = X₁[k] + i·X₂[k], with X[size-k] = conj(X[k]) for the upper half.
+      spectrum[0] = re1[0]!
+      spectrum[1] = re2[0]!
+      spectrum[2 * half] = re1[half]!
+      spectrum[2 * half + 1] = re2[half]!
+      for (let k = 1; k < half; k++) {
+        const r1 = re1[k]!
+        const i1 = im1[k]!
+        const r2 = re2[k]!
+        const i2 = im2[k]!
+        spectrum[2 * k] = r1 - i2
+        spectrum[2 * k + 1] = i1 + r2
+        const m = 2 * (size - k)
+        spectrum[m] = r1 + i2
+        spectrum[m + 1] = r2 - i1
+      }
+      fft.inverseTransform(signal, spectrum)
+      for (let n = 0; n < size; n++) {
+        out1[n] = signal[2 * n]!
+        out2[n] = signal[2 * n + 1]!
       }
     }
   }

@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream'
 import { ProcessError, runProcess as run } from '../process/run-process.ts'
 import { EngineError } from './engine.ts'
 
@@ -8,6 +9,8 @@ export interface ProcessOptions {
   onStderrLine?: (line: string) => void
   /** Called with each complete stdout line; stdout is then not kept. */
   onStdoutLine?: (line: string) => void
+  /** Raw stdout is piped here with backpressure (decoded PCM); stdout is then not kept. */
+  stdout?: Writable
   cwd?: string
   /** Bytes of stdout/stderr kept for the result; more is dropped, never buffered. */
   maxOutput?: number

@@ -1,10 +1,15 @@
 import { analyzeEngine } from './analyze/analyze.engine.ts'
 import type { Engine } from './engine.ts'
+import { separateEngine } from './separate/separate.engine.ts'
+import { generateEngine } from './generate/index.ts'
 import { transcribeEngines } from './transcribe/index.ts'
+import { createApertiumTranslator } from './translate/index.ts'
 
 export interface EngineOptions {
   whisperBin: string
   whisperModel: string
+  /** SOUNDFONT: overrides the best installed General MIDI SoundFont. */
+  soundfont?: string
 }
 
 /** Every engine Tympan runs, by capability. An operator's stronger engine plugs in here. */
@@ -13,11 +18,22 @@ export function createEngines (options: EngineOptions) {
     ...(options.whisperBin ? { whisperBin: options.whisperBin } : {}),
     ...(options.whisperModel ? { whisperModel: options.whisperModel } : {})
   })
+  const analyze = analyzeEngine()
+  const translate = createApertiumTranslator()
+  const separate = separateEngine()
+  const generate = generateEngine({ soundfont: options.soundfont ?? '' })
   return {
-    analyze: analyzeEngine(),
+    analyze,
     transcribe,
+    /** Synchronous text translation (POST /api/v1/translate, and speech translation). */
+    translate,
+    /** Stem separation; an operator's neural separator (docs/separation.md) would replace it here. */
+    separate,
     /** All of them, for `tympan doctor` and GET /api/v1/engines. */
-    all: (): Engine<never, unknown>[] => [analyzeEngine(), ...Object.values(transcribe)] as unknown as Engine<never, unknown>[]
+    /** Procedural music (MIDI through FluidSynth); an operator's neural generator would plug in here. */
+    generate,
+    /** All of them, for `tympan doctor` and GET /api/v1/engines. */
+    all: (): Engine<never, unknown>[] => [analyze, ...Object.values(transcribe), translate, separate, generate] as unknown as Engine<never, unknown>[]
   }
 }
 

@@ -64,7 +64,6 @@ export async function registerGuard (app: FastifyInstance, config: Config) {
     strictPreflight: true
   })
 
-  const securityHeaders = { ...helmetHeaders(HELMET_OPTIONS), 'permissions-policy': PERMISSIONS_POLICY }
   app.addHook('onRequest', async (request, reply) => {
     reply.headers(securityHeaders)
     if (request.protocol === 'https') reply.header('strict-transport-security', HSTS)
@@ -111,4 +110,18 @@ export function helmetHeaders (options: HelmetOptions): Record<string, string> {
   }
   helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, () => {})
   return headers
+}
+
+const securityHeaders = { ...helmetHeaders(HELMET_OPTIONS), 'permissions-policy': PERMISSIONS_POLICY }
+const CSP: string = (securityHeaders as Record<string, string>)['content-security-policy'] ?? ''
+const STYLE_SRC = "style-src 'self'"
+if (!CSP.includes(STYLE_SRC)) throw new Error('the content security policy lost its style-src directive')
+
+/**
+ * The policy of one web UI page: the strict one, plus the `<style>` elements that carry this
+ * response's nonce (wavesurfer.js styles its shadow DOM with one; a per-response nonce admits
+ * that element and no injected one). Scripts stay 'self' only.
+ */
+export function cspWithStyleNonce (nonce: string): string {
+  return CSP.replace(STYLE_SRC, `${STYLE_SRC} 'nonce-${nonce}'`)
 }

@@ -74,8 +74,11 @@ export function problemParts (error: FastifyError, request: FastifyRequest): Pro
   return { status: status >= 500 && status < 600 ? status : 500, detail: 'An unexpected error occurred. Quote the request id when reporting it.', extra: {}, headers: {} }
 }
 
+/** Answers an unmatched request itself (the web UI's page for a navigation), or returns undefined. */
+export type NotFoundFallback = (request: FastifyRequest, reply: FastifyReply) => FastifyReply | Promise<FastifyReply> | undefined
+
 /** `routes` lists every registered route; it is read once, at the first unmatched request. */
-export function registerErrorHandling (app: FastifyInstance, routes: () => readonly { method: string, url: string }[]) {
+export function registerErrorHandling (app: FastifyInstance, routes: () => readonly { method: string, url: string }[], options: { fallback?: NotFoundFallback } = {}) {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const problem = problemParts(error, request)
     reply.headers(problem.headers)
@@ -92,6 +95,8 @@ export function registerErrorHandling (app: FastifyInstance, routes: () => reado
       if (allowed.length > 0) reply.header('allow', allowed.join(', '))
       return sendProblem(request, reply, 405, `${request.method} is not allowed here`)
     }
+    const answered = options.fallback?.(request, reply)
+    if (answered) return answered
     return sendProblem(request, reply, 404, `No route matches ${request.method} on this path`)
   })
 }

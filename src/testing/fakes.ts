@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyBaseLogger } from 'fastify'
 import { ROLE_SCOPES, type Principal } from '../access/permissions.ts'
 import { parseEnv, type Config } from '../config/config.ts'
-import type { AudioFile, Job, JobArtifact, JobEvent, Role, Tier, User } from '../db/schema.ts'
+import type { AudioFile, Job, JobArtifact, JobEvent, JobStatus, Role, Tier, User } from '../db/schema.ts'
 import type { NotifyChannel } from '../db/notify-channel.ts'
 import type { FilesRepository } from '../modules/files/files.repository.ts'
 import type { JobSignals } from '../modules/jobs/jobs.events.ts'
@@ -231,7 +231,18 @@ export function fakeJobsRepository (options: { files?: FilesRepository, tierOf?:
     artifact: async (jobId, name) => artifactRows.find((a) => a.job_id === jobId && a.name === name),
     events: async (jobId, afterId) => eventRows.filter((e) => e.job_id === jobId && e.id > afterId),
     expired: async (now, limit) => [...rows.values()].filter((j) => j.expires_at && j.expires_at <= now && !UNFINISHED.has(j.status)).slice(0, limit),
-    fileInUse: async (fileId, exceptJobId) => [...rows.values()].some((j) => j.file_id === fileId && UNFINISHED.has(j.status) && j.id !== exceptJobId)
+    fileInUse: async (fileId, exceptJobId) => [...rows.values()].some((j) => j.file_id === fileId && UNFINISHED.has(j.status) && j.id !== exceptJobId),
+    countsByTypeAndStatus: async () => {
+      const groups = new Map<string, { type: string, status: JobStatus, count: number, oldest: Date }>()
+      for (const j of rows.values()) {
+        const key = `${j.type}\u0000${j.status}`
+        const group = groups.get(key) ?? { type: j.type, status: j.status, count: 0, oldest: j.created_at }
+        group.count++
+        if (j.created_at < group.oldest) group.oldest = j.created_at
+        groups.set(key, group)
+      }
+      return [...groups.values()].sort((a, b) => a.type.localeCompare(b.type) || a.status.localeCompare(b.status))
+    }
   }
 }
 

@@ -52,8 +52,10 @@ export function filesRepository (db: Kysely<Database>) {
     findLive (id: string, now = new Date()): Promise<AudioFile | undefined> {
       return db.selectFrom('files').selectAll().where('id', '=', id).where('expires_at', '>', now).executeTakeFirst()
     },
-    list (ownerId: string, limit: number, after?: KeysetPosition, now = new Date()): Promise<AudioFile[]> {
-      const query = db.selectFrom('files').selectAll().where('owner_id', '=', ownerId).where('expires_at', '>', now)
+    /** `nameContains`: a case-insensitive substring of the name (strpos: no LIKE wildcards to escape). */
+    list (ownerId: string, limit: number, after?: KeysetPosition, now = new Date(), nameContains?: string): Promise<AudioFile[]> {
+      let query = db.selectFrom('files').selectAll().where('owner_id', '=', ownerId).where('expires_at', '>', now)
+      if (nameContains) query = query.where(sql<boolean>`strpos(lower(name), lower(${nameContains})) > 0`)
       return keyset(query, { order: 'desc', after }).limit(limit).execute()
     },
     listAllForOwner (ownerId: string): Promise<AudioFile[]> {

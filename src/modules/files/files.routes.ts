@@ -51,7 +51,7 @@ export function filesRoutes (app: FastifyInstance, deps: FilesRoutesDeps) {
       response: { 200: FilePage }
     }
   }, async (request) => {
-    const page = await deps.files.list(request.principal!, request.query.limit ?? 50, request.query.cursor)
+    const page = await deps.files.list(request.principal!, request.query.limit ?? 50, request.query.cursor, request.query.q)
     return { items: page.items.map(toPublicFile), nextCursor: page.nextCursor }
   })
 

@@ -19,7 +19,11 @@ export const FileSchema = Type.Object({
 
 export const FilePage = Type.Object({ items: Type.Array(FileSchema), nextCursor: Type.Union([Type.String(), Type.Null()]) })
 
-export const ListFilesQuery = Type.Object({ limit: Type.Optional(Limit), cursor: Type.Optional(Cursor) }, { additionalProperties: false })
+export const ListFilesQuery = Type.Object({
+  limit: Type.Optional(Limit),
+  cursor: Type.Optional(Cursor),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Only files whose name contains this text (any case)' }))
+}, { additionalProperties: false })
 
 export const ImportBody = Type.Object({
   url: Type.String({ minLength: 1, maxLength: 2048, description: 'https URL of an audio file (or of a media page on a host listed in IMPORT_MEDIA_HOSTS)' })

@@ -195,8 +195,8 @@ export function filesService (deps: FilesDeps) {
 
     get: (principal: Principal, id: string) => mustFind(principal, id),
 
-    async list (principal: Principal, limit: number, cursor?: string): Promise<{ items: AudioFile[], nextCursor: string | null }> {
-      const rows = await files.list(principal.userId, withLookahead(limit), cursor ? decodeCursor(cursor) : undefined)
+    async list (principal: Principal, limit: number, cursor?: string, nameContains?: string): Promise<{ items: AudioFile[], nextCursor: string | null }> {
+      const rows = await files.list(principal.userId, withLookahead(limit), cursor ? decodeCursor(cursor) : undefined, undefined, nameContains)
       return page(rows, limit, encodeCursor)
     },
 

@@ -14,6 +14,7 @@ export interface SweepReport {
   staleStaged: number
   expiredResumable: number
   expiredJobs: number
+  expiredTranslationLogs: number
 }
 
 /** Another service's share of the sweep: deletes what of its own has expired by `now`, returns how many. */
@@ -30,6 +31,8 @@ export interface RetentionDeps {
   resumable: Sweeps
   /** Finished jobs past their retention with their artifacts, and orphaned attempt directories (jobs.retention). */
   jobs: Sweeps
+  /** Translation log rows past their retention, and kept texts past FILE_RETENTION_HOURS (translate.service). */
+  translationLogs: Sweeps
   log: Pick<FastifyBaseLogger, 'info'>
 }
 
@@ -60,8 +63,9 @@ export function retentionSweeper (deps: RetentionDeps) {
       const incomplete = await deps.storage.sweepIncomplete(STALE_STAGED_MS)
       const expiredResumable = await deps.resumable.sweep(now)
       const expiredJobs = await deps.jobs.sweep(now)
-      const report = { expiredFiles, staleStaged: stale.length + incomplete, expiredResumable, expiredJobs }
-      if (expiredFiles + report.staleStaged + expiredResumable + expiredJobs > 0) deps.log.info(report, 'retention sweep')
+      const expiredTranslationLogs = await deps.translationLogs.sweep(now)
+      const report = { expiredFiles, staleStaged: stale.length + incomplete, expiredResumable, expiredJobs, expiredTranslationLogs }
+      if (expiredFiles + report.staleStaged + expiredResumable + expiredJobs + expiredTranslationLogs > 0) deps.log.info(report, 'retention sweep')
       return report
     }
   }

@@ -18,7 +18,9 @@ export function jobHandlers (engines: Engines, defaultTranscribeEngine: keyof En
       if (!engine) throw new EngineError('invalid-input', `Unknown transcription engine ${String(name)}.`)
       const { engine: _engine, ...rest } = params
       return engine.run(needs(input), { ...rest, language: params.language ?? 'en' }, context)
-    }
+    },
+    separate: (input, params, context) => engines.separate.run(needs(input), params as JobParams['separate'], context),
+    generate: (_input, params, context) => engines.generate.run(params as JobParams['generate'], context)
   }
 }
 

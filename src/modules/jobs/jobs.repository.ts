@@ -160,6 +160,13 @@ export function jobsRepository (db: Kysely<Database>) {
       const row = await db.selectFrom('jobs').select('id').where('file_id', '=', fileId).where('status', 'in', UNFINISHED)
         .where('id', '<>', exceptJobId).limit(1).executeTakeFirst()
       return row !== undefined
+    },
+    /** Every owner's jobs counted by type and status, with the oldest creation of each group (the queue overview). */
+    countsByTypeAndStatus (): Promise<Array<{ type: string, status: JobStatus, count: number, oldest: Date }>> {
+      return db.selectFrom('jobs')
+        .select(({ fn }) => ['type', 'status', fn.countAll<string>().as('count'), fn.min('created_at').as('oldest')])
+        .groupBy(['type', 'status']).orderBy('type').orderBy('status').execute()
+        .then((rows) => rows.map((r) => ({ type: r.type, status: r.status, count: Number(r.count), oldest: new Date(r.oldest) })))
     }
   }
 }

@@ -5,8 +5,9 @@ import type { RequestAuditor } from '../../audit/request-audit.ts'
 import { badRequest } from '../../http/problem.ts'
 import { IdParams } from '../../http/schemas.ts'
 import type { JobEventStreams } from './jobs.event-stream.ts'
-import { ArtifactParams, CreateJobBody, EventsQuery, JobDeleted, JobPage, JobSchema, ListJobsQuery } from './jobs.schemas.ts'
+import { ArtifactParams, CreateJobBody, EventsQuery, JobDeleted, JobPage, JobSchema, JobTypeList, ListJobsQuery, QueueOverviewSchema } from './jobs.schemas.ts'
 import type { JobsService } from './jobs.service.ts'
+import { jobTypeCatalog } from './jobs.types.ts'
 
 const tags = ['jobs']
 
@@ -24,7 +25,7 @@ export function jobsRoutes (app: FastifyInstance, deps: JobsRoutesDeps) {
     schema: {
       tags,
       summary: 'Queue a job on one of your files',
-      description: 'Types: analyze (params: silenceThresholdDb?), transcribe (params: engine?, language?, prompt?, temperature?, wordTimestamps?). Answers 202 at once; follow the job with GET /api/v1/jobs/:id or its events stream.',
+      description: 'Types: analyze (params: silenceThresholdDb?), transcribe (params: engine?, language?, prompt?, temperature?, wordTimestamps?), generate (no fileId; params: prompt, durationSec, seed?, tempo?, key?, format?). Answers 202 at once; follow the job with GET /api/v1/jobs/:id or its events stream.',
       body: CreateJobBody,
       response: { 202: JobSchema }
     }
@@ -107,4 +108,14 @@ export function jobsRoutes (app: FastifyInstance, deps: JobsRoutesDeps) {
     await deps.audit(request, 'job.deleted', 204, { jobId: request.params.id })
     return reply.code(204).send(null)
   })
+
+  r.get('/api/v1/job-types', {
+    config: { auth: { permission: 'jobs:read' } },
+    schema: { tags, summary: 'The job types this server runs: name, summary, input and the JSON Schema of their params', response: { 200: JobTypeList } }
+  }, async () => ({ items: jobTypeCatalog() }))
+
+  r.get('/api/v1/admin/jobs/overview', {
+    config: { auth: { permission: 'admin' } },
+    schema: { tags: ['admin'], summary: 'The queue: jobs of every owner counted by type and status, and how long the oldest queued one waits', response: { 200: QueueOverviewSchema } }
+  }, async () => deps.jobs.overview())
 }

@@ -47,3 +47,20 @@ export const ArtifactParams = Type.Object({
 export const EventsQuery = Type.Object({
   lastEventId: Type.Optional(Type.Integer({ minimum: 0, description: 'For clients that cannot send the Last-Event-ID header' }))
 }, { additionalProperties: false })
+
+export const QueueOverviewSchema = Type.Object({
+  types: Type.Array(Type.Object({
+    type: Type.String(),
+    counts: Type.Object({ queued: Type.Integer(), running: Type.Integer(), succeeded: Type.Integer(), failed: Type.Integer(), canceled: Type.Integer() }),
+    oldestQueuedAt: Type.Union([DateTime, Type.Null()], { description: 'When the longest-waiting queued job of this type was created' })
+  }))
+})
+
+export const JobTypeList = Type.Object({
+  items: Type.Array(Type.Object({
+    name: Type.String(),
+    summary: Type.String(),
+    input: Type.Union([Type.Literal('file'), Type.Literal('none')], { description: 'file: POST /api/v1/jobs needs fileId; none: the job makes its output from params alone' }),
+    params: Type.Record(Type.String(), Type.Unknown(), { description: 'JSON Schema of the type\'s params' })
+  }))
+})

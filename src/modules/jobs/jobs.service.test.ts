@@ -46,7 +46,7 @@ describe('jobs service: create', () => {
     const { service, fileOf, jobs } = setup()
     const alice = principal()
     const file = fileOf(alice)
-    await assert.rejects(service.create(alice, { type: 'translate', fileId: file.id }), (error) => problem(422, /^type must be one of: analyze, transcribe$/)(error) && (error as HttpProblem).extra.field === 'type')
+    await assert.rejects(service.create(alice, { type: 'translate', fileId: file.id }), (error) => problem(422, /^type must be one of: analyze, transcribe(, [a-z]+)*$/)(error) && (error as HttpProblem).extra.field === 'type')
     await assert.rejects(service.create(alice, { type: 'analyze', fileId: file.id, params: { loud: true } }), problem(422, /params\.loud/))
     assert.equal(jobs.rows.size, 0)
   })
@@ -222,5 +222,24 @@ describe('jobs service: personal data', () => {
     await service.personalData.erase(alice.userId)
     assert.deepEqual([...jobs.rows.keys()], [theirs.id])
     assert.equal(storage.objects.size, 0)
+  })
+})
+
+describe('jobs service: the queue overview', () => {
+  it('counts every owner\'s jobs by type and status, with how long the oldest queued one waits', async () => {
+    const { service, fileOf, jobs } = setup()
+    const alice = principal()
+    const bob = principal()
+    const first = await service.create(alice, { type: 'analyze', fileId: fileOf(alice).id })
+    await service.create(bob, { type: 'analyze', fileId: fileOf(bob).id })
+    const running = await service.create(bob, { type: 'transcribe', fileId: fileOf(bob).id })
+    jobs.rows.set(running.id, { ...jobs.rows.get(running.id)!, status: 'running' })
+    const overview = await service.overview()
+    assert.deepEqual(overview.types.map((t) => [t.type, t.counts]), [
+      ['analyze', { queued: 2, running: 0, succeeded: 0, failed: 0, canceled: 0 }],
+      ['transcribe', { queued: 0, running: 1, succeeded: 0, failed: 0, canceled: 0 }]
+    ])
+    assert.equal(overview.types[0]!.oldestQueuedAt, first.createdAt)
+    assert.equal(overview.types[1]!.oldestQueuedAt, null)
   })
 })

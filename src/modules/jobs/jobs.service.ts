@@ -72,6 +72,10 @@ export interface CreateJob {
 
 export const isFinished = (status: JobStatus) => status !== 'queued' && status !== 'running'
 
+export interface QueueOverview {
+  types: Array<{ type: string, counts: Record<JobStatus, number>, oldestQueuedAt: string | null }>
+}
+
 export function jobsService (deps: JobsServiceDeps) {
   const { config, jobs, storage, queue, signals } = deps
 
@@ -210,6 +214,19 @@ export function jobsService (deps: JobsServiceDeps) {
     },
 
     artifactsOf: (job: Job) => jobs.artifacts(job.id),
+
+    /** For administrators: how many jobs of each type wait, run, and ended how, across all owners. */
+    async overview (): Promise<QueueOverview> {
+      const rows = await jobs.countsByTypeAndStatus()
+      const byType = new Map<string, QueueOverview['types'][number]>()
+      for (const row of rows) {
+        const entry = byType.get(row.type) ?? { type: row.type, counts: { queued: 0, running: 0, succeeded: 0, failed: 0, canceled: 0 }, oldestQueuedAt: null }
+        entry.counts[row.status] = row.count
+        if (row.status === 'queued') entry.oldestQueuedAt = row.oldest.toISOString()
+        byType.set(row.type, entry)
+      }
+      return { types: [...byType.values()] }
+    },
 
     /** GDPR participant: the user's jobs with their results, listed and erased with the account. */
     personalData: {

@@ -1,5 +1,6 @@
 import { Ajv } from 'ajv'
 import Type, { type Static, type TSchema } from 'typebox'
+import { GENERATE_LIMITS as G } from '../../engines/generate/index.ts'
 import { unprocessable } from '../../http/problem.ts'
 
 /**
@@ -19,6 +20,20 @@ export const AnalyzeParams = Type.Object({
   silenceThresholdDb: Type.Optional(Type.Number({ minimum: -120, maximum: 0, description: 'Frames below this level count as silence (default -50 dBFS)' }))
 }, { additionalProperties: false })
 
+export const SeparateParams = Type.Object({
+  stems: Type.Optional(Type.Union([Type.Literal(2), Type.Literal(4)], { default: 4, description: '2: vocals, accompaniment; 4: vocals, drums, bass, other' })),
+  format: Type.Optional(Type.Union([Type.Literal('wav'), Type.Literal('flac'), Type.Literal('mp3')], { default: 'wav', description: 'Stem files: 16-bit WAV or FLAC, or MP3 at 192 kb/s' }))
+}, { additionalProperties: false })
+
+export const GenerateParams = Type.Object({
+  prompt: Type.String({ minLength: 1, maxLength: G.promptMaxChars, pattern: G.printablePattern, description: 'Genre, mood, tempo ("80 bpm"), instruments and key ("in A minor") in words; control characters are ignored' }),
+  durationSec: Type.Number({ minimum: G.durationMinSec, maximum: G.durationMaxSec }),
+  seed: Type.Optional(Type.Integer({ minimum: 0, maximum: G.seedMax, description: 'Another piece from the same words; defaults to a hash of the prompt' })),
+  tempo: Type.Optional(Type.Number({ minimum: G.tempoMin, maximum: G.tempoMax, description: 'BPM; overrides the prompt' })),
+  key: Type.Optional(Type.String({ maxLength: 12, pattern: G.keyPattern, description: '"A minor", "F#m", "Bb major"; overrides the prompt' })),
+  format: Type.Optional(Type.Union([Type.Literal('wav'), Type.Literal('mp3')], { default: 'wav' }))
+}, { additionalProperties: false })
+
 interface JobTypeSpec<S extends TSchema> {
   params: S
   summary: string
@@ -26,6 +41,8 @@ interface JobTypeSpec<S extends TSchema> {
   input: 'file' | 'none'
   /** The whole budget for one attempt, from the input's duration (0 without one) and the params. */
   timeoutSec: (durationSec: number, params: Static<S>) => number
+  /** Valid params as they are stored and run: what the engine will use is what the job shows. */
+  normalise?: (params: Static<S>) => Static<S>
 }
 
 const spec = <S extends TSchema>(s: JobTypeSpec<S>) => s
@@ -42,6 +59,21 @@ export const JOB_TYPES = {
     summary: 'Speech to text with word timings; txt, srt, vtt, json and verbose_json artifacts',
     input: 'file',
     timeoutSec: (duration) => Math.ceil(300 + 3 * duration)
+  }),
+  separate: spec({
+    params: SeparateParams,
+    summary: 'Stem separation (signal processing): vocals and accompaniment, or vocals, drums, bass and other; one audio file per stem and summary.json',
+    input: 'file',
+    timeoutSec: (duration) => Math.ceil(300 + 2 * duration)
+  }),
+  generate: spec({
+    params: GenerateParams,
+    summary: 'Procedural music from a prompt: music.wav or music.mp3, music.mid and composition.json',
+    input: 'none',
+    // A large SoundFont takes seconds of CPU to load before FluidSynth renders faster than real time.
+    timeoutSec: (_duration, params) => Math.ceil(120 + 2 * params.durationSec),
+    // Control characters go before the prompt is stored (PostgreSQL's jsonb cannot hold \u0000).
+    normalise: (params) => ({ ...params, prompt: G.normalisePrompt(params.prompt) })
   })
 }
 
@@ -73,5 +105,20 @@ export function parseParams<T extends JobType> (type: T, params: unknown): JobPa
     const message = error?.keyword === 'additionalProperties' ? 'is not a parameter of this job type' : (error?.message ?? 'is invalid')
     throw unprocessable(`${field} ${message}`, { field })
   }
-  return copy as JobParams[T]
+  const normalise = (JOB_TYPES[type] as { normalise?: (p: unknown) => unknown }).normalise
+  return (normalise ? normalise(copy) : copy) as JobParams[T]
+}
+
+export interface JobTypeInfo {
+  name: JobType
+  summary: string
+  input: 'file' | 'none'
+  /** The params' JSON Schema, as the API validates them: clients build their forms from it. */
+  params: Record<string, unknown>
+}
+
+/** Every registered type as a client sees it (GET /api/v1/job-types), so new types need no client change. */
+export function jobTypeCatalog (): JobTypeInfo[] {
+  // A JSON round trip leaves the plain schema: TypeBox keeps its own markers under symbols.
+  return JOB_TYPE_NAMES.map((name) => ({ name, summary: JOB_TYPES[name].summary, input: JOB_TYPES[name].input, params: JSON.parse(JSON.stringify(JOB_TYPES[name].params)) as Record<string, unknown> }))
 }

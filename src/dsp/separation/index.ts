@@ -1,0 +1,3 @@
+export { separate, hpssBaseline, repetSimBaseline, separateChunk, fadeChunk, STEM_NAMES, type StemName, type SeparationOptions, type SeparationMethod, type Stems } from './separate.ts'
+export { chunkAt, chunkGeometry, chunkPlan, lastChunkReach, type ChunkGeometry, type ChunkSpan } from './chunks.ts'
+export { MAX_CHANNELS } from './stereo.ts'
