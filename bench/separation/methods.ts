@@ -3,7 +3,8 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { hpssBaseline, repetSimBaseline, separateEngine, type StemName } from './stand-in.ts'
+import { hpssBaseline, repetSimBaseline, type StemName } from '../../src/dsp/separation/index.ts'
+import { separateEngine } from '../../src/engines/separate/separate.engine.ts'
 import type { Mixture } from './testset.ts'
 import { readWav, type Audio } from './wav.ts'
 
@@ -21,10 +22,10 @@ export interface Method {
   run: (mixture: Mixture, audio: Audio, stems: StemCount) => Promise<Estimates>
 }
 
-/** Runs the engine as the job runner would, in `workDir`; the stems stay on disk. */
+/** Runs the engine (the registry's `separate` entry) as the job runner would, in `workDir`; the stems stay on disk. */
 export async function separateFile (file: string, durationSec: number, stems: StemCount, parallelism: number, workDir: string): Promise<Record<string, string>> {
   const context = { progress: () => {}, signal: new AbortController().signal, workDir, parallelism }
-  const { artifacts } = await separateEngine.run({ path: file, durationSec }, { stems, format: 'wav' }, context)
+  const { artifacts } = await separateEngine().run({ path: file, durationSec }, { stems, format: 'wav' }, context)
   return Object.fromEntries(STEMS[stems].map((stem) => {
     const artifact = artifacts.find((a) => a.name === `${stem}.wav`)
     if (!artifact) throw new Error(`the engine wrote no ${stem}.wav`)
