@@ -8,7 +8,7 @@
 //   - Speed and memory: real-time factor with every core and the peak RSS of the process that
 //     runs the engine, on a 10-minute stereo track looped from the mixtures. Requirement
 //     RTF ≤ 0.25 (aim ≤ 0.1), RSS ≤ 300 MiB.
-// Usage: node bench/separation/run.ts [--quick] [--mixtures N] [--minutes N] [--no-speed]
+// Usage: node bench/separation/run.ts [--quick] [--mixtures N] [--minutes N] [--no-quality] [--no-speed]
 //   [--all-metrics] [--out FILE.md] [--pictures DIR] [--cache DIR]
 // --quick: 2 mixtures and a 1-minute speed track. --all-metrics: SIR, SAR and ISR too (the
 // 512-tap filters: minutes of CPU per track).
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     mixtures: { type: 'string' },
     minutes: { type: 'string' },
+    quality: { type: 'boolean', default: true },
     speed: { type: 'boolean', default: true },
     'all-metrics': { type: 'boolean', default: false },
     out: { type: 'string' },
@@ -66,41 +67,46 @@ const fit = (channels: Float32Array[], length: number) => channels.map((c) => {
 
 type Metric = 'sdr' | 'sir' | 'sar' | 'isr'
 // method → stems → stem → metric → per-track score
-const scores = new Map<string, Map<StemCount, Map<StemName, Record<Metric, number[]>>>>()
-const notes = new Set<string>()
-let firstEstimates: Estimates | undefined
+type Scores = Map<string, Map<StemCount, Map<StemName, Record<Metric, number[]>>>>
 
-for (const mixture of mixtures) {
-  const stems = loadStems(mixture)
-  const audio = readWav(mixture.mixturePath)
-  for (const count of [4, 2] as const) {
-    const refs = references(stems, count)
-    const evaluator = createBssEval(refs, { metrics: METRICS })
-    for (const method of METHODS) {
-      log(`${mixture.name}: ${count} stems, ${method.label}`)
-      const estimates = await method.run(mixture, audio, count)
-      if (count === 4 && method === METHODS[0] && mixture === mixtures[0]) firstEstimates = estimates
-      const names = STEMS[count]
-      const missing = names.filter((s) => !estimates[s])
-      if (missing.length) throw new Error(`${method.label} gave no ${missing.join(', ')}`)
-      let result: BssEvalScores | undefined
-      try {
-        result = evaluator.evaluate(names.map((s) => fit(estimates[s]!, refs[0]![0]!.length)))
-      } catch (error) {
-        // museval refuses an estimate that is silent throughout; the row says so instead of stopping.
-        notes.add(`${method.label}, ${mixture.name}, ${count} stems: ${(error as Error).message}`)
+/** Every method on every mixture, 4 and 2 stems: per-track scores, and Tympan's stems of the first mixture. */
+async function measureQuality () {
+  const scores: Scores = new Map()
+  const notes = new Set<string>()
+  let firstEstimates: Estimates | undefined
+  for (const mixture of mixtures) {
+    const stems = loadStems(mixture)
+    const audio = readWav(mixture.mixturePath)
+    for (const count of [4, 2] as const) {
+      const refs = references(stems, count)
+      const evaluator = createBssEval(refs, { metrics: METRICS })
+      for (const method of METHODS) {
+        log(`${mixture.name}: ${count} stems, ${method.label}`)
+        const estimates = await method.run(mixture, audio, count)
+        if (count === 4 && method === METHODS[0] && mixture === mixtures[0]) firstEstimates = estimates
+        const names = STEMS[count]
+        const missing = names.filter((s) => !estimates[s])
+        if (missing.length) throw new Error(`${method.label} gave no ${missing.join(', ')}`)
+        let result: BssEvalScores | undefined
+        try {
+          result = evaluator.evaluate(names.map((s) => fit(estimates[s]!, refs[0]![0]!.length)))
+        } catch (error) {
+          // museval refuses an estimate that is silent throughout; the row says so instead of stopping.
+          notes.add(`${method.label}, ${mixture.name}, ${count} stems: ${(error as Error).message}`)
+        }
+        const byStem = scores.get(method.label) ?? new Map()
+        scores.set(method.label, byStem)
+        const table = byStem.get(count) ?? new Map()
+        byStem.set(count, table)
+        names.forEach((stem, j) => {
+          const entry = table.get(stem) ?? { sdr: [], sir: [], sar: [], isr: [] }
+          table.set(stem, entry)
+          for (const metric of ['sdr', 'sir', 'sar', 'isr'] as const) entry[metric].push(result?.[metric] ? trackScore(result[metric][j]!) : NaN)
+        })
       }
-      const byStem = scores.get(method.label) ?? new Map()
-      scores.set(method.label, byStem)
-      const table = byStem.get(count) ?? new Map()
-      byStem.set(count, table)
-      names.forEach((stem, j) => {
-        const entry = table.get(stem) ?? { sdr: [], sir: [], sar: [], isr: [] }
-        table.set(stem, entry)
-        for (const metric of ['sdr', 'sir', 'sar', 'isr'] as const) entry[metric].push(result?.[metric] ? trackScore(result[metric][j]!) : NaN)
-      })
     }
   }
+  return { scores, notes, firstEstimates }
 }
 
 const dB = (v: number) => Number.isFinite(v) ? v.toFixed(2) : '–'
@@ -113,77 +119,91 @@ const nanMedian = (xs: number[]) => {
   const finite = xs.filter(Number.isFinite)
   return finite.length ? median(finite) : NaN
 }
-const perStem = (label: string, count: StemCount, metric: Metric) => STEMS[count].map((s) => nanMedian(scores.get(label)!.get(count)!.get(s)![metric]))
 
 const lines: string[] = []
 const out = (line = '') => { lines.push(line) }
-out(`# bench/separation (test set ${TESTSET_VERSION}, ${mixtures.length} mixtures, ${path.basename(soundfont())})`)
-out()
-out(`SDR in dB, BSS Eval v4 as museval computes it (1-s frames, median over frames, then median over tracks); higher is better. Command: \`node bench/separation/run.ts ${process.argv.slice(2).join(' ')}\`.`)
-const failures: string[] = []
-for (const count of [4, 2] as const) {
+
+function qualityReport ({ scores, notes }: Awaited<ReturnType<typeof measureQuality>>) {
+  const perStem = (label: string, count: StemCount, metric: Metric) => STEMS[count].map((s) => nanMedian(scores.get(label)!.get(count)!.get(s)![metric]))
   out()
-  out(`## ${count} stems: SDR`)
-  out()
-  const rows = [['method', ...STEMS[count], 'mean']]
-  for (const method of METHODS) {
-    const values = perStem(method.label, count, 'sdr')
-    rows.push([method.label, ...values.map(dB), dB(values.reduce((a, b) => a + b, 0) / values.length)])
-  }
-  out(table(rows))
-  const tympan = perStem(METHODS[0]!.label, count, 'sdr')
-  STEMS[count].forEach((stem, j) => {
-    const best = Math.max(perStem('HPSS baseline', count, 'sdr')[j]!, perStem('REPET-SIM baseline', count, 'sdr')[j]!)
-    if (!(tympan[j]! > best)) failures.push(`${count}-stem ${stem} (Tympan ${dB(tympan[j]!)} dB, best baseline ${dB(best)} dB)`)
-  })
-  if (METRICS === 'all') {
-    for (const metric of ['sir', 'sar', 'isr'] as const) {
-      out()
-      out(`${metric.toUpperCase()} (${count} stems):`)
-      out()
-      out(table([['method', ...STEMS[count]], ...METHODS.map((m) => [m.label, ...perStem(m.label, count, metric).map(dB)])]))
+  out('SDR in dB, BSS Eval v4 as museval computes it (1-s frames, median over frames, then median over tracks); higher is better.')
+  const failures: string[] = []
+  for (const count of [4, 2] as const) {
+    out()
+    out(`## ${count} stems: SDR`)
+    out()
+    const rows = [['method', ...STEMS[count], 'mean']]
+    for (const method of METHODS) {
+      const values = perStem(method.label, count, 'sdr')
+      rows.push([method.label, ...values.map(dB), dB(values.reduce((a, b) => a + b, 0) / values.length)])
+    }
+    out(table(rows))
+    const tympan = perStem(METHODS[0]!.label, count, 'sdr')
+    STEMS[count].forEach((stem, j) => {
+      const best = Math.max(perStem('HPSS baseline', count, 'sdr')[j]!, perStem('REPET-SIM baseline', count, 'sdr')[j]!)
+      if (!(tympan[j]! > best)) failures.push(`${count}-stem ${stem} (Tympan ${dB(tympan[j]!)} dB, best baseline ${dB(best)} dB)`)
+    })
+    if (METRICS === 'all') {
+      for (const metric of ['sir', 'sar', 'isr'] as const) {
+        out()
+        out(`${metric.toUpperCase()} (${count} stems):`)
+        out()
+        out(table([['method', ...STEMS[count]], ...METHODS.map((m) => [m.label, ...perStem(m.label, count, metric).map(dB)])]))
+      }
     }
   }
+  out()
+  out(failures.length
+    ? `**Requirement not met**: Tympan is not ahead of both baselines on ${failures.join('; ')}.`
+    : '**Requirement met**: Tympan is ahead of both baselines on every stem, for 4 and for 2 stems.')
+  for (const note of notes) out(`\nNote: ${note}`)
+
+  out()
+  out('## Per track, 4 stems: SDR (Tympan / HPSS / REPET-SIM / mixture)')
+  out()
+  out(table([['mixture', ...STEMS[4]], ...mixtures.map((m, t) => [m.name, ...STEMS[4].map((s) => METHODS.map((method) => dB(scores.get(method.label)!.get(4)!.get(s)!.sdr[t]!)).join(' / '))])]))
 }
-out()
-out(failures.length
-  ? `**Requirement not met**: Tympan is not ahead of both baselines on ${failures.join('; ')}.`
-  : '**Requirement met**: Tympan is ahead of both baselines on every stem, for 4 and for 2 stems.')
-for (const note of notes) out(`\nNote: ${note}`)
 
-out()
-out('## Per track, 4 stems: SDR (Tympan / HPSS / REPET-SIM / mixture)')
-out()
-out(table([['mixture', ...STEMS[4]], ...mixtures.map((m, t) => [m.name, ...STEMS[4].map((s) => METHODS.map((method) => dB(scores.get(method.label)!.get(4)!.get(s)!.sdr[t]!)).join(' / '))])]))
+function testSetReport () {
+  out()
+  out('## The test set')
+  out()
+  out(table([['mixture', 'length s', 'tempo', 'key', 'voice', 'bass / comp / pad (GM program, 1-based)', 'levels dB (voc, drums, bass, other)'],
+    ...mixtures.map((m) => {
+      const { song } = m
+      return [m.name, song.durationSec.toFixed(1), String(song.tempo), song.key, `${song.vocal.engine} ${song.vocal.voice}`,
+        `${song.programs.bass + 1} / ${song.programs.comp + 1} / ${song.programs.pad + 1}`, REFERENCE_STEMS.map((s) => song.gainsDb[s]).join(', ')]
+    })]))
+  out()
+  out('Each stem is rendered on its own (drums on MIDI channel 10, bass GM 33–39 centred, a comping part panned left and a pad panned right through FluidSynth; the voice with espeak-ng singing one pitch per word, or flite speech, panned centre), levelled, and summed into the mixture.')
+}
 
-out()
-out('## The test set')
-out()
-out(table([['mixture', 'length s', 'tempo', 'key', 'voice', 'bass / comp / pad (GM program, 1-based)', 'levels dB (voc, drums, bass, other)'],
-  ...mixtures.map((m) => {
-    const { song } = m
-    return [m.name, song.durationSec.toFixed(1), String(song.tempo), song.key, `${song.vocal.engine} ${song.vocal.voice}`,
-      `${song.programs.bass + 1} / ${song.programs.comp + 1} / ${song.programs.pad + 1}`, REFERENCE_STEMS.map((s) => song.gainsDb[s]).join(', ')]
-  })]))
-out()
-out('Each stem is rendered on its own (drums on MIDI channel 10, bass GM 33–39 centred, a comping part panned left and a pad panned right through FluidSynth; the voice with espeak-ng singing one pitch per word, or flite speech, panned centre), levelled, and summed into the mixture.')
-
-if (values.speed) {
-  const long = longTrack(mixtures, MINUTES * 60)
+async function speedReport () {
+  const audioSec = MINUTES * 60
+  const long = longTrack(mixtures, audioSec)
   log(`speed: ${MINUTES} min track, ${CORES} cores`)
-  const { stdout } = await runProcess(process.execPath, [path.join(import.meta.dirname, 'speed.ts'), long, String(MINUTES * 60), '4'], { signal, timeoutMs: MINUTES * 60 * 1000 * 2, pkg: 'nodejs' })
-  const speed = JSON.parse(stdout.trim().split('\n').at(-1)!) as { seconds: number, peakRss: number, idleRss: number, cpuSeconds: number }
-  const rtf = speed.seconds / (MINUTES * 60)
+  const { stdout } = await runProcess(process.execPath, [path.join(import.meta.dirname, 'speed.ts'), long, String(audioSec), '4'], { signal, timeoutMs: audioSec * 1000 * 2, pkg: 'nodejs' })
+  const speed = JSON.parse(stdout.trim().split('\n').at(-1)!) as { seconds: number, peakRss: number, idleRss: number, cpuSeconds: number, loadAverage: number }
+  const rtf = speed.seconds / audioSec
+  const cpuRtf = speed.cpuSeconds / (CORES * audioSec)
   const mib = speed.peakRss / 2 ** 20
   out()
   out(`## Speed and memory: \`separate\` (4 stems, wav) on a ${MINUTES}-minute stereo 44.1 kHz track, ${CORES} cores`)
   out()
-  out(table([['time s', 'RTF', 'peak RSS MiB', 'RSS of Node before the run MiB', 'CPU s (engine process)'],
-    [speed.seconds.toFixed(1), rtf.toFixed(3), mib.toFixed(0), (speed.idleRss / 2 ** 20).toFixed(0), speed.cpuSeconds.toFixed(1)]]))
+  out(table([['time s', 'RTF', 'CPU s (engine + its ffmpeg)', 'CPU s / (cores × audio s)', 'peak RSS MiB', 'of which Node at start MiB', 'load average'],
+    [speed.seconds.toFixed(1), rtf.toFixed(3), speed.cpuSeconds.toFixed(1), cpuRtf.toFixed(3), mib.toFixed(0), (speed.idleRss / 2 ** 20).toFixed(0), speed.loadAverage.toFixed(1)]]))
   out()
-  out(`RTF ${rtf <= RTF_LIMIT ? '≤' : '>'} ${RTF_LIMIT} (requirement; aim ≤ 0.1), peak RSS ${mib <= RSS_LIMIT_MIB ? '≤' : '>'} ${RSS_LIMIT_MIB} MiB: ${rtf <= RTF_LIMIT && mib <= RSS_LIMIT_MIB ? '**met**' : '**not met**'}. The RSS is the engine's own process (process.resourceUsage().maxRSS, worker threads included); the ffmpeg processes it starts are not in it.`)
+  out(`RTF ${rtf <= RTF_LIMIT ? '≤' : '>'} ${RTF_LIMIT} (requirement; aim ≤ 0.1), peak RSS ${mib <= RSS_LIMIT_MIB ? '≤' : '>'} ${RSS_LIMIT_MIB} MiB: ${rtf <= RTF_LIMIT && mib <= RSS_LIMIT_MIB ? '**met**' : '**not met**'}. The RSS is the peak (VmHWM) of the process that runs the engine, worker threads included; the ffmpeg processes it starts are not in it.`)
+  if (speed.loadAverage > CORES) out(`The machine was busy (load average ${speed.loadAverage.toFixed(1)} on ${CORES} cores), so the wall-clock RTF overstates; the CPU time over cores × audio, ${cpuRtf.toFixed(3)}, is the best idle cores could do.`)
 }
 
+out(`# bench/separation (test set ${TESTSET_VERSION}, ${mixtures.length} mixtures, ${path.basename(soundfont())})`)
+out()
+out(`Command: \`node bench/separation/run.ts ${process.argv.slice(2).join(' ')}\`.`)
+const quality = values.quality ? await measureQuality() : undefined
+if (quality) qualityReport(quality)
+testSetReport()
+if (values.speed) await speedReport()
 out()
 out('## Context: published results on MUSDB18 (not this set)')
 out()
@@ -194,8 +214,7 @@ out('This synthetic set is **not MUSDB18**: General MIDI instruments, a syntheti
 const markdown = `${lines.join('\n')}\n`
 process.stdout.write(markdown)
 if (values.out) fs.writeFileSync(values.out, markdown)
-
-if (values.pictures && firstEstimates) await pictures(values.pictures, mixtures[0]!, firstEstimates)
+if (values.pictures && quality?.firstEstimates) await pictures(values.pictures, mixtures[0]!, quality.firstEstimates)
 
 /** The mixtures looped to `seconds`, as 16-bit PCM (an upload), cached beside the set. */
 function longTrack (set: Mixture[], seconds: number): string {

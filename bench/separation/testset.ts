@@ -13,8 +13,9 @@ import { readWav, writeFloatWav, type Audio } from './wav.ts'
 export const TESTSET_VERSION = 'v1'
 export const SAMPLE_RATE = 44100
 const SEED = 2026
-// FluidR3 (fluid-soundfont-gm) is much fuller than TimGM6mb; the set uses it when installed.
-const SOUNDFONTS = ['/usr/share/sounds/sf2/FluidR3_GM.sf2', '/usr/share/sounds/sf2/TimGM6mb.sf2']
+// One SoundFont, whatever else is installed, so that the set (and the table) is the same on
+// every machine: TimGM6mb is the one Tympan's set-up installs.
+const SOUNDFONT = '/usr/share/sounds/sf2/TimGM6mb.sf2'
 // Every stem is brought to this loudness (RMS over both channels) before its gain in the song.
 const STEM_RMS_DB = -20
 const PEAK = 0.9
@@ -34,9 +35,8 @@ export interface TestSetOptions {
 }
 
 export function soundfont (): string {
-  const found = SOUNDFONTS.find((f) => fs.existsSync(f))
-  if (!found) throw new Error('no General MIDI SoundFont: install the Debian package timgm6mb-soundfont or fluid-soundfont-gm')
-  return found
+  if (!fs.existsSync(SOUNDFONT)) throw new Error(`${SOUNDFONT} is missing: install the Debian package timgm6mb-soundfont`)
+  return SOUNDFONT
 }
 
 const signal = new AbortController().signal
