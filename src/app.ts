@@ -29,6 +29,7 @@ import { generateRoutes } from './modules/generate/generate.routes.ts'
 import { openAiRoutes } from './modules/openai/openai.routes.ts'
 import { openAiService } from './modules/openai/openai.service.ts'
 import { translateRoutes } from './modules/translate/translate.routes.ts'
+import { openAiSpeechService } from './modules/openai/openai-speech.service.ts'
 import { ensureServiceUser } from './modules/users/bootstrap.ts'
 import { usersRepository } from './modules/users/users.repository.ts'
 import { revocationBus } from './modules/auth/revocation-bus.ts'
@@ -198,6 +199,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   generateRoutes(app, { jobs: container.jobs, audit })
   openAiRoutes(app, {
     openai: openAiService({ files: container.files, jobs: container.jobs, syncTimeoutMs: config.jobs.syncTimeoutMs, defaultEngine: config.jobs.transcribeEngine }),
+    speech: openAiSpeechService({ jobs: container.jobs, engines: container.engines, syncTimeoutMs: config.jobs.syncTimeoutMs }),
     uploads,
     engines: container.engines,
     audit

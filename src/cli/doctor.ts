@@ -9,12 +9,6 @@ import type { EngineStatus } from '../engines/engine.ts'
 import { createEngines } from '../engines/registry.ts'
 import { VERSION } from '../version.ts'
 
-// Binaries of capabilities that have no engine yet, and the Debian package that provides each.
-// Missing ones are warnings: nothing runs them today. The engines report themselves (status()).
-const LATER_BINARIES: { binary: string, pkg: string, for: string }[] = [
-  { binary: 'espeak-ng', pkg: 'espeak-ng', for: 'speech synthesis' }
-]
-
 /** One doctor line for an engine: what runs, in which version and languages, or what to install. */
 export function describeEngine (status: EngineStatus): string {
   if (status.available) {
@@ -29,17 +23,6 @@ export function describeEngine (status: EngineStatus): string {
   const named = /install the Debian package (\S+?)\.?$/.exec(status.detail ?? '')?.[1]
   const rest = status.detail && !named ? `; ${status.detail}` : ''
   return `${status.name} missing: install the Debian package ${named ?? status.package}${rest}`
-}
-
-export function findOnPath (binary: string, searchPath = process.env.PATH ?? ''): string | undefined {
-  for (const dir of searchPath.split(path.delimiter).filter(Boolean)) {
-    const candidate = path.join(dir, binary)
-    try {
-      fs.accessSync(candidate, fs.constants.X_OK)
-      return candidate
-    } catch { /* not here */ }
-  }
-  return undefined
 }
 
 /** `tympan doctor --production`: the deployment checklist, item by item; exit 1 on any failure. */
@@ -92,10 +75,6 @@ export async function doctor (): Promise<boolean> {
   const required = new Set(['analyze', config.jobs.transcribeEngine])
   for (const status of await Promise.all(engines.map((engine) => engine.status()))) {
     line(status.available ? 'ok' : required.has(status.name) ? 'FAIL' : 'warn', describeEngine(status))
-  }
-  for (const later of LATER_BINARIES) {
-    const found = findOnPath(later.binary)
-    line(found ? 'ok' : 'warn', found ? `${later.binary} (${later.for}): ${found}` : `${later.binary} missing (${later.for}, not used yet): install the Debian package ${later.pkg}`)
   }
   return ok
 }

@@ -52,3 +52,13 @@ same MIDI. --tempo and --music-key override the prompt. --server URL runs it on 
 (API key from TYMPAN_API_KEY or --key), as for tympan transcribe.
 
   tympan generate "calm lofi piano, 80 bpm" --duration 30 --out lofi`
+
+export const SPEAK_HELP = `tympan speak TEXT [--voice nova] [--language es] [--speed 0.25-4] [--out FILE] [--format mp3|opus|aac|flac|wav|pcm]
+tympan speak --out FILE < text.txt
+
+Speaks TEXT (or standard input) with the installed voices, or with --server URL on a remote
+Tympan (the API key from TYMPAN_API_KEY). --voice takes an OpenAI name (alloy, ash, ballad,
+coral, echo, fable, onyx, nova, sage, shimmer, verse) or a Tympan voice id (festival:slt-hts,
+flite:rms, espeak:es; GET /api/v1/engines lists them). The format follows --out's extension,
+else --format, else mp3; without --out the audio goes to stdout (not to a terminal). A TEXT
+that starts with "-" goes after "--": tympan speak --out a.wav -- "-5 degrees".`

@@ -17,7 +17,21 @@ export interface EngineStatus {
   /** ISO 639-1 codes the engine can work in, where language applies. */
   languages?: string[]
   voices?: string[]
+  /** What each of `voices` is, for engines whose voices differ in more than a name (speech). */
+  voiceDetails?: VoiceDetail[]
   detail?: string
+}
+
+export interface VoiceDetail {
+  id: string
+  engine: string
+  /** The language tag it speaks, lowercased (`en-us`, `es-419`). */
+  language: string
+  description: string
+  /** The OpenAI voice names that choose it. */
+  openai?: string[]
+  /** Other language tags it answers to. */
+  aliases?: string[]
 }
 
 export interface EngineContext {

@@ -2,6 +2,7 @@ import { analyzeEngine } from './analyze/analyze.engine.ts'
 import type { Engine } from './engine.ts'
 import { separateEngine } from './separate/separate.engine.ts'
 import { generateEngine } from './generate/index.ts'
+import { createSynthesiser, speakEngine } from './speak/index.ts'
 import { transcribeEngines } from './transcribe/index.ts'
 import { createApertiumTranslator } from './translate/index.ts'
 
@@ -22,6 +23,9 @@ export function createEngines (options: EngineOptions) {
   const translate = createApertiumTranslator()
   const separate = separateEngine()
   const generate = generateEngine({ soundfont: options.soundfont ?? '' })
+  // One synthesiser, so its probe of the installed voices is shared by the job and the status.
+  const synthesiser = createSynthesiser()
+  const speak = speakEngine(synthesiser)
   return {
     analyze,
     transcribe,
@@ -29,11 +33,15 @@ export function createEngines (options: EngineOptions) {
     translate,
     /** Stem separation; an operator's neural separator (docs/separation.md) would replace it here. */
     separate,
-    /** All of them, for `tympan doctor` and GET /api/v1/engines. */
     /** Procedural music (MIDI through FluidSynth); an operator's neural generator would plug in here. */
     generate,
     /** All of them, for `tympan doctor` and GET /api/v1/engines. */
-    all: (): Engine<never, unknown>[] => [analyze, ...Object.values(transcribe), translate, separate, generate] as unknown as Engine<never, unknown>[]
+    /** Speech synthesis as a job (speak) and the OpenAI speech endpoint. */
+    speak,
+    /** Speech for other capabilities (speech translation): WAV out, voices by language. */
+    synthesiser,
+    /** All of them, for `tympan doctor` and GET /api/v1/engines. */
+    all: (): Engine<never, unknown>[] => [analyze, ...Object.values(transcribe), translate, speak, separate, generate] as unknown as Engine<never, unknown>[]
   }
 }
 

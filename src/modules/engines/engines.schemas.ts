@@ -8,6 +8,14 @@ export const EngineSchema = Type.Object({
   package: Type.String({ description: 'The Debian package that provides it' }),
   languages: Type.Optional(Type.Array(Type.String())),
   voices: Type.Optional(Type.Array(Type.String())),
+  voiceDetails: Type.Optional(Type.Array(Type.Object({
+    id: Type.String({ description: 'What `voice` takes: festival:slt-hts, flite:rms, espeak:es' }),
+    engine: Type.String(),
+    language: Type.String({ description: 'The language tag it speaks, lowercased' }),
+    description: Type.String(),
+    openai: Type.Optional(Type.Array(Type.String(), { description: 'The OpenAI voice names that pick it' })),
+    aliases: Type.Optional(Type.Array(Type.String(), { description: 'Other language tags it answers to' }))
+  }))),
   detail: Type.Optional(Type.String())
 })
 

@@ -20,7 +20,8 @@ export function jobHandlers (engines: Engines, defaultTranscribeEngine: keyof En
       return engine.run(needs(input), { ...rest, language: params.language ?? 'en' }, context)
     },
     separate: (input, params, context) => engines.separate.run(needs(input), params as JobParams['separate'], context),
-    generate: (_input, params, context) => engines.generate.run(params as JobParams['generate'], context)
+    generate: (_input, params, context) => engines.generate.run(params as JobParams['generate'], context),
+    speak: (_input, params, context) => engines.speak.run(params as JobParams['speak'], context)
   }
 }
 

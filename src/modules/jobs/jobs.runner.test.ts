@@ -36,7 +36,7 @@ function setup (handler: Handler, options: { maxRunning?: number } = {}) {
     workspace: storage.workspace,
     queue,
     signals,
-    handlers: { analyze: run, transcribe: run, separate: run, generate: run },
+    handlers: { analyze: run, transcribe: run, separate: run, generate: run, speak: run },
     parallelism: 1,
     retentionMs: 3_600_000,
     async fileProcessed (fileId, jobId) { processed.push({ fileId, jobId, statusThen: jobs.rows.get(jobId)?.status }) },

@@ -8,11 +8,12 @@ import { notFound, tooManyRequests, unprocessable } from '../../http/problem.ts'
 import type { Storage } from '../../storage/storage.ts'
 import { mayAccessOwned, type OwnedAccess } from '../../access/ownership.ts'
 import type { Principal } from '../../access/permissions.ts'
+import { VoiceError, planSpeech, type Voice } from '../../engines/speak/index.ts'
 import type { EnginesService } from '../engines/engines.service.ts'
 import type { FilesRepository } from '../files/files.repository.ts'
 import type { JobSignals } from './jobs.events.ts'
 import type { JobQueue } from './jobs.queue.ts'
-import { JOB_TYPES, JOB_TYPE_NAMES, isJobType, jobTimeoutSec, parseParams, type JobType } from './jobs.types.ts'
+import { JOB_TYPES, JOB_TYPE_NAMES, isJobType, jobTimeoutSec, parseParams, type JobParams, type JobType } from './jobs.types.ts'
 import type { JobsRepository } from './jobs.repository.ts'
 
 export interface PublicJob {
@@ -96,6 +97,7 @@ export function jobsService (deps: JobsServiceDeps) {
 
   /** Checks what can be checked before queueing, so a hopeless job is a 422 now, not a failure later. */
   async function checkEngine (type: JobType, params: Record<string, unknown>): Promise<void> {
+    if (type === 'speak') return checkSpeech(params as JobParams['speak'])
     if (type !== 'transcribe') return
     const engine = (params.engine as string | undefined) ?? config.jobs.transcribeEngine
     const status = await deps.engines.status(engine)
@@ -104,6 +106,19 @@ export function jobsService (deps: JobsServiceDeps) {
     const language = params.language as string | undefined
     if (language && !status.languages.includes(language)) {
       throw unprocessable(`params.language "${language}" is not installed for ${engine}; installed: ${status.languages.join(', ')}`, { field: 'params.language', installed: status.languages })
+    }
+  }
+
+  /** An unknown voice, a language nobody speaks or text the voice cannot say: a 422 now. */
+  async function checkSpeech (params: JobParams['speak']): Promise<void> {
+    const status = await deps.engines.status('speak')
+    // A missing engine is not refused here: the job fails at once and names the package.
+    if (!status?.available || !status.voiceDetails) return
+    try {
+      planSpeech(status.voiceDetails as Voice[], params)
+    } catch (error) {
+      if (!(error instanceof VoiceError)) throw error
+      throw unprocessable(`params.${error.field}: ${error.message}`, { field: `params.${error.field}` })
     }
   }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { HttpProblem } from '../../http/problem.ts'
 import { assertHandlers } from './jobs.handlers.ts'
-import { JOB_TYPE_NAMES, parseParams } from './jobs.types.ts'
+import { JOB_TYPE_NAMES, parseParams, type JobType } from './jobs.types.ts'
 
 describe('job type registry', () => {
   it('refuses to start when a job type has no handler', () => {
@@ -16,7 +16,7 @@ describe('job type registry', () => {
   it('checks params against the type\'s schema and names the field', () => {
     assert.deepEqual(parseParams('transcribe', { language: 'en' }), { language: 'en', wordTimestamps: true })
     assert.deepEqual(parseParams('analyze', undefined), {})
-    const field = (type: 'analyze' | 'transcribe', params: unknown) => {
+    const field = (type: JobType, params: unknown) => {
       try {
         parseParams(type, params)
       } catch (error) {
@@ -33,6 +33,9 @@ describe('job type registry', () => {
     assert.equal(field('analyze', { silenceThresholdDb: 3 }), 'params.silenceThresholdDb')
     assert.equal(field('analyze', { extra: true }), 'params.extra')
     assert.equal(field('analyze', { silenceThresholdDb: '-40' }), 'params.silenceThresholdDb', 'no type coercion')
+    // PostgreSQL's jsonb cannot hold U+0000: a 422 here, not a 500 at the insert.
+    assert.equal(field('transcribe', { prompt: 'hello\u0000world' }), 'params.prompt')
+    assert.equal(field('speak', { text: 'a\u0000' }), 'params.text')
   })
 
   it('does not let a caller\'s object be changed by defaults', () => {

@@ -2,6 +2,7 @@ import { Ajv } from 'ajv'
 import Type, { type Static, type TSchema } from 'typebox'
 import { GENERATE_LIMITS as G } from '../../engines/generate/index.ts'
 import { unprocessable } from '../../http/problem.ts'
+import { MAX_SPEED, MIN_SPEED, SPEECH_FORMATS } from '../../engines/speak/index.ts'
 
 /**
  * The one registry of job types: each type's params schema, its time budget and whether it
@@ -32,6 +33,17 @@ export const GenerateParams = Type.Object({
   tempo: Type.Optional(Type.Number({ minimum: G.tempoMin, maximum: G.tempoMax, description: 'BPM; overrides the prompt' })),
   key: Type.Optional(Type.String({ maxLength: 12, pattern: G.keyPattern, description: '"A minor", "F#m", "Bb major"; overrides the prompt' })),
   format: Type.Optional(Type.Union([Type.Literal('wav'), Type.Literal('mp3')], { default: 'wav' }))
+}, { additionalProperties: false })
+
+/** The longest text of one `speak` job: about 20 minutes of speech. */
+export const SPEAK_MAX_CHARS = 20_000
+
+export const SpeakParams = Type.Object({
+  text: Type.String({ minLength: 1, maxLength: SPEAK_MAX_CHARS, description: 'The text to speak, read as plain text (markup is spoken as written)' }),
+  voice: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9:+._-]{0,63}$', description: 'An OpenAI voice name (alloy, nova, …) or a Tympan voice id (festival:slt-hts, flite:rms, espeak:es); GET /api/v1/engines lists them' })),
+  language: Type.Optional(Type.String({ pattern: '^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$', description: 'A language tag (en, es, pt-br); default en, or the voice\'s own' })),
+  speed: Type.Optional(Type.Number({ minimum: MIN_SPEED, maximum: MAX_SPEED, description: '1 is the voice\'s own pace' })),
+  format: Type.Optional(Type.Union(SPEECH_FORMATS.map((f) => Type.Literal(f)), { description: 'Default mp3; pcm is raw 16-bit little-endian 24 kHz mono' }))
 }, { additionalProperties: false })
 
 interface JobTypeSpec<S extends TSchema> {
@@ -74,6 +86,14 @@ export const JOB_TYPES = {
     timeoutSec: (_duration, params) => Math.ceil(120 + 2 * params.durationSec),
     // Control characters go before the prompt is stored (PostgreSQL's jsonb cannot hold \u0000).
     normalise: (params) => ({ ...params, prompt: G.normalisePrompt(params.prompt) })
+  }),
+  speak: spec({
+    params: SpeakParams,
+    summary: 'Text to speech (festival, flite, espeak-ng); artifact speech.<format>',
+    input: 'none',
+    // About 15 characters are a second of speech, made at 0.2 × real time by the slowest
+    // voice; a slower speed makes longer audio in proportion.
+    timeoutSec: (_duration, params) => Math.ceil(120 + (params.text.length * 0.1) / Math.min(1, params.speed ?? 1))
   })
 }
 
@@ -106,7 +126,30 @@ export function parseParams<T extends JobType> (type: T, params: unknown): JobPa
     throw unprocessable(`${field} ${message}`, { field })
   }
   const normalise = (JOB_TYPES[type] as { normalise?: (p: unknown) => unknown }).normalise
-  return (normalise ? normalise(copy) : copy) as JobParams[T]
+  const parsed = normalise ? normalise(copy) : copy
+  const nul = nulField(parsed, 'params')
+  // PostgreSQL's jsonb cannot store U+0000: refused here, it would be a 500 at the insert.
+  if (nul) throw unprocessable(`${nul} must not contain NUL characters (U+0000)`, { field: nul })
+  return parsed as JobParams[T]
+}
+
+/** The path of the first string in `value` that holds U+0000, if any (params are small and shallow). */
+function nulField (value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = nulField(value[i], `${path}.${i}`)
+      if (found) return found
+    }
+    return undefined
+  }
+  if (value && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      const found = nulField(inner, `${path}.${key}`)
+      if (found) return found
+    }
+  }
+  return undefined
 }
 
 export interface JobTypeInfo {

@@ -5,6 +5,7 @@ import type { EnginesService } from '../engines/engines.service.ts'
 import { receiveUpload, type UploadDeps } from '../files/multipart-upload.ts'
 import { openAiErrorHandler } from './openai-errors.ts'
 import { renderTranscription, type OpenAiService } from './openai.service.ts'
+import { SPEECH_MODELS, parseSpeechBody, type OpenAiSpeechService } from './openai-speech.service.ts'
 
 const tags = ['openai']
 // A fixed date: OpenAI's `created` is when a model was published, not when we answered.
@@ -12,6 +13,7 @@ const MODELS_CREATED = 1_767_225_600
 
 export interface OpenAiRoutesDeps {
   openai: OpenAiService
+  speech: OpenAiSpeechService
   uploads: UploadDeps
   engines: EnginesService
   audit: RequestAuditor
@@ -47,13 +49,33 @@ export function openAiRoutes (app: FastifyInstance, deps: OpenAiRoutesDeps) {
       return reply.header('content-type', rendered.contentType).header('tympan-job-id', jobId).send(rendered.body)
     })
 
+    scope.post('/v1/audio/speech', {
+      config: { auth: { permission: 'jobs:write' }, rateLimit: 'uploads' },
+      schema: {
+        tags,
+        summary: 'Text to speech (OpenAI-compatible, synchronous)',
+        description: 'JSON: model (tts-1, tts-1-hd, gpt-4o-mini-tts: all the default engine), input (at most 4096 characters, read as plain text), voice (an OpenAI name or a Tympan voice id from GET /api/v1/engines), response_format (mp3, opus, aac, flac, wav, pcm; default mp3), speed (0.25–4), instructions (accepted, ignored), language (Tympan\'s addition: a language tag). Answers the audio bytes.'
+      }
+    }, async (request, reply) => {
+      const principal = request.principal!
+      // Checked here rather than by a schema: OpenAI answers a bad field with 400, not 422.
+      const parsed = parseSpeechBody(request.body)
+      const abort = new AbortController()
+      reply.raw.once('close', () => { if (!reply.raw.writableFinished) abort.abort() })
+      const spoken = await deps.speech.speak(principal, parsed, abort.signal)
+      await deps.audit(request, 'openai.speech', 200, { jobId: spoken.jobId, voice: spoken.voice, characters: parsed.text.length })
+      return reply.header('content-type', spoken.contentType).header('content-length', spoken.size).header('tympan-job-id', spoken.jobId).header('tympan-voice', spoken.voice).send(spoken.stream)
+    })
+
     scope.get('/v1/models', {
       config: { auth: { permission: 'jobs:read' } },
       schema: { tags, summary: 'The models the OpenAI-compatible endpoints accept' }
     }, async () => {
-      const installed = (await deps.engines.list()).filter((e) => e.available && (e.name === 'pocketsphinx' || e.name === 'whisper'))
+      const engines = await deps.engines.list()
+      const installed = engines.filter((e) => e.available && (e.name === 'pocketsphinx' || e.name === 'whisper'))
+      const speaks = engines.some((e) => e.available && e.name === 'speak')
       const model = (id: string) => ({ id, object: 'model', created: MODELS_CREATED, owned_by: 'tympan' })
-      return { object: 'list', data: [model('whisper-1'), ...installed.map((e) => model(e.name))] }
+      return { object: 'list', data: [model('whisper-1'), ...installed.map((e) => model(e.name)), ...(speaks ? SPEECH_MODELS.map(model) : [])] }
     })
   })
 }

@@ -2,6 +2,7 @@ import type { Transcript } from '../../engines/transcribe/transcript.ts'
 import { toJson, toSrt, toText, toVerboseJson, toVtt } from '../../engines/transcribe/transcript-formats.ts'
 import { HttpProblem, badRequest } from '../../http/problem.ts'
 import type { Principal } from '../../access/permissions.ts'
+import type { Job } from '../../db/schema.ts'
 import type { FilesService } from '../files/files.service.ts'
 import type { ReceivedUpload } from '../files/multipart-upload.ts'
 import type { JobsService } from '../jobs/jobs.service.ts'
@@ -68,6 +69,13 @@ export function renderTranscription (transcript: Transcript, request: Transcript
   }
 }
 
+/** The answer to a synchronous request whose job failed or was canceled: the job's own words, with its id. */
+export function unsuccessful (job: Job, fallback: string): HttpProblem {
+  if (job.status === 'canceled') return new HttpProblem(409, 'Conflict', `Job ${job.id} was canceled`)
+  const [status, title] = job.error_code === 'invalid_input' ? [400, 'Bad Request'] : job.error_code === 'missing_engine' ? [503, 'Service Unavailable'] : [500, 'Internal Server Error']
+  return new HttpProblem(status, title, job.error ?? fallback, { extra: { jobId: job.id, code: job.error_code } })
+}
+
 export interface OpenAiDeps {
   files: FilesService
   jobs: JobsService
@@ -117,11 +125,7 @@ export function openAiService (deps: OpenAiDeps) {
         throw new HttpProblem(504, 'Gateway Timeout', `The transcription did not finish within ${Math.round(deps.syncTimeoutMs / 1000)} s; it goes on as job ${job.id} (GET /api/v1/jobs/${job.id})`, { extra: { jobId: job.id } })
       }
       await deps.files.delete(principal, file.id).catch(() => {})
-      if (done.status === 'failed') {
-        const [status, title] = done.error_code === 'invalid_input' ? [400, 'Bad Request'] : done.error_code === 'missing_engine' ? [503, 'Service Unavailable'] : [500, 'Internal Server Error']
-        throw new HttpProblem(status, title, done.error ?? 'The transcription failed', { extra: { jobId: job.id, code: done.error_code } })
-      }
-      if (done.status === 'canceled') throw new HttpProblem(409, 'Conflict', `Job ${job.id} was canceled`)
+      if (done.status !== 'succeeded') throw unsuccessful(done, 'The transcription failed')
       return { jobId: job.id, transcript: done.result as Transcript }
     }
   }

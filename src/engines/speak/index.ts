@@ -1,0 +1,11 @@
+/** Speech synthesis: the synthesiser (also used by speech translation) and the `speak` job's engine. */
+export { createSynthesiser } from './synthesiser.ts'
+export type { SpeechRequest, Synthesiser, SynthesiseOptions } from './synthesiser.ts'
+export type { Voice } from './voices.ts'
+export { OPENAI_VOICE_NAMES, resolveVoice, VoiceError } from './voices.ts'
+export { MAX_SPEED, MIN_SPEED, SPEECH_FORMATS, FORMAT_INFO } from './speak-args.ts'
+export type { SpeechFormat } from './speak-args.ts'
+export { speakEngine } from './speak.engine.ts'
+export type { SpeakParams, SpeakResult } from './speak.engine.ts'
+export { planSpeech } from './speech-plan.ts'
+export type { SpeechPlan } from './speech-plan.ts'
