@@ -11,7 +11,7 @@
 // Usage: node bench/separation/run.ts [--quick] [--mixtures N] [--minutes N] [--no-quality] [--no-speed]
 //   [--all-metrics] [--out FILE.md] [--pictures DIR] [--cache DIR]
 // --quick: 2 mixtures and a 1-minute speed track. --all-metrics: SIR, SAR and ISR too (the
-// 512-tap filters: minutes of CPU per track).
+// 512-tap filters: about a minute of CPU per track).
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
