@@ -81,7 +81,7 @@ export function createContainer (config: Config, db: Db, { storage, workspace }:
     runningPerUser: config.jobs.maxRunning,
     schema: config.jobs.queueSchema
   }, log)
-  const jobs = jobsService({ config, jobs: repos.jobs, files: repos.files, storage, queue, signals, engines: engineStatus })
+  const jobs = jobsService({ config, jobs: repos.jobs, files: repos.files, storage, queue, signals, engines: engineStatus, translationPairs: async () => (await engines.translate.languages()).pairs })
   const jobRetention = jobsRetention({ deleteAfterProcessing: config.jobs.deleteAfterProcessing, jobs: repos.jobs, files: repos.files, storage, workspace, service: jobs, audit })
   const { perUser, perAddress, perInternalKey, maxLifeMs } = config.jobs.eventStreams
   const eventStreams = jobEventStreams({

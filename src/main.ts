@@ -16,6 +16,7 @@ Usage: tympan <command>
   separate FILE     split music into stems: vocals, drums, bass, other (tympan separate --help)
   generate PROMPT   procedural music from words: wav/mp3, MIDI and what was chosen (tympan generate --help)
   speak TEXT        text to speech, here or on a server (tympan speak --help)
+  translate FILE --to es [--speak]        speech translation: subtitles and speech, here or on a server (tympan translate --help)
   migrate        apply database migrations
   admin …        manage users, sweep expired files (tympan admin --help)
   doctor         check Node, configuration, database and engines
@@ -39,6 +40,7 @@ async function main (argv: string[]): Promise<number> {
     case 'separate': await (await import('./cli/separate.ts')).separateCommand(rest); return 0
     case 'generate': await (await import('./cli/generate.ts')).generateCommand(rest); return 0
     case 'speak': await (await import('./cli/speak.ts')).speakCommand(rest); return 0
+    case 'translate': await (await import('./cli/translate.ts')).speechTranslateCommand(rest); return 0
     case 'migrate': await (await import('./cli/migrate.ts')).migrateCommand(); return 0
     case 'admin': await (await import('./cli/admin.ts')).adminCommand(rest); return 0
     case 'doctor': {

@@ -220,7 +220,8 @@ for (const backend of await backends()) {
       transcribe: async () => { throw new EngineError('invalid-input', 'not used here') },
       separate: async () => { throw new EngineError('invalid-input', 'not used here') },
       generate: async () => { throw new EngineError('invalid-input', 'not used here') },
-      speak: async () => { throw new EngineError('invalid-input', 'not used here') }
+      speak: async () => { throw new EngineError('invalid-input', 'not used here') },
+      translate: async () => { throw new EngineError('invalid-input', 'not used here') }
     }
     const analyze = (fileId: string, mode = 0) => createJob(t.app, key, { type: 'analyze', fileId, params: mode ? { silenceThresholdDb: mode } : {} })
 
@@ -400,7 +401,8 @@ for (const backend of await backends()) {
       transcribe: async () => { throw new EngineError('invalid-input', 'not used here') },
       separate: async () => { throw new EngineError('invalid-input', 'not used here') },
       generate: async () => { throw new EngineError('invalid-input', 'not used here') },
-      speak: async () => { throw new EngineError('invalid-input', 'not used here') }
+      speak: async () => { throw new EngineError('invalid-input', 'not used here') },
+      translate: async () => { throw new EngineError('invalid-input', 'not used here') }
     }
 
     before(async () => {

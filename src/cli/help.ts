@@ -62,3 +62,12 @@ coral, echo, fable, onyx, nova, sage, shimmer, verse) or a Tympan voice id (fest
 flite:rms, espeak:es; GET /api/v1/engines lists them). The format follows --out's extension,
 else --format, else mp3; without --out the audio goes to stdout (not to a terminal). A TEXT
 that starts with "-" goes after "--": tympan speak --out a.wav -- "-5 degrees".`
+export const SPEECH_TRANSLATE_HELP = `tympan translate FILE --to LANG [--from en] [--speak [--voice V] [--max-speed 2]] [--engine pocketsphinx|whisper] [--out DIR] [--server URL]
+
+Translates the speech of FILE: transcribes it (in --from, default en, which needs an installed
+recogniser), translates the text into --to, and prints the translation. With --out DIR every
+file goes there: source.txt/.srt/.vtt/.json, translation.txt/.srt/.vtt/.json (the subtitles
+keep the source's timings), and with --speak speech.wav, the translation spoken, each segment
+where its source speech starts (sped up to at most --max-speed where it would run into the
+next). LANG is an ISO 639-1 or 639-3 code. Runs here with the installed engines, or with
+--server URL on a remote Tympan (API key from TYMPAN_API_KEY, or --key). Ctrl-C stops the run.`

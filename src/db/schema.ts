@@ -143,7 +143,7 @@ export interface JobArtifactsTable {
 export interface JobEventsTable {
   id: Generated<number>
   job_id: string
-  kind: 'status' | 'progress'
+  kind: 'status' | 'progress' | 'partial'
   data: ColumnType<Record<string, unknown>, string, string>
   at: Timestamp
 }

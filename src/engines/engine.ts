@@ -43,6 +43,12 @@ export interface EngineContext {
   workDir: string
   /** How many child processes the engine may run at once. */
   parallelism: number
+  /**
+   * A piece of the result that is already final (a recognised segment), in result order, for
+   * clients that stream it; the runner records each as a `partial` job event. Absent when
+   * nobody listens: an engine must not depend on it.
+   */
+  partial?: (data: Record<string, unknown>) => void
 }
 
 export interface ArtifactFile {

@@ -4,6 +4,7 @@ import { separateEngine } from './separate/separate.engine.ts'
 import { generateEngine } from './generate/index.ts'
 import { createSynthesiser, speakEngine } from './speak/index.ts'
 import { transcribeEngines } from './transcribe/index.ts'
+import { createSpeechTranslator } from './translate-speech/translate-speech.engine.ts'
 import { createApertiumTranslator } from './translate/index.ts'
 
 export interface EngineOptions {
@@ -26,6 +27,7 @@ export function createEngines (options: EngineOptions) {
   // One synthesiser, so its probe of the installed voices is shared by the job and the status.
   const synthesiser = createSynthesiser()
   const speak = speakEngine(synthesiser)
+  const translateSpeech = createSpeechTranslator({ transcribe, translator: translate, synthesiser })
   return {
     analyze,
     transcribe,
@@ -40,6 +42,8 @@ export function createEngines (options: EngineOptions) {
     speak,
     /** Speech for other capabilities (speech translation): WAV out, voices by language. */
     synthesiser,
+    /** Speech translation (the translate job): recogniser, translator and synthesiser in a row; each part reports its own status. */
+    translateSpeech,
     /** All of them, for `tympan doctor` and GET /api/v1/engines. */
     all: (): Engine<never, unknown>[] => [analyze, ...Object.values(transcribe), translate, speak, separate, generate] as unknown as Engine<never, unknown>[]
   }

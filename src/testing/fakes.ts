@@ -197,6 +197,11 @@ export function fakeJobsRepository (options: { files?: FilesRepository, tierOf?:
       addEvent(id, 'progress', { progress, stage })
       return true
     },
+    async partial (id, data) {
+      if (rows.get(id)?.status !== 'running') return false
+      addEvent(id, 'partial', data)
+      return true
+    },
     async requeue (id, stage) {
       if (rows.get(id)?.status !== 'running') return false
       update(id, { status: 'queued', stage })

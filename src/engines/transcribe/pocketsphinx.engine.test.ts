@@ -81,6 +81,8 @@ describe('pocketsphinx engine', { skip }, () => {
   it('transcribes the LibriVox utterances with word timings, within the measured error rate', async (t) => {
     const stages: string[] = []
     const ctx = await context({ stages })
+    const partials: Array<{ segment: unknown, stagesBefore: number }> = []
+    ctx.partial = (data) => { partials.push({ segment: data.segment, stagesBefore: stages.length }) }
     const started = performance.now()
     const { result, artifacts } = await engine.run({ path: speech, durationSec: 28.73 }, { language: 'en', wordTimestamps: true }, ctx)
     const seconds = (performance.now() - started) / 1000
@@ -108,6 +110,9 @@ describe('pocketsphinx engine', { skip }, () => {
 
     const recognising = stages.filter((s) => s.startsWith('recognising'))
     assert.equal(recognising.at(-1), `recognising ${recognising.length - 1}/${recognising.length - 1}`)
+    // Every segment was reported on its own, in order, and the first while others were still being recognised.
+    assert.deepEqual(partials.map((p) => p.segment), result.segments)
+    assert.ok(partials[0]!.stagesBefore < stages.lastIndexOf(recognising.at(-1)!), `first partial after stage ${partials[0]!.stagesBefore} of ${stages.join(', ')}`)
     assert.deepEqual(artifacts.map((a) => a.name), ['transcript.txt', 'transcript.srt', 'transcript.vtt', 'transcript.json', 'transcript.verbose.json'])
     assert.match(await readFile(join(ctx.workDir, 'transcript.srt'), 'utf8'), /^1\n00:00:00,\d{3} --> 00:00:0\d,\d{3}\nand /)
   })

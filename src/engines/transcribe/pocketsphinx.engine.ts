@@ -1,5 +1,6 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, open, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { StringDecoder } from 'node:string_decoder'
 import { splitLevels } from '../../dsp/silence-split.ts'
 import { EngineError } from '../engine.ts'
 import type { Engine, EngineStatus } from '../engine.ts'
@@ -10,6 +11,7 @@ import { pickLanguage } from './languages.ts'
 import { batchArgs, finishedUtterance, parseCtm, planBatches } from './pocketsphinx.batch.ts'
 import type { CtmWord } from './pocketsphinx.batch.ts'
 import { POCKETSPHINX_MODEL_ROOT, findModels } from './pocketsphinx.models.ts'
+import { segmentReporter, type Unnumbered } from './partial-segments.ts'
 import { runAll } from './run-all.ts'
 import { writeTranscriptArtifacts } from './transcript-artifacts.ts'
 import { roundMs } from './transcript.ts'
@@ -29,23 +31,59 @@ const recogniseTimeoutMs = (audioSec: number) => 60_000 + audioSec * 5000
 
 const uttId = (i: number) => `s${String(i).padStart(5, '0')}`
 
+/** One segment with global times, or undefined when nothing was recognised in it. */
+function placeSegment (range: { start: number, end: number }, found: CtmWord[]): Unnumbered | undefined {
+  if (found.length === 0) return undefined
+  const start = range.start / SAMPLE_RATE
+  const end = range.end / SAMPLE_RATE
+  const placed = found.map((w) => ({
+    word: w.word,
+    start: roundMs(Math.min(end, start + w.start)),
+    end: roundMs(Math.min(end, start + w.end)),
+    confidence: Math.round(w.confidence * 1000) / 1000
+  }))
+  return { start: roundMs(start), end: roundMs(end), text: placed.map((w) => w.word).join(' '), words: placed }
+}
+
 /** Segments with global times; those where nothing was recognised are left out. */
 function mergeSegments (ranges: Array<{ start: number, end: number }>, words: Map<string, CtmWord[]>): TranscriptSegment[] {
-  const segments: TranscriptSegment[] = []
-  ranges.forEach((range, i) => {
-    const found = words.get(uttId(i)) ?? []
-    if (found.length === 0) return
-    const start = range.start / SAMPLE_RATE
-    const end = range.end / SAMPLE_RATE
-    const placed = found.map((w) => ({
-      word: w.word,
-      start: roundMs(Math.min(end, start + w.start)),
-      end: roundMs(Math.min(end, start + w.end)),
-      confidence: Math.round(w.confidence * 1000) / 1000
-    }))
-    segments.push({ id: segments.length, start: roundMs(start), end: roundMs(end), text: placed.map((w) => w.word).join(' '), words: placed })
-  })
-  return segments
+  return ranges.flatMap((range, i) => {
+    const segment = placeSegment(range, words.get(uttId(i)) ?? [])
+    return segment ? [segment] : []
+  }).map((segment, id) => ({ id, ...segment }))
+}
+
+/**
+ * The CTM a running pocketsphinx_batch appends to: it writes it unbuffered, each utterance's
+ * words before the log line that says the utterance is done, so at that line they are all on
+ * disk. Reads only what is new, in complete lines.
+ */
+function ctmFollower (path: string) {
+  let offset = 0
+  let rest = ''
+  // A character of a dictionary in UTF-8 may straddle two reads.
+  const decoder = new StringDecoder('utf8')
+  const buffer = Buffer.alloc(1 << 16)
+  const words = new Map<string, CtmWord[]>()
+  return {
+    async read (): Promise<Map<string, CtmWord[]>> {
+      const file = await open(path, 'r')
+      try {
+        for (;;) {
+          const { bytesRead } = await file.read(buffer, 0, buffer.length, offset)
+          if (bytesRead === 0) break
+          offset += bytesRead
+          rest += decoder.write(buffer.subarray(0, bytesRead))
+        }
+      } finally {
+        await file.close()
+      }
+      const end = rest.lastIndexOf('\n') + 1
+      for (const [utterance, found] of parseCtm(rest.slice(0, end))) words.set(utterance, [...(words.get(utterance) ?? []), ...found])
+      rest = rest.slice(end)
+      return words
+    }
+  }
 }
 
 /**
@@ -101,13 +139,16 @@ export function createPocketsphinxEngine (options: PocketsphinxOptions = {}): En
       const total = lengths.reduce((a, b) => a + b, 0)
       let done = 0
       let doneSamples = 0
-      const finished = (id: string | undefined) => {
+      const indexOf = (id: string | undefined) => {
         const index = id ? Number(id.slice(1)) : NaN
-        if (!Number.isInteger(index) || index >= lengths.length) return
+        return Number.isInteger(index) && index < lengths.length ? index : undefined
+      }
+      const finished = (index: number) => {
         done += 1
         doneSamples += lengths[index] ?? 0
         context.progress(0.1 + (0.85 * doneSamples) / total, `recognising ${done}/${ranges.length}`)
       }
+      const report = segmentReporter(context.partial)
       context.progress(0.1, `recognising 0/${ranges.length}`)
 
       const batches = planBatches(lengths, context.parallelism)
@@ -116,17 +157,32 @@ export function createPocketsphinxEngine (options: PocketsphinxOptions = {}): En
         const ctm = join(context.workDir, `batch-${b}.ctm`)
         await writeFile(ctl, batch.map((i) => `${uttId(i)}\n`).join(''))
         const audioSec = batch.reduce((sum, i) => sum + (lengths[i] ?? 0), 0) / SAMPLE_RATE
-        await runProcess(binary, batchArgs({ model, cepdir: segmentDir, ctl, ctm }), {
+        const follower = ctmFollower(ctm)
+        // Segments are read back one by one, in the order the process finished them.
+        let reading = Promise.resolve()
+        const recognising = runProcess(binary, batchArgs({ model, cepdir: segmentDir, ctl, ctm }), {
           signal,
           timeoutMs: recogniseTimeoutMs(audioSec),
           pkg: PACKAGE,
           maxOutput: 1 << 16,
-          onStderrLine: (line) => { finished(finishedUtterance(line)) }
+          onStderrLine: (line) => {
+            const index = indexOf(finishedUtterance(line))
+            if (index === undefined) return
+            finished(index)
+            if (report) reading = reading.then(async () => { report.put(index, placeSegment(ranges[index]!, (await follower.read()).get(uttId(index)) ?? [])) })
+          }
         })
+        await recognising.catch(async (error: unknown) => {
+          await reading.catch(() => {})
+          throw error
+        })
+        await reading
         return parseCtm(await readFile(ctm, 'utf8'))
       }), context.signal)
 
       const words = new Map(results.flatMap((r) => [...r]))
+      // A segment whose log line was missed still reaches the stream, before the job ends.
+      for (const [i, range] of ranges.entries()) report?.put(i, placeSegment(range, words.get(uttId(i)) ?? []))
       const segments = mergeSegments(ranges, words)
       const transcript: Transcript = {
         text: segments.map((s) => s.text).join(' '),

@@ -9,7 +9,8 @@ import { WHISPER_LANGUAGES, pickLanguage } from './languages.ts'
 import { writeTranscriptArtifacts } from './transcript-artifacts.ts'
 import { roundMs } from './transcript.ts'
 import type { TranscribeParams, Transcript } from './transcript.ts'
-import { parseWhisperJson } from './whisper.json.ts'
+import { segmentReporter } from './partial-segments.ts'
+import { parsePrintedSegment, parseWhisperJson } from './whisper.json.ts'
 import type { WhisperParse } from './whisper.json.ts'
 
 export interface WhisperOptions {
@@ -93,12 +94,19 @@ export function createWhisperEngine (options: WhisperOptions = {}): Engine<Trans
       context.progress(0.05, 'recognising')
       const prefix = join(context.workDir, 'whisper')
       const args = whisperArgs({ model, wav, prefix, language, threads: context.parallelism, prompt: params.prompt, temperature })
+      const report = segmentReporter(context.partial)
+      let printed = 0
       try {
         await runProcess(bin, args, {
           signal: context.signal,
           timeoutMs: options.timeoutMs ?? defaultTimeoutMs(input.durationSec),
           pkg: PACKAGE,
           maxOutput: 1 << 16,
+          // The CLI prints each segment as it decodes it, in order.
+          onStdoutLine: (line) => {
+            const segment = report && parsePrintedSegment(line)
+            if (segment) report.put(printed++, segment)
+          },
           onStderrLine: (line) => {
             const percent = /progress\s*=\s*(\d+)%/.exec(line)?.[1]
             if (percent) context.progress(0.05 + (0.9 * Math.min(100, Number(percent))) / 100, `recognising ${percent}%`)

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { describe, it } from 'node:test'
-import { parseWhisperJson } from './whisper.json.ts'
+import { parsePrintedSegment, parseWhisperJson } from './whisper.json.ts'
 
 const fixture = await readFile(new URL('./fixtures/whisper-cpp-full.json', import.meta.url))
 
@@ -83,5 +83,18 @@ describe('parseWhisperJson', () => {
     const doc = Buffer.from('{"result": {"language": "en"}, "transcription": []}')
     assert.deepEqual(parseWhisperJson(doc, 'de'), { language: 'de', segments: [] })
     assert.throws(() => parseWhisperJson(Buffer.from('{"result": {}}')), /no transcription/)
+  })
+})
+
+describe('parsePrintedSegment', () => {
+  it('reads the segment the CLI prints as it decodes, with its times', () => {
+    assert.deepEqual(parsePrintedSegment('[00:01:02.500 --> 01:00:03.250]   And so, my fellow Americans'), { start: 62.5, end: 3603.25, text: 'And so, my fellow Americans', words: [] })
+  })
+
+  it('skips sound annotations, empty segments and every other line', () => {
+    assert.equal(parsePrintedSegment('[00:00:00.000 --> 00:00:02.000]   [BLANK_AUDIO]'), undefined)
+    assert.equal(parsePrintedSegment('[00:00:00.000 --> 00:00:02.000]   '), undefined)
+    assert.equal(parsePrintedSegment('whisper_print_timings:     load time =   100.00 ms'), undefined)
+    assert.equal(parsePrintedSegment('main: processing \'audio.wav\' (16000 samples, 1.0 sec), 2 threads'), undefined)
   })
 })

@@ -118,3 +118,21 @@ export function parseWhisperJson (bytes: Uint8Array, requestedLanguage?: string)
   }
   return { language, segments }
 }
+
+const PRINTED_SEGMENT = /^\[(\d+):(\d\d):(\d\d)\.(\d{3}) --> (\d+):(\d\d):(\d\d)\.(\d{3})\]\s(.*)$/
+const printedTime = (h: string, m: string, s: string, ms: string) => Number(h) * 3600 + Number(m) * 60 + Number(s) + Number(ms) / 1000
+
+/**
+ * A segment as the CLI prints it to stdout the moment it is decoded
+ * (`[00:00:01.000 --> 00:00:04.000]  text`), for partial results: text and times, no words
+ * (those come with the JSON at the end). Sound annotations and other lines are undefined.
+ */
+export function parsePrintedSegment (line: string): { start: number, end: number, text: string, words: [] } | undefined {
+  const match = PRINTED_SEGMENT.exec(line)
+  if (!match) return undefined
+  const [, h1, m1, s1, ms1, h2, m2, s2, ms2, rawText] = match as unknown as string[]
+  const text = clean(rawText ?? '')
+  if (!text || ANNOTATION.test(text)) return undefined
+  const start = printedTime(h1!, m1!, s1!, ms1!)
+  return { start: roundMs(start), end: roundMs(Math.max(start, printedTime(h2!, m2!, s2!, ms2!))), text, words: [] }
+}

@@ -21,7 +21,12 @@ export function jobHandlers (engines: Engines, defaultTranscribeEngine: keyof En
     },
     separate: (input, params, context) => engines.separate.run(needs(input), params as JobParams['separate'], context),
     generate: (_input, params, context) => engines.generate.run(params as JobParams['generate'], context),
-    speak: (_input, params, context) => engines.speak.run(params as JobParams['speak'], context)
+    speak: (_input, params, context) => engines.speak.run(params as JobParams['speak'], context),
+    translate: (input, raw, context) => {
+      // The create-time check made the codes canonical; the defaults are the job's own.
+      const params = raw as JobParams['translate']
+      return engines.translateSpeech.run(needs(input), { ...params, source_lang: params.source_lang ?? 'en', engine: params.engine ?? defaultTranscribeEngine }, context)
+    }
   }
 }
 

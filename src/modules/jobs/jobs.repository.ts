@@ -103,6 +103,14 @@ export function jobsRepository (db: Kysely<Database>) {
         return row !== undefined
       })
     },
+    /** Appends a `partial` event while the job is running here; false once it is not. */
+    async partial (id: string, data: Record<string, unknown>): Promise<boolean> {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx.selectFrom('jobs').select('id').where('id', '=', id).where('status', '=', 'running').executeTakeFirst()
+        if (row) await addEvent(trx, id, 'partial', data)
+        return row !== undefined
+      })
+    },
     /** A failed attempt that will be retried: back to queued, with the reason as the stage. */
     async requeue (id: string, stage: string): Promise<boolean> {
       return db.transaction().execute(async (trx) => {

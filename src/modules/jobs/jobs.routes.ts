@@ -58,7 +58,7 @@ export function jobsRoutes (app: FastifyInstance, deps: JobsRoutesDeps) {
     schema: {
       tags,
       summary: 'Server-Sent Events: status and progress as they happen, then done',
-      description: 'Events: `status` {status, attempt?, error?}, `progress` {progress, stage}, each with an id; then `done` with the whole job, and the stream ends. A stream also ends after EVENT_STREAM_MAX_SECONDS or when its access token expires (reconnect with Last-Event-ID to resume; nothing is lost or repeated), and with a last `error` event {reason} when its credential is revoked. Open streams are capped per user and per client address (429 beyond).',
+      description: 'Events: `status` {status, attempt?, error?}, `progress` {progress, stage}, `partial` {segment} (a recognised segment, final, in order), each with an id; then `done` with the whole job, and the stream ends. A stream also ends after EVENT_STREAM_MAX_SECONDS or when its access token expires (reconnect with Last-Event-ID to resume; nothing is lost or repeated), and with a last `error` event {reason} when its credential is revoked. Open streams are capped per user and per client address (429 beyond).',
       params: IdParams,
       querystring: EventsQuery,
       produces: ['text/event-stream']

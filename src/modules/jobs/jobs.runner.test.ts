@@ -36,7 +36,7 @@ function setup (handler: Handler, options: { maxRunning?: number } = {}) {
     workspace: storage.workspace,
     queue,
     signals,
-    handlers: { analyze: run, transcribe: run, separate: run, generate: run, speak: run },
+    handlers: { analyze: run, transcribe: run, separate: run, generate: run, speak: run, translate: run },
     parallelism: 1,
     retentionMs: 3_600_000,
     async fileProcessed (fileId, jobId) { processed.push({ fileId, jobId, statusThen: jobs.rows.get(jobId)?.status }) },
@@ -83,6 +83,17 @@ describe('job runner: a successful attempt', () => {
     assert.equal(fs.existsSync(t.seen.workDir!), false, 'the attempt\'s work directory is removed')
     // DELETE_AFTER_PROCESSING goes before the job is seen to end.
     assert.deepEqual(t.processed, [{ fileId: t.file.id, jobId: t.job.id, statusThen: 'running' }])
+  })
+
+  it('records every partial result as an event, in order and before the job ends, and drops an oversized one', async () => {
+    const t = setup(async (context) => {
+      for (let i = 0; i < 5; i++) context.partial?.({ segment: { id: i, text: `part ${i}` } })
+      context.partial?.({ segment: { id: 5, text: 'x'.repeat(70_000) } })
+      return { result: {}, artifacts: [] }
+    })
+    await t.runner.run(t.delivery())
+    const kinds = t.jobs.eventRows.filter((e) => e.job_id === t.job.id).map((e) => e.kind === 'partial' ? `partial ${String((e.data.segment as { id: number }).id)}` : `${e.kind} ${String(e.data.status ?? '')}`.trim())
+    assert.deepEqual(kinds.filter((k) => !k.startsWith('progress')), ['status running', 'partial 0', 'partial 1', 'partial 2', 'partial 3', 'partial 4', 'status succeeded'])
   })
 
   it('keeps no artifacts of a job canceled in the last instant', async () => {

@@ -18,6 +18,9 @@ const SLOT_WAIT_MS = 60_000
 const SLOT_POLL_MS = 250
 // Progress is written (and sent to SSE clients) at most this often, and on every stage change.
 const PROGRESS_INTERVAL_MS = 250
+// A partial result is a piece (a segment with its word timings), never the whole: one larger
+// than this is an engine fault, dropped from the stream, and the final result still has it.
+const MAX_PARTIAL_CHARS = 64 * 1024
 const UNLIMITED: Record<Tier, number> = { free: Infinity, premium: Infinity, enterprise: Infinity }
 // The workspace area of attempt directories, `<job id>-<random>` (swept by the retention).
 export const JOB_WORK = 'jobs'
@@ -127,7 +130,7 @@ export function jobRunner (deps: RunnerDeps) {
     const count = (outcome: JobOutcome) => deps.metrics?.jobAttempt(type, outcome, (performance.now() - startedAt) / 1000)
     try {
       if (takesFile && (!file || file.owner_id !== job.owner_id)) throw new EngineError('invalid-input', 'The input file was deleted before the job ran.')
-      const context: EngineContext = { progress: progress.report, signal, workDir, parallelism: deps.parallelism }
+      const context: EngineContext = { progress: progress.report, partial: progress.partial, signal, workDir, parallelism: deps.parallelism }
       const input = takesFile && file ? { path: await workspace.materialise(file.id, workDir), durationSec: file.duration_sec } : undefined
       const output = await deps.handlers[type as JobType](input, job.params, context)
       await progress.flush()
@@ -170,7 +173,10 @@ export function jobRunner (deps: RunnerDeps) {
     return ended
   }
 
-  /** Throttled, ordered progress writes; `onGone` fires when the job stopped running here. */
+  /**
+   * Throttled, ordered progress writes, and partial results (never throttled: each is a piece
+   * of the answer) on the same chain; `onGone` fires when the job stopped running here.
+   */
   function progressWriter (jobId: string, onGone: () => void) {
     let lastWrite = 0
     let lastStage = ''
@@ -198,6 +204,14 @@ export function jobRunner (deps: RunnerDeps) {
         } else {
           timer ??= setTimeout(() => { timer = undefined; write() }, PROGRESS_INTERVAL_MS)
         }
+      },
+      partial (data: Record<string, unknown>) {
+        const size = JSON.stringify(data).length
+        if (size > MAX_PARTIAL_CHARS) { log.warn({ jobId, size }, 'partial result too large for the event log; dropped'); return }
+        chain = chain.then(async () => {
+          if (!await jobs.partial(jobId, data)) onGone()
+          else await deps.signals.changed.publish(jobId)
+        }).catch((error: unknown) => log.warn({ err: error, jobId }, 'partial result write failed'))
       },
       async flush () {
         clearTimeout(timer)

@@ -7,7 +7,7 @@ import { HttpProblem } from '../../http/problem.ts'
 import { fakeFilesRepository, fakeJobsRepository, fakeQueue, fakeSignals, fileRow, principal, testConfig } from '../../testing/fakes.ts'
 import { fakeStorage } from '../../testing/fake-storage.ts'
 import type { EnginesService } from '../engines/engines.service.ts'
-import { jobsService } from './jobs.service.ts'
+import { jobsService, type JobsServiceDeps } from './jobs.service.ts'
 
 const problem = (status: number, detail?: RegExp) => (error: unknown) => {
   assert.ok(error instanceof HttpProblem, `expected an HttpProblem, got ${String(error)}`)
@@ -16,7 +16,7 @@ const problem = (status: number, detail?: RegExp) => (error: unknown) => {
   return true
 }
 
-function setup (options: { env?: Record<string, string>, engines?: EngineStatus[] } = {}) {
+function setup (options: { env?: Record<string, string>, engines?: EngineStatus[], translationPairs?: JobsServiceDeps['translationPairs'] } = {}) {
   const config = testConfig({ JOBS_MAX_UNFINISHED_FREE: '2', FILE_RETENTION_HOURS: '24', ...options.env })
   const files = fakeFilesRepository()
   const jobs = fakeJobsRepository({ files })
@@ -25,7 +25,8 @@ function setup (options: { env?: Record<string, string>, engines?: EngineStatus[
   const signals = fakeSignals()
   const statuses = options.engines ?? []
   const engines: EnginesService = { list: async () => statuses, status: async (name) => statuses.find((s) => s.name === name) }
-  const service = jobsService({ config, jobs, files, storage, queue, signals, engines })
+  const translationPairs = options.translationPairs ?? (async () => { throw new Error('translationPairs was used, but this test does not provide it') })
+  const service = jobsService({ config, jobs, files, storage, queue, signals, engines, translationPairs })
   const fileOf = (owner: Principal, overrides = {}) => { const f = fileRow(owner.userId, overrides); files.rows.set(f.id, f); return f }
   return { service, files, jobs, storage, queue, signals, fileOf }
 }
@@ -46,9 +47,23 @@ describe('jobs service: create', () => {
     const { service, fileOf, jobs } = setup()
     const alice = principal()
     const file = fileOf(alice)
-    await assert.rejects(service.create(alice, { type: 'translate', fileId: file.id }), (error) => problem(422, /^type must be one of: analyze, transcribe(, [a-z]+)*$/)(error) && (error as HttpProblem).extra.field === 'type')
+    await assert.rejects(service.create(alice, { type: 'render', fileId: file.id }), (error) => problem(422, /^type must be one of: analyze, transcribe(, [a-z]+)*$/)(error) && (error as HttpProblem).extra.field === 'type')
     await assert.rejects(service.create(alice, { type: 'analyze', fileId: file.id, params: { loud: true } }), problem(422, /params\.loud/))
     assert.equal(jobs.rows.size, 0)
+  })
+
+  it('queues a translate job with canonical language codes, and refuses one with no route before queueing anything', async () => {
+    const pocketsphinx: EngineStatus = { name: 'pocketsphinx', available: true, package: 'pocketsphinx', languages: ['en'] }
+    const { service, fileOf, jobs, queue } = setup({
+      engines: [pocketsphinx],
+      translationPairs: async () => [{ from: 'en', to: 'es', mode: 'eng-spa' }]
+    })
+    const alice = principal()
+    const job = await service.create(alice, { type: 'translate', fileId: fileOf(alice).id, params: { target_lang: 'spa', speak: true } })
+    assert.deepEqual(job.params, { target_lang: 'es', source_lang: 'en', speak: true })
+    await assert.rejects(service.create(alice, { type: 'translate', fileId: fileOf(alice).id, params: { target_lang: 'de' } }), problem(422, /into German \(de\): English \(en\) translates into es/))
+    assert.equal(jobs.rows.size, 1)
+    assert.equal(queue.sent.length, 1)
   })
 
   it('answers 404 for another user\'s file and for an expired one, as for a missing one', async () => {
@@ -153,6 +168,43 @@ describe('jobs service: reading', () => {
     assert.ok(Date.now() - started < 500, 'woken by the signal, not by the poll')
     const other = jobs.seed({ owner_id: alice.userId, status: 'running' })
     assert.equal(await service.waitFor(other.id, 50), undefined)
+  })
+})
+
+describe('jobs service: following a job', () => {
+  it('yields each event as it is written and returns the job once it has finished', async () => {
+    const { service, jobs, signals } = setup()
+    const job = jobs.seed({ owner_id: principal().userId, status: 'running' })
+    const follow = service.follow(job.id, 5000)
+    const seen: string[] = []
+    const reading = (async () => {
+      for (;;) {
+        const next = await follow.next()
+        if (next.done) return next.value
+        seen.push(`${next.value.kind} ${JSON.stringify(next.value.data)}`)
+      }
+    })()
+    await jobs.partial(job.id, { segment: 1 })
+    await signals.changed.publish(job.id)
+    await jobs.partial(job.id, { segment: 2 })
+    await jobs.finish(job.id, { status: 'succeeded', expiresAt: new Date() })
+    await signals.changed.publish(job.id)
+    const started = Date.now()
+    assert.equal((await reading)?.status, 'succeeded')
+    assert.ok(Date.now() - started < 500, 'woken by the signal, not by the poll')
+    assert.deepEqual(seen, ['partial {"segment":1}', 'partial {"segment":2}', 'status {"status":"succeeded"}'])
+  })
+
+  it('ends without the job when the caller aborts, when the job is deleted, and at its deadline', async () => {
+    const { service, jobs } = setup()
+    const job = jobs.seed({ owner_id: principal().userId, status: 'running' })
+    const abort = new AbortController()
+    const aborted = service.follow(job.id, 60_000, abort.signal).next()
+    setTimeout(() => { abort.abort() }, 20)
+    assert.deepEqual(await aborted, { done: true, value: undefined })
+    assert.deepEqual(await service.follow(job.id, 30).next(), { done: true, value: undefined })
+    await jobs.delete(job.id)
+    assert.deepEqual(await service.follow(job.id, 60_000).next(), { done: true, value: undefined })
   })
 })
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Readable } from 'node:stream'
 import type { Config } from '../../config/config.ts'
-import type { Job, JobArtifact, JobErrorCode, JobStatus } from '../../db/schema.ts'
+import type { Job, JobArtifact, JobErrorCode, JobEvent, JobStatus } from '../../db/schema.ts'
 import { decodeCursor, encodeCursor } from '../../http/cursor.ts'
 import { page, withLookahead } from '../../db/keyset.ts'
 import { notFound, tooManyRequests, unprocessable } from '../../http/problem.ts'
@@ -13,8 +13,9 @@ import type { EnginesService } from '../engines/engines.service.ts'
 import type { FilesRepository } from '../files/files.repository.ts'
 import type { JobSignals } from './jobs.events.ts'
 import type { JobQueue } from './jobs.queue.ts'
+import { checkTranslate, type TranslateCheckDeps } from './jobs.checks.ts'
 import { JOB_TYPES, JOB_TYPE_NAMES, isJobType, jobTimeoutSec, parseParams, type JobParams, type JobType } from './jobs.types.ts'
-import type { JobsRepository } from './jobs.repository.ts'
+import { EVENTS_PAGE, type JobsRepository } from './jobs.repository.ts'
 
 export interface PublicJob {
   id: string
@@ -62,6 +63,8 @@ export interface JobsServiceDeps {
   queue: JobQueue
   signals: JobSignals
   engines: EnginesService
+  /** The installed translation pairs, for a translate job's create-time check. */
+  translationPairs: TranslateCheckDeps['pairs']
 }
 
 export interface CreateJob {
@@ -80,6 +83,29 @@ export interface QueueOverview {
 export function jobsService (deps: JobsServiceDeps) {
   const { config, jobs, storage, queue, signals } = deps
 
+  /**
+   * Waits for job `id` to change: its signal, a slow poll (a lost notification) or the abort.
+   * A signal that comes while the caller is busy reading is kept for its next wait.
+   */
+  function changesOf (id: string, abort?: AbortSignal) {
+    let pending = false
+    let wake: (() => void) | undefined
+    const changed = () => { if (wake) wake(); else pending = true }
+    const unsubscribe = signals.changed.subscribe((jobId) => { if (jobId === undefined || jobId === id) changed() })
+    abort?.addEventListener('abort', changed)
+    return {
+      next: (deadline: number) => new Promise<void>((resolve) => {
+        if (pending || abort?.aborted) { pending = false; resolve(); return }
+        const timer = setTimeout(() => { wake?.() }, Math.min(1000, Math.max(0, deadline - Date.now())))
+        wake = () => { clearTimeout(timer); wake = undefined; resolve() }
+      }),
+      close () {
+        unsubscribe()
+        abort?.removeEventListener('abort', changed)
+      }
+    }
+  }
+
   async function mustFind (principal: Principal, id: string, access: OwnedAccess = 'read'): Promise<Job> {
     const job = await jobs.findById(id)
     if (!job || !mayAccessOwned(principal, job.owner_id, access)) throw notFound('Job')
@@ -95,18 +121,33 @@ export function jobsService (deps: JobsServiceDeps) {
     await signals.changed.publish(id)
   }
 
-  /** Checks what can be checked before queueing, so a hopeless job is a 422 now, not a failure later. */
-  async function checkEngine (type: JobType, params: Record<string, unknown>): Promise<void> {
-    if (type === 'speak') return checkSpeech(params as JobParams['speak'])
-    if (type !== 'transcribe') return
+  /**
+   * Checks what can be checked before queueing, so a hopeless job is a 422 now, not a failure
+   * later; answers the params the job runs with (a translation's codes made canonical).
+   */
+  async function checkEngine (type: JobType, params: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (type === 'speak') { await checkSpeech(params as JobParams['speak']); return params }
+    if (type === 'translate') {
+      const { source, target } = await checkTranslate(params as JobParams['translate'], config.jobs.transcribeEngine, {
+        pairs: deps.translationPairs,
+        recogniser: (name) => deps.engines.status(name),
+        voices: async () => {
+          const speech = await deps.engines.status('speak')
+          return speech?.available && speech.voiceDetails ? speech.voiceDetails as Voice[] : undefined
+        }
+      })
+      return { ...params, source_lang: source, target_lang: target }
+    }
+    if (type !== 'transcribe') return params
     const engine = (params.engine as string | undefined) ?? config.jobs.transcribeEngine
     const status = await deps.engines.status(engine)
     // A missing engine is not refused here: the job fails at once and names the package.
-    if (!status?.available || !status.languages) return
+    if (!status?.available || !status.languages) return params
     const language = params.language as string | undefined
     if (language && !status.languages.includes(language)) {
       throw unprocessable(`params.language "${language}" is not installed for ${engine}; installed: ${status.languages.join(', ')}`, { field: 'params.language', installed: status.languages })
     }
+    return params
   }
 
   /** An unknown voice, a language nobody speaks or text the voice cannot say: a 422 now. */
@@ -129,12 +170,12 @@ export function jobsService (deps: JobsServiceDeps) {
       const takesFile = JOB_TYPES[type].input === 'file'
       if (takesFile && request.fileId === undefined) throw unprocessable(`fileId is required: a ${type} job works on an uploaded file`, { field: 'fileId' })
       if (!takesFile && request.fileId !== undefined) throw unprocessable(`fileId is not taken by a ${type} job: it makes its output from params alone`, { field: 'fileId' })
-      const params = parseParams(type, request.params ?? {}) as Record<string, unknown>
+      const parsed = parseParams(type, request.params ?? {}) as Record<string, unknown>
       const file = request.fileId === undefined ? undefined : await deps.files.findLive(request.fileId)
       // Starting work on a file changes it (admins may read others' files, not use them); a
       // file out of reach, or an expired one, is indistinguishable from a missing one.
       if (takesFile && (!file || !mayAccessOwned(principal, file.owner_id, 'change'))) throw notFound('File')
-      await checkEngine(type, params)
+      const params = await checkEngine(type, parsed)
       const limit = config.jobs.maxUnfinished[principal.tier]
       const id = randomUUID()
       const created = await jobs.insertWithinLimit({ id, ownerId: principal.userId, type, fileId: file?.id ?? null, params }, limit)
@@ -211,20 +252,47 @@ export function jobsService (deps: JobsServiceDeps) {
      */
     async waitFor (id: string, timeoutMs: number, abort?: AbortSignal): Promise<Job | undefined> {
       const deadline = Date.now() + timeoutMs
-      let wake = () => {}
-      const unsubscribe = signals.changed.subscribe((jobId) => { if (jobId === undefined || jobId === id) wake() })
+      const changes = changesOf(id, abort)
       try {
         while (Date.now() < deadline && !abort?.aborted) {
           const job = await jobs.findById(id)
           if (!job || isFinished(job.status)) return job
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, Math.min(1000, Math.max(0, deadline - Date.now())))
-            wake = () => { clearTimeout(timer); resolve() }
-          })
+          await changes.next(deadline)
         }
         return undefined
       } finally {
-        unsubscribe()
+        changes.close()
+      }
+    },
+
+    /**
+     * The job's events as they are written (status, progress, partial results), returning the
+     * job once it has finished and every event before its end was yielded, or undefined when
+     * it is deleted, after `timeoutMs`, or on abort. For a caller that streams one job's
+     * result itself (OpenAI's streaming transcription); HTTP clients of the job API use
+     * jobs.event-stream.
+     */
+    async * follow (id: string, timeoutMs: number, abort?: AbortSignal): AsyncGenerator<JobEvent, Job | undefined> {
+      const deadline = Date.now() + timeoutMs
+      const changes = changesOf(id, abort)
+      let cursor = 0
+      try {
+        while (Date.now() < deadline && !abort?.aborted) {
+          // The job is read before its events: once it is seen finished, its last events are in.
+          const job = await jobs.findById(id)
+          if (!job) return undefined
+          const events = await jobs.events(id, cursor)
+          for (const event of events) {
+            yield event
+            cursor = event.id
+          }
+          if (events.length === EVENTS_PAGE) continue
+          if (isFinished(job.status)) return job
+          await changes.next(deadline)
+        }
+        return undefined
+      } finally {
+        changes.close()
       }
     },
 

@@ -46,6 +46,17 @@ export const SpeakParams = Type.Object({
   format: Type.Optional(Type.Union(SPEECH_FORMATS.map((f) => Type.Literal(f)), { description: 'Default mp3; pcm is raw 16-bit little-endian 24 kHz mono' }))
 }, { additionalProperties: false })
 
+const LanguageCode = (description: string) => Type.String({ pattern: '^[a-z]{2,5}$', description: `${description}: an ISO 639-1 or 639-3 code (en, eng); GET /api/v1/translate/languages lists the routes` })
+
+export const TranslateParams = Type.Object({
+  target_lang: LanguageCode('The language to translate into'),
+  source_lang: Type.Optional(LanguageCode('The language spoken, which needs an installed recogniser; default en')),
+  speak: Type.Optional(Type.Boolean({ default: false, description: 'Also synthesise the translation into speech.wav, each segment where its source speech starts' })),
+  voice: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9:+._-]{0,63}$', description: 'With speak: an OpenAI voice name (alloy, nova, …) or a Tympan voice id (espeak:es); GET /api/v1/engines lists them. Default: the best voice of the target language' })),
+  max_speed: Type.Optional(Type.Number({ minimum: 1, maximum: 4, description: 'The fastest a clip may play to end before the next segment starts (default 2)' })),
+  engine: Type.Optional(Type.Union([Type.Literal('pocketsphinx'), Type.Literal('whisper')], { description: 'The recogniser; defaults to TRANSCRIBE_ENGINE' }))
+}, { additionalProperties: false })
+
 interface JobTypeSpec<S extends TSchema> {
   params: S
   summary: string
@@ -94,6 +105,13 @@ export const JOB_TYPES = {
     // About 15 characters are a second of speech, made at 0.2 × real time by the slowest
     // voice; a slower speed makes longer audio in proportion.
     timeoutSec: (_duration, params) => Math.ceil(120 + (params.text.length * 0.1) / Math.min(1, params.speed ?? 1))
+  }),
+  translate: spec({
+    params: TranslateParams,
+    summary: 'Speech to text in another language: the transcript, its translation as txt, srt and vtt on the source timings, and with speak the translated speech',
+    input: 'file',
+    // Recognition as for transcribe; synthesis runs at about the same pace on the packaged voices.
+    timeoutSec: (duration, params) => Math.ceil(300 + (params.speak === true ? 6 : 3) * duration)
   })
 }
 

@@ -4,7 +4,8 @@ import type { RequestAuditor } from '../../audit/request-audit.ts'
 import type { EnginesService } from '../engines/engines.service.ts'
 import { receiveUpload, type UploadDeps } from '../files/multipart-upload.ts'
 import { openAiErrorHandler } from './openai-errors.ts'
-import { renderTranscription, type OpenAiService } from './openai.service.ts'
+import { renderTranscription, renderTranslation, type OpenAiService } from './openai.service.ts'
+import { serverSentEvents } from './openai.stream.ts'
 import { SPEECH_MODELS, parseSpeechBody, type OpenAiSpeechService } from './openai-speech.service.ts'
 
 const tags = ['openai']
@@ -34,7 +35,7 @@ export function openAiRoutes (app: FastifyInstance, deps: OpenAiRoutesDeps) {
       schema: {
         tags,
         summary: 'Transcribe audio (OpenAI-compatible, synchronous)',
-        description: 'multipart/form-data: file, model (whisper-1 = the default engine, or pocketsphinx / whisper), language, prompt, response_format (json, text, srt, vtt, verbose_json), temperature, timestamp_granularities[] (word, segment). pocketsphinx ignores prompt and temperature.',
+        description: 'multipart/form-data: file, model (whisper-1 = the default engine, or pocketsphinx / whisper), language, prompt, response_format (json, text, srt, vtt, verbose_json), temperature, timestamp_granularities[] (word, segment), stream (true: server-sent events, `transcript.text.delta` per recognised segment then `transcript.text.done`; json and text only). pocketsphinx ignores prompt and temperature.',
         consumes: ['multipart/form-data']
       }
     }, async (request, reply) => {
@@ -43,9 +44,39 @@ export function openAiRoutes (app: FastifyInstance, deps: OpenAiRoutesDeps) {
       const parsed = await deps.openai.parse(upload)
       const abort = new AbortController()
       reply.raw.once('close', () => { if (!reply.raw.writableFinished) abort.abort() })
+      if (parsed.stream) {
+        const { jobId, events } = await deps.openai.transcribeStream(principal, upload, parsed, abort.signal)
+        await deps.audit(request, 'openai.transcription', 200, { jobId, engine: parsed.engine, stream: true })
+        return reply
+          .header('content-type', 'text/event-stream; charset=utf-8')
+          .header('cache-control', 'no-store')
+          .header('x-accel-buffering', 'no')
+          .header('tympan-job-id', jobId)
+          .send(serverSentEvents(events, { log: request.log }))
+      }
       const { jobId, transcript } = await deps.openai.transcribe(principal, upload, parsed, abort.signal)
       await deps.audit(request, 'openai.transcription', 200, { jobId, engine: parsed.engine })
       const rendered = renderTranscription(transcript, parsed)
+      return reply.header('content-type', rendered.contentType).header('tympan-job-id', jobId).send(rendered.body)
+    })
+
+    scope.post('/v1/audio/translations', {
+      config: { auth: { permission: 'jobs:write' }, rateLimit: 'uploads' },
+      schema: {
+        tags,
+        summary: 'Translate speech into English text (OpenAI-compatible, synchronous)',
+        description: 'multipart/form-data: file, model (whisper-1 = the default engine, or pocketsphinx / whisper), prompt, response_format (json, text, srt, vtt, verbose_json), temperature, and Tympan\'s own language: the ISO 639-1 code of the speech (OpenAI detects it; default en). English speech is transcribed; any other language needs an installed recogniser for it and a translation route into English (422 otherwise).',
+        consumes: ['multipart/form-data']
+      }
+    }, async (request, reply) => {
+      const principal = request.principal!
+      const upload = await receiveUpload(request, reply, principal, deps.uploads)
+      const parsed = await deps.openai.parseTranslation(upload)
+      const abort = new AbortController()
+      reply.raw.once('close', () => { if (!reply.raw.writableFinished) abort.abort() })
+      const { jobId, transcript } = await deps.openai.translate(principal, upload, parsed, abort.signal)
+      await deps.audit(request, 'openai.translation', 200, { jobId, engine: parsed.engine, language: parsed.language ?? 'en' })
+      const rendered = renderTranslation(transcript, parsed)
       return reply.header('content-type', rendered.contentType).header('tympan-job-id', jobId).send(rendered.body)
     })
 
