@@ -8,6 +8,7 @@ import { EngineError, type ArtifactFile, type Engine, type EngineStatus } from '
 import { runProcess } from '../process.ts'
 import { chunkReader } from './chunk-reader.ts'
 import { decodeArgs, encodeArgs, MAX_SAMPLE_RATE, STEM_CONTENT_TYPES } from './ffmpeg-args.ts'
+import { bufferPool } from './buffer-pool.ts'
 import { startSeparationPool } from './separation-worker.client.ts'
 import type { SeparateParams, SeparateResult } from './separate.types.ts'
 import { stemAssembler } from './stem-assembler.ts'
@@ -72,17 +73,20 @@ export function separateEngine (options: { ffmpeg?: string, ffprobe?: string } =
       const raw = Object.fromEntries(names.map((name) => [name, join(context.workDir, `${name}.f32`)]))
 
       const pool = startSeparationPool(workers, { sampleRate, stems, method: 'tympan', overlap: g.overlap }, context.signal)
-      const assembler = await stemAssembler(names, raw, channels, g.overlap)
+      const buffers = bufferPool(g.step + g.overlap)
+      const assembler = await stemAssembler(names, raw, channels, g.overlap, buffers.give)
       const running = new Set<Promise<void>>()
       const expected = Math.max(1, durationSec * sampleRate)
       try {
         context.progress(0.02, 'separating')
         // A failure of the separation stops the decode through the pipe; it is not the file's.
         let separationError: unknown
-        const reader = chunkReader(channels, g, async (request) => {
+        const reader = chunkReader(channels, g, buffers, async (chunk) => {
           await pool.idle().catch((error: unknown) => { separationError = error; throw error })
           await assembler.below(workers)
-          const job = pool.run(request)
+          const length = chunk.channels[0]!.length
+          const spare = Array.from({ length: (names.length - 1) * channels }, () => buffers.take(length))
+          const job = pool.run({ ...chunk, spare })
             .then((result) => assembler.add(result))
             .then(() => { context.progress(0.02 + 0.86 * Math.min(1, assembler.written / expected), 'separating') })
           running.add(job)
