@@ -18,8 +18,9 @@ export type { SeparateParams, SeparateResult, StemFormat } from './separate.type
 const PACKAGE = 'ffmpeg'
 export const METHOD = 'tympan-dsp'
 /**
- * Threads at most, whatever the cores: each holds a chunk and its spectra (~70–90 MB at
- * 44.1 kHz stereo), and four keep a 10-minute track within 300 MiB of resident memory.
+ * Threads at most, whatever the cores: each adds ~32 MiB of runtime, a ~25 MiB workspace and
+ * about two chunks' samples and stems in circulation (~40 MiB at 44.1 kHz stereo); two keep a
+ * 10-minute track at 284 MiB of resident memory (docs/separation.md).
  */
 export const MAX_WORKERS = 4
 // The decode is held back by the separation (backpressure), so it lasts as long as the run.
