@@ -3,7 +3,7 @@ import FFT from 'fft.js'
 /**
  * Real-input FFT on fft.js (radix-4, float64). bench/fft/run.ts measured it against
  * kissfft-wasm and @echogarden/pffft-wasm (docs/separation.md, "FFT": pffft's 4× transform
- * saved 11% of a separation and cost ~11 MiB of peak memory per run); every transform in
+ * saved 2–11% of a separation and cost 12 MiB of peak memory); every transform in
  * src/dsp goes through this one adapter, so swapping the package touches nothing else.
  */
 export interface RealFft {

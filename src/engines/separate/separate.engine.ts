@@ -18,11 +18,12 @@ export type { SeparateParams, SeparateResult, StemFormat } from './separate.type
 const PACKAGE = 'ffmpeg'
 export const METHOD = 'tympan-dsp'
 /**
- * Threads at most, whatever the cores: each adds ~32 MiB of runtime, a ~25 MiB workspace and
- * about two chunks' samples and stems in circulation (~40 MiB at 44.1 kHz stereo); two keep a
- * 10-minute track at 284 MiB of resident memory (docs/separation.md).
+ * Threads at most, whatever the cores: memory, not CPU, bounds them. Each adds ~32 MiB of
+ * runtime, a ~25 MiB workspace and about two chunks' samples and stems in circulation; on a
+ * 10-minute track 2 threads peak at 284–287 MiB, and on 90 s 3 threads already at 368 MiB, 4
+ * at 443 MiB, over the 300 MiB budget. Two threads run at an RTF of ≈ 0.06 (docs/separation.md).
  */
-export const MAX_WORKERS = 4
+export const MAX_WORKERS = 2
 // The decode is held back by the separation (backpressure), so it lasts as long as the run.
 const decodeTimeoutMs = (durationSec: number) => 120_000 + durationSec * 4000
 const encodeTimeoutMs = (durationSec: number) => 60_000 + durationSec * 500
