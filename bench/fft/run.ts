@@ -5,6 +5,11 @@
  *
  *   node bench/fft/run.ts [--frames 4000] [--pffft DIR]
  *
+ * Last run (13:05 UTC, 2 loaded cores, 1.6 s of CPU): 2048 points fft.js 6 400/s, pffft-wasm
+ * SIMD 25 342/s (3.96×); 4096 points 2 750/s vs 11 216/s (4.08×); pffft round-trips within
+ * 4.8e-7. Tympan stays on fft.js all the same: through src/dsp/fft.ts the 4× transform made
+ * a separation chunk 11% cheaper (a 10-minute run 2%) and raised its peak RSS from 287 to
+ * 299 MiB (one WASM instance per thread), 1 MiB under the limit (docs/separation.md, "FFT").
  * kissfft-wasm (2.6–4.3× fft.js) was measured too and dropped: its loader fails on Node 24
  * unless the global fetch is hidden, and it installs process-wide error handlers.
  * `--pffft DIR` measures another copy of @echogarden/pffft-wasm than the installed one.

@@ -1,7 +1,6 @@
 import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import { parseEnv } from '../config/config.ts'
 import { EngineError } from '../engines/engine.ts'
 import { checkGenerateParams, type GenerateParams } from '../engines/generate/index.ts'
@@ -10,7 +9,7 @@ import { GENERATE_HELP } from './help.ts'
 import { progressReporter } from './progress.ts'
 import { remoteJob } from './remote-job.ts'
 import { writeWhole } from './run-job.ts'
-import { CliError } from './runtime.ts'
+import { CliError, parseCommandLine } from './runtime.ts'
 
 const DEFAULT_DURATION_SEC = 30
 
@@ -29,26 +28,17 @@ const number = (name: string, text: string | undefined): number | undefined => {
 }
 
 function parseOptions (argv: string[]): Options | 'help' {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        duration: { type: 'string' },
-        seed: { type: 'string' },
-        tempo: { type: 'string' },
-        'music-key': { type: 'string' },
-        format: { type: 'string' },
-        out: { type: 'string' },
-        server: { type: 'string' },
-        key: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false }
-      }
-    })
-  } catch (error) {
-    throw new CliError(`${(error as Error).message.split('. ')[0]!.replace(/\.$/, '')}\n\n${GENERATE_HELP}`)
-  }
+  const parsed = parseCommandLine(argv, {
+    duration: { type: 'string' },
+    seed: { type: 'string' },
+    tempo: { type: 'string' },
+    'music-key': { type: 'string' },
+    format: { type: 'string' },
+    out: { type: 'string' },
+    server: { type: 'string' },
+    key: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false }
+  }, GENERATE_HELP)
   const { values, positionals } = parsed
   if (values.help) return 'help'
   if (positionals.length !== 1) throw new CliError(`expected one PROMPT (quote it)\n\n${GENERATE_HELP}`)

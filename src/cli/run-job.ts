@@ -1,7 +1,6 @@
 import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import { parseEnv } from '../config/config.ts'
 import { EngineError } from '../engines/engine.ts'
 import { createEngines } from '../engines/registry.ts'
@@ -9,7 +8,7 @@ import { mediaTools } from '../media/probe.ts'
 import { ProcessError } from '../process/run-process.ts'
 import { progressReporter } from './progress.ts'
 import { remoteJob } from './remote-job.ts'
-import { CliError } from './runtime.ts'
+import { CliError, parseCommandLine } from './runtime.ts'
 import { JOB_HELP } from './help.ts'
 
 
@@ -34,25 +33,15 @@ interface JobOptions {
 }
 
 function parseOptions (type: JobType, argv: string[]): JobOptions | 'help' {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        format: { type: 'string' },
-        language: { type: 'string' },
-        engine: { type: 'string' },
-        out: { type: 'string' },
-        server: { type: 'string' },
-        key: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false }
-      }
-    })
-  } catch (error) {
-    // parseArgs explains itself in its first sentence; the rest is advice about `--`.
-    throw new CliError(`${(error as Error).message.split('. ')[0]!.replace(/\.$/, '')}\n\n${JOB_HELP}`)
-  }
+  const parsed = parseCommandLine(argv, {
+    format: { type: 'string' },
+    language: { type: 'string' },
+    engine: { type: 'string' },
+    out: { type: 'string' },
+    server: { type: 'string' },
+    key: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false }
+  }, JOB_HELP)
   const { values, positionals } = parsed
   if (values.help) return 'help'
   if (positionals.length !== 1) throw new CliError(`expected one FILE\n\n${JOB_HELP}`)

@@ -1,4 +1,5 @@
 import path from 'node:path'
+import { parseArgs, type ParseArgsOptionsConfig } from 'node:util'
 import type { Config } from '../config/config.ts'
 import { loadConfig } from '../config/load-config.ts'
 import { openDatabase, type Db } from '../db/database.ts'
@@ -6,6 +7,19 @@ import { migrate } from '../db/migrator.ts'
 
 export class CliError extends Error {
   override name = 'CliError'
+}
+
+/**
+ * A command's argv with positionals, or a CliError that says what is wrong and shows `help`.
+ * parseArgs explains itself in its first sentence; the rest is advice about `--` (`hint` can
+ * say it in the command's own words).
+ */
+export function parseCommandLine<O extends ParseArgsOptionsConfig> (argv: string[], options: O, help: string, hint = '') {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, strict: true, options })
+  } catch (error) {
+    throw new CliError(`${(error as Error).message.split('. ')[0]!.replace(/\.$/, '')}${hint}\n\n${help}`)
+  }
 }
 
 /** Config + database + migrations: what every role starts with. */

@@ -1,7 +1,6 @@
 import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import { parseEnv } from '../config/config.ts'
 import { EngineError } from '../engines/engine.ts'
 import { createEngines } from '../engines/registry.ts'
@@ -9,7 +8,7 @@ import { SEPARATE_HELP } from './help.ts'
 import { progressReporter } from './progress.ts'
 import { remoteJob } from './remote-job.ts'
 import { writeWhole, type OutputFile } from './run-job.ts'
-import { CliError } from './runtime.ts'
+import { CliError, parseCommandLine } from './runtime.ts'
 
 const FORMATS = ['wav', 'flac', 'mp3'] as const
 type Format = typeof FORMATS[number]
@@ -23,23 +22,14 @@ interface Options {
 }
 
 function parseOptions (argv: string[]): Options | 'help' {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        stems: { type: 'string', default: '4' },
-        format: { type: 'string', default: 'wav' },
-        out: { type: 'string' },
-        server: { type: 'string' },
-        key: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false }
-      }
-    })
-  } catch (error) {
-    throw new CliError(`${(error as Error).message.split('. ')[0]!.replace(/\.$/, '')}\n\n${SEPARATE_HELP}`)
-  }
+  const parsed = parseCommandLine(argv, {
+    stems: { type: 'string', default: '4' },
+    format: { type: 'string', default: 'wav' },
+    out: { type: 'string' },
+    server: { type: 'string' },
+    key: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false }
+  }, SEPARATE_HELP)
   const { values, positionals } = parsed
   if (values.help) return 'help'
   if (positionals.length !== 1) throw new CliError(`expected one FILE\n\n${SEPARATE_HELP}`)

@@ -1,7 +1,6 @@
 import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import { EngineError } from '../engines/engine.ts'
 import { FORMAT_INFO, SPEECH_FORMATS, createSynthesiser, speakEngine, type SpeechFormat } from '../engines/speak/index.ts'
 import { HttpProblem } from '../http/problem.ts'
@@ -10,7 +9,7 @@ import { SPEAK_HELP } from './help.ts'
 import { progressReporter } from './progress.ts'
 import { remoteJob } from './remote-job.ts'
 import { writeWhole } from './run-job.ts'
-import { CliError } from './runtime.ts'
+import { CliError, parseCommandLine } from './runtime.ts'
 
 interface SpeakOptions {
   params: Record<string, unknown>
@@ -30,25 +29,16 @@ async function readStdin (): Promise<string> {
 }
 
 async function parseOptions (argv: string[]): Promise<SpeakOptions | 'help'> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        voice: { type: 'string' },
-        language: { type: 'string' },
-        speed: { type: 'string' },
-        format: { type: 'string' },
-        out: { type: 'string' },
-        server: { type: 'string' },
-        key: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false }
-      }
-    })
-  } catch (error) {
-    throw new CliError(`${(error as Error).message.split('. ')[0]!.replace(/\.$/, '')} (a TEXT that starts with "-" goes after "--")\n\n${SPEAK_HELP}`)
-  }
+  const parsed = parseCommandLine(argv, {
+    voice: { type: 'string' },
+    language: { type: 'string' },
+    speed: { type: 'string' },
+    format: { type: 'string' },
+    out: { type: 'string' },
+    server: { type: 'string' },
+    key: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false }
+  }, SPEAK_HELP, ' (a TEXT that starts with "-" goes after "--")')
   const { values, positionals } = parsed
   if (values.help) return 'help'
   if (positionals.length > 1) throw new CliError(`expected one TEXT (quote it)\n\n${SPEAK_HELP}`)

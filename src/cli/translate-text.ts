@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util'
 import { EngineError } from '../engines/engine.ts'
 import { createApertiumTranslator, languageName, resolveLanguage, textProblem } from '../engines/translate/index.ts'
 import { TRANSLATE_HELP } from './help.ts'
 import { apiCaller } from './remote-job.ts'
-import { CliError } from './runtime.ts'
+import { CliError, parseCommandLine } from './runtime.ts'
 
 // Enough for any text the 5000-character limit lets through, in any encoding, with room to
 // say how long it was; more is not read into memory.
@@ -56,23 +55,14 @@ async function translateThere (server: string, key: string, body: Record<string,
 }
 
 export async function translateTextCommand (argv: string[]): Promise<void> {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        from: { type: 'string' },
-        to: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        server: { type: 'string' },
-        key: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false }
-      }
-    })
-  } catch (error) {
-    throw new CliError(`${(error as Error).message.split('. ')[0]!.replace(/\.$/, '')}\n\n${TRANSLATE_HELP}`)
-  }
+  const parsed = parseCommandLine(argv, {
+    from: { type: 'string' },
+    to: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    server: { type: 'string' },
+    key: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false }
+  }, TRANSLATE_HELP)
   const { values, positionals } = parsed
   if (values.help) { console.log(TRANSLATE_HELP); return }
   if (!values.from || !values.to) throw new CliError(`--from and --to are required\n\n${TRANSLATE_HELP}`)

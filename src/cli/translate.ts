@@ -1,7 +1,6 @@
 import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { parseArgs } from 'node:util'
 import { parseEnv } from '../config/config.ts'
 import { EngineError } from '../engines/engine.ts'
 import { createEngines } from '../engines/registry.ts'
@@ -13,7 +12,7 @@ import { SPEECH_TRANSLATE_HELP } from './help.ts'
 import { progressReporter } from './progress.ts'
 import { remoteJob } from './remote-job.ts'
 import { writeWhole, type OutputFile } from './run-job.ts'
-import { CliError } from './runtime.ts'
+import { CliError, parseCommandLine } from './runtime.ts'
 
 const ENGINES = ['pocketsphinx', 'whisper'] as const
 
@@ -26,27 +25,18 @@ interface Options {
 }
 
 function parseOptions (argv: string[]): Options | 'help' {
-  let parsed
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        to: { type: 'string' },
-        from: { type: 'string' },
-        speak: { type: 'boolean', default: false },
-        voice: { type: 'string' },
-        'max-speed': { type: 'string' },
-        engine: { type: 'string' },
-        out: { type: 'string' },
-        server: { type: 'string' },
-        key: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false }
-      }
-    })
-  } catch (error) {
-    throw new CliError(`${(error as Error).message.split('. ')[0]!.replace(/\.$/, '')}\n\n${SPEECH_TRANSLATE_HELP}`)
-  }
+  const parsed = parseCommandLine(argv, {
+    to: { type: 'string' },
+    from: { type: 'string' },
+    speak: { type: 'boolean', default: false },
+    voice: { type: 'string' },
+    'max-speed': { type: 'string' },
+    engine: { type: 'string' },
+    out: { type: 'string' },
+    server: { type: 'string' },
+    key: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false }
+  }, SPEECH_TRANSLATE_HELP)
   const { values, positionals } = parsed
   if (values.help) return 'help'
   if (positionals.length !== 1) throw new CliError(`expected one FILE\n\n${SPEECH_TRANSLATE_HELP}`)

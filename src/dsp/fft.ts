@@ -2,7 +2,8 @@ import FFT from 'fft.js'
 
 /**
  * Real-input FFT on fft.js (radix-4, float64). bench/fft/run.ts measured it against
- * kissfft-wasm and @echogarden/pffft-wasm (docs/separation.md, "FFT"); every transform in
+ * kissfft-wasm and @echogarden/pffft-wasm (docs/separation.md, "FFT": pffft's 4× transform
+ * saved 2–11% of a separation and cost 12 MiB of peak memory); every transform in
  * src/dsp goes through this one adapter, so swapping the package touches nothing else.
  */
 export interface RealFft {

@@ -1,4 +1,5 @@
 import { medianAcrossFrequency, medianAcrossTime } from './median.ts'
+import { freshArrays, type Workspace } from './workspace.ts'
 
 /**
  * Harmonic/percussive separation by median filtering (Fitzgerald, DAFx 2010): a sustained
@@ -32,9 +33,9 @@ export function hpssKernels (g: HpssGeometry): { time: number, frequency: number
  * Each cell's harmonic share in [0, 1] (the percussive share is 1 minus it), from a magnitude
  * spectrogram. A silent cell counts as harmonic: its share scales nothing.
  */
-export function harmonicShare (magnitude: Float32Array, frames: number, bins: number, g: HpssGeometry): Float32Array {
+export function harmonicShare (magnitude: Float32Array, frames: number, bins: number, g: HpssGeometry, arrays: Workspace = freshArrays): Float32Array {
   const kernels = hpssKernels(g)
-  const share = medianAcrossTime(magnitude, frames, bins, kernels.time)
+  const share = medianAcrossTime(magnitude, frames, bins, kernels.time, arrays.float32('harmonic', frames * bins))
   const percussive = new Float32Array(bins)
   const scratch = new Float32Array(kernels.frequency)
   for (let t = 0; t < frames; t++) {

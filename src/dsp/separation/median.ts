@@ -88,8 +88,7 @@ export function slidingMedian (values: Float32Array, width: number, out: Float32
 }
 
 /** Each bin's median over `width` frames centred on each frame (width odd). */
-export function medianAcrossTime (cells: Float32Array, frames: number, bins: number, width: number): Float32Array {
-  const out = new Float32Array(frames * bins)
+export function medianAcrossTime (cells: Float32Array, frames: number, bins: number, width: number, out: Float32Array = new Float32Array(frames * bins)): Float32Array {
   const column = new Float32Array(frames)
   const filtered = new Float32Array(frames)
   const sorted = new Float32Array(width)

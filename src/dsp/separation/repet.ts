@@ -1,4 +1,5 @@
 import { medianInPlace } from './median.ts'
+import { freshArrays, type Workspace } from './workspace.ts'
 
 /**
  * REPET-SIM (Rafii & Pardo, ICASSP 2012): the accompaniment repeats, a voice does not. Each
@@ -39,9 +40,9 @@ function bandOfBin (bins: number, g: RepetGeometry): Int16Array {
 }
 
 /** Unit-length band profiles of every frame (zero for a silent frame). */
-function bandProfiles (magnitude: Float32Array, frames: number, bins: number, g: RepetGeometry): Float32Array {
+function bandProfiles (magnitude: Float32Array, frames: number, bins: number, g: RepetGeometry, arrays: Workspace): Float32Array {
   const bandOf = bandOfBin(bins, g)
-  const profiles = new Float32Array(frames * REPET_BANDS)
+  const profiles = arrays.float32('profiles', frames * REPET_BANDS)
   for (let t = 0; t < frames; t++) {
     const row = t * REPET_BANDS
     for (let k = 0; k < bins; k++) {
@@ -63,13 +64,13 @@ function bandProfiles (magnitude: Float32Array, frames: number, bins: number, g:
  * least the minimum distance from those already chosen (the frame itself always first).
  * Returns `REPET_MAX_REPEATS` slots per frame, -1 where fewer were found.
  */
-export function repeatingFrames (magnitude: Float32Array, frames: number, bins: number, g: RepetGeometry): Int32Array {
-  const profiles = bandProfiles(magnitude, frames, bins, g)
+export function repeatingFrames (magnitude: Float32Array, frames: number, bins: number, g: RepetGeometry, arrays: Workspace = freshArrays): Int32Array {
+  const profiles = bandProfiles(magnitude, frames, bins, g, arrays)
   const distance = Math.max(1, Math.round((REPET_MIN_DISTANCE_SECONDS * g.sampleRate) / g.hop))
-  const chosen = new Int32Array(frames * REPET_MAX_REPEATS).fill(-1)
+  const chosen = arrays.int32('chosen', frames * REPET_MAX_REPEATS).fill(-1)
   // The whole similarity matrix, each pair computed once (it is symmetric), as 16-bit fixed
   // point: an 18 s chunk's 1550 frames take 5 MB, and ranking needs no more precision.
-  const matrix = new Uint16Array(frames * frames)
+  const matrix = arrays.uint16('similarity', frames * frames)
   for (let t = 0; t < frames; t++) {
     const a = t * REPET_BANDS
     for (let u = t; u < frames; u++) {
@@ -82,7 +83,7 @@ export function repeatingFrames (magnitude: Float32Array, frames: number, bins: 
     }
   }
   const threshold = Math.round(REPET_MIN_SIMILARITY * 65535)
-  const peaks = new Int32Array(frames)
+  const peaks = arrays.int32('peaks', frames)
   for (let t = 0; t < frames; t++) {
     const similarity = matrix.subarray(t * frames, (t + 1) * frames)
     // Only local maxima of the similarity are candidates (as in the paper): a tenth of the
@@ -107,9 +108,9 @@ export function repeatingFrames (magnitude: Float32Array, frames: number, bins: 
 }
 
 /** Each cell's repeating-background share in [0, 1]; a silent cell counts as background. */
-export function backgroundShare (magnitude: Float32Array, frames: number, bins: number, g: RepetGeometry): Float32Array {
-  const chosen = repeatingFrames(magnitude, frames, bins, g)
-  const share = new Float32Array(frames * bins)
+export function backgroundShare (magnitude: Float32Array, frames: number, bins: number, g: RepetGeometry, arrays: Workspace = freshArrays): Float32Array {
+  const chosen = repeatingFrames(magnitude, frames, bins, g, arrays)
+  const share = arrays.float32('background', frames * bins)
   const values = new Float32Array(REPET_MAX_REPEATS)
   for (let t = 0; t < frames; t++) {
     const slot = t * REPET_MAX_REPEATS

@@ -3,6 +3,7 @@ import { harmonicShare } from './hpss.ts'
 import { backgroundShare } from './repet.ts'
 import { frameCount, frameStart, overlapAdd, stftPlan, type StftPlan } from './spectrogram.ts'
 import { analysisChannels, centreTracker } from './stereo.ts'
+import { freshArrays, type Workspace } from './workspace.ts'
 
 export type StemName = 'vocals' | 'accompaniment' | 'drums' | 'bass' | 'other'
 export interface SeparationOptions { stems: 2 | 4 }
@@ -61,6 +62,7 @@ interface Analysis {
   centre: Float32Array | undefined
   frames: number
   bins: number
+  arrays: Workspace
 }
 
 /** The windowed frame `t` of `signal` (zeros outside it). */
@@ -78,14 +80,14 @@ function windowed (plan: StftPlan, signal: Float32Array, t: number, frame: Float
  * weights) and not the complex spectra: the synthesis transforms each frame again, which
  * costs a forward FFT per frame and saves a chunk's spectra, the largest thing it would hold.
  */
-function analyse (channels: Float32Array[], sampleRate: number): Analysis {
+function analyse (channels: Float32Array[], sampleRate: number, arrays: Workspace): Analysis {
   const size = frameSize(sampleRate)
   const plan = stftPlan(size, size / HOPS_PER_FRAME)
   const signals = analysisChannels(channels)
   const frames = frameCount(plan, signals[0]!.length)
   const bins = plan.fft.bins
-  const magnitude = new Float32Array(frames * bins)
-  const centre = signals.length === 2 ? centreTracker(frames, bins) : undefined
+  const magnitude = arrays.float32('magnitude', frames * bins)
+  const centre = signals.length === 2 ? centreTracker(frames, bins, arrays.float32('centre', frames * bins)) : undefined
   const frame = new Float64Array(size)
   const spectra = signals.map(() => ({ re: new Float64Array(bins), im: new Float64Array(bins) }))
   for (let t = 0; t < frames; t++) {
@@ -99,15 +101,15 @@ function analyse (channels: Float32Array[], sampleRate: number): Analysis {
     }
     if (centre) centre.push(spectra[0]!.re, spectra[0]!.im, spectra[1]!.re, spectra[1]!.im)
   }
-  return { plan, sampleRate, magnitude, centre: centre?.finish(), frames, bins }
+  return { plan, sampleRate, magnitude, centre: centre?.finish(), frames, bins, arrays }
 }
 
 const geometry = (a: Analysis) => ({ sampleRate: a.sampleRate, frameSize: a.plan.size, hop: a.plan.hop })
 
 function tympanMasks (a: Analysis, stems: 2 | 4): FrameMasks {
   const { bins } = a
-  const harmonic = harmonicShare(a.magnitude, a.frames, bins, geometry(a))
-  const background = backgroundShare(a.magnitude, a.frames, bins, geometry(a))
+  const harmonic = harmonicShare(a.magnitude, a.frames, bins, geometry(a), a.arrays)
+  const background = backgroundShare(a.magnitude, a.frames, bins, geometry(a), a.arrays)
   const low = lowPass(bins, a.plan.size, a.sampleRate, BASS_CROSSOVER_HZ)
   const voiceFloor = lowPass(bins, a.plan.size, a.sampleRate, VOCAL_LOW_HZ)
   const { centre } = a
@@ -133,7 +135,7 @@ function tympanMasks (a: Analysis, stems: 2 | 4): FrameMasks {
 
 function hpssMasks (a: Analysis, stems: 2 | 4): FrameMasks {
   const { bins } = a
-  const harmonic = harmonicShare(a.magnitude, a.frames, bins, geometry(a))
+  const harmonic = harmonicShare(a.magnitude, a.frames, bins, geometry(a), a.arrays)
   const low = lowPass(bins, a.plan.size, a.sampleRate, BASS_CROSSOVER_HZ)
   const [from, to] = HPSS_VOICE_BAND_HZ
   const belowBand = lowPass(bins, a.plan.size, a.sampleRate, from)
@@ -157,7 +159,7 @@ function hpssMasks (a: Analysis, stems: 2 | 4): FrameMasks {
 
 function repetMasks (a: Analysis, stems: 2 | 4): FrameMasks {
   const { bins } = a
-  const background = backgroundShare(a.magnitude, a.frames, bins, geometry(a))
+  const background = backgroundShare(a.magnitude, a.frames, bins, geometry(a), a.arrays)
   const low = lowPass(bins, a.plan.size, a.sampleRate, BASS_CROSSOVER_HZ)
   const belowDrums = lowPass(bins, a.plan.size, a.sampleRate, REPET_DRUM_BAND_HZ)
   return {
@@ -183,20 +185,34 @@ const MASKS: Record<SeparationMethod, (a: Analysis, stems: 2 | 4) => FrameMasks>
 }
 
 /**
+ * What a thread that separates chunk after chunk hands back to `separateChunk`, so that it
+ * allocates nothing per chunk (see workspace.ts).
+ */
+export interface ChunkBuffers {
+  /** The masks' and analysis' arrays. */
+  workspace: Workspace
+  /** Arrays for the stems but the last, stem by stem and channel by channel, any content; used
+   *  when there are enough of them and each is as long as the chunk. */
+  stems: Float32Array[]
+  /** The last stem is written over the input channels, which the caller gives up. */
+  lastStemInInput: boolean
+}
+
+/**
  * Separates one stretch held whole in memory (a chunk): masks from the analysis, applied to
  * each channel's own spectrum, one frame at a time. The last stem is the mixture minus the
  * others, so the stems sum back to the input exactly (to float rounding).
  */
-export function separateChunk (channels: Float32Array[], sampleRate: number, options: SeparationOptions & { method: SeparationMethod }): Record<StemName, Float32Array[]> {
+export function separateChunk (channels: Float32Array[], sampleRate: number, options: SeparationOptions & { method: SeparationMethod }, buffers?: ChunkBuffers): Record<StemName, Float32Array[]> {
   const names = STEM_NAMES[options.stems]
   const length = channels[0]?.length ?? 0
-  const allocate = () => Object.fromEntries(names.map((name) => [name, channels.map(() => new Float32Array(length))])) as Record<StemName, Float32Array[]>
-  if (length === 0) return allocate()
-  const analysis = analyse(channels, sampleRate)
+  const spare = buffers && buffers.stems.length >= (names.length - 1) * channels.length && buffers.stems.every((b) => b.length === length) ? buffers.stems : []
+  let taken = 0
+  const array = () => taken < spare.length ? spare[taken++]!.fill(0) : new Float32Array(length)
+  const out = Object.fromEntries(names.map((name, s) => [name, channels.map((channel) => s === names.length - 1 && buffers?.lastStemInInput ? channel : array())])) as Record<StemName, Float32Array[]>
+  if (length === 0) return out
+  const analysis = analyse(channels, sampleRate, buffers?.workspace ?? freshArrays)
   const masks = MASKS[options.method](analysis, options.stems)
-  // The masks hold what they need; the magnitude can go before the stems are allocated.
-  analysis.magnitude = new Float32Array(0)
-  const out = allocate()
   const { plan, bins, frames } = analysis
   const { fft, size } = plan
   const stemMasks = masks.stems.map(() => new Float32Array(bins))
@@ -237,7 +253,7 @@ export function separateChunk (channels: Float32Array[], sampleRate: number, opt
   const residual = out[names.at(-1)!]
   for (let c = 0; c < channels.length; c++) {
     const rest = residual[c]!
-    rest.set(channels[c]!)
+    if (rest !== channels[c]) rest.set(channels[c]!)
     for (const stem of masks.stems) {
       const part = out[stem][c]!
       for (let n = 0; n < length; n++) rest[n] = rest[n]! - part[n]!

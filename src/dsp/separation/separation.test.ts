@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { applyFades, chunkGeometry, chunkPlan } from './chunks.ts'
 import { harmonicShare } from './hpss.ts'
-import { hpssBaseline, repetSimBaseline, separate, STEM_NAMES, type Stems } from './index.ts'
+import { hpssBaseline, repetSimBaseline, reusableWorkspace, separate, separateChunk, STEM_NAMES, type Stems } from './index.ts'
 import { medianInPlace, slidingMedian } from './median.ts'
 import { backgroundShare } from './repet.ts'
 import { stft, stftPlan } from './spectrogram.ts'
@@ -226,5 +226,37 @@ describe('separate', () => {
 
   it('refuses a stem count other than 2 or 4', () => {
     assert.throws(() => separate([new Float32Array(100)], SR, { stems: 3 as 4 }), RangeError)
+  })
+})
+
+describe('separateChunk with reused buffers (a thread that separates chunk after chunk)', () => {
+  it('gives the same stems as fresh arrays, writes into the given ones, and keeps the sum exact', () => {
+    const length = 1.5 * SR
+    const chunk = () => [0, 1].map((c) => add(tone(length, 220 + 110 * c, 0.3), tone(length, 880, 0.2, SR / 2, SR), Float32Array.from({ length }, () => 0.02 * Math.sin(c + 1))))
+    const workspace = reusableWorkspace()
+    for (const method of ['tympan', 'hpss', 'repet-sim'] as const) {
+      const want = separateChunk(chunk(), SR, { stems: 4, method })
+      // Dirty buffers and a dirty workspace: nothing of a previous chunk may leak into this one.
+      const spare = Array.from({ length: 6 }, () => new Float32Array(length).fill(7))
+      separateChunk([0, 1].map(() => Float32Array.from({ length }, () => random())), SR, { stems: 4, method }, { workspace, stems: [], lastStemInInput: false })
+      const input = chunk()
+      const mixture = input.map((c) => c.slice())
+      const got = separateChunk(input, SR, { stems: 4, method }, { workspace, stems: spare, lastStemInInput: true })
+      assert.equal(got.vocals[0], spare[0])
+      assert.equal(got.other[1], input[1])
+      for (const name of STEM_NAMES[4]) {
+        got[name].forEach((part, c) => { assert.deepEqual(part, want[name][c], `${method} ${name}[${c}]`) })
+      }
+      assertSumsToMixture(got, mixture, STEM_NAMES[4])
+    }
+  })
+
+  it('allocates its own stem arrays when the given ones do not fit the chunk', () => {
+    const input = [tone(SR, 440, 0.3)]
+    const wrong = [new Float32Array(10)]
+    const got = separateChunk(input, SR, { stems: 2, method: 'tympan' }, { workspace: reusableWorkspace(), stems: wrong, lastStemInInput: false })
+    assert.notEqual(got.vocals[0], wrong[0])
+    assert.equal(got.vocals[0]!.length, SR)
+    assertSumsToMixture(got, [tone(SR, 440, 0.3)], ['vocals', 'accompaniment'])
   })
 })

@@ -15,11 +15,10 @@ export const CENTRE_POWER = 2
  * and right spectra as the analysis computes them, and keeps only the weights: a ring of the
  * last few frames' cross- and auto-power is all the smoothing needs.
  */
-export function centreTracker (frames: number, bins: number) {
+export function centreTracker (frames: number, bins: number, weights: Float32Array = new Float32Array(frames * bins)) {
   const span = 2 * CENTRE_SMOOTHING_FRAMES + 1
   const cross = new Float32Array(span * bins)
   const power = new Float32Array(span * bins)
-  const weights = new Float32Array(frames * bins)
   let pushed = 0
   // Weights of frame t from the ring, once frames t-r…t+r (within the stretch) are in it.
   const settle = (t: number) => {

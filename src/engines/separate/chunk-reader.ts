@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream'
 import { chunkAt, lastChunkReach, type ChunkGeometry } from '../../dsp/separation/index.ts'
+import type { BufferPool } from './buffer-pool.ts'
 import type { ChunkRequest } from './separation-worker.client.ts'
 
 const PIECE_FRAMES = 16_384
@@ -16,7 +17,7 @@ export interface ChunkReader extends Writable {
  * promise holds the stream back: the decoder waits while every thread is busy, so memory
  * holds a chunk per thread and the reader's own window, however long the file.
  */
-export function chunkReader (channels: number, g: ChunkGeometry, onChunk: (request: ChunkRequest) => Promise<void>): ChunkReader {
+export function chunkReader (channels: number, g: ChunkGeometry, pool: BufferPool, onChunk: (request: Omit<ChunkRequest, 'spare'>) => Promise<void>): ChunkReader {
   const reach = lastChunkReach(g)
   // The window: the longest last chunk and one more sample, plus room for part of a piece (a
   // piece that does not fit is taken in parts, a chunk cut in between).
@@ -31,7 +32,7 @@ export function chunkReader (channels: number, g: ChunkGeometry, onChunk: (reque
 
   const emit = async (length: number, remaining: number) => {
     const span = chunkAt(index, start, remaining, g)
-    await onChunk({ span, channels: buffers.map((b) => b.slice(0, length)) })
+    await onChunk({ span, channels: buffers.map((b) => { const copy = pool.take(length); copy.set(b.subarray(0, length)); return copy }) })
     index++
   }
 

@@ -8,6 +8,7 @@ import { EngineError, type ArtifactFile, type Engine, type EngineStatus } from '
 import { runProcess } from '../process.ts'
 import { chunkReader } from './chunk-reader.ts'
 import { decodeArgs, encodeArgs, MAX_SAMPLE_RATE, STEM_CONTENT_TYPES } from './ffmpeg-args.ts'
+import { bufferPool } from './buffer-pool.ts'
 import { startSeparationPool } from './separation-worker.client.ts'
 import type { SeparateParams, SeparateResult } from './separate.types.ts'
 import { stemAssembler } from './stem-assembler.ts'
@@ -17,10 +18,12 @@ export type { SeparateParams, SeparateResult, StemFormat } from './separate.type
 const PACKAGE = 'ffmpeg'
 export const METHOD = 'tympan-dsp'
 /**
- * Threads at most, whatever the cores: each holds a chunk and its spectra (~70–90 MB at
- * 44.1 kHz stereo), and four keep a 10-minute track within 300 MiB of resident memory.
+ * Threads at most, whatever the cores: memory, not CPU, bounds them. Each adds ~32 MiB of
+ * runtime, a ~25 MiB workspace and about two chunks' samples and stems in circulation; on a
+ * 10-minute track 2 threads peak at 284–287 MiB, and on 90 s 3 threads already at 368 MiB, 4
+ * at 443 MiB, over the 300 MiB budget. Two threads run at an RTF of ≈ 0.06 (docs/separation.md).
  */
-export const MAX_WORKERS = 4
+export const MAX_WORKERS = 2
 // The decode is held back by the separation (backpressure), so it lasts as long as the run.
 const decodeTimeoutMs = (durationSec: number) => 120_000 + durationSec * 4000
 const encodeTimeoutMs = (durationSec: number) => 60_000 + durationSec * 500
@@ -72,17 +75,20 @@ export function separateEngine (options: { ffmpeg?: string, ffprobe?: string } =
       const raw = Object.fromEntries(names.map((name) => [name, join(context.workDir, `${name}.f32`)]))
 
       const pool = startSeparationPool(workers, { sampleRate, stems, method: 'tympan', overlap: g.overlap }, context.signal)
-      const assembler = await stemAssembler(names, raw, channels, g.overlap)
+      const buffers = bufferPool(g.step + g.overlap)
+      const assembler = await stemAssembler(names, raw, channels, g.overlap, buffers.give)
       const running = new Set<Promise<void>>()
       const expected = Math.max(1, durationSec * sampleRate)
       try {
         context.progress(0.02, 'separating')
         // A failure of the separation stops the decode through the pipe; it is not the file's.
         let separationError: unknown
-        const reader = chunkReader(channels, g, async (request) => {
+        const reader = chunkReader(channels, g, buffers, async (chunk) => {
           await pool.idle().catch((error: unknown) => { separationError = error; throw error })
           await assembler.below(workers)
-          const job = pool.run(request)
+          const length = chunk.channels[0]!.length
+          const spare = Array.from({ length: (names.length - 1) * channels }, () => buffers.take(length))
+          const job = pool.run({ ...chunk, spare })
             .then((result) => assembler.add(result))
             .then(() => { context.progress(0.02 + 0.86 * Math.min(1, assembler.written / expected), 'separating') })
           running.add(job)

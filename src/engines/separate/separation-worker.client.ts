@@ -6,6 +6,9 @@ export interface ChunkRequest {
   span: ChunkSpan
   /** Planar samples of the chunk, one per channel; transferred, so unusable afterwards. */
   channels: Float32Array[]
+  /** Chunk-length arrays the thread writes the stems into (bar the last, which takes the
+   *  samples' place); transferred too. */
+  spare: Float32Array[]
 }
 
 export interface ChunkResult {
@@ -96,7 +99,7 @@ export function startSeparationPool (size: number, setup: WorkerSetup, signal: A
       const slot = slots.find((s) => !s.busy)
       if (!slot) { reject(new EngineError('transient', 'No separation thread was free.')); return }
       slot.busy = { resolve, reject }
-      slot.worker.postMessage(request, request.channels.map((c) => c.buffer as ArrayBuffer))
+      slot.worker.postMessage(request, [...request.channels, ...request.spare].map((c) => c.buffer as ArrayBuffer))
     }),
     close
   }

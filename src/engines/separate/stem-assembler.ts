@@ -19,7 +19,7 @@ export interface StemAssembler {
  * to the tail its predecessor left (the cross-fade), everything before its own tail is
  * written, and the tail waits for the next chunk. Only a tail per stem stays in memory.
  */
-export async function stemAssembler (names: StemName[], paths: Record<string, string>, channels: number, overlap: number): Promise<StemAssembler> {
+export async function stemAssembler (names: StemName[], paths: Record<string, string>, channels: number, overlap: number, release: (array: Float32Array) => void = () => {}): Promise<StemAssembler> {
   const files = new Map<StemName, FileHandle>()
   try {
     for (const name of names) files.set(name, await open(paths[name]!, 'w', 0o600))
@@ -27,7 +27,9 @@ export async function stemAssembler (names: StemName[], paths: Record<string, st
     await Promise.all([...files.values()].map((f) => f.close()))
     throw error
   }
-  const tails = new Map<StemName, Float32Array[]>()
+  // The tail waiting for the next chunk: one array per stem and channel, refilled each chunk.
+  const tails = new Map<StemName, Float32Array[]>(names.map((name) => [name, Array.from({ length: channels }, () => new Float32Array(overlap))]))
+  let tailLength = 0
   const energy: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]))
   const ready = new Map<number, ChunkResult>()
   let next = 0
@@ -58,17 +60,18 @@ export async function stemAssembler (names: StemName[], paths: Record<string, st
     for (let result = ready.get(next); result; result = ready.get(next)) {
       ready.delete(next)
       const { span } = result
+      const keep = span.fadeOut ? Math.min(overlap, result.stems[names[0]!]![0]!.length) : 0
       for (const name of names) {
         const parts = result.stems[name]!
-        const tail = tails.get(name)
-        if (tail) parts.forEach((part, c) => { for (let n = 0; n < tail[c]!.length; n++) part[n] = part[n]! + tail[c]![n]! })
-        const keep = span.fadeOut ? Math.min(overlap, parts[0]!.length) : 0
+        const tail = tails.get(name)!
+        parts.forEach((part, c) => { for (let n = 0; n < tailLength; n++) part[n] = part[n]! + tail[c]![n]! })
         const length = parts[0]!.length
         await write(name, parts, 0, length - keep)
         if (name === names[0]) written += length - keep
-        if (keep > 0) tails.set(name, parts.map((p) => p.slice(length - keep)))
-        else tails.delete(name)
+        parts.forEach((part, c) => { tail[c]!.set(part.subarray(length - keep)) })
+        for (const part of parts) release(part)
       }
+      tailLength = keep
       next++
     }
     for (const w of waiters.splice(0)) {
