@@ -132,6 +132,34 @@ describe('the queue overview of the admin pages', () => {
   })
 })
 
+describe('the jobs of one file (the file page lists them)', () => {
+  let t: TestApp
+  before(async () => { t = await startApp('pglite', { WORKER_CONCURRENCY: '0' }) })
+  after(() => t.close())
+
+  it('filters the jobs list by input file, within the caller\'s own jobs only', async () => {
+    const scopes = ['files:read', 'files:write', 'jobs:read', 'jobs:write']
+    const mine = await t.apiKey(await t.login((await t.createUser('member')).email), scopes)
+    const theirs = await t.apiKey(await t.login((await t.createUser('member')).email), scopes)
+    const a = await uploadFile(t.app, mine, fixture('wav'))
+    const b = await uploadFile(t.app, mine, fixture('wav'))
+    const onA = await createJob(t.app, mine, { type: 'analyze', fileId: a })
+    await createJob(t.app, mine, { type: 'analyze', fileId: b })
+    const ids = async (key: string, fileId: string) => {
+      const res = await t.app.inject({ method: 'GET', url: `/api/v1/jobs?fileId=${encodeURIComponent(fileId)}`, headers: keyHeaders(key) })
+      assert.equal(res.statusCode, 200, res.body)
+      return (res.json() as { items: Array<{ id: string }> }).items.map((j) => j.id)
+    }
+    assert.deepEqual(await ids(mine, a), [onA.id])
+    // Another owner asking about this file learns nothing, not even that it exists.
+    assert.deepEqual(await ids(theirs, a), [])
+    for (const bad of ['not-a-uuid', `${a}' OR '1'='1`, '']) {
+      const res = await t.app.inject({ method: 'GET', url: `/api/v1/jobs?fileId=${encodeURIComponent(bad)}`, headers: keyHeaders(mine) })
+      assert.equal(res.statusCode, 422, `${bad}: ${res.body}`)
+    }
+  })
+})
+
 describe('the app without a built web UI', () => {
   let t: TestApp
   before(async () => { t = await startApp('pglite', {}, undefined, { webDir: false }) })

@@ -7,6 +7,10 @@ import { FilesPage } from './pages/Files.tsx'
 import { JobDetailPage } from './pages/JobDetail.tsx'
 import { JobsPage } from './pages/Jobs.tsx'
 import { SignIn } from './pages/SignIn.tsx'
+import { MusicPage } from './pages/Music.tsx'
+import { SpeakPage } from './pages/Speak.tsx'
+import { TranslatePage } from './pages/Translate.tsx'
+import { useJobTypes } from './job-types.ts'
 import { Link, match, useLocation } from './router.tsx'
 import { useSession } from './session.tsx'
 import { PageTitle } from './ui.tsx'
@@ -26,6 +30,9 @@ function Page ({ path }: { path: string }) {
   if (path === '/jobs') return <JobsPage />
   params = match('/jobs/:id', path)
   if (params) return <JobDetailPage id={params.id!} />
+  if (path === '/translate') return <TranslatePage />
+  if (path === '/speak') return <SpeakPage />
+  if (path === '/music') return <MusicPage />
   if (path === '/account') return <AccountPage />
   if (path === '/admin' || path.startsWith('/admin/')) return <AdminPage path={path} />
   return (
@@ -36,10 +43,16 @@ function Page ({ path }: { path: string }) {
   )
 }
 
-const NAV = [
-  { to: '/files', label: 'Files' },
-  { to: '/jobs', label: 'Jobs' },
-  { to: '/account', label: 'Account' }
+// Each entry shows only to a caller whose scopes allow its page, and a capability's page
+// only when the server has its job type.
+const NAV: Array<{ to: string, label: string, scope?: string, jobType?: string }> = [
+  { to: '/files', label: 'Files', scope: 'files:read' },
+  { to: '/jobs', label: 'Jobs', scope: 'jobs:read' },
+  { to: '/translate', label: 'Translate', scope: 'translate' },
+  { to: '/speak', label: 'Speak', scope: 'jobs:write', jobType: 'speak' },
+  { to: '/music', label: 'Music', scope: 'jobs:write', jobType: 'generate' },
+  { to: '/account', label: 'Account' },
+  { to: '/admin', label: 'Admin', scope: 'admin' }
 ]
 
 function Shell () {
@@ -47,7 +60,8 @@ function Shell () {
   const { path } = useLocation()
   const main = useRef<HTMLElement>(null)
   const me = state.status === 'signed-in' ? state.me : undefined
-  const nav = me?.user.role === 'admin' ? [...NAV, { to: '/admin', label: 'Admin' }] : NAV
+  const types = useJobTypes()
+  const nav = NAV.filter((item) => (!item.scope || me?.scopes.includes(item.scope)) && (!item.jobType || types?.some((t) => t.name === item.jobType)))
 
   // After a client-side navigation, focus moves to the new page's heading (as a page load would).
   const first = useRef(true)

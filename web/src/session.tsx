@@ -10,7 +10,11 @@ export type SessionState =
 interface SessionApi {
   state: SessionState
   signIn: (email: string, password: string) => Promise<void>
-  signOut: () => Promise<void>
+  /**
+   * Ends the session; `notice` replaces the sign-in page's "You are signed out.";
+   * `alreadyEnded`: the server has ended it and cleared the cookies (account erasure).
+   */
+  signOut: (notice?: string, options?: { alreadyEnded?: boolean }) => Promise<void>
   /** Re-reads who is signed in (after a password change, a role change). */
   reload: () => Promise<void>
 }
@@ -60,10 +64,10 @@ export function SessionProvider ({ children }: { children: ReactNode }) {
     await reload()
   }, [reload])
 
-  const signOut = useCallback(async () => {
-    await send('/api/v1/auth/logout', { method: 'POST', noRefresh: true }).catch(() => undefined)
+  const signOut = useCallback(async (notice = 'You are signed out.', options: { alreadyEnded?: boolean } = {}) => {
+    if (!options.alreadyEnded) await send('/api/v1/auth/logout', { method: 'POST', noRefresh: true }).catch(() => undefined)
     rememberCsrf(undefined)
-    setState({ status: 'signed-out', notice: 'You are signed out.' })
+    setState({ status: 'signed-out', notice })
   }, [])
 
   const value = useMemo(() => ({ state, signIn, signOut, reload }), [state, signIn, signOut, reload])

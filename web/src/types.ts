@@ -127,6 +127,16 @@ export interface AuditItem {
   detail: Record<string, unknown>
 }
 
+export interface VoiceDetail {
+  id: string
+  engine: string
+  /** The language tag it speaks, lowercased (`en-us`). */
+  language: string
+  description: string
+  openai?: string[]
+  aliases?: string[]
+}
+
 export interface EngineInfo {
   name: string
   available: boolean
@@ -134,6 +144,7 @@ export interface EngineInfo {
   package: string
   languages?: string[]
   voices?: string[]
+  voiceDetails?: VoiceDetail[]
   detail?: string
 }
 

@@ -13,6 +13,7 @@ export interface NewJob {
 export interface JobFilter {
   status?: JobStatus
   type?: string
+  fileId?: string
 }
 
 export interface Finish {
@@ -66,6 +67,7 @@ export function jobsRepository (db: Kysely<Database>) {
       let query = db.selectFrom('jobs').selectAll().where('owner_id', '=', ownerId)
       if (filter.status) query = query.where('status', '=', filter.status)
       if (filter.type) query = query.where('type', '=', filter.type)
+      if (filter.fileId) query = query.where('file_id', '=', filter.fileId)
       return keyset(query, { order: 'desc', after }).limit(limit).execute()
     },
     listAllForOwner (ownerId: string): Promise<Job[]> {

@@ -44,8 +44,8 @@ export function jobsRoutes (app: FastifyInstance, deps: JobsRoutesDeps) {
       response: { 200: JobPage }
     }
   }, async (request) => {
-    const { status, type, limit, cursor } = request.query
-    return deps.jobs.list(request.principal!, limit ?? 50, { ...(status ? { status } : {}), ...(type ? { type } : {}) }, cursor)
+    const { status, type, fileId, limit, cursor } = request.query
+    return deps.jobs.list(request.principal!, limit ?? 50, { ...(status ? { status } : {}), ...(type ? { type } : {}), ...(fileId ? { fileId } : {}) }, cursor)
   })
 
   r.get('/api/v1/jobs/:id', {

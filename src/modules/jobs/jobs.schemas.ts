@@ -35,6 +35,7 @@ export const CreateJobBody = Type.Object({
 export const ListJobsQuery = Type.Object({
   status: Type.Optional(JobStatusSchema),
   type: Type.Optional(Type.String({ maxLength: 40 })),
+  fileId: Type.Optional(Type.String({ format: 'uuid', description: 'Only the jobs of this input file (yours: another owner\'s file lists nothing)' })),
   limit: Type.Optional(Limit),
   cursor: Type.Optional(Cursor)
 }, { additionalProperties: false })

@@ -200,7 +200,7 @@ export function jobsService (deps: JobsServiceDeps) {
       return toPublicJob(job, await jobs.artifacts(job.id))
     },
 
-    async list (principal: Principal, limit: number, filter: { status?: JobStatus, type?: string }, cursor?: string): Promise<{ items: PublicJob[], nextCursor: string | null }> {
+    async list (principal: Principal, limit: number, filter: { status?: JobStatus, type?: string, fileId?: string }, cursor?: string): Promise<{ items: PublicJob[], nextCursor: string | null }> {
       const rows = await jobs.list(principal.userId, withLookahead(limit), filter, cursor ? decodeCursor(cursor) : undefined)
       const { items, nextCursor } = page(rows, limit, encodeCursor)
       const artifacts = await jobs.artifactsOf(items.map((j) => j.id))

@@ -2,7 +2,9 @@ import { useMemo, useState, type FormEvent } from 'react'
 import { api, ApiError, errorText } from '../api.ts'
 import { navigate } from '../router.tsx'
 import type { AudioFile, Job, JobType, JsonSchema, Page } from '../types.ts'
+import { languageName } from '../languages.ts'
 import { Alert, ErrorAlert, useLoad } from '../ui.tsx'
+import { routesFrom, sourcesOf, TargetOptions, useLanguages, useVoices, VoiceOptions } from './Pickers.tsx'
 
 // A job form is built from the type's params schema (GET /api/v1/job-types), so a type added
 // on the server gets its form without a change here. The server validates again and its 422
@@ -14,7 +16,7 @@ interface Field {
   name: string
   label: string
   schema: JsonSchema
-  kind: 'select' | 'text' | 'textarea' | 'number' | 'boolean' | 'choices' | 'json'
+  kind: 'select' | 'text' | 'textarea' | 'number' | 'boolean' | 'choices' | 'json' | 'language' | 'voice'
   options?: string[]
   required: boolean
 }
@@ -25,7 +27,7 @@ const humanize = (name: string) => {
 }
 
 /** The literal choices of a schema (`anyOf` of consts, or `enum`), if it is one. */
-function choices (schema: JsonSchema | undefined): string[] | undefined {
+export function choices (schema: JsonSchema | undefined): string[] | undefined {
   if (!schema) return undefined
   if (schema.enum) return schema.enum.map(String)
   if (schema.anyOf?.length && schema.anyOf.every((s) => s.const !== undefined)) return schema.anyOf.map((s) => String(s.const))
@@ -53,6 +55,10 @@ export function fieldsOf (schema: JsonSchema): Field[] {
     const options = choices(s)
     if (options) return { ...base, kind: 'select', options }
     const type = typeOf(s)
+    // Named conventions of the job types: `source_lang`/`target_lang` are translation codes,
+    // `voice` a speech voice; they get pickers of what the server has installed.
+    if (type === 'string' && /_lang$/.test(name)) return { ...base, kind: 'language' }
+    if (type === 'string' && name === 'voice') return { ...base, kind: 'voice' }
     if (type === 'boolean') return { ...base, kind: 'boolean' }
     if (type === 'number' || type === 'integer') return { ...base, kind: 'number' }
     if (type === 'string') return { ...base, kind: (s.maxLength ?? 0) > 200 ? 'textarea' : 'text' }
@@ -162,7 +168,7 @@ function JobTypeForm ({ type, fileId }: { type: JobType, fileId?: string }) {
         </>
       )}
       {fields.length === 0 && <p className="muted">This job type takes no parameters.</p>}
-      {fields.map((field) => <FieldInput key={field.name} field={field} value={values[field.name]!} invalid={badField === field.name} onChange={(v) => set(field.name, v)} />)}
+      {fields.map((field) => <FieldInput key={field.name} field={field} value={values[field.name]!} values={values} invalid={badField === field.name} onChange={(v) => set(field.name, v)} />)}
       <div className="row">
         <button type="submit" className="button primary" disabled={busy}>{busy ? 'Starting…' : `Start ${type.name}`}</button>
       </div>
@@ -170,7 +176,9 @@ function JobTypeForm ({ type, fileId }: { type: JobType, fileId?: string }) {
   )
 }
 
-function FieldInput ({ field, value, invalid, onChange }: { field: Field, value: Value, invalid: boolean, onChange: (v: Value) => void }) {
+interface FieldProps { field: Field, value: Value, values: Record<string, Value>, invalid: boolean, onChange: (v: Value) => void }
+
+function FieldInput ({ field, value, values, invalid, onChange }: FieldProps) {
   const id = `param-${field.name}`
   const hintId = field.schema.description ? `${id}-hint` : undefined
   const common = { id, 'aria-invalid': invalid || undefined, 'aria-describedby': hintId, required: field.required }
@@ -178,6 +186,10 @@ function FieldInput ({ field, value, invalid, onChange }: { field: Field, value:
   const label = <label htmlFor={id}>{field.label}{field.required ? ' (required)' : ''}</label>
 
   switch (field.kind) {
+    case 'language':
+      return <LanguageField field={field} value={value} values={values} invalid={invalid} onChange={onChange} />
+    case 'voice':
+      return <VoiceField field={field} value={value} values={values} invalid={invalid} onChange={onChange} />
     case 'boolean':
       return (
         <div className="field-check">
@@ -243,4 +255,45 @@ function FieldInput ({ field, value, invalid, onChange }: { field: Field, value:
         </div>
       )
   }
+}
+
+/** A language code: the languages translation reaches; a target follows the chosen source. */
+function LanguageField ({ field, value, values, invalid, onChange }: FieldProps) {
+  const languages = useLanguages()
+  const routes = languages.data?.routes ?? []
+  const id = `param-${field.name}`
+  const source = typeof values.source_lang === 'string' && values.source_lang ? values.source_lang : 'en'
+  // Without the routes (an error, or none installed) the code is typed, as the schema allows.
+  if (languages.error || (languages.data && routes.length === 0)) return <FieldInput field={{ ...field, kind: 'text' }} value={value} values={values} invalid={invalid} onChange={onChange} />
+  const hintId = field.schema.description ? `${id}-hint` : undefined
+  return (
+    <div className="field">
+      <label htmlFor={id}>{field.label}{field.required ? ' (required)' : ''}</label>
+      <select id={id} required={field.required} aria-invalid={invalid || undefined} aria-describedby={hintId} value={value as string} onChange={(e) => onChange(e.target.value)}>
+        <option value="">{field.required ? 'Choose…' : 'Server default'}</option>
+        {field.name === 'source_lang'
+          ? sourcesOf(routes).map((code) => <option key={code} value={code}>{languageName(code)} ({code})</option>)
+          : <TargetOptions routes={routesFrom(routes, source)} />}
+      </select>
+      {hintId && <p id={hintId} className="hint">{field.schema.description}</p>}
+    </div>
+  )
+}
+
+/** A speech voice, of the target language when the form has one. */
+function VoiceField ({ field, value, values, invalid, onChange }: FieldProps) {
+  const voices = useVoices()
+  const id = `param-${field.name}`
+  const language = typeof values.target_lang === 'string' && values.target_lang ? values.target_lang : undefined
+  const hintId = field.schema.description ? `${id}-hint` : undefined
+  return (
+    <div className="field">
+      <label htmlFor={id}>{field.label}</label>
+      <select id={id} aria-invalid={invalid || undefined} aria-describedby={hintId} value={value as string} onChange={(e) => onChange(e.target.value)}>
+        <option value="">Server default</option>
+        <VoiceOptions groups={voices.groups} language={language} />
+      </select>
+      {hintId && <p id={hintId} className="hint">{field.schema.description}</p>}
+    </div>
+  )
 }

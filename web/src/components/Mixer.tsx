@@ -3,11 +3,14 @@ import type { Artifact, Job } from '../types.ts'
 import { artifactUrl } from '../urls.ts'
 import { Waveform, type PlayerHandle } from './Waveform.tsx'
 
+const shareText = (share: number) => share > 0 && share < 0.005 ? 'under 1%' : `${Math.round(share * 100)}%`
+const stemName = (stem: Artifact) => stem.name.slice(0, stem.name.lastIndexOf('.'))
+
 /**
  * Several audio artifacts of one job (stems) played together: one transport, and per stem
  * mute and solo (a solo mutes every stem that is not soloed) and a download.
  */
-export function Mixer ({ job, stems }: { job: Job, stems: Artifact[] }) {
+export function Mixer ({ job, stems, shares }: { job: Job, stems: Artifact[], shares?: Record<string, number> }) {
   const handles = useMemo(() => stems.map(() => createRef<PlayerHandle | null>()) as RefObject<PlayerHandle | null>[], [stems])
   const [muted, setMuted] = useState<Set<string>>(new Set())
   const [solo, setSolo] = useState<Set<string>>(new Set())
@@ -31,6 +34,9 @@ export function Mixer ({ job, stems }: { job: Job, stems: Artifact[] }) {
     if (!lead) return
     if (playing) {
       for (const h of handles) h.current?.pause()
+      // Each player stopped at its own instant: line them up on the first.
+      const at = lead.time()
+      for (const h of handles) h.current?.seek(at)
       setPlaying(false)
       return
     }
@@ -55,7 +61,8 @@ export function Mixer ({ job, stems }: { job: Job, stems: Artifact[] }) {
         <div key={stem.name} className={`stem${audible(stem.name) ? '' : ' stem-silent'}`}>
           <div className="stem-head">
             <h3>{stem.name}</h3>
-            <span className="muted">{audible(stem.name) ? 'audible' : 'silent'}</span>
+            {shares?.[stemName(stem)] !== undefined && <span className="muted">{shareText(shares[stemName(stem)]!)} of the energy</span>}
+            <span className="stem-state">{audible(stem.name) ? 'audible' : 'silent'}</span>
             <button type="button" className="button secondary" aria-pressed={muted.has(stem.name)} onClick={() => { const m = toggle(muted, stem.name); setMuted(m); apply(m, solo) }}>Mute</button>
             <button type="button" className="button secondary" aria-pressed={solo.has(stem.name)} onClick={() => { const s = toggle(solo, stem.name); setSolo(s); apply(muted, s) }}>Solo</button>
             <a className="button link" href={artifactUrl(job, stem.name)} download={stem.name}>Download <span className="visually-hidden">{stem.name}</span></a>

@@ -3,7 +3,10 @@ import { ApiError, problemOf, send } from '../api.ts'
 import type { Artifact, Job, Transcript, TranscriptWord } from '../types.ts'
 import { Empty, ErrorAlert, formatBytes, formatDuration, useLoad } from '../ui.tsx'
 import { artifactUrl, fileContentUrl } from '../urls.ts'
+import { isPlayable } from './artifact-kinds.ts'
+import { MusicView, musicShows, SpeechView, speechShows } from './MadeViews.tsx'
 import { Mixer } from './Mixer.tsx'
+import { SpeechTranslationView, speechTranslationShows } from './SpeechTranslationView.tsx'
 import { Waveform, type PlayerHandle } from './Waveform.tsx'
 
 // What a finished job shows: the views that know a type's result (transcript, analysis),
@@ -13,7 +16,7 @@ import { Waveform, type PlayerHandle } from './Waveform.tsx'
 // Text and JSON are shown inline up to this size; larger ones are offered as downloads.
 const INLINE_MAX_BYTES = 256 * 1024
 
-const isAudio = (a: Artifact) => a.contentType.startsWith('audio/')
+const isAudio = isPlayable
 const isImage = (a: Artifact) => a.contentType.startsWith('image/')
 const isJson = (a: Artifact) => a.contentType.startsWith('application/json') || a.name.endsWith('.json')
 const isText = (a: Artifact) => a.contentType.startsWith('text/') || /\.(srt|vtt|txt)$/.test(a.name)
@@ -28,19 +31,58 @@ export function JobResults ({ job }: { job: Job }) {
   const shownByView = new Set<string>()
   if (transcript) for (const a of job.artifacts) if (a.name.startsWith('transcript.')) shownByView.add(a.name)
   if (job.type === 'analyze') for (const name of ['waveform.png', 'spectrogram.png', 'waveform.json']) shownByView.add(name)
+  const separation = job.type === 'separate' ? asSeparation(job.result) : undefined
+  const stems = separation ? separation.stems.map((name) => job.artifacts.find((a) => a.name.startsWith(`${name}.`) && isAudio(a))).filter((a): a is Artifact => Boolean(a)) : []
+  if (stems.length > 0) for (const name of [...stems.map((a) => a.name), 'summary.json']) shownByView.add(name)
+  const speechTranslation = job.type === 'translate' ? speechTranslationShows(job) : []
+  const speech = job.type === 'speak' ? speechShows(job) : []
+  const music = job.type === 'generate' ? musicShows(job) : []
+  for (const name of [...speechTranslation, ...speech, ...music]) shownByView.add(name)
   const rest = job.artifacts.filter((a) => !shownByView.has(a.name))
+  const known = Boolean(transcript) || job.type === 'analyze' || stems.length > 0 || speechTranslation.length > 0 || speech.length > 0 || music.length > 0
   return (
     <>
       {transcript && <TranscriptView job={job} transcript={transcript} />}
       {job.type === 'analyze' && <AnalysisView job={job} />}
+      {separation && stems.length > 0 && <SeparationView job={job} separation={separation} stems={stems} />}
+      {speechTranslation.length > 0 && <SpeechTranslationView job={job} />}
+      {speech.length > 0 && <SpeechView job={job} />}
+      {music.length > 0 && <MusicView job={job} />}
       {rest.length > 0 && <ArtifactList job={job} artifacts={rest} />}
-      {!transcript && job.type !== 'analyze' && job.result !== null && job.result !== undefined && (
+      {!known && job.result !== null && job.result !== undefined && (
         <section className="card" aria-labelledby="result-title">
           <h2 id="result-title">Result</h2>
           <pre className="code">{JSON.stringify(job.result, null, 2)}</pre>
         </section>
       )}
     </>
+  )
+}
+
+interface Separation { method: string, stems: string[], format: string, sampleRate: number, channels: number, durationSec: number, energyShare?: Record<string, number> }
+
+function asSeparation (result: unknown): Separation | undefined {
+  const r = result as Partial<Separation> | null
+  return r && Array.isArray(r.stems) && r.stems.every((s) => typeof s === 'string') ? r as Separation : undefined
+}
+
+function SeparationView ({ job, separation, stems }: { job: Job, separation: Separation, stems: Artifact[] }) {
+  const summary = job.artifacts.find((a) => a.name === 'summary.json')
+  return (
+    <section className="card" aria-labelledby="stems-title">
+      <div className="section-head">
+        <h2 id="stems-title">Stems</h2>
+        {summary && <a className="button link" href={artifactUrl(job, summary.name)} download={summary.name}>summary.json</a>}
+      </div>
+      <Mixer job={job} stems={stems} shares={separation.energyShare} />
+      <dl className="facts">
+        <div><dt>Method</dt><dd className="mono">{separation.method}</dd></div>
+        <div><dt>Length</dt><dd>{formatDuration(separation.durationSec)}</dd></div>
+        <div><dt>Sample rate</dt><dd>{separation.sampleRate / 1000} kHz · {separation.channels === 1 ? 'mono' : `${separation.channels} channels`}</dd></div>
+        <div><dt>Format</dt><dd>{separation.format.toUpperCase()}</dd></div>
+      </dl>
+      <p className="hint">Played together, the stems add up to the original. A stem's share is its part of their total energy.</p>
+    </section>
   )
 }
 

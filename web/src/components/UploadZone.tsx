@@ -14,8 +14,11 @@ interface Item {
   note?: string
   message?: string
   fileId?: string
+  resumed?: boolean
   running?: RunningUpload
 }
+
+const RETRYING = 'Connection lost; retrying…'
 
 let nextKey = 0
 
@@ -31,9 +34,10 @@ export function UploadZone ({ onUploaded }: { onUploaded: () => void }) {
     for (const file of Array.from(files)) {
       const key = nextKey++
       const running = startUpload(file, {
-        onProgress: (fraction) => update(key, { progress: fraction }),
-        onResume: () => update(key, { note: 'Resuming the earlier upload of this file' }),
-        onRetry: () => update(key, { note: 'Connection lost; retrying…' })
+        // Bytes moving again after a retry: the connection is back.
+        onProgress: (fraction) => setItems((all) => all.map((i) => i.key === key ? { ...i, progress: fraction, note: i.note === RETRYING ? 'Reconnected' : i.note } : i)),
+        onResume: () => update(key, { note: 'Resuming the earlier upload of this file', resumed: true }),
+        onRetry: () => update(key, { note: RETRYING })
       })
       setItems((all) => [{ key, name: file.name, size: file.size, progress: 0, state: 'uploading', running, ...(file.size >= RESUMABLE_FROM_BYTES ? { note: 'Resumable upload' } : {}) }, ...all])
       running.done.then((stored) => {
@@ -77,7 +81,7 @@ export function UploadZone ({ onUploaded }: { onUploaded: () => void }) {
               <div className="upload-foot" aria-live="polite">
                 {item.state === 'uploading' && <span>{Math.round(item.progress * 100)}% {item.note ? `· ${item.note}` : ''}</span>}
                 {item.state === 'uploading' && <button type="button" className="button link" onClick={() => item.running?.abort()}>Cancel</button>}
-                {item.state === 'done' && item.fileId && <span>Uploaded · <Link to={`/files/${item.fileId}`}>Open</Link></span>}
+                {item.state === 'done' && item.fileId && <span>{item.resumed ? 'Uploaded, resumed where the earlier attempt stopped' : 'Uploaded'} · <Link to={`/files/${item.fileId}`}>Open</Link></span>}
                 {item.state === 'refused' && <span className="error-text" role="alert">Refused: {item.message}</span>}
               </div>
             </li>

@@ -209,7 +209,7 @@ function YourData () {
     if (!window.confirm('Erase your account and every file, job and key? This cannot be undone.')) return
     try {
       await api('/api/v1/me/data', { method: 'DELETE', body: { password } })
-      await signOut()
+      await signOut('Your account and all its data were erased.', { alreadyEnded: true })
     } catch (reason) { setError(errorText(reason)) }
   }
   return (

@@ -37,7 +37,7 @@ export function ChangePasswordForm ({ forced, onDone }: { forced: boolean, onDon
 
   return (
     <form className="stack" onSubmit={(e) => { void submit(e) }} aria-labelledby="password-title">
-      <h2 id="password-title">{forced ? 'Choose your own password' : 'Change password'}</h2>
+      {forced ? <h1 id="password-title">Choose your own password</h1> : <h2 id="password-title">Change password</h2>}
       {forced && <p>Your password was set by an administrator and works only once. Pick a new one to continue.</p>}
       {error && <Alert kind="error">{error}</Alert>}
       {done && <Alert kind="success">{done}</Alert>}

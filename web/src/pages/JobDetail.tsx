@@ -83,8 +83,15 @@ export function JobDetailPage ({ id }: { id: string }) {
             <div><dt>Created</dt><dd>{formatDate(job.createdAt)}</dd></div>
             <div><dt>Finished</dt><dd>{formatDate(job.finishedAt)}</dd></div>
             {job.fileId && <div><dt>Input</dt><dd><InputFile id={job.fileId} /></dd></div>}
-            {Object.keys(job.params).length > 0 && <div><dt>Parameters</dt><dd className="mono">{Object.entries(job.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}</dd></div>}
           </dl>
+          {Object.keys(job.params).length > 0 && (
+            <details className="job-params">
+              <summary>Parameters ({Object.keys(job.params).length})</summary>
+              <dl>
+                {Object.entries(job.params).map(([k, v]) => <div key={k}><dt className="mono">{k}</dt><dd className="mono">{paramText(v)}</dd></div>)}
+              </dl>
+            </details>
+          )}
           {running && (
             <div className="progress-block">
               <label htmlFor="job-progress">{stage || status}</label>
@@ -98,6 +105,13 @@ export function JobDetailPage ({ id }: { id: string }) {
       {job?.status === 'succeeded' && <JobResults job={job} />}
     </>
   )
+}
+
+// A long text param (speech, a prompt) is shown in full by its result view; here its start.
+const PARAM_SHOWN_CHARS = 160
+function paramText (value: unknown): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value)
+  return text.length > PARAM_SHOWN_CHARS ? `${text.slice(0, PARAM_SHOWN_CHARS)}…` : text
 }
 
 /** The input's name, or a word that it is gone (files expire before their jobs do). */
