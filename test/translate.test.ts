@@ -54,7 +54,8 @@ for (const backend of await backends()) {
       assert.equal(res.json().translation, '-h --Ayuda; rm -rf / <habla><tiempo de pausa="1s"/></habla> [un] ^b$ \u0007 el perro')
     })
 
-    it('serves tympan translate-text --server', { skip: backend.name !== 'pglite' && 'the CLI is the same client on either database' }, async () => {
+    // The CLI is the same client on either database: one backend is enough.
+    if (backend.name === 'pglite') it('serves tympan translate-text --server', async () => {
       await t.app.listen({ host: '127.0.0.1', port: 0 })
       const server = `http://127.0.0.1:${(t.app.server.address() as { port: number }).port}`
       const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', TYMPAN_API_KEY: key }

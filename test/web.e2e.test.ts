@@ -119,12 +119,6 @@ async function playerLoaded (page: Page) {
   assert.ok(!(await time.textContent())?.endsWith('/ 0:00.0'), 'the player loaded its audio')
 }
 
-/** Capabilities land in parallel: a test of one the server lacks is skipped, saying so. */
-async function hasJobType (page: Page, type: string): Promise<boolean> {
-  const body = await page.evaluate(`fetch('/api/v1/job-types').then((r) => r.json())`) as { items: Array<{ name: string }> }
-  return body.items.some((t) => t.name === type)
-}
-
 const navLink = (page: Page, name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true })
 
 async function signIn (page: Page, base: string, email: string, password = PASSWORD) {
@@ -320,8 +314,7 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
       assertClean(page)
     })
 
-    it('speaks a text with a chosen voice and speed, then plays it', async (test) => {
-      if (!await hasJobType(page, 'speak')) { test.skip('this server has no speak job type'); return }
+    it('speaks a text with a chosen voice and speed, then plays it', async () => {
       await navLink(page, 'Speak').click()
       await page.getByRole('heading', { name: 'Text to speech' }).waitFor()
       await page.getByLabel('Text', { exact: true }).fill('Hello from Tympan. This sentence was spoken by a machine.')
@@ -343,8 +336,7 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
       assertClean(page)
     })
 
-    it('composes music from a prompt, length and seed, then plays it and explains the composition', async (test) => {
-      if (!await hasJobType(page, 'generate')) { test.skip('this server has no generate job type'); return }
+    it('composes music from a prompt, length and seed, then plays it and explains the composition', async () => {
       await navLink(page, 'Music').click()
       await page.getByRole('heading', { name: 'Compose a piece' }).waitFor()
       await page.getByRole('button', { name: 'calm lo-fi piano at 80 bpm' }).click()
@@ -371,8 +363,7 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
       assertClean(page)
     })
 
-    it('separates a song into stems and mixes them: play together, mute, solo, download each', async (test) => {
-      if (!await hasJobType(page, 'separate')) { test.skip('this server has no separate job type'); return }
+    it('separates a song into stems and mixes them: play together, mute, solo, download each', async () => {
       // 4 s of stereo: a centred tone (the "voice"), a low one, and clicks on one side.
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-web-e2e-song-'))
       const song = path.join(dir, 'little-song.wav')
@@ -413,8 +404,7 @@ describe('web UI in Chromium', { skip, timeout: 180_000 }, () => {
       assertClean(page)
     })
 
-    it('translates the utterance\'s speech into Spanish: segments side by side, subtitles, the spoken translation', async (test) => {
-      if (!await hasJobType(page, 'translate')) { test.skip('this server has no translate job type'); return }
+    it('translates the utterance\'s speech into Spanish: segments side by side, subtitles, the spoken translation', async () => {
       await navLink(page, 'Files').click()
       await page.getByRole('link', { name: path.basename(UTTERANCE) }).click()
       await page.getByRole('radio', { name: /^translate/ }).check()
