@@ -1,0 +1,167 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import S3rver from 's3rver'
+
+/**
+ * Private instances of the scale-out services, for tests and benches that must stop, restart
+ * or fill them: the machine's shared PostgreSQL and Redis serve every other test at once, so
+ * nobody may stop those. Each instance listens on 127.0.0.1 on a free port and keeps its
+ * data in a temporary directory that goes when it is closed.
+ */
+export interface Service {
+  url: string
+  /** Stops the server, keeping its data: a later start() brings the same data back. */
+  stop: () => Promise<void>
+  start: () => Promise<void>
+  /** Stops it for good and removes its data. */
+  close: () => Promise<void>
+}
+
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo
+      server.close(() => { resolve(port) })
+    })
+  })
+}
+
+async function waitForPort (port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1')
+      socket.once('connect', () => { socket.destroy(); resolve(true) })
+      socket.once('error', () => { resolve(false) })
+    })
+    if (open) return
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+async function stopChild (child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill(signal)
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
+}
+
+/** A Redis server of its own (`redis-server` from Debian), nothing persisted. */
+export async function startRedis (): Promise<Service> {
+  const port = await freePort()
+  let child: ChildProcess | undefined
+  const start = async () => {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+    await waitForPort(port, 10_000)
+  }
+  await start()
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    start,
+    stop: async () => { await stopChild(child) },
+    close: async () => { await stopChild(child) }
+  }
+}
+
+const PG_BIN = (() => {
+  const root = '/usr/lib/postgresql'
+  const versions = fs.existsSync(root) ? fs.readdirSync(root).sort((a, b) => Number(b) - Number(a)) : []
+  return versions.length > 0 ? path.join(root, versions[0]!, 'bin') : ''
+})()
+
+/**
+ * A PostgreSQL cluster of its own (Debian's binaries), trust auth for `postgres`, database
+ * `tympan`. PostgreSQL refuses to run as root, so under root it runs as the `postgres` user.
+ */
+export async function startPostgres (): Promise<Service> {
+  if (!PG_BIN) throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql')
+  const port = await freePort()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-pg-'))
+  const data = path.join(dir, 'data')
+  const asPostgres = process.getuid?.() === 0
+  if (asPostgres) spawnSync('chown', ['postgres:postgres', dir])
+  const run = (bin: string, args: string[]) => asPostgres
+    ? { cmd: 'runuser', args: ['-u', 'postgres', '--', path.join(PG_BIN, bin), ...args] }
+    : { cmd: path.join(PG_BIN, bin), args }
+  const init = run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'])
+  const done = spawnSync(init.cmd, init.args, { encoding: 'utf8' })
+  if (done.status !== 0) throw new Error(`initdb failed: ${done.stderr.slice(-500)}`)
+
+  let child: ChildProcess | undefined
+  const start = async () => {
+    const server = run('postgres', ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'])
+    child = spawn(server.cmd, server.args, { stdio: 'ignore' })
+    await waitForPort(port, 20_000)
+  }
+  await start()
+  const psql = run('psql', ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-c', 'CREATE DATABASE tympan'])
+  for (let attempt = 0; ; attempt++) {
+    const created = spawnSync(psql.cmd, psql.args, { encoding: 'utf8' })
+    if (created.status === 0) break
+    // Listening comes a moment before the server accepts connections.
+    if (attempt > 50) throw new Error(`CREATE DATABASE failed: ${created.stderr.slice(-500)}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/tympan`,
+    start,
+    // SIGINT: PostgreSQL's fast shutdown (ends sessions, no wait for clients).
+    stop: async () => { await stopChild(child, 'SIGINT') },
+    close: async () => {
+      await stopChild(child, 'SIGINT')
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+export interface S3Service extends Service {
+  endpoint: string
+  bucket: string
+  /** The environment that points Tympan at this store (STORAGE_URL, S3_ENDPOINT, the AWS keys). */
+  env: Record<string, string>
+}
+
+/**
+ * s3rver (an S3-compatible server in Node, from the registry) with one bucket. It is a test
+ * double for the protocol, not a store for production (docs/storage.md).
+ */
+export async function startS3 (prefix = 'tympan'): Promise<S3Service> {
+  const port = await freePort()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-s3-'))
+  const bucket = 'tympan-test'
+  let server: S3rver | undefined
+  const start = async () => {
+    server = new S3rver({ port, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: bucket }] })
+    await server.run()
+  }
+  await start()
+  const endpoint = `http://127.0.0.1:${port}`
+  return {
+    url: `s3://${bucket}/${prefix}`,
+    endpoint,
+    bucket,
+    env: {
+      STORAGE_URL: `s3://${bucket}/${prefix}`,
+      S3_ENDPOINT: endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER'
+    },
+    start,
+    stop: async () => { await server?.close(); server = undefined },
+    close: async () => {
+      await server?.close()
+      server = undefined
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
