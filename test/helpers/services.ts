@@ -139,7 +139,7 @@ export async function startS3 (prefix = 'tympan'): Promise<S3Service> {
   const bucket = 'tympan-test'
   let server: S3rver | undefined
   const start = async () => {
-    server = new S3rver({ port, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: bucket }] })
+    server = new S3rver({ port, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: bucket, configs: [] }] })
     await server.run()
   }
   await start()
