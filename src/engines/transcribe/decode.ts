@@ -6,10 +6,15 @@ import { runProcess } from '../process.ts'
 
 export const SAMPLE_RATE = 16_000
 
-/** Pure: ffmpeg arguments for the first audio stream as 16 kHz mono 16-bit PCM (raw or WAV). */
+/**
+ * Pure: ffmpeg arguments for the first audio stream as 16 kHz mono 16-bit PCM (raw or WAV).
+ * The input is a client's upload: like intake and the other engines, it is read as `file:`
+ * with only that protocol allowed, so neither its path nor a playlist inside it opens
+ * anything else.
+ */
 export function decodeArgs (input: string, output: string, format: 's16le' | 'wav'): string[] {
-  return ['-nostdin', '-hide_banner', '-v', 'error', '-i', input, '-map', '0:a:0',
-    '-ac', '1', '-ar', String(SAMPLE_RATE), '-c:a', 'pcm_s16le', '-f', format, '-y', output]
+  return ['-nostdin', '-hide_banner', '-v', 'error', '-protocol_whitelist', 'file', '-i', `file:${input}`, '-map', '0:a:0',
+    '-ac', '1', '-ar', String(SAMPLE_RATE), '-c:a', 'pcm_s16le', '-f', format, '-y', `file:${output}`]
 }
 
 /**

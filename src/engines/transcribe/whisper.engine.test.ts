@@ -50,6 +50,15 @@ before(async () => {
 
 after(async () => { await rm(dir, { recursive: true, force: true }) })
 
+async function hangStarted (): Promise<void> {
+  for (;;) {
+    try {
+      if ((await readFile(join(dir, 'hang.pid'), 'utf8')).trim()) return
+    } catch { /* not started yet */ }
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
 async function hungPidGone (): Promise<boolean> {
   const pid = Number(await readFile(join(dir, 'hang.pid'), 'utf8'))
   try { process.kill(pid, 0); return false } catch { return true }
@@ -100,8 +109,11 @@ describe('whisper engine', () => {
 
   it('kills a binary that hangs when the job is canceled', async () => {
     const controller = new AbortController()
+    await rm(join(dir, 'hang.pid'), { force: true })
     const run = createWhisperEngine({ bin: hang, model }).run({ path: tone, durationSec: 1 }, {}, await context(controller.signal))
-    setTimeout(() => { controller.abort() }, 400)
+    // Canceled once the binary runs: a fixed delay could fire during the decode before it.
+    await hangStarted()
+    controller.abort()
     await assert.rejects(run, isKind('canceled'))
     assert.ok(await hungPidGone(), 'the hung process is gone')
   })
