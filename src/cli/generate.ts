@@ -2,13 +2,13 @@ import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseEnv } from '../config/config.ts'
-import { EngineError } from '../engines/engine.ts'
 import { checkGenerateParams, type GenerateParams } from '../engines/generate/index.ts'
 import { createEngines } from '../engines/registry.ts'
 import { GENERATE_HELP } from './help.ts'
+import { runHere } from './local-run.ts'
+import { writeWhole } from './output-files.ts'
 import { progressReporter } from './progress.ts'
-import { remoteJob } from './remote-job.ts'
-import { writeWhole } from './run-job.ts'
+import { apiKeyFor, remoteJob } from './remote-job.ts'
 import { CliError, parseCommandLine } from './runtime.ts'
 
 const DEFAULT_DURATION_SEC = 30
@@ -70,28 +70,19 @@ async function runLocally (params: GenerateParams): Promise<Outcome> {
   const config = parseEnv(process.env)
   const engine = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel, soundfont: config.jobs.soundfont }).generate
   const workDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'tympan-cli-'))
-  const progress = progressReporter()
-  const abort = new AbortController()
-  const stop = () => { abort.abort() }
-  process.once('SIGINT', stop)
   try {
-    const output = await engine.run(params, { progress: progress.update, signal: abort.signal, workDir, parallelism: os.availableParallelism() })
-    const files = await Promise.all(output.artifacts.map(async (a) => ({ name: a.name, body: await fsp.readFile(a.path) })))
-    return { result: output.result, files }
-  } catch (error) {
-    if (error instanceof EngineError) throw new CliError(error.kind === 'canceled' ? 'interrupted' : error.message)
-    throw error
+    return await runHere(workDir, async (context) => {
+      const output = await engine.run(params, context)
+      const files = await Promise.all(output.artifacts.map(async (a) => ({ name: a.name, body: await fsp.readFile(a.path) })))
+      return { result: output.result, files }
+    })
   } finally {
-    progress.done()
-    process.off('SIGINT', stop)
     await fsp.rm(workDir, { recursive: true, force: true })
   }
 }
 
 async function runRemotely (params: GenerateParams, server: string, key: string | undefined): Promise<Outcome> {
-  const apiKey = key ?? process.env.TYMPAN_API_KEY
-  if (!apiKey) throw new CliError('--server needs an API key: set TYMPAN_API_KEY (or pass --key)')
-  const remote = remoteJob(server, apiKey)
+  const remote = remoteJob(server, apiKeyFor(key))
   const job = await remote.run('generate', undefined, { ...params }, progressReporter())
   const files = []
   for (const artifact of job.artifacts) files.push({ name: artifact.name, body: await remote.artifact(job.id, artifact.name) })

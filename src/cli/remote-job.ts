@@ -36,6 +36,13 @@ function networkReason (error: unknown): string {
   return cause?.message ?? (error as Error).message
 }
 
+/** The API key a --server run sends: --key, else TYMPAN_API_KEY. */
+export function apiKeyFor (key: string | undefined): string {
+  const found = key ?? process.env.TYMPAN_API_KEY
+  if (!found) throw new CliError('--server needs an API key: set TYMPAN_API_KEY (or pass --key)')
+  return found
+}
+
 /** Checks --server before anything is sent; the key must not go out in clear to another machine. */
 export function serverUrl (server: string): string {
   let url: URL

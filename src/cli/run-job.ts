@@ -2,15 +2,13 @@ import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseEnv } from '../config/config.ts'
-import { EngineError } from '../engines/engine.ts'
 import { createEngines } from '../engines/registry.ts'
-import { mediaTools } from '../media/probe.ts'
-import { ProcessError } from '../process/run-process.ts'
-import { progressReporter } from './progress.ts'
-import { remoteJob } from './remote-job.ts'
-import { CliError, parseCommandLine } from './runtime.ts'
 import { JOB_HELP } from './help.ts'
-
+import { probeAudio, runHere } from './local-run.ts'
+import { writeWhole, type OutputFile } from './output-files.ts'
+import { progressReporter } from './progress.ts'
+import { apiKeyFor, remoteJob } from './remote-job.ts'
+import { CliError, parseCommandLine } from './runtime.ts'
 
 // Each format is the artifact of that name, here and on a server: the same bytes either way.
 const TRANSCRIPT_FORMATS = { txt: 'transcript.txt', srt: 'transcript.srt', vtt: 'transcript.vtt', json: 'transcript.json' } as const
@@ -19,8 +17,6 @@ const TRANSCRIBE_ENGINES = ['pocketsphinx', 'whisper'] as const
 type TranscribeEngine = typeof TRANSCRIBE_ENGINES[number]
 type JobType = 'analyze' | 'transcribe'
 
-/** A result file: its bytes, or a file on disk to copy (stems too big to hold in memory). */
-export type OutputFile = { name: string, body: Buffer } | { name: string, from: string }
 interface Outcome { result: unknown, files: OutputFile[] }
 
 interface JobOptions {
@@ -85,73 +81,29 @@ async function checkPaths (type: JobType, file: string, out: string | undefined)
   }
 }
 
-const temporaryName = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`)
-
-function writeFailed (out: string, error: unknown): never {
-  throw new CliError(`cannot write ${out}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
-}
-
-/**
- * Writes every file under a temporary name, then renames them into place: an interrupted or
- * failed run leaves no half-written result, and an existing file stays as it was until the
- * new one is whole. `dir` is created if it is missing, and removed again on failure.
- */
-export async function writeWhole (dir: string, files: OutputFile[]): Promise<void> {
-  let created: string | undefined
-  const staged: string[] = []
-  try {
-    created = await fsp.mkdir(dir, { recursive: true })
-    for (const file of files) {
-      const target = path.join(dir, file.name)
-      staged.push(temporaryName(target))
-      if ('from' in file) await fsp.copyFile(file.from, temporaryName(target), fsp.constants.COPYFILE_EXCL)
-      else await fsp.writeFile(temporaryName(target), file.body, { flag: 'wx' })
-    }
-    for (const file of files) await fsp.rename(temporaryName(path.join(dir, file.name)), path.join(dir, file.name))
-  } catch (error) {
-    await Promise.all(staged.map((tmp) => fsp.rm(tmp, { force: true })))
-    if (created) await fsp.rm(created, { recursive: true, force: true })
-    writeFailed(dir, error)
-  }
-}
-
 async function runLocally (type: JobType, options: JobOptions, wanted: (name: string) => boolean): Promise<Outcome> {
   // parseEnv, not loadConfig: a local run needs no secrets, so it neither generates them into
   // ./data nor refuses to run in production mode for want of them.
   const config = parseEnv(process.env)
   const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel })
-  const probe = await mediaTools().probe(options.file).catch((error: unknown) => {
-    if (error instanceof ProcessError && error.kind === 'missing') throw new CliError('ffprobe is not installed: install the Debian package ffmpeg')
-    throw error
-  })
-  if (!probe || !probe.streams.some((s) => s.codecType === 'audio')) throw new CliError(`${options.file} is not an audio file ffprobe can read`)
+  const probe = await probeAudio(options.file)
   const engine = type === 'analyze'
     ? engines.analyze
     : engines.transcribe[(options.params.engine as TranscribeEngine | undefined) ?? config.jobs.transcribeEngine]
   const workDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'tympan-cli-'))
-  const progress = progressReporter()
-  const abort = new AbortController()
-  const stop = () => { abort.abort() }
-  process.once('SIGINT', stop)
   try {
-    const context = { progress: progress.update, signal: abort.signal, workDir, parallelism: os.availableParallelism() }
-    const output = await engine.run({ path: options.file, durationSec: probe.durationSec }, options.params as never, context)
-    const files = await Promise.all(output.artifacts.filter((a) => wanted(a.name)).map(async (a) => ({ name: a.name, body: await fsp.readFile(a.path) })))
-    return { result: output.result, files }
-  } catch (error) {
-    if (error instanceof EngineError) throw new CliError(error.kind === 'canceled' ? 'interrupted' : error.message)
-    throw error
+    return await runHere(workDir, async (context) => {
+      const output = await engine.run({ path: options.file, durationSec: probe.durationSec }, options.params as never, context)
+      const files = await Promise.all(output.artifacts.filter((a) => wanted(a.name)).map(async (a) => ({ name: a.name, body: await fsp.readFile(a.path) })))
+      return { result: output.result, files }
+    })
   } finally {
-    progress.done()
-    process.off('SIGINT', stop)
     await fsp.rm(workDir, { recursive: true, force: true })
   }
 }
 
 async function runRemotely (type: JobType, options: JobOptions & { server: string }, wanted: (name: string) => boolean): Promise<Outcome> {
-  const key = options.key ?? process.env.TYMPAN_API_KEY
-  if (!key) throw new CliError('--server needs an API key: set TYMPAN_API_KEY (or pass --key)')
-  const remote = remoteJob(options.server, key)
+  const remote = remoteJob(options.server, apiKeyFor(options.key))
   const job = await remote.run(type, options.file, options.params, progressReporter())
   const files: OutputFile[] = []
   for (const artifact of job.artifacts.filter((a) => wanted(a.name))) files.push({ name: artifact.name, body: await remote.artifact(job.id, artifact.name) })

@@ -2,12 +2,12 @@ import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { parseEnv } from '../config/config.ts'
-import { EngineError } from '../engines/engine.ts'
 import { createEngines } from '../engines/registry.ts'
 import { SEPARATE_HELP } from './help.ts'
+import { runHere } from './local-run.ts'
+import { writeWhole, type OutputFile } from './output-files.ts'
 import { progressReporter } from './progress.ts'
-import { remoteJob } from './remote-job.ts'
-import { writeWhole, type OutputFile } from './run-job.ts'
+import { apiKeyFor, remoteJob } from './remote-job.ts'
 import { CliError, parseCommandLine } from './runtime.ts'
 
 const FORMATS = ['wav', 'flac', 'mp3'] as const
@@ -59,28 +59,15 @@ async function checkPaths (file: string, out: string): Promise<void> {
 async function runLocally (options: Options, scratch: string): Promise<{ result: unknown, files: OutputFile[] }> {
   const config = parseEnv(process.env)
   const engine = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel }).separate
-  const progress = progressReporter()
-  const abort = new AbortController()
-  const stop = () => { abort.abort() }
-  process.once('SIGINT', stop)
-  try {
-    const context = { progress: progress.update, signal: abort.signal, workDir: scratch, parallelism: os.availableParallelism() }
+  return runHere(scratch, async (context) => {
     const output = await engine.run({ path: options.file, durationSec: 0 }, options.params, context)
     return { result: output.result, files: output.artifacts.map((a) => ({ name: a.name, from: a.path })) }
-  } catch (error) {
-    if (error instanceof EngineError) throw new CliError(error.kind === 'canceled' ? 'interrupted' : error.message)
-    throw error
-  } finally {
-    progress.done()
-    process.off('SIGINT', stop)
-  }
+  })
 }
 
 /** Runs it on a server; each stem is downloaded to scratch before the next, then all move to --out. */
 async function runRemotely (options: Options & { server: string }, scratch: string): Promise<{ result: unknown, files: OutputFile[] }> {
-  const key = options.key ?? process.env.TYMPAN_API_KEY
-  if (!key) throw new CliError('--server needs an API key: set TYMPAN_API_KEY (or pass --key)')
-  const remote = remoteJob(options.server, key)
+  const remote = remoteJob(options.server, apiKeyFor(options.key))
   const job = await remote.run('separate', options.file, options.params, progressReporter())
   const files: OutputFile[] = []
   for (const artifact of job.artifacts) {

@@ -1,14 +1,14 @@
 import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { EngineError } from '../engines/engine.ts'
 import { FORMAT_INFO, SPEECH_FORMATS, createSynthesiser, speakEngine, type SpeechFormat } from '../engines/speak/index.ts'
 import { HttpProblem } from '../http/problem.ts'
 import { parseParams } from '../modules/jobs/jobs.types.ts'
 import { SPEAK_HELP } from './help.ts'
+import { runHere } from './local-run.ts'
+import { writeWhole } from './output-files.ts'
 import { progressReporter } from './progress.ts'
-import { remoteJob } from './remote-job.ts'
-import { writeWhole } from './run-job.ts'
+import { apiKeyFor, remoteJob } from './remote-job.ts'
 import { CliError, parseCommandLine } from './runtime.ts'
 
 interface SpeakOptions {
@@ -84,28 +84,18 @@ async function checkOut (out: string | undefined): Promise<void> {
 
 async function speakLocally (options: SpeakOptions): Promise<{ body: Buffer, result: unknown }> {
   const workDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'tympan-cli-'))
-  const progress = progressReporter()
-  const abort = new AbortController()
-  const stop = () => { abort.abort() }
-  process.once('SIGINT', stop)
   try {
-    const context = { progress: progress.update, signal: abort.signal, workDir, parallelism: os.availableParallelism() }
-    const output = await speakEngine(createSynthesiser()).run(options.params as never, context)
-    return { body: await fsp.readFile(output.artifacts[0]!.path), result: output.result }
-  } catch (error) {
-    if (error instanceof EngineError) throw new CliError(error.kind === 'canceled' ? 'interrupted' : error.message)
-    throw error
+    return await runHere(workDir, async (context) => {
+      const output = await speakEngine(createSynthesiser()).run(options.params as never, context)
+      return { body: await fsp.readFile(output.artifacts[0]!.path), result: output.result }
+    })
   } finally {
-    progress.done()
-    process.off('SIGINT', stop)
     await fsp.rm(workDir, { recursive: true, force: true })
   }
 }
 
 async function speakRemotely (options: SpeakOptions & { server: string }): Promise<{ body: Buffer, result: unknown }> {
-  const key = options.key ?? process.env.TYMPAN_API_KEY
-  if (!key) throw new CliError('--server needs an API key: set TYMPAN_API_KEY (or pass --key)')
-  const remote = remoteJob(options.server, key)
+  const remote = remoteJob(options.server, apiKeyFor(options.key))
   const job = await remote.run('speak', undefined, options.params, progressReporter())
   return { body: await remote.artifact(job.id, `speech.${FORMAT_INFO[options.format].ext}`), result: job.result }
 }

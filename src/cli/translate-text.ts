@@ -1,7 +1,7 @@
 import { EngineError } from '../engines/engine.ts'
 import { createApertiumTranslator, languageName, resolveLanguage, textProblem } from '../engines/translate/index.ts'
 import { TRANSLATE_HELP } from './help.ts'
-import { apiCaller } from './remote-job.ts'
+import { apiCaller, apiKeyFor } from './remote-job.ts'
 import { CliError, parseCommandLine } from './runtime.ts'
 
 // Enough for any text the 5000-character limit lets through, in any encoding, with room to
@@ -76,9 +76,7 @@ export async function translateTextCommand (argv: string[]): Promise<void> {
   try {
     let answer: Answer
     if (values.server !== undefined) {
-      const key = values.key ?? process.env.TYMPAN_API_KEY
-      if (!key) throw new CliError('--server needs an API key: set TYMPAN_API_KEY (or pass --key)')
-      answer = await translateThere(values.server, key, { source_lang: values.from, target_lang: values.to, text }, abort.signal)
+      answer = await translateThere(values.server, apiKeyFor(values.key), { source_lang: values.from, target_lang: values.to, text }, abort.signal)
     } else {
       answer = await translateHere(text, values.from, values.to, abort.signal)
     }

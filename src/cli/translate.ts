@@ -5,13 +5,12 @@ import { parseEnv } from '../config/config.ts'
 import { EngineError } from '../engines/engine.ts'
 import { createEngines } from '../engines/registry.ts'
 import { HttpProblem } from '../http/problem.ts'
-import { mediaTools } from '../media/probe.ts'
 import { checkTranslate } from '../modules/jobs/jobs.checks.ts'
-import { ProcessError } from '../process/run-process.ts'
 import { SPEECH_TRANSLATE_HELP } from './help.ts'
+import { probeAudio, runHere } from './local-run.ts'
+import { writeWhole, type OutputFile } from './output-files.ts'
 import { progressReporter } from './progress.ts'
-import { remoteJob } from './remote-job.ts'
-import { writeWhole, type OutputFile } from './run-job.ts'
+import { apiKeyFor, remoteJob } from './remote-job.ts'
 import { CliError, parseCommandLine } from './runtime.ts'
 
 const ENGINES = ['pocketsphinx', 'whisper'] as const
@@ -87,32 +86,16 @@ async function runLocally (options: Options, workDir: string): Promise<{ result:
     if (error instanceof EngineError) throw new CliError(error.message)
     throw error
   })
-  const probe = await mediaTools().probe(options.file).catch((error: unknown) => {
-    if (error instanceof ProcessError && error.kind === 'missing') throw new CliError('ffprobe is not installed: install the Debian package ffmpeg')
-    throw error
-  })
-  if (!probe || !probe.streams.some((s) => s.codecType === 'audio')) throw new CliError(`${options.file} is not an audio file ffprobe can read`)
-  const progress = progressReporter()
-  const abort = new AbortController()
-  const stop = () => { abort.abort() }
-  process.once('SIGINT', stop)
-  try {
-    const params = { ...options.params, source_lang: languages.source, target_lang: languages.target, engine: (options.params.engine as string | undefined) ?? config.jobs.transcribeEngine }
-    const output = await engines.translateSpeech.run({ path: options.file, durationSec: probe.durationSec }, params as never, { progress: progress.update, signal: abort.signal, workDir, parallelism: os.availableParallelism() })
+  const probe = await probeAudio(options.file)
+  const params = { ...options.params, source_lang: languages.source, target_lang: languages.target, engine: (options.params.engine as string | undefined) ?? config.jobs.transcribeEngine }
+  return runHere(workDir, async (context) => {
+    const output = await engines.translateSpeech.run({ path: options.file, durationSec: probe.durationSec }, params as never, context)
     return { result: output.result, files: output.artifacts.map((a) => ({ name: a.name, from: a.path })) }
-  } catch (error) {
-    if (error instanceof EngineError) throw new CliError(error.kind === 'canceled' ? 'interrupted' : error.message)
-    throw error
-  } finally {
-    progress.done()
-    process.off('SIGINT', stop)
-  }
+  })
 }
 
 async function runRemotely (options: Options & { server: string }): Promise<{ result: unknown, files: OutputFile[] }> {
-  const key = options.key ?? process.env.TYMPAN_API_KEY
-  if (!key) throw new CliError('--server needs an API key: set TYMPAN_API_KEY (or pass --key)')
-  const remote = remoteJob(options.server, key)
+  const remote = remoteJob(options.server, apiKeyFor(options.key))
   const job = await remote.run('translate', options.file, options.params, progressReporter())
   const wanted = job.artifacts.filter((a) => options.out !== undefined || a.name === 'translation.txt')
   const files: OutputFile[] = []
