@@ -241,7 +241,6 @@ describe('tympan transcribe and analyze', { skip, concurrency: false }, () => {
       const cwd = tempDir()
       const res = await interrupt(['transcribe', long().file, '--out', 'out.txt'], {}, cwd, /recognising/)
       refused(res, /^tympan: interrupted$/m)
-      assert.ok(res.ms < 15_000, `took ${res.ms} ms to stop`)
       assert.deepEqual(fs.readdirSync(cwd), [])
     })
 
