@@ -23,6 +23,8 @@ export interface SlotStore {
   /** `lifeMs`: the holder ends within this long; a refusal says how long until the soonest slot of the full key frees. */
   acquire: (claims: readonly SlotClaim[], lifeMs: number) => Promise<SlotGrant>
   open: (key: string) => Promise<number>
+  /** True while the slots are counted where every process sees them (Redis answers). */
+  shared: () => boolean
   close: () => Promise<void>
 }
 
@@ -77,6 +79,7 @@ export function memorySlots (): SlotStore {
     backend: 'memory',
     acquire: async (claims, lifeMs) => { const now = Date.now(); return counter.acquire(claims, now + lifeMs, now) },
     open: async (key) => counter.open(key, Date.now()),
+    shared: () => false,
     close: async () => {}
   }
 }
@@ -153,6 +156,7 @@ export function redisSlots (url: string, log: FastifyBaseLogger, prefix = 'tympa
         return memory.open(key)
       }
     },
+    shared: () => !redis.isDown(),
     async close () { redis.close() }
   }
 }
