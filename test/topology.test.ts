@@ -251,7 +251,7 @@ describe('Redis stopped under two API nodes', { skip: postgres.skip, timeout: 12
     // Requests that need no Redis at all go on, rate limits on memory counters.
     for (let i = 0; i < 5; i++) assert.equal((await fetch(`${b.base}/api/v1/me`, { headers })).status, 200)
     for (const on of [a, b]) {
-      assert.equal(on.lines.filter((l) => l.includes('event-stream limits fall back')).length, 1, 'the outage is logged once')
+      assert.equal(on.lines.filter((l) => l.includes('Event-stream slots cannot reach Redis')).length, 1, 'the outage is logged once')
     }
 
     for (const s of opened) s.close()
@@ -263,7 +263,7 @@ describe('Redis stopped under two API nodes', { skip: postgres.skip, timeout: 12
     })
 
     await redis.start()
-    for (const on of [a, b]) await until('the node to use Redis again', () => on.lines.some((l) => l.includes('event-stream limits use the shared slots')))
+    for (const on of [a, b]) await until('the node to use Redis again', () => on.lines.some((l) => l.includes('Event-stream slots are shared through Redis again')))
     const first = [await open(a, job.id, headers), await open(a, job.id, headers)]
     assert.deepEqual(first.map((s) => s.status), [200, 200])
     assert.equal((await open(b, job.id, headers)).status, 429, 'the cap holds across the nodes again')

@@ -115,8 +115,8 @@ return {0, deadline}
  */
 export function redisSlots (url: string, log: FastifyBaseLogger, prefix = 'tympan:slots'): SlotStore {
   const redis = watchedRedis(url, log, {
-    down: 'Redis is unreachable: event-stream limits fall back to per-process memory counts until it is back',
-    up: 'Redis is reachable again: event-stream limits use the shared slots'
+    down: 'Event-stream slots cannot reach Redis: each process counts its own streams until it is back',
+    up: 'Event-stream slots are shared through Redis again'
   })
   const memory = memorySlots()
   const keyOf = (key: string) => `${prefix}:${key}`
