@@ -9,6 +9,8 @@
 // Usage: node bench/outage/run.ts [--jobs N] [--outage SECONDS]
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
@@ -75,10 +77,13 @@ const env = {
   RATE_LIMIT_REQUESTS: '1000000',
   RATE_LIMIT_UPLOADS_FREE: '1000000'
 }
+// One data directory for both nodes, as a shared volume would be: files are local-disk only
+// without an object store, and A's worker reads what B received.
+const shared = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-outage-'))
 const nodes: RunningServer[] = []
 try {
-  nodes.push(await startServer({ ...env, WORKER_CONCURRENCY: '2' }))
-  nodes.push(await startServer({ ...env, WORKER_CONCURRENCY: '0' }))
+  nodes.push(await startServer({ ...env, TYMPAN_DATA_DIR: shared, WORKER_CONCURRENCY: '2' }))
+  nodes.push(await startServer({ ...env, TYMPAN_DATA_DIR: shared, WORKER_CONCURRENCY: '0' }))
   const [a, b] = nodes as [RunningServer, RunningServer]
   const login = await fetch(`${a.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })
   const cookie = login.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
@@ -126,11 +131,17 @@ try {
   const readyAgainMs = Math.max(...await Promise.all([a, b].map((n) => until(async () => (await fetch(`${n.url}/readyz`)).status === 200))))
   for (let i = 0; i < JOBS; i++) await send(i % 2 ? a.url : b.url)
   const allDoneMs = await until(async () => {
-    const states = await Promise.all(ids.map(async (id) => (await (await fetch(`${b.url}/api/v1/jobs/${id}`, { headers })).json() as { status: string }).status))
+    const finals = await Promise.all(ids.map(async (id) => await (await fetch(`${b.url}/api/v1/jobs/${id}`, { headers })).json() as { status: string, error?: { code: string } }))
+  const states = finals.map((job) => job.status)
+  const failures = new Map<string, number>()
+  for (const job of finals) if (job.error) failures.set(job.error.code, (failures.get(job.error.code) ?? 0) + 1)
     return states.every((s) => s === 'succeeded' || s === 'failed')
   })
   await back.stop()
-  const states = await Promise.all(ids.map(async (id) => (await (await fetch(`${b.url}/api/v1/jobs/${id}`, { headers })).json() as { status: string }).status))
+  const finals = await Promise.all(ids.map(async (id) => await (await fetch(`${b.url}/api/v1/jobs/${id}`, { headers })).json() as { status: string, error?: { code: string } }))
+  const states = finals.map((job) => job.status)
+  const failures = new Map<string, number>()
+  for (const job of finals) if (job.error) failures.set(job.error.code, (failures.get(job.error.code) ?? 0) + 1)
 
   printTable('PostgreSQL stopped under load (two API nodes, A runs jobs)', [
     ['measure', 'result'],
@@ -142,6 +153,7 @@ try {
     ['start() → /readyz 200 on both (ms)', readyAgainMs.toFixed(0)],
     [`jobs accepted (before + after: ${JOBS} + ${JOBS})`, ids.length],
     ['jobs finished', `${states.filter((s) => s === 'succeeded').length} succeeded, ${states.filter((s) => s === 'failed').length} failed, ${states.filter((s) => s !== 'succeeded' && s !== 'failed').length} lost`],
+    ['failures by code', [...failures].map(([code, n]) => `${code}×${n}`).join(' ') || 'none'],
     ['readyz back → every job finished (ms)', allDoneMs.toFixed(0)]
   ])
 
@@ -149,6 +161,7 @@ try {
   const probe = new Redis(redis.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => 100 })
   probe.on('error', () => {})
   const counters = async () => (await probe.keys('tympan:rl:*')).length
+  await until(async () => probe.status === 'ready')
   const beforeKeys = await counters()
   await redis.stop()
   const redisDown = load([a.url, b.url], key)
@@ -171,4 +184,5 @@ try {
   for (const n of nodes) await n.stop()
   await redis.close()
   await pg.close()
+  fs.rmSync(shared, { recursive: true, force: true })
 }
