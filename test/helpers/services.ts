@@ -110,13 +110,20 @@ export async function startPostgres (): Promise<Service> {
     if (attempt > 50) throw new Error(`CREATE DATABASE failed: ${created.stderr.slice(-500)}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
+  // Fast shutdown (ends sessions, no wait for clients) through pg_ctl: a signal to runuser
+  // reaches PostgreSQL as SIGTERM, its smart shutdown, which waits for every client to leave.
+  const stop = async () => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    const stopped = run('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w'])
+    spawnSync(stopped.cmd, stopped.args, { stdio: 'ignore' })
+    await stopChild(child, 'SIGINT')
+  }
   return {
     url: `postgres://postgres@127.0.0.1:${port}/tympan`,
     start,
-    // SIGINT: PostgreSQL's fast shutdown (ends sessions, no wait for clients).
-    stop: async () => { await stopChild(child, 'SIGINT') },
+    stop,
     close: async () => {
-      await stopChild(child, 'SIGINT')
+      await stop()
       fs.rmSync(dir, { recursive: true, force: true })
     }
   }
