@@ -1,15 +1,21 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { PassThrough, Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 import { fixture, readFixture } from './helpers/audio.ts'
 import { GENEROUS_RATE_LIMITS } from './helpers/app.ts'
 import { runTympan, TYMPAN, type CliResult } from './helpers/cli.ts'
+import { openTestDb } from './helpers/db.ts'
 import { freePort } from './helpers/net.ts'
+import { createBackup, restoreBackup } from '../src/cli/backup.ts'
+import { deferrableDeletes } from '../src/storage/deferred-deletes.ts'
+import { localStorage } from '../src/storage/local-storage.ts'
+import type { Storage } from '../src/storage/storage.ts'
 
 // End to end on the embedded default: `tympan serve` in a child process, `tympan admin backup`
 // while it serves (uploads, a delete and jobs under way), then `tympan admin restore` into a
@@ -303,5 +309,61 @@ describe('tympan admin backup and restore (embedded PGlite and local files)', { 
     const usage = await tympan(['admin', 'backup'], path.join(root, 'pg-data'))
     assert.equal(usage.code, 1)
     assert.match(usage.stderr, /expected: tympan admin backup DIR/)
+  })
+})
+
+describe('createBackup in the server process: a delete during the copy', () => {
+  it('waits until the backup has copied the object, then runs, and the restored pair is whole', async () => {
+    const test = await openTestDb('pglite')
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-bk-hold-'))
+    try {
+      const pglite = test.db.pglite!
+      const base = localStorage(path.join(dir, 'store'))
+      const deletes = deferrableDeletes(base)
+      const [{ id: owner }] = (await pglite.query<{ id: string }>("INSERT INTO users (email, role) VALUES ('hold@backup.test', 'member') RETURNING id")).rows as [{ id: string }]
+      const ids: string[] = []
+      for (const text of ['first object', 'second object']) {
+        const id = randomUUID()
+        await base.write(id, Readable.from([Buffer.from(text)]))
+        await pglite.query(`INSERT INTO files (id, owner_id, name, format, content_type, size, sha256, duration_sec, sample_rate, channels, codec, source, expires_at)
+          VALUES ($1, $2, 'a.wav', 'wav', 'audio/wav', $3, $4, 1, 8000, 1, 'pcm_s16le', 'upload', now() + interval '1 day')`, [id, owner, text.length, sha256(Buffer.from(text))])
+        ids.push(id)
+      }
+      // As the API does: the row goes, then the object, through the server's wrapped store,
+      // while the backup copies the first object of its list; that copy goes on only once the
+      // delete has answered, so without the hold the second object would be gone by then.
+      let deleting: Promise<void> | undefined
+      const reading: Storage = {
+        ...base,
+        read (id, range) {
+          deleting ??= (async () => {
+            const victim = ids.find((other) => other !== id)!
+            await pglite.query('DELETE FROM files WHERE id = $1', [victim])
+            await deletes.storage.delete(victim)
+          })()
+          const out = new PassThrough()
+          deleting.then(() => base.read(id, range).pipe(out), (error: unknown) => out.destroy(error as Error))
+          return out
+        }
+      }
+      const target = path.join(dir, 'backup')
+      const summary = await createBackup({ pglite, storage: reading, holdDeletes: deletes.hold }, target)
+      await deleting
+      assert.equal(summary.objects, 2, 'both objects the snapshot references were copied')
+      assert.equal(summary.absent, 0)
+      for (const id of ids) assert.ok(fs.existsSync(path.join(target, 'objects', id.slice(0, 2), id)))
+      // Released: the held delete ran once the copy was done; the live pair is whole too.
+      const [kept] = (await pglite.query<{ id: string }>('SELECT id FROM files')).rows
+      assert.deepEqual(await Promise.all(ids.map((id) => base.exists(id))), ids.map((id) => id === kept!.id))
+
+      const restoredDir = path.join(dir, 'restored')
+      const restored = await restoreBackup(target, restoredDir)
+      assert.deepEqual(restored.counts, { users: 1, files: 2, jobs: 0 })
+      const store = localStorage(path.join(restoredDir, 'files'))
+      for (const id of ids) assert.ok(await store.exists(id), `object ${id} is restored beside its row`)
+    } finally {
+      await test.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
