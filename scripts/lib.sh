@@ -9,16 +9,13 @@ ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 TYMPAN_NODE_MAJOR=24
 TYMPAN_TOOLCHAIN_BIN="$ROOT/.toolchain/node_modules/node/bin"
 
-# Debian packages the server needs. Append here (ffmpeg, pocketsphinx, espeak-ng...).
-# ffmpeg: ffprobe validates every upload and ffmpeg decodes it (and draws analysis images).
-# pocketsphinx, pocketsphinx-en-us: the default transcription engine and its English model.
-# apertium and its pair packages: text translation (modes eng-spa, spa-eng, fr-es, …).
-# festival, festvox-us-slt-hts, flite: natural English voices; espeak-ng: every other language.
-# fluidsynth, timgm6mb-soundfont: music generation renders its MIDI with a General MIDI SoundFont.
-TYMPAN_APT_PACKAGES=(ca-certificates ffmpeg pocketsphinx pocketsphinx-en-us
-  apertium apertium-eng-spa apertium-eng-cat apertium-en-gl apertium-es-pt apertium-fr-es apertium-es-it
-  festival festvox-us-slt-hts flite espeak-ng
-  fluidsynth timgm6mb-soundfont)
+# Debian packages the server needs: scripts/apt-packages.txt (one per line, # comments), the
+# list deploy/Dockerfile installs too. An array here, so callers can append (scripts/test).
+TYMPAN_APT_PACKAGES=()
+while read -r tympan_pkg _; do
+  if [[ -n "$tympan_pkg" ]]; then TYMPAN_APT_PACKAGES+=("$tympan_pkg"); fi
+done < <(sed 's/#.*//' "$ROOT/scripts/apt-packages.txt")
+unset tympan_pkg
 # npm is only needed to bootstrap; an npm already on PATH (nvm, NodeSource...) is fine.
 command -v npm >/dev/null 2>&1 || TYMPAN_APT_PACKAGES+=(nodejs npm)
 

@@ -18,7 +18,7 @@ Usage: tympan <command>
   speak TEXT        text to speech, here or on a server (tympan speak --help)
   translate FILE --to es [--speak]        speech translation: subtitles and speech, here or on a server (tympan translate --help)
   migrate        apply database migrations
-  admin …        manage users, sweep expired files (tympan admin --help)
+  admin …        manage users, sweep expired files, back up and restore (tympan admin --help)
   doctor         check Node, configuration, database and engines
   doctor --production   the production deployment checklist, item by item
   --version      print the version

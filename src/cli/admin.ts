@@ -1,14 +1,19 @@
+import fs from 'node:fs'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import pino from 'pino'
+import { loadConfig } from '../config/load-config.ts'
 import { createContainer } from '../container.ts'
-import { localFileStores } from '../storage/local-storage.ts'
+import { openDatabase } from '../db/database.ts'
+import { localFileStores, localStorage } from '../storage/local-storage.ts'
 import { HttpProblem } from '../http/problem.ts'
 import { ROLES, TIERS } from '../access/permissions.ts'
 import { revocationBus } from '../modules/auth/revocation-bus.ts'
 import { generatePassword } from '../modules/users/users.service.ts'
 import { CliError, openRuntime, readStdin } from './runtime.ts'
 import { ADMIN_HELP } from './help.ts'
+import { createBackup, restoreBackup, type BackupSummary } from './backup.ts'
+import { askServer, controlSocketPath } from './control-socket.ts'
 
 
 export async function adminCommand (argv: string[]): Promise<void> {
@@ -25,6 +30,10 @@ export async function adminCommand (argv: string[]): Promise<void> {
   })
   const [group, command, ...rest] = positionals
   if (group === 'sweep' && !values.help) return sweep()
+  if ((group === 'backup' || group === 'restore') && !values.help) {
+    if (!command || rest.length > 0) throw new CliError(`expected: tympan admin ${group} DIR`)
+    return group === 'backup' ? backup(command) : restore(command)
+  }
   if (values.help || group !== 'user' || !command) {
     console.log(ADMIN_HELP)
     if (!values.help) throw new CliError('expected: tympan admin user <command>')
@@ -125,6 +134,42 @@ async function sweep (): Promise<void> {
   } finally {
     await db.close()
   }
+}
+
+const SCALED_BACKUP = 'tympan admin backup and restore cover the embedded database (PGlite) and local files. With DATABASE_URL, back up PostgreSQL with pg_dump (restore with pg_restore) and the object store with bucket versioning or its own replication: docs/operations.md, "Backup and restore".'
+
+async function backup (dir: string): Promise<void> {
+  const config = loadConfig()
+  if (config.databaseUrl) throw new CliError(SCALED_BACKUP)
+  const target = path.resolve(dir)
+  const online = await askServer<BackupSummary>(controlSocketPath(config.dataDir), { command: 'backup', dir: target })
+  if (online && !online.ok) throw new CliError(`the running server could not back up: ${online.error}`)
+  let summary: BackupSummary
+  if (online?.ok) {
+    summary = online.result
+  } else {
+    const pgliteDir = path.join(config.dataDir, 'db')
+    if (!fs.existsSync(pgliteDir)) throw new CliError(`There is no embedded database in ${config.dataDir} (TYMPAN_DATA_DIR) to back up.`)
+    // No migrations: a backup changes nothing, and restores the schema it found.
+    const db = await openDatabase({ databaseUrl: '', pgliteDir })
+    try {
+      summary = await createBackup({ pglite: db.pglite!, storage: localStorage(path.join(config.dataDir, 'files')), holdDeletes: async () => async () => {} }, target)
+    } finally {
+      await db.close()
+    }
+  }
+  const { users, files, jobs } = summary.counts
+  console.log(`Backed up ${users} user(s), ${files} file(s) and ${jobs} job(s)${online ? ' from the running server' : ''}: the database and ${summary.objects} object(s), ${(summary.bytes / 1e6).toFixed(1)} MB, into ${summary.dir}.`)
+  if (summary.absent > 0) console.log(`${summary.absent} upload(s) were still arriving; the restore leaves them out.`)
+}
+
+async function restore (dir: string): Promise<void> {
+  const config = loadConfig()
+  if (config.databaseUrl) throw new CliError(SCALED_BACKUP)
+  const summary = await restoreBackup(path.resolve(dir), config.dataDir)
+  const { users, files, jobs } = summary.counts
+  console.log(`Restored ${users} user(s), ${files} file(s), ${jobs} job(s) and ${summary.objects} object(s) from the backup of ${summary.createdAt} (Tympan ${summary.tympan}) into ${summary.dataDir}.`)
+  console.log('Start the server with the same secrets (JWT_SECRET_KEY, CSRF_SECRET_KEY, SESSION_SECRET_KEY) to keep sessions; it applies any newer migrations as it starts.')
 }
 
 function pick<T extends string> (value: string | undefined, allowed: readonly T[], what: string): T {

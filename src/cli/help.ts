@@ -1,6 +1,8 @@
 // Help texts live apart from the commands, so `tympan --help` loads none of them.
 
 export const ADMIN_HELP = `tympan admin sweep             delete expired files, finished jobs past retention and abandoned uploads now
+tympan admin backup DIR        copy the embedded database and its files into DIR (new or empty), while serving too
+tympan admin restore DIR       restore such a backup into TYMPAN_DATA_DIR (absent or empty; no server running on it)
 tympan admin user <command>
 
   create --email E [--role member|admin|viewer] [--tier free|premium|enterprise] [--password-stdin]
@@ -13,7 +15,15 @@ tympan admin user <command>
 
 Without --password-stdin a strong password is generated and printed once. Either way the
 password of create and reset-password is one-time: the user must change it at first sign-in,
-and it stops working after ONE_TIME_PASSWORD_HOURS (72).`
+and it stops working after ONE_TIME_PASSWORD_HOURS (72).
+
+backup works on the embedded default (PGlite and local files): a consistent snapshot of the
+database, the files and artifacts it references, and manifest.json with every file's sha256.
+When tympan serve runs on TYMPAN_DATA_DIR the server writes it (ask through its control socket,
+so DIR must be writable by the server's user). restore checks every file against the manifest
+and refuses a mismatch, a non-empty data directory or a running server. Secrets are not in a
+backup: start the restored server with the same ones. With DATABASE_URL (PostgreSQL) and
+object storage use pg_dump and bucket versioning instead (docs/operations.md).`
 
 export const JOB_HELP = `tympan transcribe FILE [--format txt|srt|vtt|json] [--language en] [--engine pocketsphinx|whisper] [--out PATH]
 tympan analyze FILE [--out DIR]

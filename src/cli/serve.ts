@@ -1,17 +1,26 @@
+import path from 'node:path'
 import closeWithGrace from 'close-with-grace'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Db } from '../db/database.ts'
 import { buildApp } from '../app.ts'
 import { bootstrapAdmin, removeSpentInitialPassword } from '../modules/users/bootstrap.ts'
 import { initialPasswordFile } from '../config/initial-password-file.ts'
 import { developmentWarnings } from '../config/config.ts'
+import { deferrableDeletes } from '../storage/deferred-deletes.ts'
+import { localFileStores } from '../storage/local-storage.ts'
+import type { Storage } from '../storage/storage.ts'
+import { createBackup } from './backup.ts'
+import { controlSocketPath, listenControl, type ControlServer } from './control-socket.ts'
 import { openRuntime } from './runtime.ts'
 
 const HOUSEKEEPING_MS = 3_600_000
 
 export async function serve (): Promise<void> {
   const { config, db, applied } = await openRuntime()
-  const app = await buildApp({ config, db }).catch((error: unknown) => abortStart(error, db))
+  const files = localFileStores(path.join(config.dataDir, 'files'))
+  // An online backup (`tympan admin backup`) holds object deletes while it copies.
+  const deletes = deferrableDeletes(files.storage)
+  const app = await buildApp({ config, db, stores: { ...files, storage: deletes.storage } }).catch((error: unknown) => abortStart(error, db))
   if (applied.length > 0) app.log.info({ applied }, 'database migrated')
   for (const warning of developmentWarnings(config)) app.log.warn(warning)
 
@@ -47,6 +56,7 @@ export async function serve (): Promise<void> {
   sweeping.unref()
 
   await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => abortStart(error, db, app))
+  const control = await startControl(config.dataDir, db, files.storage, deletes.hold, app.log)
 
   // Stop accepting, let in-flight requests finish, then close the database. Installed only once
   // listening: close-with-grace exits 0 on beforeExit, which would hide a failed start.
@@ -55,8 +65,24 @@ export async function serve (): Promise<void> {
     else app.log.info({ signal }, 'shutting down')
     clearInterval(housekeeping)
     clearInterval(sweeping)
+    await control?.close()
     await app.close()
     await db.close()
+  })
+}
+
+/**
+ * On the embedded database only this process can read it, so `tympan admin backup` asks it
+ * through the control socket. A socket that cannot be made (a data directory path past the
+ * 107-byte limit of Unix sockets) costs only the online backup: the server still serves.
+ */
+async function startControl (dataDir: string, db: Db, storage: Storage, holdDeletes: () => Promise<() => Promise<void>>, log: FastifyBaseLogger): Promise<ControlServer | undefined> {
+  const { pglite } = db
+  if (!pglite) return undefined
+  const file = controlSocketPath(dataDir)
+  return await listenControl(file, (dir) => createBackup({ pglite, storage, holdDeletes }, dir), log).catch((error: unknown) => {
+    log.warn({ err: error, file }, 'no control socket: tympan admin backup will not run while this server does')
+    return undefined
   })
 }
 

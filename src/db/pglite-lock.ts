@@ -25,6 +25,18 @@ export function acquirePgliteLock (dataDir: string): () => void {
   throw new DatabaseInUseError(`Could not lock the embedded database ${dataDir}`)
 }
 
+/** The live process holding the lock of `dataDir`, if any (a stale lock names a dead one). */
+export function pgliteLockOwner (dataDir: string): number | undefined {
+  const file = path.join(path.dirname(dataDir), `${path.basename(dataDir)}.lock`)
+  let owner: number
+  try {
+    owner = Number(fs.readFileSync(file, 'utf8'))
+  } catch {
+    return undefined
+  }
+  return owner && owner !== process.pid && isAlive(owner) ? owner : undefined
+}
+
 export class DatabaseInUseError extends Error {
   override name = 'DatabaseInUseError'
 }
