@@ -71,6 +71,8 @@ export async function startRedis (): Promise<Service> {
   }
 }
 
+const idOf = (flag: '-u' | '-g') => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim())
+
 const PG_BIN = (() => {
   const root = '/usr/lib/postgresql'
   const versions = fs.existsSync(root) ? fs.readdirSync(root).sort((a, b) => Number(b) - Number(a)) : []
@@ -95,10 +97,12 @@ export async function startPostgres (): Promise<Service> {
   const done = spawnSync(init.cmd, init.args, { encoding: 'utf8' })
   if (done.status !== 0) throw new Error(`initdb failed: ${done.stderr.slice(-500)}`)
 
+  // The server itself runs as `postgres` (spawn's uid/gid), not under runuser: runuser does not
+  // pass SIGINT on, so stop() left the server running and start() found the port still open.
+  const owner = asPostgres ? { uid: idOf('-u'), gid: idOf('-g') } : {}
   let child: ChildProcess | undefined
   const start = async () => {
-    const server = run('postgres', ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'])
-    child = spawn(server.cmd, server.args, { stdio: 'ignore' })
+    child = spawn(path.join(PG_BIN, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'], { stdio: 'ignore', ...owner })
     await waitForPort(port, 20_000)
   }
   await start()
