@@ -44,7 +44,7 @@ import { createMetrics } from './observability/metrics.ts'
 import { metricsRoutes } from './modules/monitoring/metrics.routes.ts'
 import { registerMetrics } from './observability/request-metrics.ts'
 import { VERSION } from './version.ts'
-import { localFileStores } from './storage/local-storage.ts'
+import { fileStoresFor } from './storage/file-stores.ts'
 import { webPageFallback, webRoutes, type WebUi } from './modules/web/web.routes.ts'
 import type { FileStores } from './storage/storage.ts'
 
@@ -110,7 +110,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const serviceUser = config.internalApiKeys.length > 0 ? await ensureServiceUser(usersRepository(db.kysely)) : undefined
   const revocations = revocationBus(db, app.log)
   app.addHook('onClose', () => revocations.close())
-  const stores = options.stores ?? localFileStores(path.join(config.dataDir, 'files'))
+  const stores = options.stores ?? fileStoresFor(config)
   const container = createContainer(config, db, stores, app.log, { revocations, metrics, ...(serviceUser ? { serviceUser } : {}), ...(options.eventStreamBeatMs ? { eventStreamBeatMs: options.eventStreamBeatMs } : {}) })
   app.decorate('container', container)
   // The queue must be up before the first job is accepted; workers only where configured.

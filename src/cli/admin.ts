@@ -1,8 +1,7 @@
-import path from 'node:path'
 import { parseArgs } from 'node:util'
 import pino from 'pino'
 import { createContainer } from '../container.ts'
-import { localFileStores } from '../storage/local-storage.ts'
+import { fileStoresFor } from '../storage/file-stores.ts'
 import { HttpProblem } from '../http/problem.ts'
 import { ROLES, TIERS } from '../access/permissions.ts'
 import { revocationBus } from '../modules/auth/revocation-bus.ts'
@@ -39,7 +38,7 @@ export async function adminCommand (argv: string[]): Promise<void> {
   // set-role, reset-password) tells them over the same bus as the HTTP admin API does, from
   // the repositories. On PGlite no server can be running while the CLI holds the database.
   const revocations = revocationBus(db)
-  const { users, signals } = createContainer(config, db, localFileStores(path.join(config.dataDir, 'files')), pino({ level: 'silent' }), { revocations })
+  const { users, signals } = createContainer(config, db, fileStoresFor(config), pino({ level: 'silent' }), { revocations })
   try {
     const byEmail = async (email: string | undefined) => {
       if (!email) throw new CliError(`tympan admin user ${command} needs an EMAIL`)
@@ -115,7 +114,7 @@ const oneTimeNote = (hours: number) =>
 async function sweep (): Promise<void> {
   const { config, db } = await openRuntime()
   try {
-    const { retention, signals } = createContainer(config, db, localFileStores(path.join(config.dataDir, 'files')), pino({ level: 'silent' }))
+    const { retention, signals } = createContainer(config, db, fileStoresFor(config), pino({ level: 'silent' }))
     try {
       const report = await retention.sweep()
       console.log(`Deleted ${report.expiredFiles} expired file(s), ${report.staleStaged} stale staged file(s), ${report.expiredResumable} abandoned resumable upload(s), ${report.expiredTranslationLogs} expired translation log row(s).`)
