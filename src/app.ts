@@ -40,6 +40,7 @@ import { RequestLogController } from './http/request-log.ts'
 import { registerValidation } from './http/validation.ts'
 import { registerGuard } from './guard/guard.ts'
 import { registerRateLimit } from './guard/rate-limit.hook.ts'
+import { memorySlots, redisSlots } from './guard/slot.store.ts'
 import { createMetrics } from './observability/metrics.ts'
 import { metricsRoutes } from './modules/monitoring/metrics.routes.ts'
 import { registerMetrics } from './observability/request-metrics.ts'
@@ -55,7 +56,7 @@ export interface AppOptions {
   stores?: FileStores
   /** Replaces the JSON logger (tests pass a stream to inspect, or false). */
   logger?: Parameters<typeof Fastify>[0] extends infer O ? O extends { logger?: infer L } ? L : never : never
-  /** Prefix of the rate-limit counter keys (tests keep their Redis counters apart with it). */
+  /** Prefix of the rate-limit counter and event-stream slot keys (tests keep their Redis keys apart with it). */
   rateLimitKeyPrefix?: string
   /** Keep-alive and credential re-check interval of event streams (15 s; tests shorten it). */
   eventStreamBeatMs?: number
@@ -111,7 +112,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const revocations = revocationBus(db, app.log)
   app.addHook('onClose', () => revocations.close())
   const stores = options.stores ?? fileStoresFor(config)
-  const container = createContainer(config, db, stores, app.log, { revocations, metrics, ...(serviceUser ? { serviceUser } : {}), ...(options.eventStreamBeatMs ? { eventStreamBeatMs: options.eventStreamBeatMs } : {}) })
+  // Event-stream slots in Redis hold their limits across every API node; in memory, per process.
+  const streamSlots = config.redisUrl ? redisSlots(config.redisUrl, app.log, `${options.rateLimitKeyPrefix ?? 'tympan'}:streams`) : memorySlots()
+  app.addHook('onClose', () => streamSlots.close())
+  const container = createContainer(config, db, stores, app.log, { revocations, metrics, streamSlots, ...(serviceUser ? { serviceUser } : {}), ...(options.eventStreamBeatMs ? { eventStreamBeatMs: options.eventStreamBeatMs } : {}) })
   app.decorate('container', container)
   // The queue must be up before the first job is accepted; workers only where configured.
   app.addHook('onReady', async () => {

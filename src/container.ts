@@ -38,12 +38,13 @@ import { jobsRepository } from './modules/jobs/jobs.repository.ts'
 import { jobsRetention } from './modules/jobs/jobs.retention.ts'
 import { jobsService } from './modules/jobs/jobs.service.ts'
 import { streamLimiter } from './modules/jobs/jobs.stream-limit.ts'
+import type { SlotStore } from './guard/slot.store.ts'
 import { translationLogsRepository } from './modules/translate/translate.repository.ts'
 import { translationService } from './modules/translate/translate.service.ts'
 import os from 'node:os'
 
 /** Wires repositories into services. Each service gets only what it uses. */
-export function createContainer (config: Config, db: Db, { storage, workspace }: FileStores, log: FastifyBaseLogger, options: { serviceUser?: PrincipalUser, revocations?: RevocationBus, metrics?: Metrics, eventStreamBeatMs?: number } = {}) {
+export function createContainer (config: Config, db: Db, { storage, workspace }: FileStores, log: FastifyBaseLogger, options: { serviceUser?: PrincipalUser, revocations?: RevocationBus, metrics?: Metrics, eventStreamBeatMs?: number, streamSlots?: SlotStore } = {}) {
   const changed = async () => { await options.revocations?.publish() }
   const repos = {
     users: usersRepository(db.kysely, changed),
@@ -88,7 +89,7 @@ export function createContainer (config: Config, db: Db, { storage, workspace }:
     jobs,
     signals,
     auth,
-    limiter: streamLimiter({ user: perUser, address: perAddress, internal_key: perInternalKey }),
+    limiter: streamLimiter({ user: perUser, address: perAddress, internal_key: perInternalKey }, options.streamSlots),
     maxLifeMs,
     ...(options.revocations ? { revocations: options.revocations } : {}),
     ...(options.eventStreamBeatMs ? { keepAliveMs: options.eventStreamBeatMs } : {})

@@ -433,10 +433,12 @@ async function scenarioFull (c: Cluster, runDir: string): Promise<void> {
     // Same database and secrets; only its storage differs (so objects() does not see it).
     const layout: Layout = { ...c.layout, sharedFiles: mount, env: { ...c.layout.env, STORAGE_URL: '' } }
     node = await startApi(layout, 'api-full')
+    // 3.3 MiB: the fourth or fifth fills the 16 MiB.
+    const big = makeWav(path.join(runDir, 'big.wav'), 18)
     const accepted: string[] = []
     const statuses: Answer[] = []
-    for (let i = 0; i < 12; i++) {
-      const answer = await upload(node, c.adminKey, c.wav)
+    for (let i = 0; i < 20; i++) {
+      const answer = await upload(node, c.adminKey, big, 60_000)
       statuses.push(answer)
       if (answer.outcome === 201) accepted.push(idOf(answer))
       else if (statuses.filter((s) => s.outcome !== 201).length >= 3) break
@@ -450,13 +452,13 @@ async function scenarioFull (c: Cluster, runDir: string): Promise<void> {
     const staged = fs.existsSync(staging) ? fs.readdirSync(staging).length : 0
     // Recovery: delete one accepted file, then the next upload fits.
     if (accepted[0]) await expect(204, `${node.url}/api/v1/files/${accepted[0]}`, { method: 'DELETE', headers: auth(c.adminKey) })
-    const again = await upload(node, c.adminKey, c.wav)
+    const again = await upload(node, c.adminKey, big, 60_000)
     if (again.outcome === 201) await expect(204, `${node.url}/api/v1/files/${idOf(again)}`, { method: 'DELETE', headers: auth(c.adminKey) })
     for (const id of accepted.slice(1)) await expect(204, `${node.url}/api/v1/files/${id}`, { method: 'DELETE', headers: auth(c.adminKey) })
     const ok = clear507 && agree.ok && partial === 0 && staged === 0 && again.outcome === 201
     const sample = refused[0] ? `${refused[0].outcome} ${refused[0].type.split(';')[0]} ${refused[0].body.slice(0, 160)}` : 'none'
     record({
-      scenario: `5b. local storage full (16 MiB tmpfs, ${(c.wav.length / 1048576).toFixed(1)} MiB uploads)`,
+      scenario: `5b. local storage full (16 MiB tmpfs, ${(big.length / 1048576).toFixed(1)} MiB uploads)`,
       result: ok ? 'pass' : 'FAIL',
       measured: `${formatCounts(countOutcomes(statuses.map((s) => s.outcome)))}; first refusal: ${sample}; rows without object ${agree.rowsWithoutObject}, objects without row ${agree.objectsWithoutRow}, incomplete writes ${partial}, staging entries ${staged}; after deleting one file: ${again.outcome}`
     })
@@ -493,8 +495,9 @@ async function scenarioThroughput (c: Cluster): Promise<void> {
 
 // --- main ------------------------------------------------------------------------------
 
-function makeWav (file: string): Buffer {
-  execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=3', '-f', 'lavfi', '-i', 'anoisesrc=d=3:c=pink:a=0.1:r=48000', '-filter_complex', 'amix=inputs=2', '-ac', '2', '-c:a', 'pcm_s16le', file])
+/** A tone in pink noise, 48 kHz stereo 16-bit: 3 s is 0.55 MiB. */
+function makeWav (file: string, seconds: number): Buffer {
+  execFileSync('ffmpeg', ['-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${seconds}`, '-f', 'lavfi', '-i', `anoisesrc=d=${seconds}:c=pink:a=0.1:r=48000`, '-filter_complex', 'amix=inputs=2', '-ac', '2', '-c:a', 'pcm_s16le', file])
   return fs.readFileSync(file)
 }
 
@@ -565,7 +568,7 @@ async function main (): Promise<void> {
     const b = await startApi(layout, 'api-b')
     const workers = [await startWorker(layout, 'worker-1', { WORKER_CONCURRENCY: '1' }), await startWorker(layout, 'worker-2', { WORKER_CONCURRENCY: '1' })]
     const adminKey = (await createKey(a, await login(a, ADMIN.email, ADMIN.password), SCOPES)).key
-    const wav = makeWav(path.join(runDir, 'tone.wav'))
+    const wav = makeWav(path.join(runDir, 'tone.wav'), 3)
     const file = await upload(a, adminKey, wav, 60_000)
     if (file.outcome !== 201) throw new Error(`upload answered ${file.outcome}: ${file.body}`)
     const cluster: Cluster = { layout, api: [a, b], workers, adminKey, fileId: idOf(file), wav }

@@ -6,6 +6,7 @@ import pg from 'pg'
 import { PGliteDialect } from './pglite-dialect.ts'
 import { acquirePgliteLock } from './pglite-lock.ts'
 import type { Database } from './schema.ts'
+import { isConnectionError, markUnavailable } from './unavailable.ts'
 
 export type Backend = 'pglite' | 'postgres'
 
@@ -43,6 +44,11 @@ export interface DbOptions {
 // database produced them. Tympan's counters never approach 2^53.
 const INT8_OID = 20
 const parseInt8 = (value: string): number => Number(value)
+
+// Waiting for a connection from the pool (or for a new one) past this is an outage.
+const CONNECT_TIMEOUT_MS = 5000
+// No request of Tympan's runs a query this long; a socket that stays silent this long is dead.
+const QUERY_TIMEOUT_MS = 30_000
 
 export async function openDatabase (options: DbOptions): Promise<Db> {
   return options.databaseUrl ? openPostgres(options) : openPglite(options)
@@ -93,7 +99,9 @@ async function openPostgres (options: DbOptions): Promise<Db> {
   const pool = new pg.Pool({
     connectionString: options.databaseUrl,
     max: 10,
-    connectionTimeoutMillis: 5000,
+    // An unreachable server is answered 503 within these bounds, never a hanging request.
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
     ...(options.schema ? { options: `-c search_path=${quoteIdent(options.schema)}` } : {}),
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -102,14 +110,17 @@ async function openPostgres (options: DbOptions): Promise<Db> {
   })
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => {})
-  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool: marking(pool) }) })
   return {
     backend: 'postgres',
     kysely,
     pool,
     connectionString: options.databaseUrl,
     async transactionScript (fn) {
-      const client = await pool.connect()
+      const client = await pool.connect().catch((error: unknown) => { throw markUnavailable(error) })
+      let broken = false
+      const onError = () => { broken = true }
+      client.on('error', onError)
       try {
         await client.query('BEGIN')
         await fn({
@@ -118,10 +129,11 @@ async function openPostgres (options: DbOptions): Promise<Db> {
         })
         await client.query('COMMIT')
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => {})
-        throw error
+        if (!broken) await client.query('ROLLBACK').catch(() => {})
+        throw markUnavailable(error)
       } finally {
-        client.release()
+        client.removeListener('error', onError)
+        client.release(broken)
       }
     },
     async ping () { await sql`select 1`.execute(kysely) },
@@ -132,6 +144,38 @@ async function openPostgres (options: DbOptions): Promise<Db> {
       if (!pool.ended) await pool.end()
     }
   }
+}
+
+/**
+ * The pool as Kysely sees it: every connection error marked as the database being
+ * unavailable, so that a request that needs it is answered 503, not 500.
+ */
+function marking (pool: pg.Pool) {
+  const rethrow = (error: unknown): never => { throw markUnavailable(error) }
+  return {
+    async connect () {
+      const client = await pool.connect().catch(rethrow)
+      let broken = false
+      // The pool takes its own 'error' listener off a client it hands out: a connection that
+      // the server ends meanwhile would emit 'error' unheard, and crash the process.
+      const onError = () => { broken = true }
+      client.on('error', onError)
+      return {
+        query: (...args: unknown[]) => {
+          const result = (client.query as (...a: unknown[]) => unknown)(...args)
+          return result instanceof Promise
+            ? result.catch((error: unknown) => { broken ||= isConnectionError(error); return rethrow(error) })
+            : result
+        },
+        // A connection that failed goes, rather than back to the pool.
+        release: () => {
+          client.removeListener('error', onError)
+          client.release(broken)
+        }
+      }
+    },
+    end: () => pool.end()
+  } as unknown as pg.Pool
 }
 
 export function quoteIdent (name: string): string {

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
-import { Redis } from 'ioredis'
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible'
 import type { LimitState } from './rate-limit.policy.ts'
+import { watchedRedis } from './redis-client.ts'
 
 export interface BudgetSpec {
   /** Part of the counter key: budgets with the same name share counters across processes. */
@@ -53,31 +53,13 @@ export function memoryStore (prefix = 'tympan:rl'): RateLimitStore {
  * Counters in Redis, shared by every server process. Rate limiting must never take the API
  * down with it: while Redis is unreachable each limiter answers from its own memory
  * counters (the library's insurance limiter), so the budget is per process for that time.
- * Commands fail fast (no offline queue, short timeouts) instead of stalling requests, and
- * the outage is logged once when it starts and once when Redis is back.
  */
 export function redisStore (url: string, log: FastifyBaseLogger, prefix = 'tympan:rl'): RateLimitStore {
-  const client = new Redis(url, {
-    enableOfflineQueue: false,
-    connectTimeout: 1000,
-    commandTimeout: 500,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000)
+  const redis = watchedRedis(url, log, {
+    down: 'Redis is unreachable: rate limits fall back to per-process memory counters until it is back',
+    up: 'Redis is reachable again: rate limits use the shared counters'
   })
-  let down = false
-  const lost = (error?: Error) => {
-    if (down) return
-    down = true
-    log.warn({ err: error }, 'Redis is unreachable: rate limits fall back to per-process memory counters until it is back')
-  }
-  client.on('error', lost)
-  client.on('close', () => lost())
-  client.on('ready', () => {
-    if (!down) return
-    down = false
-    log.info('Redis is reachable again: rate limits use the shared counters')
-  })
+  const client = redis.client
 
   const counter: Counter = (keyPrefix, points, duration) => new RateLimiterRedis({
     storeClient: client,
@@ -93,9 +75,6 @@ export function redisStore (url: string, log: FastifyBaseLogger, prefix = 'tympa
   return {
     backend: 'redis',
     budget: (spec) => budgetOn(counter, prefix, spec),
-    async close () {
-      down = true // a deliberate disconnect is not an outage to report
-      client.disconnect()
-    }
+    async close () { redis.close() }
   }
 }

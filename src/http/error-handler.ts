@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { storageFailureKind } from '../storage/storage-errors.ts'
-import { HttpProblem } from './problem.ts'
+import { HttpProblem, unavailableMark } from './problem.ts'
 import { methodMatcher } from './route-methods.ts'
 
 const NEVER_ALLOWED = new Set(['TRACE', 'TRACK', 'CONNECT'])
@@ -69,6 +69,18 @@ export function problemParts (error: FastifyError, request: FastifyRequest): Pro
   if (error.validation) {
     const { detail, errors } = describeValidation(error)
     return { status: 422, detail, extra: { errors, ...(errors[0] ? { field: errors[0].field } : {}) }, headers: {} }
+  }
+  const unavailable = unavailableMark(error)
+  if (unavailable) {
+    request.log.warn({ err: error }, `request failed: the ${unavailable.what} is unavailable`)
+    const retry = String(Math.max(1, Math.ceil(unavailable.retryAfterSec)))
+    return {
+      status: 503,
+      title: `${unavailable.what[0]!.toUpperCase()}${unavailable.what.slice(1)} unavailable`,
+      detail: `The ${unavailable.what} is not reachable right now; retry in ${retry} s`,
+      extra: {},
+      headers: { 'retry-after': retry }
+    }
   }
   const status = error.statusCode ?? 500
   if (status >= 400 && status < 500) {

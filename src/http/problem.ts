@@ -27,3 +27,18 @@ export const conflict = (detail: string) => new HttpProblem(409, 'Conflict', det
 export const unprocessable = (detail: string, extra?: Record<string, unknown>) => new HttpProblem(422, 'Unprocessable Content', detail, { extra })
 export const tooManyRequests = (detail: string, retryAfterSec: number) =>
   new HttpProblem(429, 'Too Many Requests', detail, { headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSec))) } })
+
+/**
+ * A dependency that is down for now (the database, an object store). Lower layers mark their
+ * errors with this property instead of importing this file; the error handler answers them
+ * 503 "<What> unavailable" with Retry-After, never the generic 500.
+ */
+export interface UnavailableMark {
+  what: string
+  retryAfterSec: number
+}
+
+export function unavailableMark (error: unknown): UnavailableMark | undefined {
+  const mark = (error as { unavailable?: Partial<UnavailableMark> } | null)?.unavailable
+  return mark && typeof mark.what === 'string' && typeof mark.retryAfterSec === 'number' ? { what: mark.what, retryAfterSec: mark.retryAfterSec } : undefined
+}

@@ -71,8 +71,6 @@ export async function startRedis (): Promise<Service> {
   }
 }
 
-const idOf = (flag: '-u' | '-g') => Number(spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' }).stdout.trim())
-
 const PG_BIN = (() => {
   const root = '/usr/lib/postgresql'
   const versions = fs.existsSync(root) ? fs.readdirSync(root).sort((a, b) => Number(b) - Number(a)) : []
@@ -97,12 +95,10 @@ export async function startPostgres (): Promise<Service> {
   const done = spawnSync(init.cmd, init.args, { encoding: 'utf8' })
   if (done.status !== 0) throw new Error(`initdb failed: ${done.stderr.slice(-500)}`)
 
-  // The server itself runs as `postgres` (spawn's uid/gid), not under runuser: runuser does not
-  // pass SIGINT on, so stop() left the server running and start() found the port still open.
-  const owner = asPostgres ? { uid: idOf('-u'), gid: idOf('-g') } : {}
   let child: ChildProcess | undefined
   const start = async () => {
-    child = spawn(path.join(PG_BIN, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'], { stdio: 'ignore', ...owner })
+    const server = run('postgres', ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'])
+    child = spawn(server.cmd, server.args, { stdio: 'ignore' })
     await waitForPort(port, 20_000)
   }
   await start()
@@ -114,13 +110,20 @@ export async function startPostgres (): Promise<Service> {
     if (attempt > 50) throw new Error(`CREATE DATABASE failed: ${created.stderr.slice(-500)}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
+  // Fast shutdown (ends sessions, no wait for clients) through pg_ctl: a signal to runuser
+  // reaches PostgreSQL as SIGTERM, its smart shutdown, which waits for every client to leave.
+  const stop = async () => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return
+    const stopped = run('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w'])
+    spawnSync(stopped.cmd, stopped.args, { stdio: 'ignore' })
+    await stopChild(child, 'SIGINT')
+  }
   return {
     url: `postgres://postgres@127.0.0.1:${port}/tympan`,
     start,
-    // SIGINT: PostgreSQL's fast shutdown (ends sessions, no wait for clients).
-    stop: async () => { await stopChild(child, 'SIGINT') },
+    stop,
     close: async () => {
-      await stopChild(child, 'SIGINT')
+      await stop()
       fs.rmSync(dir, { recursive: true, force: true })
     }
   }

@@ -42,7 +42,7 @@ describe('jobEventStreams', () => {
     const body = await text(await open(principal({ tokenExpiresAt: new Date(Date.now() + 150) })))
     assert.ok(Date.now() - started < 5000)
     assert.equal(lastEvent(body), 'event: error\ndata: {"reason":"token_expired"}')
-    assert.equal(limiter.open(userSlots), 0)
+    assert.equal(await limiter.open(userSlots), 0)
   })
 
   it('ends at its maximum life without an error event', async () => {
@@ -50,7 +50,7 @@ describe('jobEventStreams', () => {
     const body = await text(await open())
     assert.doesNotMatch(body, /event: error/)
     assert.match(body, /^retry: \d+/)
-    assert.equal(limiter.open(userSlots), 0)
+    assert.equal(await limiter.open(userSlots), 0)
   })
 
   it('re-checks the credential on each beat and ends with credential_revoked once it fails', async () => {
@@ -59,7 +59,7 @@ describe('jobEventStreams', () => {
     const body = await text(await open())
     assert.equal(checks, 3)
     assert.equal(lastEvent(body), 'event: error\ndata: {"reason":"credential_revoked"}')
-    assert.equal(limiter.open(userSlots), 0)
+    assert.equal(await limiter.open(userSlots), 0)
   })
 
   it('re-checks at once, past the cache, when the revocation bus fires', async () => {
@@ -79,19 +79,19 @@ describe('jobEventStreams', () => {
   it('ends, and frees the slot, when the re-check itself fails or the client goes away', async () => {
     const failing = streams({ auth: { stillValid: async () => { throw new Error('database down') } } })
     assert.doesNotMatch(await text(await failing.open()), /event: error/)
-    assert.equal(failing.limiter.open(userSlots), 0)
+    assert.equal(await failing.limiter.open(userSlots), 0)
 
     const { limiter, open } = streams()
     const stream = await open()
-    assert.equal(limiter.open(userSlots), 1)
+    assert.equal(await limiter.open(userSlots), 1)
     stream.destroy()
     await new Promise((resolve) => setImmediate(resolve))
-    assert.equal(limiter.open(userSlots), 0)
+    assert.equal(await limiter.open(userSlots), 0)
   })
 
   it('holds no slot when the job is not the caller\'s', async () => {
     const { limiter, open } = streams({ jobs: { events: async () => { throw notFound('Job') }, eventsAfter: async () => ({ job, events: [] }), artifactsOf: async () => [] } })
     await assert.rejects(open(), /Job was not found/)
-    assert.equal(limiter.open(userSlots), 0)
+    assert.equal(await limiter.open(userSlots), 0)
   })
 })

@@ -56,7 +56,7 @@ export function jobEventStreams (deps: JobEventStreamsDeps) {
     async open ({ principal, ip, jobId, afterId, log }: OpenStream): Promise<Readable> {
       const now = Date.now()
       const endsAt = Math.min(now + deps.maxLifeMs, principal.tokenExpiresAt?.getTime() ?? Infinity)
-      const slot = deps.limiter.acquire(streamClaims(principal, ip), endsAt, now)
+      const slot = await deps.limiter.acquire(streamClaims(principal, ip), endsAt - now)
       if (!slot.ok) {
         throw new HttpProblem(429, 'Too Many Requests',
           `Too many open event streams: at most ${slot.limit} ${BUCKET_NAMES[slot.bucket]}; close one, or retry when one ends`,

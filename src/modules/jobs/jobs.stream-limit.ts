@@ -1,8 +1,9 @@
 import { addressKey } from '../../guard/rate-limit.policy.ts'
 import type { Principal } from '../../access/permissions.ts'
+import { memorySlots, type SlotStore } from '../../guard/slot.store.ts'
 
 /**
- * Counts the event streams open in this process by their owners, so that one caller cannot
+ * Counts the event streams open by their owners, so that one caller cannot
  * hold an unbounded number of connections. A stream takes one slot in each of its buckets
  * and gives them all back when it ends, however it ends.
  */
@@ -30,46 +31,24 @@ export function streamClaims (principal: Principal, ip: string): StreamClaim[] {
 }
 
 export interface StreamLimiter {
-  /** `until` is when the stream will end at the latest: a refusal says how long until a slot frees. */
-  acquire: (claims: readonly StreamClaim[], until: number, now: number) => Acquired
-  open: (claim: StreamClaim) => number
+  /** `lifeMs`: the stream ends within this long at the latest; a refusal says how long until a slot frees. */
+  acquire: (claims: readonly StreamClaim[], lifeMs: number) => Promise<Acquired>
+  open: (claim: StreamClaim) => Promise<number>
 }
 
-export function streamLimiter (limits: StreamLimits): StreamLimiter {
-  // bucket:id → the deadlines of the streams holding a slot there.
-  const slots = new Map<string, Set<{ until: number }>>()
+/**
+ * The streams' slots in a slot store: this process's memory, or Redis so that the limits
+ * hold across every API node.
+ */
+export function streamLimiter (limits: StreamLimits, store: SlotStore = memorySlots()): StreamLimiter {
   const keyOf = (claim: StreamClaim) => `${claim.bucket}:${claim.id}`
-
   return {
-    acquire (claims, until, now) {
-      for (const claim of claims) {
-        const held = slots.get(keyOf(claim))
-        if (held && held.size >= limits[claim.bucket]) {
-          const soonest = Math.min(...[...held].map((slot) => slot.until))
-          return { ok: false, bucket: claim.bucket, limit: limits[claim.bucket], retryAfterMs: Math.max(0, soonest - now) }
-        }
-      }
-      const slot = { until }
-      const keys = claims.map(keyOf)
-      for (const key of keys) {
-        let held = slots.get(key)
-        if (!held) slots.set(key, held = new Set())
-        held.add(slot)
-      }
-      let released = false
-      return {
-        ok: true,
-        release () {
-          if (released) return
-          released = true
-          for (const key of keys) {
-            const held = slots.get(key)
-            held?.delete(slot)
-            if (held?.size === 0) slots.delete(key)
-          }
-        }
-      }
+    async acquire (claims, lifeMs) {
+      const granted = await store.acquire(claims.map((claim) => ({ key: keyOf(claim), limit: limits[claim.bucket] })), lifeMs)
+      if (granted.ok) return granted
+      const bucket = claims[granted.refused]!.bucket
+      return { ok: false, bucket, limit: limits[bucket], retryAfterMs: granted.retryAfterMs }
     },
-    open: (claim) => slots.get(keyOf(claim))?.size ?? 0
+    open: (claim) => store.open(keyOf(claim))
   }
 }
