@@ -12,6 +12,8 @@
 //   5. S3 stopped during uploads (needs the S3 driver: STORAGE_URL), and local storage full
 //      (a 16 MiB tmpfs): 503 / 507 problems, nothing orphaned, uploads work again after.
 //   6. Throughput: the same jobs with 1, 2 and 4 worker processes, jobs/s and the ratio to 1.
+// Storage is S3 (s3rver, startS3()) when this tree has the S3 driver (STORAGE_URL), else local
+// storage shared through one directory; 5b is always local storage on a tmpfs.
 // Jobs are `analyze` on a 3 s WAV (~1.5 s of work each). Each worker runs one job at a time
 // (WORKER_CONCURRENCY=1), so worker processes are the unit that scales.
 // Usage: node bench/scale/run.ts [--quick] [--only 1,2,...]
@@ -129,6 +131,8 @@ async function submitJobs (nodes: readonly ApiNode[], key: string, fileId: strin
 
 let db: pg.Pool
 let objects: () => Promise<string[]>
+/** Writes begun and not completed: local `incoming/` files, or S3 multipart uploads. */
+let incomplete: () => Promise<number>
 
 async function query<R> (text: string, params: unknown[] = []): Promise<R[]> {
   return (await db.query(text, params)).rows as R[]
@@ -233,12 +237,12 @@ async function scenarioKill (c: Cluster): Promise<void> {
   const done = await finished(ids, 30 * 60_000)
   const facts = await jobFacts(ids)
   const store = await storageAgrees()
-  const leftovers = incompleteWrites(c.layout.sharedFiles)
+  const leftovers = await incomplete()
   const ok = done && facts.verdict.ok && store.ok && facts.retried > 0
   record({
     scenario: `2. kill -9 of a worker mid-job, ${SIZE.kills} times (restarted), ${SIZE.killJobs} jobs`,
     result: ok ? 'pass' : 'FAIL',
-    measured: `${facts.succeeded}/${SIZE.killJobs} succeeded once; ${facts.retried} jobs retried (max attempts ${facts.maxAttempts}); jobs running at each kill: ${kills.join(',')}; rows without object ${store.rowsWithoutObject}, objects without row ${store.objectsWithoutRow}; incomplete writes left in incoming/ ${leftovers}; in ${elapsed(started)}${[...facts.verdict.problems, ...store.problems].map((p) => `; ${p}`).join('')}`
+    measured: `${facts.succeeded}/${SIZE.killJobs} succeeded once; ${facts.retried} jobs retried (max attempts ${facts.maxAttempts}); jobs running at each kill: ${kills.join(',')}; rows without object ${store.rowsWithoutObject}, objects without row ${store.objectsWithoutRow}; incomplete writes left ${leftovers}; in ${elapsed(started)}${[...facts.verdict.problems, ...store.problems].map((p) => `; ${p}`).join('')}`
   })
 }
 
@@ -562,6 +566,11 @@ async function main (): Promise<void> {
     // PostgreSQL goes away in scenario 3: an idle client's error must not end the bench.
     db.on('error', () => {})
     objects = s3 ? () => listS3(s3) : async () => storedObjects(sharedFiles)
+    incomplete = async () => {
+      if (!s3) return incompleteWrites(sharedFiles)
+      const uploads = path.join(s3.directory, s3.bucket, '._S3rver_uploads')
+      return fs.existsSync(uploads) ? fs.readdirSync(uploads).length : 0
+    }
 
     // Node A migrates and creates the admin; B starts on the ready database.
     const a = await startApi(layout, 'api-a')
