@@ -160,13 +160,24 @@ async function jobFacts (ids: readonly string[]) {
   return { verdict, jobs, artifacts, retried, maxAttempts, succeeded: jobs.filter((j) => j.status === 'succeeded').length }
 }
 
-/** Every file row and artifact row against the objects in storage. */
-async function storageAgrees () {
-  const named = [
+async function namedObjects (): Promise<string[]> {
+  return [
     ...(await query<{ id: string }>('SELECT id FROM files')).map((r) => r.id),
     ...(await query<{ object_id: string }>('SELECT object_id FROM job_artifacts')).map((r) => r.object_id)
   ]
-  return orphans(named, await objects())
+}
+
+/**
+ * Every file row and artifact row against the objects in storage; `known` are objects an
+ * earlier row already reported without a row, so that each orphan is blamed on its scenario.
+ */
+async function storageAgrees (known: ReadonlySet<string> = new Set()) {
+  return orphans(await namedObjects(), (await objects()).filter((id) => !known.has(id)))
+}
+
+async function unnamedObjects (): Promise<Set<string>> {
+  const named = new Set(await namedObjects())
+  return new Set((await objects()).filter((id) => !named.has(id)))
 }
 
 // --- scenarios -------------------------------------------------------------------------
@@ -223,6 +234,7 @@ async function scenarioExactlyOnce (c: Cluster): Promise<void> {
 
 async function scenarioKill (c: Cluster): Promise<void> {
   const started = performance.now()
+  const known = await unnamedObjects()
   const ids = await submitJobs(c.api, c.adminKey, c.fileId, SIZE.killJobs)
   const kills: string[] = []
   for (let k = 0; k < SIZE.kills; k++) {
@@ -236,7 +248,7 @@ async function scenarioKill (c: Cluster): Promise<void> {
   }
   const done = await finished(ids, 30 * 60_000)
   const facts = await jobFacts(ids)
-  const store = await storageAgrees()
+  const store = await storageAgrees(known)
   const leftovers = await incomplete()
   const ok = done && facts.verdict.ok && store.ok && facts.retried > 0
   record({
@@ -319,6 +331,7 @@ async function revive (c: Cluster): Promise<string[]> {
 }
 
 async function scenarioPostgres (c: Cluster, pgService: Service): Promise<void> {
+  const known = await unnamedObjects()
   let recoveryMs = Number.NaN
   const load = await underLoad(c, async (setPhase) => {
     setPhase('down')
@@ -345,16 +358,18 @@ async function scenarioPostgres (c: Cluster, pgService: Service): Promise<void> 
   const crashed = await revive(c)
   const done = await finished(load.accepted, 10 * 60_000)
   const facts = await jobFacts(load.accepted)
+  const store = await storageAgrees(known)
   const recovered = Number.isFinite(recoveryMs) && recoveryMs < 120_000
-  const ok = badDown.length === 0 && other5xx.length === 0 && hangs.length === 0 && readyDown.includes('503') && recovered && done && facts.verdict.ok && crashed.length === 0
+  const ok = badDown.length === 0 && other5xx.length === 0 && hangs.length === 0 && readyDown.includes('503') && recovered && done && facts.verdict.ok && crashed.length === 0 && store.ok
   record({
     scenario: '3. PostgreSQL stopped 5 s under load, then started',
     result: ok ? 'pass' : 'FAIL',
-    measured: `down: ${byPhase(load.answers, 'down')} (not a 503 problem: ${badDown.length}); /readyz while down ${readyDown}; recovered (both /readyz 200 and a query answered) ${Number.isFinite(recoveryMs) ? `${(recoveryMs / 1000).toFixed(1)} s after start` : 'never'}; recovering: ${byPhase(load.answers, 'recovering')}; after: ${byPhase(load.answers, 'after')}; other 5xx ${other5xx.length}, timeouts/errors ${hangs.length}, slowest answer ${(slowest / 1000).toFixed(1)} s; ${facts.succeeded}/${load.accepted.length} accepted jobs succeeded once${crashed.length ? `; exited: ${crashed.join(', ')} (restarted by the bench)` : ''}${facts.verdict.problems.map((p) => `; ${p}`).join('')}`
+    measured: `down: ${byPhase(load.answers, 'down')} (not a 503 problem: ${badDown.length}); /readyz while down ${readyDown}; recovered (both /readyz 200 and a query answered) ${Number.isFinite(recoveryMs) ? `${(recoveryMs / 1000).toFixed(1)} s after start` : 'never'}; recovering: ${byPhase(load.answers, 'recovering')}; after: ${byPhase(load.answers, 'after')}; other 5xx ${other5xx.length}, timeouts/errors ${hangs.length}, slowest answer ${(slowest / 1000).toFixed(1)} s; ${facts.succeeded}/${load.accepted.length} accepted jobs succeeded once; rows without object ${store.rowsWithoutObject}, objects without row ${store.objectsWithoutRow}${crashed.length ? `; exited: ${crashed.join(', ')} (restarted by the bench)` : ''}${[...facts.verdict.problems, ...store.problems].map((p) => `; ${p}`).join('')}`
   })
 }
 
 async function scenarioRedis (c: Cluster, redisService: Service): Promise<void> {
+  const known = await unnamedObjects()
   const load = await underLoad(c, async (setPhase) => {
     setPhase('down')
     await redisService.stop()
@@ -372,11 +387,12 @@ async function scenarioRedis (c: Cluster, redisService: Service): Promise<void> 
   redis.disconnect()
   const done = await finished(load.accepted, 10 * 60_000)
   const facts = await jobFacts(load.accepted)
-  const ok = failed.length === 0 && keys > 0 && done && facts.verdict.ok && crashed.length === 0
+  const store = await storageAgrees(known)
+  const ok = failed.length === 0 && keys > 0 && done && facts.verdict.ok && crashed.length === 0 && store.ok
   record({
     scenario: '4. Redis stopped 5 s under load, then started',
     result: ok ? 'pass' : 'FAIL',
-    measured: `before: ${byPhase(load.answers, 'before')}; down: ${byPhase(load.answers, 'down')}; after: ${byPhase(load.answers, 'after')}; slowest answer ${(slowest / 1000).toFixed(2)} s; rate-limit keys in the restarted Redis: ${keys}; ${facts.succeeded}/${load.accepted.length} accepted jobs succeeded once${crashed.length ? `; exited: ${crashed.join(', ')} (restarted by the bench)` : ''}`
+    measured: `before: ${byPhase(load.answers, 'before')}; down: ${byPhase(load.answers, 'down')}; after: ${byPhase(load.answers, 'after')}; slowest answer ${(slowest / 1000).toFixed(2)} s; rate-limit keys in the restarted Redis: ${keys}; ${facts.succeeded}/${load.accepted.length} accepted jobs succeeded once; rows without object ${store.rowsWithoutObject}, objects without row ${store.objectsWithoutRow}${crashed.length ? `; exited: ${crashed.join(', ')} (restarted by the bench)` : ''}`
   })
 }
 
@@ -385,6 +401,7 @@ async function scenarioS3 (c: Cluster, s3: S3Service | undefined): Promise<void>
     record({ scenario: '5a. S3 stopped during uploads', result: 'not run', measured: 'this branch has no S3 driver (STORAGE_URL is not in src/config/config.schema.ts); the other rows ran on local storage shared through one directory' })
     return
   }
+  const known = await unnamedObjects()
   const answers: { phase: Phase, answer: Answer }[] = []
   let phase: Phase = 'before'
   let stopped = false
@@ -406,7 +423,7 @@ async function scenarioS3 (c: Cluster, s3: S3Service | undefined): Promise<void>
   await Promise.all(uploaders)
   const afterOk = answers.filter((a) => a.phase === 'after').slice(-4).every((a) => a.answer.outcome === 201)
   const badDown = answers.filter((a) => a.phase === 'down' && a.answer.outcome !== 201 && !(a.answer.outcome === 503 && isProblem(a.answer)))
-  const store = await storageAgrees()
+  const store = await storageAgrees(known)
   const ok = badDown.length === 0 && afterOk && store.ok
   record({
     scenario: '5a. S3 stopped 4 s during uploads to both nodes',
