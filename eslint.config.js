@@ -15,7 +15,7 @@ const LAYERS = {
   media: ['config', 'db', 'dsp', 'process', 'storage'],
   engines: ['config', 'db', 'dsp', 'media', 'process', 'storage'],
   access: ['db', 'process'],
-  http: ['access', 'config', 'db', 'process'],
+  http: ['access', 'config', 'db', 'process', 'storage'],
   audit: ['access', 'config', 'db', 'http', 'process'],
   guard: ['access', 'audit', 'config', 'db', 'http', 'process'],
   observability: ['access', 'config', 'db', 'guard', 'http', 'process'],

@@ -45,7 +45,7 @@ import { createMetrics } from './observability/metrics.ts'
 import { metricsRoutes } from './modules/monitoring/metrics.routes.ts'
 import { registerMetrics } from './observability/request-metrics.ts'
 import { VERSION } from './version.ts'
-import { localFileStores } from './storage/local-storage.ts'
+import { fileStoresFor } from './storage/file-stores.ts'
 import { webPageFallback, webRoutes, type WebUi } from './modules/web/web.routes.ts'
 import type { FileStores } from './storage/storage.ts'
 
@@ -111,7 +111,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const serviceUser = config.internalApiKeys.length > 0 ? await ensureServiceUser(usersRepository(db.kysely)) : undefined
   const revocations = revocationBus(db, app.log)
   app.addHook('onClose', () => revocations.close())
-  const stores = options.stores ?? localFileStores(path.join(config.dataDir, 'files'))
+  const stores = options.stores ?? fileStoresFor(config)
   // Event-stream slots in Redis hold their limits across every API node; in memory, per process.
   const streamSlots = config.redisUrl ? redisSlots(config.redisUrl, app.log, `${options.rateLimitKeyPrefix ?? 'tympan'}:streams`) : memorySlots()
   app.addHook('onClose', () => streamSlots.close())

@@ -5,14 +5,14 @@ import pino from 'pino'
 import { loadConfig } from '../config/load-config.ts'
 import { createContainer } from '../container.ts'
 import { openDatabase } from '../db/database.ts'
-import { localFileStores, localStorage } from '../storage/local-storage.ts'
+import { fileStoresFor } from '../storage/file-stores.ts'
 import { HttpProblem } from '../http/problem.ts'
 import { ROLES, TIERS } from '../access/permissions.ts'
 import { revocationBus } from '../modules/auth/revocation-bus.ts'
 import { generatePassword } from '../modules/users/users.service.ts'
 import { CliError, openRuntime, readStdin } from './runtime.ts'
 import { ADMIN_HELP } from './help.ts'
-import { createBackup, restoreBackup, type BackupSummary } from './backup.ts'
+import { backupCovers, createBackup, restoreBackup, type BackupSummary } from './backup.ts'
 import { askServer, controlSocketPath } from './control-socket.ts'
 
 
@@ -48,7 +48,7 @@ export async function adminCommand (argv: string[]): Promise<void> {
   // set-role, reset-password) tells them over the same bus as the HTTP admin API does, from
   // the repositories. On PGlite no server can be running while the CLI holds the database.
   const revocations = revocationBus(db)
-  const { users, signals } = createContainer(config, db, localFileStores(path.join(config.dataDir, 'files')), pino({ level: 'silent' }), { revocations })
+  const { users, signals } = createContainer(config, db, fileStoresFor(config), pino({ level: 'silent' }), { revocations })
   try {
     const byEmail = async (email: string | undefined) => {
       if (!email) throw new CliError(`tympan admin user ${command} needs an EMAIL`)
@@ -124,7 +124,7 @@ const oneTimeNote = (hours: number) =>
 async function sweep (): Promise<void> {
   const { config, db } = await openRuntime()
   try {
-    const { retention, signals } = createContainer(config, db, localFileStores(path.join(config.dataDir, 'files')), pino({ level: 'silent' }))
+    const { retention, signals } = createContainer(config, db, fileStoresFor(config), pino({ level: 'silent' }))
     try {
       const report = await retention.sweep()
       console.log(`Deleted ${report.expiredFiles} expired file(s), ${report.staleStaged} stale staged file(s), ${report.expiredResumable} abandoned resumable upload(s), ${report.expiredTranslationLogs} expired translation log row(s).`)
@@ -136,11 +136,11 @@ async function sweep (): Promise<void> {
   }
 }
 
-const SCALED_BACKUP = 'tympan admin backup and restore cover the embedded database (PGlite) and local files. With DATABASE_URL, back up PostgreSQL with pg_dump (restore with pg_restore) and the object store with bucket versioning or its own replication: docs/operations.md, "Backup and restore".'
+const SCALED_BACKUP = 'tympan admin backup and restore cover the embedded database (PGlite) and the files under TYMPAN_DATA_DIR. With DATABASE_URL or a STORAGE_URL elsewhere, back up PostgreSQL with pg_dump (restore with pg_restore) and the object store with bucket versioning or its own replication: docs/operations.md, "Backup and restore".'
 
 async function backup (dir: string): Promise<void> {
   const config = loadConfig()
-  if (config.databaseUrl) throw new CliError(SCALED_BACKUP)
+  if (!backupCovers(config)) throw new CliError(SCALED_BACKUP)
   const target = path.resolve(dir)
   const online = await askServer<BackupSummary>(controlSocketPath(config.dataDir), { command: 'backup', dir: target })
   if (online && !online.ok) throw new CliError(`the running server could not back up: ${online.error}`)
@@ -153,7 +153,7 @@ async function backup (dir: string): Promise<void> {
     // No migrations: a backup changes nothing, and restores the schema it found.
     const db = await openDatabase({ databaseUrl: '', pgliteDir })
     try {
-      summary = await createBackup({ pglite: db.pglite!, storage: localStorage(path.join(config.dataDir, 'files')), holdDeletes: async () => async () => {} }, target)
+      summary = await createBackup({ pglite: db.pglite!, storage: fileStoresFor(config).storage, holdDeletes: async () => async () => {} }, target)
     } finally {
       await db.close()
     }
@@ -165,7 +165,7 @@ async function backup (dir: string): Promise<void> {
 
 async function restore (dir: string): Promise<void> {
   const config = loadConfig()
-  if (config.databaseUrl) throw new CliError(SCALED_BACKUP)
+  if (!backupCovers(config)) throw new CliError(SCALED_BACKUP)
   const summary = await restoreBackup(path.resolve(dir), config.dataDir)
   const { users, files, jobs } = summary.counts
   console.log(`Restored ${users} user(s), ${files} file(s), ${jobs} job(s) and ${summary.objects} object(s) from the backup of ${summary.createdAt} (Tympan ${summary.tympan}) into ${summary.dataDir}.`)

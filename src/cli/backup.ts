@@ -8,6 +8,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { PGlite } from '@electric-sql/pglite'
 import { pgliteLockOwner } from '../db/pglite-lock.ts'
+import type { Config } from '../config/config.ts'
 import type { Storage } from '../storage/storage.ts'
 import { VERSION } from '../version.ts'
 import { buildManifest, DATABASE_DUMP, MANIFEST, ManifestError, objectPath, parseManifest, type Manifest, type ManifestFile, type ManifestObject } from './backup-manifest.ts'
@@ -37,6 +38,15 @@ const KEPT = new Set(['secrets.json'])
 // checked in the insert); a snapshot taken in between finds the object a moment later.
 const ABSENT_RETRIES = 20
 const ABSENT_RETRY_MS = 100
+
+/**
+ * Whether backup and restore cover this deployment: the embedded database and objects in
+ * the default place under the data directory, which restore rebuilds as one directory.
+ * PostgreSQL and other object stores have their own, better tools (pg_dump, bucket versioning).
+ */
+export function backupCovers (config: Pick<Config, 'databaseUrl' | 'dataDir' | 'storage'>): boolean {
+  return !config.databaseUrl && config.storage.driver === 'local' && path.resolve(config.storage.root) === path.join(config.dataDir, 'files')
+}
 
 /**
  * Writes a consistent backup of the embedded database and the objects it references into

@@ -1,4 +1,3 @@
-import path from 'node:path'
 import closeWithGrace from 'close-with-grace'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Db } from '../db/database.ts'
@@ -7,9 +6,9 @@ import { bootstrapAdmin, removeSpentInitialPassword } from '../modules/users/boo
 import { initialPasswordFile } from '../config/initial-password-file.ts'
 import { developmentWarnings } from '../config/config.ts'
 import { deferrableDeletes } from '../storage/deferred-deletes.ts'
-import { localFileStores } from '../storage/local-storage.ts'
+import { fileStoresFor } from '../storage/file-stores.ts'
 import type { Storage } from '../storage/storage.ts'
-import { createBackup } from './backup.ts'
+import { backupCovers, createBackup } from './backup.ts'
 import { controlSocketPath, listenControl, type ControlServer } from './control-socket.ts'
 import { openRuntime } from './runtime.ts'
 
@@ -17,7 +16,7 @@ const HOUSEKEEPING_MS = 3_600_000
 
 export async function serve (): Promise<void> {
   const { config, db, applied } = await openRuntime()
-  const files = localFileStores(path.join(config.dataDir, 'files'))
+  const files = fileStoresFor(config)
   // An online backup (`tympan admin backup`) holds object deletes while it copies.
   const deletes = deferrableDeletes(files.storage)
   const app = await buildApp({ config, db, stores: { ...files, storage: deletes.storage } }).catch((error: unknown) => abortStart(error, db))
@@ -56,7 +55,7 @@ export async function serve (): Promise<void> {
   sweeping.unref()
 
   await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => abortStart(error, db, app))
-  const control = await startControl(config.dataDir, db, files.storage, deletes.hold, app.log)
+  const control = backupCovers(config) ? await startControl(config.dataDir, db, files.storage, deletes.hold, app.log) : undefined
 
   // Stop accepting, let in-flight requests finish, then close the database. Installed only once
   // listening: close-with-grace exits 0 on beforeExit, which would hide a failed start.

@@ -1,10 +1,9 @@
-import path from 'node:path'
 import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import type { FastifyBaseLogger } from 'fastify'
 import { createContainer } from '../container.ts'
 import { loggerOptions } from '../http/logger.ts'
-import { localFileStores } from '../storage/local-storage.ts'
+import { fileStoresFor } from '../storage/file-stores.ts'
 import { CliError, openRuntime } from './runtime.ts'
 
 /**
@@ -18,7 +17,7 @@ export async function worker (): Promise<void> {
     throw new CliError('tympan worker needs DATABASE_URL (PostgreSQL): the embedded PGlite database belongs to one process, and `tympan serve` already runs workers in it (WORKER_CONCURRENCY)')
   }
   const log = pino(loggerOptions(config) as object) as unknown as FastifyBaseLogger
-  const container = createContainer(config, db, localFileStores(path.join(config.dataDir, 'files')), log)
+  const container = createContainer(config, db, fileStoresFor(config), log)
   const concurrency = Math.max(1, config.jobs.workerConcurrency)
   await container.runner.start(concurrency)
   log.info({ concurrency }, 'worker started')

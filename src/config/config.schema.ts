@@ -97,7 +97,12 @@ export const EnvSchema = Type.Object({
   REQUEST_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 300000 }),
   HEADERS_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 15000 }),
   KEEP_ALIVE_TIMEOUT_MS: Type.Integer({ minimum: 1000, default: 5000 }),
-  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 100, default: 10000 })
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 100, default: 10000 }),
+
+  STORAGE_URL: Type.String({ default: '' }),
+  S3_ENDPOINT: Type.String({ default: '' }),
+  S3_FORCE_PATH_STYLE: Type.Boolean({ default: false }),
+  S3_REGION: Type.String({ default: '' })
 })
 
 export type Env = Static<typeof EnvSchema>

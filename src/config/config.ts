@@ -3,6 +3,7 @@ import path from 'node:path'
 import { Ajv } from 'ajv'
 import { EnvSchema, type Env } from './config.schema.ts'
 import { secretWeakness } from './secret-strength.ts'
+import { parseStorageUrl, type StorageTarget } from './storage-url.ts'
 
 export interface Secrets {
   jwt: string
@@ -118,6 +119,8 @@ export interface Config {
   tls: { certFile: string, keyFile: string }
   maxConnections: number
   pressure: { maxEventLoopDelayMs: number, maxHeapBytes: number }
+  /** STORAGE_URL and the S3_* overrides, checked at start (docs/storage.md). */
+  storage: StorageTarget
 }
 
 export class ConfigError extends Error {
@@ -154,6 +157,8 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
   }
   const env = raw as unknown as Env
+  const storage = parseStorageUrl(env.STORAGE_URL, path.resolve(env.TYMPAN_DATA_DIR), { endpoint: env.S3_ENDPOINT, forcePathStyle: env.S3_FORCE_PATH_STYLE, region: env.S3_REGION })
+  if ('problem' in storage) throw new ConfigError(`Invalid configuration: ${storage.problem}`)
   return deepFreeze({
     env: env.TYMPAN_ENV,
     isProduction: env.TYMPAN_ENV === 'production',
@@ -240,7 +245,8 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
     metricsToken: env.METRICS_TOKEN,
     tls: { certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE },
     maxConnections: env.MAX_CONNECTIONS,
-    pressure: { maxEventLoopDelayMs: env.PRESSURE_MAX_EVENT_LOOP_DELAY_MS, maxHeapBytes: env.PRESSURE_MAX_HEAP_MB * MB }
+    pressure: { maxEventLoopDelayMs: env.PRESSURE_MAX_EVENT_LOOP_DELAY_MS, maxHeapBytes: env.PRESSURE_MAX_HEAP_MB * MB },
+    storage
   })
 }
 

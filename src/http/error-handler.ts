@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { storageFailureKind } from '../storage/storage-errors.ts'
 import { HttpProblem, unavailableMark } from './problem.ts'
 import { methodMatcher } from './route-methods.ts'
 
@@ -8,7 +9,7 @@ const STATUS_TITLES: Record<number, string> = {
   400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
   406: 'Not Acceptable', 408: 'Request Timeout', 409: 'Conflict', 413: 'Content Too Large', 415: 'Unsupported Media Type',
   422: 'Unprocessable Content', 429: 'Too Many Requests', 431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error', 503: 'Service Unavailable'
+  500: 'Internal Server Error', 503: 'Service Unavailable', 507: 'Insufficient Storage'
 }
 
 export interface Problem {
@@ -60,6 +61,11 @@ export interface ProblemParts {
  */
 export function problemParts (error: FastifyError, request: FastifyRequest): ProblemParts {
   if (error instanceof HttpProblem) return { status: error.status, title: error.title, detail: error.message, extra: error.extra, headers: error.headers }
+  const storage = storageProblem(error)
+  if (storage) {
+    request.log.error({ err: error }, storage.status === 507 ? 'local disk full' : 'file storage unavailable')
+    return storage
+  }
   if (error.validation) {
     const { detail, errors } = describeValidation(error)
     return { status: 422, detail, extra: { errors, ...(errors[0] ? { field: errors[0].field } : {}) }, headers: {} }
@@ -84,6 +90,18 @@ export function problemParts (error: FastifyError, request: FastifyRequest): Pro
   }
   request.log.error({ err: error }, 'request failed')
   return { status: status >= 500 && status < 600 ? status : 500, detail: 'An unexpected error occurred. Quote the request id when reporting it.', extra: {}, headers: {} }
+}
+
+/**
+ * Pure: the answer to a failure of the file storage itself, or undefined. The driver's own
+ * text stays in the log: it can name the bucket, the endpoint or a path.
+ */
+export function storageProblem (error: unknown): ProblemParts | undefined {
+  switch (storageFailureKind(error)) {
+    case 'unavailable': return { status: 503, title: 'Service Unavailable', detail: 'The file storage is unavailable; retry later', extra: {}, headers: { 'retry-after': '5' } }
+    case 'full': return { status: 507, title: 'Insufficient Storage', detail: 'The server has no space left to store this; retry later', extra: {}, headers: { 'retry-after': '60' } }
+    default: return undefined
+  }
 }
 
 /** Answers an unmatched request itself (the web UI's page for a navigation), or returns undefined. */

@@ -132,8 +132,54 @@ export async function startPostgres (): Promise<Service> {
 export interface S3Service extends Service {
   endpoint: string
   bucket: string
+  /** s3rver's data directory: multipart uploads in progress are `<bucket>/._S3rver_uploads/<uploadId>/`. */
+  directory: string
   /** The environment that points Tympan at this store (STORAGE_URL, S3_ENDPOINT, the AWS keys). */
   env: Record<string, string>
+}
+
+interface S3Context {
+  method: string
+  path: string
+  query: Record<string, string | string[] | undefined>
+  status: number
+  type: string
+  body: unknown
+}
+type S3Middleware = (ctx: S3Context, next: () => Promise<void>) => Promise<void>
+
+const xmlEscape = (text: string) => text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`)
+
+/**
+ * ListMultipartUploads and AbortMultipartUpload, which s3rver 3 lacks and the storage driver's
+ * sweep needs, over s3rver's own layout: `<dir>/<bucket>/._S3rver_uploads/<uploadId>/key`.
+ * An upload's Initiated time is the mtime of its `key` file, so a test can age it.
+ */
+function multipartUploadsMiddleware (dir: string): S3Middleware {
+  return async (ctx, next) => {
+    const [bucket, ...keyParts] = ctx.path.split('/').filter((part) => part !== '')
+    const uploads = path.join(dir, bucket ?? '', '._S3rver_uploads')
+    if (ctx.method === 'GET' && keyParts.length === 0 && 'uploads' in ctx.query) {
+      const prefix = typeof ctx.query.prefix === 'string' ? ctx.query.prefix : ''
+      const entries = fs.existsSync(uploads) ? fs.readdirSync(uploads) : []
+      const listed = entries.flatMap((uploadId) => {
+        const keyFile = path.join(uploads, uploadId, 'key')
+        if (!fs.existsSync(keyFile)) return []
+        const key = fs.readFileSync(keyFile, 'utf8')
+        return key.startsWith(prefix) ? [`<Upload><Key>${xmlEscape(key)}</Key><UploadId>${uploadId}</UploadId><Initiated>${fs.statSync(keyFile).mtime.toISOString()}</Initiated><StorageClass>STANDARD</StorageClass></Upload>`] : []
+      })
+      ctx.type = 'application/xml'
+      ctx.body = `<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${xmlEscape(bucket ?? '')}</Bucket><Prefix>${xmlEscape(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>${listed.join('')}</ListMultipartUploadsResult>`
+      return
+    }
+    const uploadId = ctx.query.uploadId
+    if (ctx.method === 'DELETE' && keyParts.length > 0 && typeof uploadId === 'string' && /^[0-9a-f]+$/.test(uploadId)) {
+      fs.rmSync(path.join(uploads, uploadId), { recursive: true, force: true })
+      ctx.status = 204
+      return
+    }
+    await next()
+  }
 }
 
 /**
@@ -147,6 +193,8 @@ export async function startS3 (prefix = 'tympan'): Promise<S3Service> {
   let server: S3rver | undefined
   const start = async () => {
     server = new S3rver({ port, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: bucket, configs: [] }] })
+    // First in the chain, ahead of s3rver's router, which answers these two NotImplemented.
+    ;(server as unknown as { middleware: S3Middleware[] }).middleware.unshift(multipartUploadsMiddleware(dir))
     await server.run()
   }
   await start()
@@ -155,6 +203,7 @@ export async function startS3 (prefix = 'tympan'): Promise<S3Service> {
     url: `s3://${bucket}/${prefix}`,
     endpoint,
     bucket,
+    directory: dir,
     env: {
       STORAGE_URL: `s3://${bucket}/${prefix}`,
       S3_ENDPOINT: endpoint,

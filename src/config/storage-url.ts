@@ -1,0 +1,47 @@
+import path from 'node:path'
+
+/** Where objects live: a directory on this machine, or an S3 bucket (with an optional key prefix). */
+export type StorageTarget =
+  | { driver: 'local', root: string }
+  | { driver: 's3', bucket: string, prefix: string, endpoint: string, forcePathStyle: boolean, region: string }
+
+// S3's bucket naming rules (3–63 lowercase letters, digits, dots and hyphens).
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
+const PREFIX_SEGMENT = /^[A-Za-z0-9._-]{1,255}$/
+
+/**
+ * Pure: STORAGE_URL read into a target, or the reason it is not one. '' is the local
+ * default under the data directory; `file:///abs/dir` a local directory elsewhere;
+ * `s3://bucket/prefix` a bucket. The prefix is restricted to plain segments so that no
+ * key can climb out of it or look different to another S3 implementation.
+ */
+export function parseStorageUrl (url: string, dataDir: string, s3: { endpoint: string, forcePathStyle: boolean, region: string }): StorageTarget | { problem: string } {
+  if (url === '') return { driver: 'local', root: path.join(dataDir, 'files') }
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    return { problem: 'STORAGE_URL is not a URL: use file:///absolute/dir or s3://bucket/prefix' }
+  }
+  if (parsed.protocol === 'file:') {
+    if (parsed.host !== '' || parsed.search !== '' || parsed.hash !== '') return { problem: 'STORAGE_URL file: must be file:///absolute/dir, without host, query or fragment' }
+    return { driver: 'local', root: path.resolve(decodeURIComponent(parsed.pathname)) }
+  }
+  if (parsed.protocol === 's3:') {
+    if (parsed.username || parsed.password) return { problem: 'STORAGE_URL must not hold credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY instead' }
+    if (parsed.port || parsed.search || parsed.hash) return { problem: 'STORAGE_URL s3: is s3://bucket/prefix, without port, query or fragment' }
+    if (!BUCKET.test(parsed.hostname)) return { problem: `STORAGE_URL names an invalid bucket ${JSON.stringify(parsed.hostname)} (3-63 lowercase letters, digits, dots, hyphens)` }
+    const segments = parsed.pathname.split('/').filter((segment) => segment !== '')
+    if (segments.some((segment) => !PREFIX_SEGMENT.test(segment) || segment === '.' || segment === '..')) {
+      return { problem: 'STORAGE_URL has an invalid key prefix: use segments of letters, digits, dot, underscore and hyphen' }
+    }
+    if (s3.endpoint !== '') {
+      let endpoint: URL | undefined
+      try { endpoint = new URL(s3.endpoint) } catch { endpoint = undefined }
+      if (!endpoint || (endpoint.protocol !== 'https:' && endpoint.protocol !== 'http:')) return { problem: 'S3_ENDPOINT must be an http(s) URL' }
+      if (endpoint.username || endpoint.password) return { problem: 'S3_ENDPOINT must not hold credentials' }
+    }
+    return { driver: 's3', bucket: parsed.hostname, prefix: segments.join('/'), ...s3 }
+  }
+  return { problem: `STORAGE_URL has the unsupported scheme ${parsed.protocol.replace(/:$/, '')}: use file:///absolute/dir or s3://bucket/prefix` }
+}

@@ -1,0 +1,165 @@
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { pipeline, Readable, Transform } from 'node:stream'
+import {
+  AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand,
+  ListMultipartUploadsCommand, type ListMultipartUploadsCommandOutput, S3Client
+} from '@aws-sdk/client-s3'
+import { Upload } from '@aws-sdk/lib-storage'
+import { storageFailure } from './storage-errors.ts'
+import type { Storage } from './storage.ts'
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+export interface S3Location {
+  bucket: string
+  /** Key prefix without slashes at either end; '' for the bucket's root. */
+  prefix: string
+  endpoint: string
+  forcePathStyle: boolean
+  /** '' leaves the region to the SDK's default chain (AWS_REGION, the profile). */
+  region: string
+}
+
+/**
+ * A client for AWS S3 or a compatible store. Credentials come from the SDK's default chain
+ * (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, instance roles): Tympan never
+ * reads them itself, so they are never in its config or logs.
+ */
+export function s3Client (location: S3Location): S3Client {
+  return new S3Client({
+    ...(location.endpoint ? { endpoint: location.endpoint } : {}),
+    ...(location.region ? { region: location.region } : {}),
+    forcePathStyle: location.forcePathStyle,
+    // MinIO before 2024, Ceph, R2's older gateways and s3rver refuse the aws-chunked bodies
+    // with trailing checksums that the SDK sends by default since 3.729; checksums only
+    // where an operation requires them works everywhere (TLS protects the bytes in transit).
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    // No default connect timeout: a black-holed endpoint would hang uploads for minutes.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 }
+  })
+}
+
+export interface S3StorageOptions {
+  /** Bytes buffered per part; S3's minimum is 5 MiB. Memory per write is about (queueSize + 1) × partSize. */
+  partSize?: number
+  /** Parts uploaded at once per write. */
+  queueSize?: number
+}
+
+const isNotFound = (error: unknown) => {
+  const { name, $metadata } = error as { name?: string, $metadata?: { httpStatusCode?: number } }
+  return name === 'NotFound' || name === 'NoSuchKey' || $metadata?.httpStatusCode === 404
+}
+
+/**
+ * S3 driver: objects are `<prefix>/objects/<uuid>`, written by lib-storage's Upload (one
+ * PutObject below a part, otherwise a multipart upload, which S3 completes atomically and
+ * Upload aborts on failure). Memory stays bounded by the part size whatever the object's
+ * size. A process killed mid-write leaves a multipart upload that sweepIncomplete aborts.
+ * Every failure of the store itself is marked `unavailable` (a 503 at the edge).
+ */
+export function s3Storage (client: S3Client, location: Pick<S3Location, 'bucket' | 'prefix'>, options: S3StorageOptions = {}): Storage {
+  const Bucket = location.bucket
+  const objectsPrefix = `${location.prefix ? `${location.prefix}/` : ''}objects/`
+  const partSize = options.partSize ?? 8 * 1024 * 1024
+  const queueSize = options.queueSize ?? 2
+
+  const keyOf = (id: string) => {
+    if (!UUID.test(id)) throw new Error(`invalid object id ${JSON.stringify(id)}`)
+    return `${objectsPrefix}${id}`
+  }
+  const send = async <T>(request: Promise<T>): Promise<T> => {
+    try {
+      return await request
+    } catch (error) {
+      throw storageFailure('unavailable', error)
+    }
+  }
+
+  const storage: Storage = {
+    async write (id, source) {
+      const Key = keyOf(id)
+      const hash = createHash('sha256')
+      let size = 0
+      let sourceError: unknown
+      const meter = new Transform({
+        transform (chunk: Buffer, _encoding, done) {
+          size += chunk.length
+          hash.update(chunk)
+          done(null, chunk)
+        }
+      })
+      // The callback form: Upload reads `meter`, and a failing source destroys it with the error.
+      pipeline(source, meter, (error) => { if (error) sourceError ??= error })
+      const upload = new Upload({ client, params: { Bucket, Key, Body: meter, ContentType: 'application/octet-stream' }, partSize, queueSize, leavePartsOnError: false })
+      try {
+        await upload.done()
+      } catch (error) {
+        meter.destroy()
+        // The client's stream failed (cut off, over a limit): its error, not the store's.
+        if (sourceError) throw sourceError
+        throw storageFailure('unavailable', error)
+      }
+      return { size, sha256: hash.digest('hex') }
+    },
+    async put (id, file) {
+      if (!path.isAbsolute(file)) throw new Error('not a local file')
+      await storage.write(id, fs.createReadStream(file))
+      await fsp.rm(file, { force: true })
+    },
+    read (id, range) {
+      const Key = keyOf(id)
+      async function * body () {
+        const response = await send(client.send(new GetObjectCommand({ Bucket, Key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) })))
+        try {
+          for await (const chunk of response.Body as Readable) yield chunk as Buffer
+        } catch (error) {
+          throw storageFailure('unavailable', error)
+        }
+      }
+      return Readable.from(body(), { objectMode: false })
+    },
+    async stat (id) {
+      const Key = keyOf(id)
+      try {
+        const head = await client.send(new HeadObjectCommand({ Bucket, Key }))
+        return { size: head.ContentLength ?? 0 }
+      } catch (error) {
+        if (isNotFound(error)) return undefined
+        throw storageFailure('unavailable', error)
+      }
+    },
+    async exists (id) {
+      return await storage.stat(id) !== undefined
+    },
+    async delete (id) {
+      await send(client.send(new DeleteObjectCommand({ Bucket, Key: keyOf(id) })))
+    },
+    async localPath (id) {
+      keyOf(id)
+      return undefined
+    },
+    async sweepIncomplete (olderThanMs) {
+      const cutoff = Date.now() - olderThanMs
+      let removed = 0
+      for (let marker: { KeyMarker?: string, UploadIdMarker?: string } | undefined = {}; marker;) {
+        const page: ListMultipartUploadsCommandOutput = await send(client.send(new ListMultipartUploadsCommand({ Bucket, Prefix: objectsPrefix, ...marker })))
+        for (const upload of page.Uploads ?? []) {
+          if (!upload.Key || !upload.UploadId || !upload.Initiated || upload.Initiated.getTime() >= cutoff) continue
+          await send(client.send(new AbortMultipartUploadCommand({ Bucket, Key: upload.Key, UploadId: upload.UploadId })))
+          removed++
+        }
+        marker = page.IsTruncated && page.NextKeyMarker ? { KeyMarker: page.NextKeyMarker, ...(page.NextUploadIdMarker ? { UploadIdMarker: page.NextUploadIdMarker } : {}) } : undefined
+      }
+      return removed
+    },
+    async ping () {
+      await send(client.send(new HeadBucketCommand({ Bucket })))
+    }
+  }
+  return storage
+}
