@@ -115,8 +115,20 @@ export function s3Storage (client: S3Client, location: Pick<S3Location, 'bucket'
       const Key = keyOf(id)
       async function * body () {
         const response = await send(client.send(new GetObjectCommand({ Bucket, Key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) })))
+        // Some S3 clones answer a range they mishandle (s3rver: `bytes=0-0`) with the whole
+        // object; the HTTP edge has already promised exactly these bytes, so cut them out here.
+        const served = range ? Number(/^bytes (\d+)-/.exec(response.ContentRange ?? '')?.[1] ?? 0) : 0
+        if (range && served > range.start) throw storageFailure('unavailable', new Error(`asked for bytes from ${range.start}, got ${response.ContentRange}`))
+        let skip = range ? range.start - served : 0
+        let left = range ? range.end - range.start + 1 : Number.POSITIVE_INFINITY
         try {
-          for await (const chunk of response.Body as Readable) yield chunk as Buffer
+          for await (const chunk of response.Body as Readable) {
+            const bytes = (chunk as Buffer).subarray(skip, skip + left)
+            skip = Math.max(0, skip - (chunk as Buffer).length)
+            left -= bytes.length
+            if (bytes.length > 0) yield bytes
+            if (left <= 0) break
+          }
         } catch (error) {
           throw storageFailure('unavailable', error)
         }
