@@ -33,9 +33,9 @@ export function s3Client (location: S3Location): S3Client {
     ...(location.endpoint ? { endpoint: location.endpoint } : {}),
     ...(location.region ? { region: location.region } : {}),
     forcePathStyle: location.forcePathStyle,
-    // MinIO before 2024, Ceph, R2's older gateways and s3rver refuse the aws-chunked bodies
-    // with trailing checksums that the SDK sends by default since 3.729; checksums only
-    // where an operation requires them works everywhere (TLS protects the bytes in transit).
+    // s3rver and older releases of several S3 clones refuse the aws-chunked bodies with
+    // trailing checksums the SDK sends by default since early 2025; checksums only where an
+    // operation requires them works everywhere (TLS protects the bytes in transit).
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     // No default connect timeout: a black-holed endpoint would hang uploads for minutes.
