@@ -131,11 +131,14 @@ for (const backend of await backends()) {
     })
 
     it('answers 503 while the object store is down, leaving nothing behind, and recovers when it is back', async () => {
+      const stored = await uploadFile(t.app, key, fixture('wav'))
       const rowsBefore = await rowIds()
       const keysBefore = await objectKeys()
       await s3.stop()
       try {
         assertProblem(await uploadBytes(t, key, 'down.wav', readFixture('wav')), 503, /file storage is unavailable/)
+        // A download too: a problem before any byte, not a 200 cut off.
+        assertProblem(await t.app.inject({ method: 'GET', url: `/api/v1/files/${stored}/content`, headers: keyHeaders(key) }), 503, /file storage is unavailable/)
         assert.deepEqual(await rowIds(), rowsBefore, 'no file row')
         assert.deepEqual(workspaceFiles(), [], 'no staged file')
         // A tus upload completing while the store is down: refused as a whole, nothing kept.
@@ -157,6 +160,7 @@ for (const backend of await backends()) {
       assert.deepEqual(await objectKeys(), keysBefore, 'no object')
       assert.equal((await t.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200)
       assert.equal((await uploadBytes(t, key, 'back.wav', readFixture('wav'))).statusCode, 201)
+      assert.deepEqual((await t.app.inject({ method: 'GET', url: `/api/v1/files/${stored}/content`, headers: keyHeaders(key) })).rawPayload, readFixture('wav'))
     })
 
     it('answers 507 when the local workspace is full, leaving nothing behind', async () => {
