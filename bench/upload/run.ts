@@ -316,7 +316,7 @@ for (const which of shown) {
   const ratio = mbps / baseline
   rows.push([labels[which], mbps.toFixed(0), baseline.toFixed(0), `${ratio.toFixed(2)} ${which === 'bare' ? '' : verdict(ratio >= 0.7)}`.trim(), `${rss.toFixed(1)} ${which === 'bare' ? '' : verdict(rss <= 64)}`.trim()])
 }
-printTable(`bench/upload: ${(BIG_SIZE / 2 ** 30).toFixed(2)} GiB WAV over loopback, ${ROUNDS} alternating rounds (bare, multipart, bare, tus), medians; MB = 10^6 bytes; baseline = median of all ${samples.bare.length} bare runs`, rows)
+printTable(`bench/upload: ${(BIG_SIZE / 2 ** 30).toFixed(2)} GiB WAV over loopback, ${ROUNDS} alternating rounds (bare, multipart, bare, tus${s3 ? ", bare, s3" : ""}), medians; MB = 10^6 bytes; baseline = median of all ${samples.bare.length} bare runs`, rows)
 
 const phases: (string | number)[][] = [['path', 'total s', 'until last body byte sent s', 'after body -> response s', 'tus creation POST s']]
 for (const which of shown) {

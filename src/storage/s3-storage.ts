@@ -85,7 +85,6 @@ export function s3Storage (client: S3Client, location: Pick<S3Location, 'bucket'
       const Key = keyOf(id)
       const hash = createHash('sha256')
       let size = 0
-      let sourceError: unknown
       const meter = new Transform({
         transform (chunk: Buffer, _encoding, done) {
           size += chunk.length
@@ -93,15 +92,17 @@ export function s3Storage (client: S3Client, location: Pick<S3Location, 'bucket'
           done(null, chunk)
         }
       })
-      // The callback form: Upload reads `meter`, and a failing source destroys it with the error.
-      pipeline(source, meter, (error) => { if (error) sourceError ??= error })
+      // Upload reads `meter`; a failing source makes the pipeline destroy it with that error.
+      pipeline(source, meter, () => {})
       const upload = new Upload({ client, params: { Bucket, Key, Body: meter, ContentType: 'application/octet-stream' }, partSize, queueSize, leavePartsOnError: false })
       try {
         await upload.done()
       } catch (error) {
+        // Errored with the source's error: the source failed (a client cut off, a limit),
+        // not the store. An AbortError is Upload's own reader giving up after a failed part.
+        const sourceError = meter.errored
         meter.destroy()
-        // The client's stream failed (cut off, over a limit): its error, not the store's.
-        if (sourceError) throw sourceError
+        if (sourceError && sourceError.name !== 'AbortError') throw sourceError
         throw storageFailure('unavailable', error)
       }
       return { size, sha256: hash.digest('hex') }
