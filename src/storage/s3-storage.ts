@@ -5,7 +5,7 @@ import path from 'node:path'
 import { pipeline, Readable, Transform } from 'node:stream'
 import {
   AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand,
-  ListMultipartUploadsCommand, type ListMultipartUploadsCommandOutput, S3Client
+  ListMultipartUploadsCommand, type ListMultipartUploadsCommandOutput, S3Client, type S3ClientConfig
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { storageFailure } from './storage-errors.ts'
@@ -29,7 +29,12 @@ export interface S3Location {
  * reads them itself, so they are never in its config or logs.
  */
 export function s3Client (location: S3Location): S3Client {
-  return new S3Client({
+  return new S3Client(s3ClientConfig(location))
+}
+
+/** The settings of `s3Client`, for a library that builds its own client (tus's S3Store). */
+export function s3ClientConfig (location: S3Location): S3ClientConfig {
+  return {
     ...(location.endpoint ? { endpoint: location.endpoint } : {}),
     ...(location.region ? { region: location.region } : {}),
     forcePathStyle: location.forcePathStyle,
@@ -40,7 +45,7 @@ export function s3Client (location: S3Location): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     // No default connect timeout: a black-holed endpoint would hang uploads for minutes.
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 }
-  })
+  }
 }
 
 export interface S3StorageOptions {
