@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
@@ -203,6 +204,32 @@ for (const backend of await backends()) {
         assert.equal((await t.app.inject({ method: 'HEAD', url, headers: { ...keyHeaders(key), 'tus-resumable': '1.0.0' } })).statusCode, 404)
       } finally {
         execFileSync('umount', [staging])
+      }
+    })
+
+    it('answers 507 to a tus PATCH when the temporary directory S3Store buffers parts in is full; the upload stays open', async () => {
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-full-tmp-'))
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0700', 'tmpfs', tmp])
+      const previous = process.env.TMPDIR
+      try {
+        const big = Buffer.concat([wavHeader(12 * 1024 * 1024), Buffer.alloc(12 * 1024 * 1024)])
+        const url = await tusCreate(big.length, 'huge.wav')
+        process.env.TMPDIR = tmp
+        const refused = await tusSend(url, 0, big)
+        process.env.TMPDIR = previous
+        assert.equal(refused.statusCode, 507, refused.body)
+        assert.match(refused.json().detail, /no space left/)
+        assert.doesNotMatch(refused.body, INTERNALS)
+        assert.equal(await openUploads(), 1, 'still open, to resume or terminate')
+        assert.equal((await t.app.inject({ method: 'DELETE', url, headers: { ...keyHeaders(key), 'tus-resumable': '1.0.0' } })).statusCode, 204)
+        assert.equal(await openUploads(), 0)
+        assert.deepEqual((await objectKeys()).filter((k) => k?.startsWith(`${prefix}/resumable/`)), [], 'a terminated upload leaves nothing')
+        assert.deepEqual(filesUnder(tmp), [], 'no part buffer left behind')
+      } finally {
+        if (previous === undefined) delete process.env.TMPDIR
+        else process.env.TMPDIR = previous
+        execFileSync('umount', [tmp])
+        fs.rmSync(tmp, { recursive: true, force: true })
       }
     })
   })

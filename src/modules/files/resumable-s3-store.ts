@@ -13,9 +13,13 @@ const isNotFound = (error: unknown) => {
   const { name, Code, $metadata } = error as { name?: string, Code?: string, $metadata?: { httpStatusCode?: number } }
   return NOT_FOUND.has(name ?? '') || NOT_FOUND.has(Code ?? '') || $metadata?.httpStatusCode === 404
 }
-/** tus's own refusals (ERRORS.*) carry a status for the client; anything else from here is the store failing. */
+/**
+ * tus's own refusals (ERRORS.*) carry a status for the client, and a full local disk (S3Store
+ * buffers parts in the OS temporary directory) is already a storage failure (507); anything
+ * else from here is the store failing.
+ */
 const isTusAnswer = (error: unknown) => typeof (error as { status_code?: unknown }).status_code === 'number'
-const marked = (error: unknown) => isTusAnswer(error) ? error : storageFailure('unavailable', error)
+const marked = (error: unknown) => isTusAnswer(error) || storageFailureKind(error) ? error : storageFailure('unavailable', error)
 
 // No metadata cache: another API node may have finished or terminated the upload since.
 const noCache = {
@@ -108,7 +112,8 @@ export class ResumableS3Store extends S3Store {
     try {
       return await super.write(readable, id, offset)
     } catch (error) {
-      // The client going away mid-PATCH fails the body stream: not the store's failure.
+      // The body stream carries the first cause: the client going away (not the store's
+      // failure), or the part buffer's disk full, which the pipeline passes back to it.
       if (readable.errored) throw readable.errored
       throw marked(error)
     }
