@@ -134,6 +134,23 @@ for (const backend of await backends()) {
       await assertNothingLeft(alice, 'after completion')
     })
 
+    it('accepts the whole file in the creating POST (creation-with-upload): 201 with the file, nothing left', async () => {
+      const gina = await actor()
+      const bytes = readFixture('wav')
+      const res = await tus('b', gina, 'POST', '/api/v1/uploads', {
+        'upload-length': String(bytes.length),
+        'upload-metadata': metadataHeader('at-once.wav'),
+        'content-type': 'application/offset+octet-stream'
+      }, bytes)
+      const body = await res.text()
+      assert.equal(res.status, 201, body)
+      assert.ok(res.headers.get('location'))
+      const file = JSON.parse(body) as { id: string, sha256: string }
+      assert.equal(file.sha256, sha256Of(bytes))
+      assert.equal(res.headers.get('tympan-file-id'), file.id)
+      await assertNothingLeft(gina, 'after a creation-with-upload')
+    })
+
     it('resumes on node B after a PATCH to node A was cut off mid-body', async () => {
       const bob = await actor()
       const bytes = readFixture('speech')

@@ -41,11 +41,10 @@ export class ResumableS3Store extends S3Store {
   readonly #finished = new Map<string, Upload>()
   readonly #workspace: Workspace
 
-  constructor (clientConfig: S3ClientConfig, location: { bucket: string, prefix: string }, options: { expirationPeriodInMilliseconds: number, partSize?: number }, workspace: Workspace) {
+  constructor (clientConfig: S3ClientConfig, location: { bucket: string, prefix: string }, options: { expirationPeriodInMilliseconds: number }, workspace: Workspace) {
     super({
       s3ClientConfig: { ...clientConfig, bucket: location.bucket },
       expirationPeriodInMilliseconds: options.expirationPeriodInMilliseconds,
-      ...(options.partSize ? { partSize: options.partSize } : {}),
       // Object tags only serve a bucket lifecycle rule; our sweep expires uploads itself.
       useTags: false,
       cache: noCache
