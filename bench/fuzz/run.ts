@@ -95,7 +95,10 @@ async function one (index: number): Promise<void> {
   counts[verdict.outcome]++
   byKind.set(kind, counts)
   if (verdict.outcome === 'refused') groups.set(verdict.group, (groups.get(verdict.group) ?? 0) + 1)
-  if (verdict.outcome === 'defect') defects.push(`${what} → ${verdict.reason}`)
+  if (verdict.outcome === 'defect') {
+    defects.push(`${what} → ${verdict.reason}`)
+    console.log(`DEFECT ${defects.at(-1)!}`)
+  }
   if (verdict.outcome === 'accepted' && jobIds.length + jobSubmitDefects.length < MAX_JOBS) {
     const job = await submitAnalyze(server.url, key, verdict.fileId)
     if (job.id) jobIds.push({ id: job.id, what })
@@ -103,10 +106,15 @@ async function one (index: number): Promise<void> {
   }
 }
 
+// SIGINT or SIGTERM ends the uploads early: the jobs already submitted are still waited for
+// and the report covers the files sent so far.
+let interrupted = false
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => { interrupted = true })
+
 let next = 0
 let done = 0
 async function lane (): Promise<void> {
-  while (next < FILES && !crashed) {
+  while (next < FILES && !crashed && !interrupted) {
     await one(next++)
     if (++done % 500 === 0) console.log(`  ${done}/${FILES} uploads, ${defects.length} defects, ${((performance.now() - started) / 1000).toFixed(0)} s`)
   }
@@ -142,7 +150,7 @@ const totalSeconds = (performance.now() - started) / 1000
 // --- report ----------------------------------------------------------------------------
 
 const total = (field: Outcome) => [...byFixture.values()].reduce((sum, c) => sum + c[field], 0)
-printTable(`fuzz: ${FILES} mutated files (seed ${SEED}; ${via.multipart} multipart, ${via.tus} tus), by fixture`, [
+printTable(`fuzz: ${done} mutated files${interrupted ? ` (interrupted, of ${FILES})` : ''} (seed ${SEED}; ${via.multipart} multipart, ${via.tus} tus), by fixture`, [
   ['fixture', 'accepted', 'refused 4xx', 'defect (5xx, unclear 4xx, no answer)'],
   ...fixtures.map((f) => { const c = byFixture.get(f.label)!; return [f.label, c.accepted, c.refused, c.defect] }),
   ['total', total('accepted'), total('refused'), total('defect')]
@@ -153,7 +161,7 @@ printTable(`analyze jobs (${jobIds.length + jobSubmitDefects.length} submitted, 
   ['outcome', 'count'], ...Object.entries(jobOutcomes), ['never finished', pending.length]
 ])
 if (jobErrors.size > 0) printTable('failed jobs, by error', [['count', 'error'], ...[...jobErrors.entries()].sort((a, b) => b[1] - a[1]).map(([error, count]) => [count, error])])
-console.log(`\nuploads: ${uploadSeconds.toFixed(0)} s (${(FILES / uploadSeconds).toFixed(1)} files/s at concurrency ${CONCURRENCY}); total with jobs ${totalSeconds.toFixed(0)} s`)
+console.log(`\nuploads: ${uploadSeconds.toFixed(0)} s (${(done / uploadSeconds).toFixed(1)} files/s at concurrency ${CONCURRENCY}); total with jobs ${totalSeconds.toFixed(0)} s`)
 console.log(`slowest upload request: ${slowest.ms.toFixed(0)} ms (${slowest.what})`)
 console.log(`server: ${crashed || 'alive to the end'}`)
 const allDefects = [...defects, ...jobDefects, ...(crashed ? [crashed] : [])]
