@@ -57,7 +57,7 @@ const server = await startServer({
   RATE_LIMIT_UPLOADS_ENTERPRISE: HUGE,
   RATE_LIMIT_LOGIN_PER_IP: HUGE,
   RATE_LIMIT_LOGIN_PER_ACCOUNT: HUGE
-})
+}, 300_000)
 let crashed = ''
 server.child.once('exit', (code, signal) => { crashed = `server exited (code ${code}, signal ${signal})` })
 const key = await adminKey(server.url, ADMIN.email, ADMIN.password)
