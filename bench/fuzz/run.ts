@@ -9,7 +9,10 @@
 //   outcomes, the time and the slowest request, and exits 1 on any defect: a 5xx, a 4xx
 //   that is not a problem with a title and a detail, a server crash, a job that failed
 //   without an error message or never finished.
-// Usage: node bench/fuzz/run.ts [--files 10000] [--seed 1] [--concurrency 4] [--tus-every 10] [--jobs N]
+//   --server URL sends to a server already running (another run's, started with this bench's
+//   admin) instead of starting one; --from N starts at file index N, so that a second run
+//   beside the first sends other files: on a busy machine two clients get more of it.
+// Usage: node bench/fuzz/run.ts [--files 10000] [--seed 1] [--concurrency 4] [--tus-every 10] [--jobs N] [--from 0] [--server URL]
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -25,11 +28,14 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '4' },
     'tus-every': { type: 'string', default: '10' },
     jobs: { type: 'string' },
+    from: { type: 'string', default: '0' },
+    server: { type: 'string' },
     // A job not finished this long after the last upload is stuck.
     'job-wait-seconds': { type: 'string', default: '900' }
   }
 })
 const FILES = Number(values.files)
+const FROM = Number(values.from)
 const SEED = Number(values.seed)
 const CONCURRENCY = Number(values.concurrency)
 const TUS_EVERY = Number(values['tus-every'])
@@ -45,7 +51,8 @@ const fixtureDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-fuzz-'))
 const fixtures = makeFixtures(fixtureDir)
 console.log(`fixtures: ${fixtures.map((f) => `${f.label} (${f.bytes.length} B)`).join(', ')}`)
 
-const server = await startServer({
+const external = values.server
+const server = external ? undefined : await startServer({
   TYMPAN_ADMIN_EMAIL: ADMIN.email,
   TYMPAN_ADMIN_PASSWORD: ADMIN.password,
   LOG_LEVEL: 'error',
@@ -59,8 +66,9 @@ const server = await startServer({
   RATE_LIMIT_LOGIN_PER_ACCOUNT: HUGE
 }, 300_000)
 let crashed = ''
-server.child.once('exit', (code, signal) => { crashed = `server exited (code ${code}, signal ${signal})` })
-const key = await adminKey(server.url, ADMIN.email, ADMIN.password)
+server?.child.once('exit', (code, signal) => { crashed = `server exited (code ${code}, signal ${signal})` })
+const base = external ?? server!.url
+const key = await adminKey(base, ADMIN.email, ADMIN.password)
 
 // --- uploads ---------------------------------------------------------------------------
 
@@ -83,7 +91,7 @@ async function one (index: number): Promise<void> {
   const what = `#${index} ${fixture.label} seed ${seed} via ${tus ? 'tus' : 'multipart'}: ${description}`
   let answer: Answer
   try {
-    answer = await (tus ? uploadTus : uploadMultipart)(server.url, key, fixture.name, bytes)
+    answer = await (tus ? uploadTus : uploadMultipart)(base, key, fixture.name, bytes)
   } catch (error) {
     answer = { status: 0, contentType: '', body: `request failed: ${(error as Error).message}`, ms: 0 }
   }
@@ -100,7 +108,7 @@ async function one (index: number): Promise<void> {
     console.log(`DEFECT ${defects.at(-1)!}`)
   }
   if (verdict.outcome === 'accepted' && jobIds.length + jobSubmitDefects.length < MAX_JOBS) {
-    const job = await submitAnalyze(server.url, key, verdict.fileId)
+    const job = await submitAnalyze(base, key, verdict.fileId)
     if (job.id) jobIds.push({ id: job.id, what })
     else jobSubmitDefects.push(`${what} → job ${job.status} ${job.body.slice(0, 200)}`)
   }
@@ -115,7 +123,7 @@ let next = 0
 let done = 0
 async function lane (): Promise<void> {
   while (next < FILES && !crashed && !interrupted) {
-    await one(next++)
+    await one(FROM + next++)
     if (++done % 500 === 0) console.log(`  ${done}/${FILES} uploads, ${defects.length} defects, ${((performance.now() - started) / 1000).toFixed(0)} s`)
   }
 }
@@ -132,7 +140,7 @@ const waitStarted = performance.now()
 while (pending.length > 0 && !crashed && performance.now() - waitStarted < JOB_WAIT_MS) {
   const still: typeof pending = []
   for (const job of pending) {
-    const state = await jobState(server.url, key, job.id)
+    const state = await jobState(base, key, job.id)
     const verdict = jobVerdict(state)
     if (!verdict) still.push(job)
     else {
@@ -150,7 +158,7 @@ const totalSeconds = (performance.now() - started) / 1000
 // --- report ----------------------------------------------------------------------------
 
 const total = (field: Outcome) => [...byFixture.values()].reduce((sum, c) => sum + c[field], 0)
-printTable(`fuzz: ${done} mutated files${interrupted ? ` (interrupted, of ${FILES})` : ''} (seed ${SEED}; ${via.multipart} multipart, ${via.tus} tus), by fixture`, [
+printTable(`fuzz: ${done} mutated files (indices ${FROM}–${FROM + next - 1})${interrupted ? ` (interrupted, of ${FILES})` : ''} (seed ${SEED}; ${via.multipart} multipart, ${via.tus} tus), by fixture`, [
   ['fixture', 'accepted', 'refused 4xx', 'defect (5xx, unclear 4xx, no answer)'],
   ...fixtures.map((f) => { const c = byFixture.get(f.label)!; return [f.label, c.accepted, c.refused, c.defect] }),
   ['total', total('accepted'), total('refused'), total('defect')]
@@ -163,11 +171,12 @@ printTable(`analyze jobs (${jobIds.length + jobSubmitDefects.length} submitted, 
 if (jobErrors.size > 0) printTable('failed jobs, by error', [['count', 'error'], ...[...jobErrors.entries()].sort((a, b) => b[1] - a[1]).map(([error, count]) => [count, error])])
 console.log(`\nuploads: ${uploadSeconds.toFixed(0)} s (${(done / uploadSeconds).toFixed(1)} files/s at concurrency ${CONCURRENCY}); total with jobs ${totalSeconds.toFixed(0)} s`)
 console.log(`slowest upload request: ${slowest.ms.toFixed(0)} ms (${slowest.what})`)
+if (external && !crashed) crashed = await fetch(`${base}/healthz`).then((res) => res.ok ? '' : `server answers /healthz with ${res.status}`, (error: Error) => `server unreachable: ${error.message}`)
 console.log(`server: ${crashed || 'alive to the end'}`)
 const allDefects = [...defects, ...jobDefects, ...(crashed ? [crashed] : [])]
 for (const defect of allDefects.slice(0, 50)) console.log(`DEFECT ${defect}`)
 console.log(`verdict: ${allDefects.length === 0 ? 'PASS: no 5xx, no crash, every refusal a 4xx problem, every job finished (succeeded or failed with an error)' : `FAIL: ${allDefects.length} defect(s)`}`)
 
-if (!crashed) await server.stop()
+if (server && !crashed) await server.stop()
 fs.rmSync(fixtureDir, { recursive: true, force: true })
 process.exitCode = allDefects.length === 0 ? 0 : 1
