@@ -54,5 +54,17 @@ describe('malformed audio (fixed-seed fuzz sample)', () => {
     assert.equal(kinds.size, MUTATIONS.length)
     // Both answers occur: the sample is neither all garbage nor all harmless.
     assert.ok(outcomes.accepted > 0 && outcomes.refused > 0, JSON.stringify(outcomes))
+
+    // Nothing of a refused file stays: one row per acceptance, no staged or resumable bytes, no open upload.
+    const db = t.testDb.db.kysely
+    assert.equal((await db.selectFrom('files').select('id').execute()).length, outcomes.accepted)
+    assert.deepEqual(await db.selectFrom('resumable_uploads').select('id').execute(), [])
+    const leftovers = (sub: string) => {
+      const where = path.join(t.config.dataDir, 'files', sub)
+      assert.ok(fs.existsSync(where), `${where} exists`)
+      return fs.readdirSync(where, { recursive: true }).filter((entry) => fs.statSync(path.join(where, String(entry))).isFile())
+    }
+    assert.deepEqual(leftovers('staging'), [])
+    assert.deepEqual(leftovers('resumable'), [])
   })
 })
