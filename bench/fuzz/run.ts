@@ -30,7 +30,7 @@ const { values } = parseArgs({
     jobs: { type: 'string' },
     from: { type: 'string', default: '0' },
     server: { type: 'string' },
-    // A job not finished this long after the last upload is stuck.
+    // Jobs still unfinished when none has finished for this long are stuck.
     'job-wait-seconds': { type: 'string', default: '900' }
   }
 })
@@ -137,7 +137,10 @@ const jobDefects: string[] = [...jobSubmitDefects]
 const jobErrors = new Map<string, number>()
 let pending = [...jobIds]
 const waitStarted = performance.now()
-while (pending.length > 0 && !crashed && performance.now() - waitStarted < JOB_WAIT_MS) {
+let lastFinishedAt = performance.now()
+// The wait ends when every job has finished, or when none has for --job-wait-seconds: then
+// the queue has stopped moving, and what is left is stuck.
+while (pending.length > 0 && !crashed && performance.now() - lastFinishedAt < JOB_WAIT_MS) {
   const still: typeof pending = []
   for (const job of pending) {
     const state = await jobState(base, key, job.id)
@@ -149,10 +152,12 @@ while (pending.length > 0 && !crashed && performance.now() - waitStarted < JOB_W
       if (verdict === 'defect') jobDefects.push(`${job.what} → job ${state.status}: ${String(state.error)}`)
     }
   }
+  if (still.length < pending.length) lastFinishedAt = performance.now()
   pending = still
   if (pending.length > 0) await new Promise((resolve) => setTimeout(resolve, 2000))
 }
 for (const job of pending) jobDefects.push(`${job.what} → job ${job.id} never finished`)
+const jobWaitSeconds = (performance.now() - waitStarted) / 1000
 const totalSeconds = (performance.now() - started) / 1000
 
 // --- report ----------------------------------------------------------------------------
@@ -166,10 +171,10 @@ printTable(`fuzz: ${done} mutated files (indices ${FROM}–${FROM + next - 1})${
 printTable('by first mutation', [['mutation', 'accepted', 'refused 4xx', 'defect'], ...[...byKind.entries()].sort().map(([kind, c]) => [kind, c.accepted, c.refused, c.defect])])
 printTable('refusals, grouped by status and detail (numbers as N)', [['count', 'status and detail'], ...[...groups.entries()].sort((a, b) => b[1] - a[1]).map(([group, count]) => [count, group])])
 printTable(`analyze jobs (${jobIds.length + jobSubmitDefects.length} submitted, one per accepted file${Number.isFinite(MAX_JOBS) ? ` up to ${MAX_JOBS}` : ''})`, [
-  ['outcome', 'count'], ...Object.entries(jobOutcomes), ['never finished', pending.length]
+  ['outcome', 'count'], ...Object.entries(jobOutcomes), ['never finished (stuck)', pending.length]
 ])
 if (jobErrors.size > 0) printTable('failed jobs, by error', [['count', 'error'], ...[...jobErrors.entries()].sort((a, b) => b[1] - a[1]).map(([error, count]) => [count, error])])
-console.log(`\nuploads: ${uploadSeconds.toFixed(0)} s (${(done / uploadSeconds).toFixed(1)} files/s at concurrency ${CONCURRENCY}); total with jobs ${totalSeconds.toFixed(0)} s`)
+console.log(`\nuploads: ${uploadSeconds.toFixed(0)} s (${(done / uploadSeconds).toFixed(1)} files/s at concurrency ${CONCURRENCY}); then ${jobWaitSeconds.toFixed(0)} s for the last jobs; total ${totalSeconds.toFixed(0)} s`)
 console.log(`slowest upload request: ${slowest.ms.toFixed(0)} ms (${slowest.what})`)
 if (external && !crashed) crashed = await fetch(`${base}/healthz`).then((res) => res.ok ? '' : `server answers /healthz with ${res.status}`, (error: Error) => `server unreachable: ${error.message}`)
 console.log(`server: ${crashed || 'alive to the end'}`)
