@@ -8,27 +8,48 @@
 //   jobs are deleted as new ones come, so the data stays the same size.
 //   Every 10 s it samples the server's RSS (/proc/<pid>/status), V8 heap used (its own
 //   /metrics, with METRICS_TOKEN) and open file descriptors (/proc/<pid>/fd).
-// Verdict "flat", per measure: the median of the last 10% of samples is at most 15% above
-// the median of the 10% just after warm-up (the first 20% of the run, at least 1 minute),
-// plus 4 descriptors of slack for the fd count (ffmpeg pipes come and go). Any 5xx or a
-// server exit fails the run too.
-// Usage: node bench/soak/run.ts [--minutes 30] [--sample-seconds 10]
+// Verdict "flat", per measure (bench/soak/verdict.ts): after warm-up (the first 20%, at
+// least 1 minute), the last 20% of the samples against the first 20%: RSS median at most
+// 15% higher, V8 heap floor (lowest sample: the live set after a major collection) at most
+// 15% higher, fds median at most 8 more. Any 5xx or a server exit fails the run too.
+// --from-log FILE applies the verdict again to the samples a run printed, and exits.
+// Usage: node bench/soak/run.ts [--minutes 30] [--sample-seconds 10] [--from-log FILE]
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { randomBytes } from 'node:crypto'
-import { median, printTable, rssBytes, startServer } from '../lib/server.ts'
+import { printTable, rssBytes, startServer } from '../lib/server.ts'
 import { adminKey, makeFixtures, uploadMultipart, uploadTus } from '../fuzz/intake.ts'
 import { mutate } from '../fuzz/mutate.ts'
+import { flatness, samplesFromLog, type Sample } from './verdict.ts'
 
-const { values } = parseArgs({ options: { minutes: { type: 'string', default: '30' }, 'sample-seconds': { type: 'string', default: '10' } } })
+const { values } = parseArgs({ options: { minutes: { type: 'string', default: '30' }, 'sample-seconds': { type: 'string', default: '10' }, 'from-log': { type: 'string' } } })
 const MINUTES = Number(values.minutes)
 const SAMPLE_MS = Number(values['sample-seconds']) * 1000
 const ADMIN = { email: 'soak@example.test', password: 'soak bench admin passphrase 2026' }
 const METRICS_TOKEN = randomBytes(24).toString('base64url')
 const HUGE = '100000000'
 const MiB = 1024 * 1024
+
+/** Prints the start/end/peak table and returns whether every measure is flat. */
+function report (samples: Sample[], runSeconds: number, sampleSeconds: number): boolean {
+  const { warmUpSec, window, verdicts } = flatness(samples, runSeconds)
+  const show = (measure: string, v: number) => measure === 'fds' ? v.toFixed(0) : (v / MiB).toFixed(1)
+  const labels: Record<string, string> = { rss: 'RSS (MiB), medians', heap: 'V8 heap used (MiB), floors', fds: 'open fds, medians' }
+  printTable(`soak: ${(runSeconds / 60).toFixed(0)} min, ${samples.length} samples every ${sampleSeconds} s (warm-up ${(warmUpSec / 60).toFixed(1)} min; windows of ${window} samples)`, [
+    ['measure', 'start', 'after warm-up', 'end', 'peak', 'end / after warm-up', 'verdict'],
+    ...verdicts.map((v) => [labels[v.measure]!, show(v.measure, v.start), show(v.measure, v.baseline), show(v.measure, v.end), show(v.measure, v.peak), (v.end / v.baseline).toFixed(3), v.flat ? 'flat' : 'GROWING'])
+  ])
+  return verdicts.every((v) => v.flat)
+}
+
+if (values['from-log']) {
+  const logged = samplesFromLog(fs.readFileSync(values['from-log'], 'utf8'))
+  const flat = report(logged, MINUTES * 60, Number(values['sample-seconds']))
+  console.log(`verdict: ${flat ? 'flat' : 'GROWING'} (from ${logged.length} logged samples)`)
+  process.exit(flat ? 0 : 1)
+}
 
 const fixtureDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-soak-'))
 const fixtures = makeFixtures(fixtureDir, 2)
@@ -197,7 +218,6 @@ async function keys () {
 
 // --- sampling --------------------------------------------------------------------------
 
-interface Sample { at: number, rss: number, heap: number, fds: number }
 const samples: Sample[] = []
 const started = Date.now()
 
@@ -226,26 +246,7 @@ await sample()
 
 // --- verdict ---------------------------------------------------------------------------
 
-const warmUpSec = Math.max(60, MINUTES * 60 * 0.2)
-const steady = samples.filter((s) => s.at >= warmUpSec)
-const window = Math.max(1, Math.round(steady.length * 0.1))
-type Measure = 'rss' | 'heap' | 'fds'
-const MEASURES: [Measure, string, (v: number) => string, number][] = [
-  ['rss', 'RSS (MiB)', (v) => (v / MiB).toFixed(1), 0],
-  ['heap', 'V8 heap used (MiB)', (v) => (v / MiB).toFixed(1), 0],
-  ['fds', 'open fds', (v) => v.toFixed(0), 4]
-]
-const rows: (string | number)[][] = [['measure', 'start', 'after warm-up', 'end', 'peak', 'end / after warm-up', 'verdict']]
-let allFlat = steady.length >= 2
-for (const [measure, label, show, slack] of MEASURES) {
-  const values = steady.map((s) => s[measure])
-  const baseline = median(values.slice(0, window))
-  const end = median(values.slice(-window))
-  const flat = end <= baseline * 1.15 + slack
-  allFlat &&= flat
-  rows.push([label, show(samples[0]![measure]), show(baseline), show(end), show(Math.max(...samples.map((s) => s[measure]))), (end / baseline).toFixed(3), flat ? 'flat' : 'GROWING'])
-}
-printTable(`soak: ${MINUTES} min, ${samples.length} samples every ${SAMPLE_MS / 1000} s (warm-up ${(warmUpSec / 60).toFixed(1)} min; medians of ${window} samples)`, rows)
+const allFlat = report(samples, MINUTES * 60, SAMPLE_MS / 1000)
 printTable('requests by lane and status', [['lane status', 'count'], ...[...statuses.entries()].sort().map(([label, n]) => [label, n])])
 console.log(`server: ${exited || 'alive to the end'}`)
 for (const error of serverErrors) console.log(`ERROR ${error}`)
