@@ -79,16 +79,22 @@ for (const backend of await backends()) {
       assert.deepEqual(part.rawPayload, bytes.subarray(100, 1100))
     })
 
+    const tus = (method: 'POST' | 'PATCH', url: string, headers: Record<string, string>, body?: Buffer) =>
+      t.app.inject({ method, url, headers: { ...keyHeaders(key), 'tus-resumable': '1.0.0', ...headers }, ...(body ? { payload: body } : {}) })
+    const tusCreate = async (size: number, name: string) => {
+      const created = await tus('POST', '/api/v1/uploads', { 'upload-length': String(size), 'upload-metadata': `filename ${Buffer.from(name).toString('base64')}` })
+      assert.equal(created.statusCode, 201, created.body)
+      return new URL(String(created.headers.location), 'http://x').pathname
+    }
+    const tusSend = (url: string, offset: number, bytes: Buffer) => tus('PATCH', url, { 'upload-offset': String(offset), 'content-type': 'application/offset+octet-stream' }, bytes)
+    const openUploads = async () => (await t.testDb.db.kysely.selectFrom('resumable_uploads').select('id').execute()).length
+
     it('stores a tus upload in the bucket once it is complete and checked', async () => {
       const bytes = readFixture('mp3')
-      const tus = (method: string, url: string, headers: Record<string, string>, body?: Buffer) =>
-        t.app.inject({ method: method as 'POST', url, headers: { ...keyHeaders(key), 'tus-resumable': '1.0.0', ...headers }, ...(body ? { payload: body } : {}) })
-      const created = await tus('POST', '/api/v1/uploads', { 'upload-length': String(bytes.length), 'upload-metadata': `filename ${Buffer.from('song.mp3').toString('base64')}` })
-      assert.equal(created.statusCode, 201, created.body)
-      const url = new URL(String(created.headers.location), 'http://x').pathname
+      const url = await tusCreate(bytes.length, 'song.mp3')
       const half = Math.floor(bytes.length / 2)
-      assert.equal((await tus('PATCH', url, { 'upload-offset': '0', 'content-type': 'application/offset+octet-stream' }, bytes.subarray(0, half))).statusCode, 204)
-      const done = await tus('PATCH', url, { 'upload-offset': String(half), 'content-type': 'application/offset+octet-stream' }, bytes.subarray(half))
+      assert.equal((await tusSend(url, 0, bytes.subarray(0, half))).statusCode, 204)
+      const done = await tusSend(url, half, bytes.subarray(half))
       // The last PATCH answers the accepted file.
       assert.equal(done.statusCode, 200, done.body)
       const fileId = String(done.headers['tympan-file-id'])
@@ -125,13 +131,26 @@ for (const backend of await backends()) {
     })
 
     it('answers 503 while the object store is down, leaving nothing behind, and recovers when it is back', async () => {
+      const stored = await uploadFile(t.app, key, fixture('wav'))
       const rowsBefore = await rowIds()
       const keysBefore = await objectKeys()
       await s3.stop()
       try {
         assertProblem(await uploadBytes(t, key, 'down.wav', readFixture('wav')), 503, /file storage is unavailable/)
+        // A download too: a problem before any byte, not a 200 cut off.
+        assertProblem(await t.app.inject({ method: 'GET', url: `/api/v1/files/${stored}/content`, headers: keyHeaders(key) }), 503, /file storage is unavailable/)
         assert.deepEqual(await rowIds(), rowsBefore, 'no file row')
         assert.deepEqual(workspaceFiles(), [], 'no staged file')
+        // A tus upload completing while the store is down: refused as a whole, nothing kept.
+        const bytes = readFixture('mp3')
+        const url = await tusCreate(bytes.length, 'down.mp3')
+        const done = await tusSend(url, 0, bytes)
+        assert.equal(done.statusCode, 503, done.body)
+        assert.match(done.json().detail, /file storage is unavailable/)
+        assert.doesNotMatch(done.body, INTERNALS)
+        assert.equal(await openUploads(), 0, 'no reservation')
+        assert.deepEqual(await rowIds(), rowsBefore, 'no file row')
+        assert.deepEqual(workspaceFiles(), [], 'no tus parts or staged file')
         const ready = await t.app.inject({ method: 'GET', url: '/readyz' })
         assert.equal(ready.statusCode, 503)
         assert.match(ready.json().detail, /file storage/)
@@ -141,12 +160,16 @@ for (const backend of await backends()) {
       assert.deepEqual(await objectKeys(), keysBefore, 'no object')
       assert.equal((await t.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200)
       assert.equal((await uploadBytes(t, key, 'back.wav', readFixture('wav'))).statusCode, 201)
+      assert.deepEqual((await t.app.inject({ method: 'GET', url: `/api/v1/files/${stored}/content`, headers: keyHeaders(key) })).rawPayload, readFixture('wav'))
     })
 
     it('answers 507 when the local workspace is full, leaving nothing behind', async () => {
       const staging = path.join(t.config.dataDir, 'files', 'staging')
-      fs.mkdirSync(staging, { recursive: true })
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0700', 'tmpfs', staging])
+      const resumable = path.join(t.config.dataDir, 'files', 'resumable')
+      for (const dir of [staging, resumable]) {
+        fs.mkdirSync(dir, { recursive: true })
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0700', 'tmpfs', dir])
+      }
       try {
         const rowsBefore = await rowIds()
         const keysBefore = await objectKeys()
@@ -157,8 +180,17 @@ for (const backend of await backends()) {
         assert.deepEqual(await objectKeys(), keysBefore, 'no object')
         assert.deepEqual(filesUnder(staging), [], 'the partial staged file is removed')
         assert.equal((await uploadBytes(t, key, 'small.wav', readFixture('wav'))).statusCode, 201, 'a file that fits still goes through')
+
+        // A tus PATCH that fills the disk: 507; the upload stays open at the offset that reached the disk.
+        const url = await tusCreate(big.length, 'big.wav')
+        const refused = await tusSend(url, 0, big)
+        assert.equal(refused.statusCode, 507, refused.body)
+        assert.match(refused.json().detail, /no space left/)
+        assert.doesNotMatch(refused.body, INTERNALS)
+        assert.equal((await t.app.inject({ method: 'DELETE', url, headers: { ...keyHeaders(key), 'tus-resumable': '1.0.0' } })).statusCode, 204)
+        assert.deepEqual(filesUnder(resumable), [], 'a terminated upload leaves nothing')
       } finally {
-        execFileSync('umount', [staging])
+        for (const dir of [staging, resumable]) execFileSync('umount', [dir])
       }
     })
   })

@@ -4,10 +4,13 @@
 //     to a file on the same disk (aim: ratio >= 0.7), and the server's peak RSS growth during
 //     it (aim: <= 64 MiB);
 //   - the same for a tus 1.0 upload (/api/v1/uploads) with tus-js-client, against the same
-//     bare baseline.
+//     bare baseline;
+//   - with --s3, the multipart upload again to a second server on S3 storage (STORAGE_URL=s3://,
+//     s3rver in this process, docs/storage.md): the accepted file is then uploaded to the store
+//     in 8 MiB parts instead of renamed, so the ratio shows what the second copy costs.
 // Tympan's time includes all its intake work: sha256 while streaming, magic bytes, ffprobe,
 // a 30 s decode check, fsync + rename. The bare server does none of it (and no fsync).
-// Usage: node bench/upload/run.ts [--rounds N] [--tus-chunk-mib N]
+// Usage: node bench/upload/run.ts [--rounds N] [--tus-chunk-mib N] [--s3]
 // The payload, a 5600 s 48 kHz stereo 16-bit WAV (1,075,200,044 bytes), is generated once with
 // sox (or ffmpeg) in <tmpdir>/tympan-bench-upload/ and reused while its size is right.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
@@ -20,9 +23,11 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
 import * as tus from 'tus-js-client'
+import { startS3 } from '../../test/helpers/services.ts'
 import { freePort, median, printTable, sampleRss, startServer } from '../lib/server.ts'
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, 'tus-chunk-mib': { type: 'string' } } })
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, 'tus-chunk-mib': { type: 'string' }, s3: { type: 'boolean', default: false } } })
+const WITH_S3 = values.s3
 const ROUNDS = Number(values.rounds)
 const TUS_CHUNK = values['tus-chunk-mib'] ? Number(values['tus-chunk-mib']) * 1024 * 1024 : undefined
 const ADMIN = { email: 'bench@example.test', password: 'bench admin passphrase 2026' }
@@ -196,29 +201,35 @@ async function startBare (dir: string): Promise<{ url: string, child: ChildProce
 
 // --- the run ---------------------------------------------------------------------------
 
-type PathName = 'bare' | 'multipart' | 'tus'
+type PathName = 'bare' | 'multipart' | 'tus' | 's3'
 interface Sample { mbps: number, rssGrowthMiB: number, totalS: number, sendS: number, afterS: number, createS?: number }
-const samples: Record<PathName, Sample[]> = { bare: [], multipart: [], tus: [] }
+const samples: Record<PathName, Sample[]> = { bare: [], multipart: [], tus: [], s3: [] }
 
 const bareDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-bench-bare-'))
-const server = await startServer({
+const SERVER_ENV = {
   MAX_FILE_SIZE_MB: '2048',
   QUOTA_MB_FREE: '0',
   QUOTA_MB_PREMIUM: '0',
   QUOTA_MB_ENTERPRISE: '0',
   TYMPAN_ADMIN_EMAIL: ADMIN.email,
   TYMPAN_ADMIN_PASSWORD: ADMIN.password
-})
+}
+const server = await startServer(SERVER_ENV)
 const bare = await startBare(bareDir)
+// s3rver writes each part, then the whole object again at completion: a slower store than a real one.
+const s3 = WITH_S3 ? await startS3('bench') : undefined
+const s3Server = s3 ? await startServer({ ...SERVER_ENV, ...s3.env }) : undefined
 
-async function token (): Promise<string> {
-  const res = await fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...ADMIN, tokens: true }) })
+const serverFor = (which: PathName) => which === 's3' ? s3Server! : server
+
+async function token (target = server): Promise<string> {
+  const res = await fetch(`${target.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...ADMIN, tokens: true }) })
   if (!res.ok) throw new Error(`login failed: ${res.status} ${await res.text()}`)
   return (await res.json() as { accessToken: string }).accessToken
 }
 
-async function deleteFile (bearer: string, id: string) {
-  const res = await fetch(`${server.url}/api/v1/files/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${bearer}` } })
+async function deleteFile (target: typeof server, bearer: string, id: string) {
+  const res = await fetch(`${target.url}/api/v1/files/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${bearer}` } })
   if (res.status !== 204) throw new Error(`DELETE /api/v1/files/${id}: ${res.status} ${await res.text()}`)
 }
 
@@ -227,8 +238,9 @@ async function once (which: PathName, file: string, record: boolean) {
   const size = fs.statSync(file).size
   // Start each run with no dirty pages left over from the previous one.
   execFileSync('sync')
-  const bearer = which === 'bare' ? '' : await token()
-  const pid = (which === 'bare' ? bare.child : server.child).pid!
+  const target = serverFor(which)
+  const bearer = which === 'bare' ? '' : await token(target)
+  const pid = (which === 'bare' ? bare.child : target.child).pid!
   const rss = sampleRss(pid, 50)
   let result: Timed & { createMs?: number }
   let fileId = ''
@@ -237,18 +249,18 @@ async function once (which: PathName, file: string, record: boolean) {
     result = t
     fileId = t.fileId
   } else {
-    result = await postMultipart(which === 'bare' ? bare.url : `${server.url}/api/v1/files`, file, bearer ? { authorization: `Bearer ${bearer}` } : {})
+    result = await postMultipart(which === 'bare' ? bare.url : `${target.url}/api/v1/files`, file, bearer ? { authorization: `Bearer ${bearer}` } : {})
   }
   const { before, peak } = rss.stop()
   const expected = which === 'tus' ? 200 : 201
   if (result.status !== expected) throw new Error(`${which} upload answered ${result.status}: ${result.body}`)
-  if (which === 'multipart') fileId = (JSON.parse(result.body) as { id: string }).id
+  if (which === 'multipart' || which === 's3') fileId = (JSON.parse(result.body) as { id: string }).id
   if (which === 'bare') {
     const written = JSON.parse(result.body) as { path: string, bytes: number }
     fs.rmSync(written.path, { force: true })
   } else {
     if (!fileId) throw new Error(`${which} upload gave no file id: ${result.body}`)
-    await deleteFile(bearer, fileId)
+    await deleteFile(target, bearer, fileId)
   }
   const sample: Sample = {
     mbps: size / 1e6 / (result.totalMs / 1000),
@@ -267,17 +279,23 @@ async function once (which: PathName, file: string, record: boolean) {
 try {
   console.log(`payload ${BIG} (${BIG_SIZE} bytes); ${ROUNDS} rounds; tus ${TUS_CHUNK ? `in ${TUS_CHUNK / MiB} MiB PATCHes` : 'in one PATCH'}`)
   // Warm up every path (JIT, lazy imports, first ffprobe/ffmpeg spawn) on a small file.
-  for (const which of ['bare', 'multipart', 'tus'] as const) await once(which, SMALL, false)
+  for (const which of ['bare', 'multipart', 'tus', ...(s3 ? ['s3'] as const : [])] as const) await once(which, SMALL, false)
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`round ${round}/${ROUNDS}`)
     await once('bare', BIG, true)
     await once('multipart', BIG, true)
     await once('bare', BIG, true)
     await once('tus', BIG, true)
+    if (s3) {
+      await once('bare', BIG, true)
+      await once('s3', BIG, true)
+    }
   }
 } finally {
   await bare.stop()
   await server.stop()
+  await s3Server?.stop()
+  await s3?.close()
   fs.rmSync(bareDir, { recursive: true, force: true })
 }
 
@@ -288,18 +306,20 @@ const rows: (string | number)[][] = [['path', 'MB/s', 'baseline MB/s', 'ratio (a
 const labels: Record<PathName, string> = {
   bare: 'bare node:http -> disk (baseline itself)',
   multipart: 'multipart POST /api/v1/files',
-  tus: `tus POST + PATCH /api/v1/uploads (${TUS_CHUNK ? `${TUS_CHUNK / MiB} MiB chunks` : 'one PATCH'})`
+  tus: `tus POST + PATCH /api/v1/uploads (${TUS_CHUNK ? `${TUS_CHUNK / MiB} MiB chunks` : 'one PATCH'})`,
+  s3: 'multipart POST /api/v1/files, S3 storage (s3rver)'
 }
-for (const which of ['multipart', 'tus', 'bare'] as const) {
+const shown = ['multipart', 'tus', ...(s3 ? ['s3'] as const : []), 'bare'] as const
+for (const which of shown) {
   const mbps = med(which, 'mbps')
   const rss = med(which, 'rssGrowthMiB')
   const ratio = mbps / baseline
   rows.push([labels[which], mbps.toFixed(0), baseline.toFixed(0), `${ratio.toFixed(2)} ${which === 'bare' ? '' : verdict(ratio >= 0.7)}`.trim(), `${rss.toFixed(1)} ${which === 'bare' ? '' : verdict(rss <= 64)}`.trim()])
 }
-printTable(`bench/upload: ${(BIG_SIZE / 2 ** 30).toFixed(2)} GiB WAV over loopback, ${ROUNDS} alternating rounds (bare, multipart, bare, tus), medians; MB = 10^6 bytes; baseline = median of all ${samples.bare.length} bare runs`, rows)
+printTable(`bench/upload: ${(BIG_SIZE / 2 ** 30).toFixed(2)} GiB WAV over loopback, ${ROUNDS} alternating rounds (bare, multipart, bare, tus${s3 ? ", bare, s3" : ""}), medians; MB = 10^6 bytes; baseline = median of all ${samples.bare.length} bare runs`, rows)
 
 const phases: (string | number)[][] = [['path', 'total s', 'until last body byte sent s', 'after body -> response s', 'tus creation POST s']]
-for (const which of ['multipart', 'tus', 'bare'] as const) {
+for (const which of shown) {
   phases.push([labels[which], med(which, 'totalS').toFixed(2), med(which, 'sendS').toFixed(2), med(which, 'afterS').toFixed(2), which === 'tus' ? med(which, 'createS').toFixed(3) : '-'])
 }
 printTable('where the time goes (medians, client side; "after body" is the server finishing after the last byte left the client)', phases)

@@ -32,7 +32,9 @@ export function parseStorageUrl (url: string, dataDir: string, s3: { endpoint: s
     if (parsed.port || parsed.search || parsed.hash) return { problem: 'STORAGE_URL s3: is s3://bucket/prefix, without port, query or fragment' }
     if (!BUCKET.test(parsed.hostname)) return { problem: `STORAGE_URL names an invalid bucket ${JSON.stringify(parsed.hostname)} (3-63 lowercase letters, digits, dots, hyphens)` }
     const segments = parsed.pathname.split('/').filter((segment) => segment !== '')
-    if (segments.some((segment) => !PREFIX_SEGMENT.test(segment) || segment === '.' || segment === '..')) {
+    // Checked on the text as written too: the URL parser resolves `a/../b` (and its escapes) silently.
+    const written = url.slice('s3://'.length).split('/')
+    if (url.includes('%') || written.some((segment) => segment === '.' || segment === '..') || segments.some((segment) => !PREFIX_SEGMENT.test(segment))) {
       return { problem: 'STORAGE_URL has an invalid key prefix: use segments of letters, digits, dot, underscore and hyphen' }
     }
     if (s3.endpoint !== '') {

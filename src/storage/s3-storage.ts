@@ -34,9 +34,9 @@ export function s3Client (location: S3Location): S3Client {
     ...(location.endpoint ? { endpoint: location.endpoint } : {}),
     ...(location.region ? { region: location.region } : {}),
     forcePathStyle: location.forcePathStyle,
-    // MinIO before 2024, Ceph, R2's older gateways and s3rver refuse the aws-chunked bodies
-    // with trailing checksums that the SDK sends by default since 3.729; checksums only
-    // where an operation requires them works everywhere (TLS protects the bytes in transit).
+    // s3rver and older releases of several S3 clones refuse the aws-chunked bodies with
+    // trailing checksums the SDK sends by default since early 2025; checksums only where an
+    // operation requires them works everywhere (TLS protects the bytes in transit).
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     // No default connect timeout: a black-holed endpoint would hang uploads for minutes.
@@ -88,7 +88,6 @@ export function s3Storage (client: S3Client, location: Pick<S3Location, 'bucket'
       const Key = keyOf(id)
       const hash = createHash('sha256')
       let size = 0
-      let sourceError: unknown
       const meter = new Transform({
         transform (chunk: Buffer, _encoding, done) {
           size += chunk.length
@@ -96,15 +95,17 @@ export function s3Storage (client: S3Client, location: Pick<S3Location, 'bucket'
           done(null, chunk)
         }
       })
-      // The callback form: Upload reads `meter`, and a failing source destroys it with the error.
-      pipeline(source, meter, (error) => { if (error) sourceError ??= error })
+      // Upload reads `meter`; a failing source makes the pipeline destroy it with that error.
+      pipeline(source, meter, () => {})
       const upload = new Upload({ client, params: { Bucket, Key, Body: meter, ContentType: 'application/octet-stream' }, partSize, queueSize, leavePartsOnError: false })
       try {
         await upload.done()
       } catch (error) {
+        // Errored with the source's error: the source failed (a client cut off, a limit),
+        // not the store. An AbortError is Upload's own reader giving up after a failed part.
+        const sourceError = meter.errored
         meter.destroy()
-        // The client's stream failed (cut off, over a limit): its error, not the store's.
-        if (sourceError) throw sourceError
+        if (sourceError && sourceError.name !== 'AbortError') throw sourceError
         throw storageFailure('unavailable', error)
       }
       return { size, sha256: hash.digest('hex') }
@@ -118,8 +119,20 @@ export function s3Storage (client: S3Client, location: Pick<S3Location, 'bucket'
       const Key = keyOf(id)
       async function * body () {
         const response = await send(client.send(new GetObjectCommand({ Bucket, Key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) })))
+        // Some S3 clones answer a range they mishandle (s3rver: `bytes=0-0`) with the whole
+        // object; the HTTP edge has already promised exactly these bytes, so cut them out here.
+        const served = range ? Number(/^bytes (\d+)-/.exec(response.ContentRange ?? '')?.[1] ?? 0) : 0
+        if (range && served > range.start) throw storageFailure('unavailable', new Error(`asked for bytes from ${range.start}, got ${response.ContentRange}`))
+        let skip = range ? range.start - served : 0
+        let left = range ? range.end - range.start + 1 : Number.POSITIVE_INFINITY
         try {
-          for await (const chunk of response.Body as Readable) yield chunk as Buffer
+          for await (const chunk of response.Body as Readable) {
+            const bytes = (chunk as Buffer).subarray(skip, skip + left)
+            skip = Math.max(0, skip - (chunk as Buffer).length)
+            left -= bytes.length
+            if (bytes.length > 0) yield bytes
+            if (left <= 0) break
+          }
         } catch (error) {
           throw storageFailure('unavailable', error)
         }

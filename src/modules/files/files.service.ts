@@ -15,6 +15,7 @@ import type { FilesRepository } from './files.repository.ts'
 import { decodeCursor, encodeCursor } from '../../http/cursor.ts'
 import { page, withLookahead } from '../../db/keyset.ts'
 import { stageStream, type Staged } from './staging.ts'
+import { opened } from '../../storage/opened.ts'
 
 export interface PublicFile {
   id: string
@@ -202,7 +203,8 @@ export function filesService (deps: FilesDeps) {
 
     async content (principal: Principal, id: string, range?: ByteRange) {
       const file = await mustFind(principal, id)
-      return { file, stream: storage.read(file.id, range) }
+      // Opened first: a store that fails is answered with a problem, not a cut-off 200.
+      return { file, stream: await opened(storage.read(file.id, range)) }
     },
 
     /** GDPR participant: the user's files, listed and erased with the account. */

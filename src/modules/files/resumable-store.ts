@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises'
 import { FileStore } from '@tus/file-store'
 import { ERRORS, type Upload } from '@tus/server'
 import type { Config } from '../../config/config.ts'
+import { storageFailureKind } from '../../storage/storage-errors.ts'
 import type { Workspace } from '../../storage/storage.ts'
 
 /**
@@ -59,10 +60,11 @@ export class HashingFileStore extends FileStore {
     })
     try {
       await pipeline(readable, meter, await this.#files.writer(this.resolveData(id), { start: offset }))
-    } catch {
+    } catch (error) {
       // Bytes hashed may not all have reached the disk: only a full re-read can tell now.
       this.#hashes.delete(id)
-      throw ERRORS.FILE_WRITE_ERROR
+      // A full disk is the server's condition, answered 507; anything else tus's own 500.
+      throw storageFailureKind(error) ? error : ERRORS.FILE_WRITE_ERROR
     }
     if (state) state.bytes += received
     return offset + received

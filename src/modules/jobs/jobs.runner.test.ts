@@ -53,6 +53,14 @@ function setup (handler: Handler, options: { maxRunning?: number } = {}) {
   return { runner, jobs, files, storage, queue, signals, log, attempts, processed, seen, job, file, owner, delivery }
 }
 
+const writesOneArtifact: Handler = async (context) => {
+  const file = path.join(context.workDir, 'out.txt')
+  await fsp.writeFile(file, 'x')
+  return { result: {}, artifacts: [{ name: 'out.txt', path: file, contentType: 'text/plain' }] }
+}
+
+const connectionRefused = (message = 'connect ECONNREFUSED 127.0.0.1:5432') => Object.assign(new Error(message), message.startsWith('connect') ? { code: 'ECONNREFUSED' } : {})
+
 /** A handler that waits until its signal aborts, then fails the way an engine does. */
 const untilAborted: Handler = (context) => new Promise((_resolve, reject) => {
   context.signal.addEventListener('abort', () => { reject(new EngineError('canceled', 'stopped')) }, { once: true })
@@ -107,6 +115,46 @@ describe('job runner: a successful attempt', () => {
     assert.equal(t.jobs.rows.get(t.job.id)?.status, 'canceled')
     assert.deepEqual([...t.storage.objects.keys()], [t.file.id])
     assert.deepEqual(t.attempts, ['stopped'])
+  })
+
+  it('tries the end again while the database is unreachable, and keeps the artifacts once it lands', async () => {
+    const t = setup(writesOneArtifact)
+    const finish = t.jobs.finish.bind(t.jobs)
+    let refused = 0
+    t.jobs.finish = async (id, end) => {
+      if (end.status === 'succeeded' && refused < 2) { refused++; throw connectionRefused() }
+      return finish(id, end)
+    }
+    await t.runner.run(t.delivery())
+    assert.equal(refused, 2)
+    assert.equal(t.jobs.rows.get(t.job.id)?.status, 'succeeded')
+    const [artifact] = await t.jobs.artifacts(t.job.id)
+    assert.equal(t.storage.objects.get(artifact!.object_id)?.toString(), 'x')
+    assert.deepEqual(t.attempts, ['succeeded'])
+  })
+
+  it('keeps the artifacts when the end was committed but its answer lost, and the retry finds the job ended', async () => {
+    const t = setup(writesOneArtifact)
+    const finish = t.jobs.finish.bind(t.jobs)
+    let lost = false
+    t.jobs.finish = async (id, end) => {
+      const ended = await finish(id, end)
+      if (!lost) { lost = true; throw connectionRefused('Connection terminated unexpectedly') }
+      return ended
+    }
+    await t.runner.run(t.delivery())
+    assert.equal(t.jobs.rows.get(t.job.id)?.status, 'succeeded')
+    const [artifact] = await t.jobs.artifacts(t.job.id)
+    assert.ok(t.storage.objects.has(artifact!.object_id), 'the committed artifact was deleted')
+    assert.deepEqual(t.attempts, ['succeeded'])
+  })
+
+  it('does not retry an end that failed for another reason than the connection', async () => {
+    const t = setup(writesOneArtifact)
+    let calls = 0
+    t.jobs.finish = async () => { calls++; throw new Error('violates check constraint') }
+    await assert.rejects(t.runner.run(t.delivery()), /check constraint/)
+    assert.equal(calls, 1, 'tried once; the attempt goes back to the queue')
   })
 
   it('does nothing for a job canceled while it was queued', async () => {

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { JobArtifact, JobErrorCode, Tier } from '../../db/schema.ts'
+import { isConnectionError } from '../../db/unavailable.ts'
 import { EngineError, type ArtifactFile, type EngineContext } from '../../engines/engine.ts'
 import type { JobOutcome, Metrics } from '../../observability/metrics.ts'
 import type { Storage, Workspace } from '../../storage/storage.ts'
@@ -25,6 +26,11 @@ const UNLIMITED: Record<Tier, number> = { free: Infinity, premium: Infinity, ent
 // The workspace area of attempt directories, `<job id>-<random>` (swept by the retention).
 export const JOB_WORK = 'jobs'
 const ARTIFACT_NAME = /^[a-z0-9][a-z0-9._-]{0,99}$/
+// A finish the database could not take (it restarts, a connection drops) is tried again for
+// this long, backing off up to FINISH_RETRY_MAX_MS between tries: the engine's work is done,
+// and waiting out a short outage costs less than rerunning the job after its heartbeat lapses.
+const FINISH_RETRY_FOR_MS = 120_000
+const FINISH_RETRY_MAX_MS = 5_000
 
 export interface RunnerDeps {
   jobs: JobsRepository
@@ -168,9 +174,30 @@ export function jobRunner (deps: RunnerDeps) {
     // The upload goes before the job is seen to end, so a client that sees the end never
     // finds the file still there.
     if (fileId) await deps.fileProcessed(fileId, jobId).catch((error: unknown) => log.error({ err: error, fileId }, 'deleting a processed file failed'))
-    const ended = await jobs.finish(jobId, { ...fields, expiresAt: new Date(Date.now() + deps.retentionMs) })
+    const ended = await finishDurably(jobId, { ...fields, expiresAt: new Date(Date.now() + deps.retentionMs) })
     await deps.signals.changed.publish(jobId)
     return ended
+  }
+
+  async function finishDurably (jobId: string, fields: Parameters<JobsRepository['finish']>[1]): Promise<boolean> {
+    const giveUpAt = Date.now() + FINISH_RETRY_FOR_MS
+    let retried = false
+    for (let delay = 250; ; delay = Math.min(delay * 2, FINISH_RETRY_MAX_MS)) {
+      try {
+        const ended = await jobs.finish(jobId, fields)
+        // A retry that finds the job finished may follow a commit whose answer was lost: it is
+        // ours when the job holds our artifacts (fresh ids, so nobody else's), and then the
+        // caller must keep them, not delete them as if the job had been canceled meanwhile.
+        if (ended || !retried || !fields.artifacts?.length) return ended
+        const held = await jobs.artifacts(jobId)
+        return held.some((artifact) => artifact.object_id === fields.artifacts![0]!.object_id)
+      } catch (error) {
+        if (!isConnectionError(error) || Date.now() + delay > giveUpAt) throw error
+        log.warn({ err: error, jobId, retryInMs: delay }, 'the database did not take the job\'s end; trying again')
+        retried = true
+        await sleep(delay)
+      }
+    }
   }
 
   /**

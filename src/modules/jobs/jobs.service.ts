@@ -16,6 +16,7 @@ import type { JobQueue } from './jobs.queue.ts'
 import { checkTranslate, type TranslateCheckDeps } from './jobs.checks.ts'
 import { JOB_TYPES, JOB_TYPE_NAMES, isJobType, jobTimeoutSec, parseParams, type JobParams, type JobType } from './jobs.types.ts'
 import { EVENTS_PAGE, type JobsRepository } from './jobs.repository.ts'
+import { opened } from '../../storage/opened.ts'
 
 export interface PublicJob {
   id: string
@@ -232,7 +233,8 @@ export function jobsService (deps: JobsServiceDeps) {
       const job = await mustFind(principal, id)
       const artifact = await jobs.artifact(job.id, name)
       if (!artifact) throw notFound('Artifact')
-      return { artifact, stream: storage.read(artifact.object_id) }
+      // Opened first: a store that fails is answered with a problem, not a cut-off 200.
+      return { artifact, stream: await opened(storage.read(artifact.object_id)) }
     },
 
     /** The job (access-checked) and its events after `afterId`, for Server-Sent Events. */
