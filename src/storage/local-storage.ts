@@ -1,9 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
-import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { byteMeter } from './byte-meter.ts'
 import { localWorkspace } from './local-workspace.ts'
 import type { FileStores, Storage } from './storage.ts'
 
@@ -50,15 +50,7 @@ export function localStorage (root: string): Storage {
     async write (id, source) {
       objectPath(id)
       const part = path.join(incoming, `${randomUUID()}.part`)
-      const hash = createHash('sha256')
-      let size = 0
-      const meter = new Transform({
-        transform (chunk: Buffer, _encoding, done) {
-          size += chunk.length
-          hash.update(chunk)
-          done(null, chunk)
-        }
-      })
+      const { stream: meter, written } = byteMeter()
       try {
         // 1 MiB buffer: fewer, larger writes (writev) while a large object streams in.
         await pipeline(source, meter, fs.createWriteStream(part, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }))
@@ -67,7 +59,7 @@ export function localStorage (root: string): Storage {
         await fsp.rm(part, { force: true })
         throw error
       }
-      return { size, sha256: hash.digest('hex') }
+      return written()
     },
     async put (id, file) {
       if (!path.isAbsolute(file) || !path.relative(objects, file).startsWith('..')) throw new Error('not a local file outside the object store')

@@ -1,14 +1,14 @@
-import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
-import { pipeline, Readable, Transform } from 'node:stream'
+import { pipeline, Readable } from 'node:stream'
 import {
   AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand,
   ListMultipartUploadsCommand, type ListMultipartUploadsCommandOutput, S3Client,
   ListObjectsV2Command, type ListObjectsV2CommandOutput
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
+import { byteMeter } from './byte-meter.ts'
 import { storageFailure } from './storage-errors.ts'
 import type { Storage } from './storage.ts'
 
@@ -86,15 +86,7 @@ export function s3Storage (client: S3Client, location: Pick<S3Location, 'bucket'
   const storage: Storage = {
     async write (id, source) {
       const Key = keyOf(id)
-      const hash = createHash('sha256')
-      let size = 0
-      const meter = new Transform({
-        transform (chunk: Buffer, _encoding, done) {
-          size += chunk.length
-          hash.update(chunk)
-          done(null, chunk)
-        }
-      })
+      const { stream: meter, written } = byteMeter()
       // Upload reads `meter`; a failing source makes the pipeline destroy it with that error.
       pipeline(source, meter, () => {})
       const upload = new Upload({ client, params: { Bucket, Key, Body: meter, ContentType: 'application/octet-stream' }, partSize, queueSize, leavePartsOnError: false })
@@ -108,7 +100,7 @@ export function s3Storage (client: S3Client, location: Pick<S3Location, 'bucket'
         if (sourceError && sourceError.name !== 'AbortError') throw sourceError
         throw storageFailure('unavailable', error)
       }
-      return { size, sha256: hash.digest('hex') }
+      return written()
     },
     async put (id, file) {
       if (!path.isAbsolute(file)) throw new Error('not a local file')
