@@ -138,7 +138,7 @@ export function createContainer (config: Config, db: Db, { storage, workspace }:
     resumable: resumableUploads,
     jobs: jobRetention,
     translationLogs: translation,
-    orphans: orphanCollector({ storage, references: repos.objectReferences, audit, graceMs: config.orphanObjectGraceMs }),
+    orphans: orphanCollector({ storage, references: repos.objectReferences, audit, graceMs: config.orphanObjectGraceMs, everyMs: 3_600_000 }),
     log
   })
   const health = healthService([{ what: 'database', ping: () => db.ping() }, { what: 'file storage', ping: () => storage.ping() }])

@@ -52,6 +52,26 @@ describe('orphanCollector', () => {
     assert.equal(w.audits.length, 3)
   })
 
+  it('lists the store at most once per interval, however often the sweep runs', async () => {
+    let at = 0
+    let listings = 0
+    const collector = orphanCollector({
+      storage: { async * listOlderThan () { listings++; yield * [] }, delete: async () => {} },
+      references: { referenced: async () => new Set() },
+      audit: { record: async () => {} },
+      graceMs: HOUR,
+      everyMs: HOUR,
+      now: () => at
+    })
+    await collector.collect()
+    at = HOUR - 1
+    await collector.collect()
+    assert.equal(listings, 1, 'a sweep within the hour does not list again')
+    at = HOUR
+    await collector.collect()
+    assert.equal(listings, 2)
+  })
+
   it('stops at a failing delete, leaving the rest for the next sweep', async () => {
     const audits: AuditRecord[] = []
     const failing = orphanCollector({

@@ -12,6 +12,13 @@ export interface OrphanCollectorDeps {
   graceMs: number
   /** Ids checked per query; tests page sooner. */
   pageSize?: number
+  /**
+   * A collection starts at most this often (0: every sweep). Listing the whole store costs a
+   * LIST request per 1000 objects (S3) or a walk of the tree (local) and a query per page;
+   * the sweep runs every few minutes, while orphans are rare and wait a day anyway.
+   */
+  everyMs?: number
+  now?: () => number
 }
 
 /**
@@ -29,6 +36,8 @@ export interface OrphanCollectorDeps {
  */
 export function orphanCollector (deps: OrphanCollectorDeps) {
   const pageSize = deps.pageSize ?? PAGE
+  const clock = deps.now ?? Date.now
+  let lastStarted = Number.NEGATIVE_INFINITY
 
   async function collectPage (ids: string[]): Promise<number> {
     if (ids.length === 0) return 0
@@ -46,6 +55,8 @@ export function orphanCollector (deps: OrphanCollectorDeps) {
   return {
     /** Deletes every object older than the grace period that no row names; returns how many. */
     async collect (): Promise<number> {
+      if (clock() - lastStarted < (deps.everyMs ?? 0)) return 0
+      lastStarted = clock()
       let deleted = 0
       let page: string[] = []
       for await (const id of deps.storage.listOlderThan(deps.graceMs)) {
