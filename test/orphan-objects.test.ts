@@ -10,6 +10,7 @@ import { fixture } from './helpers/audio.ts'
 import { runTympan } from './helpers/cli.ts'
 import { backends } from './helpers/db.ts'
 import { createJob, uploadFile, waitForJob } from './helpers/jobs.ts'
+import { startS3, type S3Service } from './helpers/services.ts'
 
 // The sweep collects objects that no row names once they are older than the grace period:
 // what a worker leaves when PostgreSQL goes away between storing a job's artifacts and
@@ -57,6 +58,33 @@ for (const backend of await backends()) {
     })
   })
 }
+
+describe('orphaned objects: the retention sweep on S3 (s3rver)', () => {
+  let s3: S3Service
+  let t: TestApp
+  // s3rver answers LastModified from its object file's mtime.
+  const objectFile = (id: string) => path.join(s3.directory, s3.bucket, 'orphans', 'objects', `${id}._S3rver_object`)
+  before(async () => {
+    s3 = await startS3('orphans')
+    for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']) process.env[name] = s3.env[name]
+    t = await startApp('pglite', { ...s3.env, WORKER_CONCURRENCY: '0' })
+  })
+  after(async () => {
+    await t.close()
+    await s3.close()
+  })
+
+  it('deletes an aged object no row names from the bucket, and keeps an aged file\'s object', async () => {
+    const key = await t.apiKey(await t.login((await t.createUser('member', { tier: 'premium' })).email), ['files:read', 'files:write'])
+    const fileId = await uploadFile(t.app, key, fixture('ogg'))
+    const orphan = randomUUID()
+    await t.app.container.storage.write(orphan, Readable.from([randomBytes(64)]))
+    for (const id of [fileId, orphan]) age(objectFile(id), 2 * DAY)
+    assert.equal((await t.app.container.retention.sweep()).orphanObjects, 1)
+    assert.equal(await t.app.container.storage.exists(orphan), false)
+    assert.equal(await t.app.container.storage.exists(fileId), true)
+  })
+})
 
 describe('orphaned objects: tympan admin sweep', () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-orphans-'))
