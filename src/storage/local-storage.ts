@@ -9,6 +9,11 @@ import type { FileStores, Storage } from './storage.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const INCOMING = /^[0-9a-f-]{36}\.part$/
+const SHARD = /^[0-9a-f]{2}$/
+
+/** Names in `dir`, or none when it has gone (a shard emptied and removed by hand). */
+const namesIn = (dir: string): Promise<string[]> =>
+  fsp.readdir(dir).catch((error: NodeJS.ErrnoException) => { if (error.code === 'ENOENT') return []; throw error })
 
 /**
  * Local driver: `<root>/objects/<2 hex>/<uuid>` (0600, directories 0700); a write in
@@ -98,6 +103,19 @@ export function localStorage (root: string): Storage {
         }
       }
       return removed
+    },
+    async * listOlderThan (olderThanMs) {
+      const cutoff = Date.now() - olderThanMs
+      for (const shard of await namesIn(objects)) {
+        if (!SHARD.test(shard)) continue
+        for (const name of await namesIn(path.join(objects, shard))) {
+          // Only names this driver gives out: anything else in the tree is not an object.
+          if (!UUID.test(name) || !name.startsWith(shard)) continue
+          const stat = await fsp.stat(path.join(objects, shard, name)).catch(() => undefined)
+          // The rename keeps the file's mtime: the time its last byte was written.
+          if (stat?.isFile() && stat.mtimeMs < cutoff) yield name
+        }
+      }
     },
     async ping () {
       await fsp.access(root, fs.constants.W_OK)

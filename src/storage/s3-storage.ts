@@ -4,7 +4,8 @@ import path from 'node:path'
 import { pipeline, Readable } from 'node:stream'
 import {
   AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand,
-  ListMultipartUploadsCommand, type ListMultipartUploadsCommandOutput, S3Client
+  ListMultipartUploadsCommand, type ListMultipartUploadsCommandOutput, S3Client,
+  ListObjectsV2Command, type ListObjectsV2CommandOutput
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
 import { byteMeter } from './byte-meter.ts'
@@ -48,6 +49,8 @@ export interface S3StorageOptions {
   partSize?: number
   /** Parts uploaded at once per write. */
   queueSize?: number
+  /** Keys per ListObjectsV2 page in listOlderThan; S3's own maximum (1000) unless a test pages sooner. */
+  listPageSize?: number
 }
 
 const isNotFound = (error: unknown) => {
@@ -161,6 +164,19 @@ export function s3Storage (client: S3Client, location: Pick<S3Location, 'bucket'
         marker = page.IsTruncated && page.NextKeyMarker ? { KeyMarker: page.NextKeyMarker, ...(page.NextUploadIdMarker ? { UploadIdMarker: page.NextUploadIdMarker } : {}) } : undefined
       }
       return removed
+    },
+    async * listOlderThan (olderThanMs) {
+      const cutoff = Date.now() - olderThanMs
+      for (let token: string | undefined, more = true; more;) {
+        const page: ListObjectsV2CommandOutput = await send(client.send(new ListObjectsV2Command({ Bucket, Prefix: objectsPrefix, ...(options.listPageSize ? { MaxKeys: options.listPageSize } : {}), ...(token ? { ContinuationToken: token } : {}) })))
+        for (const object of page.Contents ?? []) {
+          const id = object.Key?.slice(objectsPrefix.length) ?? ''
+          // A key this driver did not give out (put there by hand) is not an object.
+          if (UUID.test(id) && object.LastModified && object.LastModified.getTime() < cutoff) yield id
+        }
+        token = page.NextContinuationToken
+        more = page.IsTruncated === true && token !== undefined
+      }
     },
     async ping () {
       await send(client.send(new HeadBucketCommand({ Bucket })))
