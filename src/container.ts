@@ -23,6 +23,8 @@ import { filesRepository } from './modules/files/files.repository.ts'
 import { filesService } from './modules/files/files.service.ts'
 import { mediaTools } from './media/probe.ts'
 import { retentionSweeper } from './modules/files/retention.ts'
+import { objectReferencesRepository } from './modules/files/objects.repository.ts'
+import { orphanCollector } from './modules/files/orphan-objects.ts'
 import { resumableStore } from './modules/files/resumable-store.ts'
 import { resumableRepository } from './modules/files/resumable.repository.ts'
 import { resumableService } from './modules/files/resumable.service.ts'
@@ -55,7 +57,8 @@ export function createContainer (config: Config, db: Db, { storage, workspace }:
     files: filesRepository(db.kysely),
     resumableUploads: resumableRepository(db.kysely),
     jobs: jobsRepository(db.kysely),
-    translationLogs: translationLogsRepository(db.kysely)
+    translationLogs: translationLogsRepository(db.kysely),
+    objectReferences: objectReferencesRepository(db.kysely)
   }
   const audit = auditService(repos.auditLog, log)
   const auth = authService({
@@ -135,6 +138,7 @@ export function createContainer (config: Config, db: Db, { storage, workspace }:
     resumable: resumableUploads,
     jobs: jobRetention,
     translationLogs: translation,
+    orphans: orphanCollector({ storage, references: repos.objectReferences, audit, graceMs: config.orphanObjectGraceMs, everyMs: 3_600_000 }),
     log
   })
   const health = healthService([{ what: 'database', ping: () => db.ping() }, { what: 'file storage', ping: () => storage.ping() }])

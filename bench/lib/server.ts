@@ -14,8 +14,11 @@ export interface RunningServer {
   stop: () => Promise<void>
 }
 
-/** Starts `tympan serve` as its own process, as an operator would, and waits until it answers. */
-export async function startServer (env: Record<string, string>): Promise<RunningServer> {
+/**
+ * Starts `tympan serve` as its own process, as an operator would, and waits until it answers
+ * (at most `startTimeoutMs`: a machine shared with other work can take more than a minute).
+ */
+export async function startServer (env: Record<string, string>, startTimeoutMs = 60_000): Promise<RunningServer> {
   const port = await freePort()
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-bench-'))
   const child = spawn(process.execPath, [path.join(ROOT, 'src/main.ts'), 'serve'], {
@@ -25,13 +28,17 @@ export async function startServer (env: Record<string, string>): Promise<Running
   let stderr = ''
   child.stderr?.on('data', (d: Buffer) => { stderr += d.toString() })
   const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 60_000
+  const deadline = Date.now() + startTimeoutMs
   for (;;) {
     if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`)
     try {
       if ((await fetch(`${url}/healthz`)).ok) break
     } catch { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error(`server did not start: ${stderr}`)
+    if (Date.now() > deadline) {
+      // A server left running would outlive the bench that gave up on it.
+      child.kill('SIGKILL')
+      throw new Error(`server did not start in ${startTimeoutMs} ms: ${stderr}`)
+    }
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
   return {

@@ -55,14 +55,14 @@ export interface Layout {
   env: Record<string, string>
 }
 
-function spawnTympan (layout: Layout, name: string, command: 'serve' | 'worker', env: Record<string, string>): Proc {
+function spawnTympan (layout: Layout, name: string, command: string[], env: Record<string, string>): Proc {
   const dataDir = path.join(layout.runDir, name)
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 })
   const files = path.join(dataDir, 'files')
   if (!fs.existsSync(files)) fs.symlinkSync(layout.sharedFiles, files)
   const log = path.join(layout.runDir, `${name}.log`)
   const out = fs.openSync(log, 'a')
-  const child = spawn(process.execPath, [MAIN, command], {
+  const child = spawn(process.execPath, [MAIN, ...command], {
     env: { ...process.env, ...layout.env, TYMPAN_DATA_DIR: dataDir, ...env },
     stdio: ['ignore', out, out]
   })
@@ -95,7 +95,7 @@ const tail = (file: string) => fs.existsSync(file) ? fs.readFileSync(file, 'utf8
 /** `tympan serve` without workers, ready once /healthz answers. */
 export async function startApi (layout: Layout, name: string, env: Record<string, string> = {}): Promise<ApiNode> {
   const port = await freePort()
-  const proc = spawnTympan(layout, name, 'serve', { PORT: String(port), WORKER_CONCURRENCY: '0', ...env })
+  const proc = spawnTympan(layout, name, ['serve'], { PORT: String(port), WORKER_CONCURRENCY: '0', ...env })
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 60_000
   for (;;) {
@@ -110,7 +110,7 @@ export async function startApi (layout: Layout, name: string, env: Record<string
 /** `tympan worker`, ready once it logged "worker started" (its log level must include info). */
 export async function startWorker (layout: Layout, name: string, env: Record<string, string> = {}): Promise<Proc> {
   const before = fs.existsSync(path.join(layout.runDir, `${name}.log`)) ? fs.statSync(path.join(layout.runDir, `${name}.log`)).size : 0
-  const proc = spawnTympan(layout, name, 'worker', { LOG_LEVEL: 'info', ...env })
+  const proc = spawnTympan(layout, name, ['worker'], { LOG_LEVEL: 'info', ...env })
   const deadline = Date.now() + 60_000
   for (;;) {
     if (proc.exit()) throw new Error(`${name} exited (${proc.exit()}): ${tail(proc.log)}`)
@@ -119,6 +119,15 @@ export async function startWorker (layout: Layout, name: string, env: Record<str
     if (Date.now() > deadline) throw new Error(`${name} did not start: ${tail(proc.log)}`)
     await sleep(100)
   }
+}
+
+/** `tympan admin sweep` on the cluster's database and store, as an operator would run it; its exit and output. */
+export async function runSweep (layout: Layout, env: Record<string, string> = {}): Promise<{ exit: string, output: string }> {
+  const log = path.join(layout.runDir, 'sweep.log')
+  const from = fs.existsSync(log) ? fs.statSync(log).size : 0
+  const proc = spawnTympan(layout, 'sweep', ['admin', 'sweep'], env)
+  await exited(proc.child)
+  return { exit: proc.exit() ?? 'running', output: fs.readFileSync(log, 'utf8').slice(from) }
 }
 
 /** Object ids present in the local storage root (`objects/<2 hex>/<uuid>`). */

@@ -2,13 +2,14 @@ import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
-import { Readable, Transform } from 'node:stream'
+import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { PGlite } from '@electric-sql/pglite'
 import { pgliteLockOwner } from '../db/pglite-lock.ts'
 import type { Config } from '../config/config.ts'
+import { byteMeter } from '../storage/byte-meter.ts'
 import type { Storage } from '../storage/storage.ts'
 import { VERSION } from '../version.ts'
 import { buildManifest, DATABASE_DUMP, MANIFEST, ManifestError, objectPath, parseManifest, type Manifest, type ManifestFile, type ManifestObject } from './backup-manifest.ts'
@@ -209,18 +210,10 @@ async function emptyDir (dir: string): Promise<void> {
  */
 async function writeHashed (open: () => Readable, file: string): Promise<ManifestFile> {
   await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 })
-  const hash = createHash('sha256')
-  let size = 0
-  const meter = new Transform({
-    transform (chunk: Buffer, _encoding, done) {
-      size += chunk.length
-      hash.update(chunk)
-      done(null, chunk)
-    }
-  })
+  const { stream: meter, written } = byteMeter()
   await pipeline(open(), meter, fs.createWriteStream(file, { flags: 'wx', mode: 0o600 }))
   await syncFile(file)
-  return { size, sha256: hash.digest('hex') }
+  return written()
 }
 
 async function writeDurably (file: string, text: string): Promise<void> {

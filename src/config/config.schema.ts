@@ -102,7 +102,9 @@ export const EnvSchema = Type.Object({
   STORAGE_URL: Type.String({ default: '' }),
   S3_ENDPOINT: Type.String({ default: '' }),
   S3_FORCE_PATH_STYLE: Type.Boolean({ default: false }),
-  S3_REGION: Type.String({ default: '' })
+  S3_REGION: Type.String({ default: '' }),
+
+  ORPHAN_OBJECT_GRACE_MINUTES: Type.Integer({ minimum: 1, default: 1440 })
 })
 
 export type Env = Static<typeof EnvSchema>

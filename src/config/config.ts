@@ -121,6 +121,8 @@ export interface Config {
   pressure: { maxEventLoopDelayMs: number, maxHeapBytes: number }
   /** STORAGE_URL and the S3_* overrides, checked at start (docs/storage.md). */
   storage: StorageTarget
+  /** An object no row names is deleted by the sweep once older than this (docs/storage.md). */
+  orphanObjectGraceMs: number
 }
 
 export class ConfigError extends Error {
@@ -246,7 +248,8 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
     tls: { certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE },
     maxConnections: env.MAX_CONNECTIONS,
     pressure: { maxEventLoopDelayMs: env.PRESSURE_MAX_EVENT_LOOP_DELAY_MS, maxHeapBytes: env.PRESSURE_MAX_HEAP_MB * MB },
-    storage
+    storage,
+    orphanObjectGraceMs: env.ORPHAN_OBJECT_GRACE_MINUTES * 60_000
   })
 }
 

@@ -35,6 +35,16 @@ describe('deferrableDeletes', () => {
     assert.deepEqual(deleted, ['a'])
   })
 
+  it('lists objects from the store it wraps, and an orphan collected during a hold is deleted at release', async () => {
+    const { store, deleted } = recordingStore()
+    const { storage, hold } = deferrableDeletes({ ...store, async * listOlderThan (olderThanMs: number) { if (olderThanMs === 60_000) yield 'orphan' } } as Storage)
+    const release = await hold()
+    for await (const id of storage.listOlderThan(60_000)) await storage.delete(id)
+    assert.deepEqual(deleted, [], 'a backup under way may still be copying it')
+    await release()
+    assert.deepEqual(deleted, ['orphan'])
+  })
+
   it('defers deletes during a hold and runs them, once each, at release', async () => {
     const { store, deleted } = recordingStore()
     const { storage, hold } = deferrableDeletes(store)

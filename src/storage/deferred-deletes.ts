@@ -17,6 +17,8 @@ export interface DeferrableDeletes {
  * before them, so the one change that can break the pair is a delete: this wrapper holds
  * deletes back while a backup runs. A deferred delete answers at once (its row is gone, no
  * reader can reach it); a crash while held leaves the object behind, never a row without one.
+ * The orphan collector's deletes wait like any other (everything else, listOlderThan included,
+ * is the inner store's).
  */
 export function deferrableDeletes (inner: Storage): DeferrableDeletes {
   let holds = 0

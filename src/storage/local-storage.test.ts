@@ -19,6 +19,10 @@ storageContract('local disk', {
     // A fresh one belongs to a write in progress and stays.
     fs.writeFileSync(path.join(root, 'incoming', `${crypto.randomUUID()}.part`), 'in progress')
   },
+  async ageObject (id, ageMs) {
+    const then = new Date(Date.now() - ageMs)
+    fs.utimesSync(path.join(root, 'objects', id.slice(0, 2), id), then, then)
+  },
   async close () {
     fs.rmSync(root, { recursive: true, force: true })
   }

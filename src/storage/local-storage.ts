@@ -1,14 +1,19 @@
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
-import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { byteMeter } from './byte-meter.ts'
 import { localWorkspace } from './local-workspace.ts'
 import type { FileStores, Storage } from './storage.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const INCOMING = /^[0-9a-f-]{36}\.part$/
+const SHARD = /^[0-9a-f]{2}$/
+
+/** Names in `dir`, or none when it has gone (a shard emptied and removed by hand). */
+const namesIn = (dir: string): Promise<string[]> =>
+  fsp.readdir(dir).catch((error: NodeJS.ErrnoException) => { if (error.code === 'ENOENT') return []; throw error })
 
 /**
  * Local driver: `<root>/objects/<2 hex>/<uuid>` (0600, directories 0700); a write in
@@ -45,15 +50,7 @@ export function localStorage (root: string): Storage {
     async write (id, source) {
       objectPath(id)
       const part = path.join(incoming, `${randomUUID()}.part`)
-      const hash = createHash('sha256')
-      let size = 0
-      const meter = new Transform({
-        transform (chunk: Buffer, _encoding, done) {
-          size += chunk.length
-          hash.update(chunk)
-          done(null, chunk)
-        }
-      })
+      const { stream: meter, written } = byteMeter()
       try {
         // 1 MiB buffer: fewer, larger writes (writev) while a large object streams in.
         await pipeline(source, meter, fs.createWriteStream(part, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }))
@@ -62,7 +59,7 @@ export function localStorage (root: string): Storage {
         await fsp.rm(part, { force: true })
         throw error
       }
-      return { size, sha256: hash.digest('hex') }
+      return written()
     },
     async put (id, file) {
       if (!path.isAbsolute(file) || !path.relative(objects, file).startsWith('..')) throw new Error('not a local file outside the object store')
@@ -106,6 +103,19 @@ export function localStorage (root: string): Storage {
         }
       }
       return removed
+    },
+    async * listOlderThan (olderThanMs) {
+      const cutoff = Date.now() - olderThanMs
+      for (const shard of await namesIn(objects)) {
+        if (!SHARD.test(shard)) continue
+        for (const name of await namesIn(path.join(objects, shard))) {
+          // Only names this driver gives out: anything else in the tree is not an object.
+          if (!UUID.test(name) || !name.startsWith(shard)) continue
+          const stat = await fsp.stat(path.join(objects, shard, name)).catch(() => undefined)
+          // The rename keeps the file's mtime: the time its last byte was written.
+          if (stat?.isFile() && stat.mtimeMs < cutoff) yield name
+        }
+      }
     },
     async ping () {
       await fsp.access(root, fs.constants.W_OK)

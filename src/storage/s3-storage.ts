@@ -1,13 +1,14 @@
-import { createHash } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
-import { pipeline, Readable, Transform } from 'node:stream'
+import { pipeline, Readable } from 'node:stream'
 import {
   AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand,
-  ListMultipartUploadsCommand, type ListMultipartUploadsCommandOutput, S3Client, type S3ClientConfig
+  ListMultipartUploadsCommand, type ListMultipartUploadsCommandOutput, S3Client, type S3ClientConfig,
+  ListObjectsV2Command, type ListObjectsV2CommandOutput
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
+import { byteMeter } from './byte-meter.ts'
 import { storageFailure } from './storage-errors.ts'
 import type { Storage } from './storage.ts'
 
@@ -53,6 +54,8 @@ export interface S3StorageOptions {
   partSize?: number
   /** Parts uploaded at once per write. */
   queueSize?: number
+  /** Keys per ListObjectsV2 page in listOlderThan; S3's own maximum (1000) unless a test pages sooner. */
+  listPageSize?: number
 }
 
 const isNotFound = (error: unknown) => {
@@ -88,15 +91,7 @@ export function s3Storage (client: S3Client, location: Pick<S3Location, 'bucket'
   const storage: Storage = {
     async write (id, source) {
       const Key = keyOf(id)
-      const hash = createHash('sha256')
-      let size = 0
-      const meter = new Transform({
-        transform (chunk: Buffer, _encoding, done) {
-          size += chunk.length
-          hash.update(chunk)
-          done(null, chunk)
-        }
-      })
+      const { stream: meter, written } = byteMeter()
       // Upload reads `meter`; a failing source makes the pipeline destroy it with that error.
       pipeline(source, meter, () => {})
       const upload = new Upload({ client, params: { Bucket, Key, Body: meter, ContentType: 'application/octet-stream' }, partSize, queueSize, leavePartsOnError: false })
@@ -110,7 +105,7 @@ export function s3Storage (client: S3Client, location: Pick<S3Location, 'bucket'
         if (sourceError && sourceError.name !== 'AbortError') throw sourceError
         throw storageFailure('unavailable', error)
       }
-      return { size, sha256: hash.digest('hex') }
+      return written()
     },
     async put (id, file) {
       if (!path.isAbsolute(file)) throw new Error('not a local file')
@@ -174,6 +169,19 @@ export function s3Storage (client: S3Client, location: Pick<S3Location, 'bucket'
         marker = page.IsTruncated && page.NextKeyMarker ? { KeyMarker: page.NextKeyMarker, ...(page.NextUploadIdMarker ? { UploadIdMarker: page.NextUploadIdMarker } : {}) } : undefined
       }
       return removed
+    },
+    async * listOlderThan (olderThanMs) {
+      const cutoff = Date.now() - olderThanMs
+      for (let token: string | undefined, more = true; more;) {
+        const page: ListObjectsV2CommandOutput = await send(client.send(new ListObjectsV2Command({ Bucket, Prefix: objectsPrefix, ...(options.listPageSize ? { MaxKeys: options.listPageSize } : {}), ...(token ? { ContinuationToken: token } : {}) })))
+        for (const object of page.Contents ?? []) {
+          const id = object.Key?.slice(objectsPrefix.length) ?? ''
+          // A key this driver did not give out (put there by hand) is not an object.
+          if (UUID.test(id) && object.LastModified && object.LastModified.getTime() < cutoff) yield id
+        }
+        token = page.NextContinuationToken
+        more = page.IsTruncated === true && token !== undefined
+      }
     },
     async ping () {
       await send(client.send(new HeadBucketCommand({ Bucket })))

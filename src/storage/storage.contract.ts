@@ -11,6 +11,8 @@ export interface ContractSubject {
   open: () => Promise<FileStores>
   /** Leaves an incomplete write behind, as a process killed mid-write would, aged by `ageMs`. */
   abandonWrite: (stores: FileStores, ageMs: number) => Promise<void>
+  /** Sets the last-written time of the complete object `id` to `ageMs` ago. */
+  ageObject: (id: string, ageMs: number) => Promise<void>
   close: () => Promise<void>
 }
 
@@ -66,6 +68,26 @@ export function storageContract (driver: string, subject: ContractSubject): void
       await subject.abandonWrite(stores, 2 * 3_600_000)
       assert.equal(await stores.storage.sweepIncomplete(3_600_000), 1)
       assert.equal(await stores.storage.sweepIncomplete(3_600_000), 0)
+    })
+
+    it('lists the objects older than the cutoff, and only those, whichever their number', async () => {
+      const listed = async (olderThanMs: number) => {
+        const ids: string[] = []
+        for await (const id of stores.storage.listOlderThan(olderThanMs)) ids.push(id)
+        return ids.sort()
+      }
+      const before = await listed(0)
+      const old: string[] = Array.from({ length: 3 }, () => randomUUID()).sort()
+      const young = randomUUID()
+      for (const id of [...old, young]) await stores.storage.write(id, Readable.from([Buffer.from(id)]))
+      for (const id of old) await subject.ageObject(id, 2 * 3_600_000)
+      const aged = (await listed(3_600_000)).filter((id) => !before.includes(id))
+      assert.deepEqual(aged, old)
+      assert.ok((await listed(-60_000)).includes(young), 'a young object is listed once the cutoff has passed it')
+      // Deleting as the listing goes is what the collector does.
+      for await (const id of stores.storage.listOlderThan(3_600_000)) if (old.includes(id)) await stores.storage.delete(id)
+      assert.deepEqual((await listed(3_600_000)).filter((id) => !before.includes(id)), [])
+      await stores.storage.delete(young)
     })
 
     it('answers ping', async () => {

@@ -44,6 +44,13 @@ export interface Storage {
   localPath: (id: string) => Promise<string | undefined>
   /** Removes writes a crashed process left incomplete, older than `olderThanMs`; returns how many. */
   sweepIncomplete: (olderThanMs: number) => Promise<number>
+  /**
+   * The ids of every complete object last written more than `olderThanMs` ago, in no set
+   * order, page by page as the store lists them (memory stays flat however many there are).
+   * Deleting an object already yielded while iterating is allowed. The orphan collector's
+   * input (docs/storage.md): whether a row still names an object is the caller's question.
+   */
+  listOlderThan: (olderThanMs: number) => AsyncIterable<string>
   ping: () => Promise<void>
 }
 

@@ -40,6 +40,8 @@ function scratchDir (): string {
 export function fakeStorage (): FakeStorage {
   const root = fs.mkdtempSync(path.join(scratchDir(), 'storage-'))
   const objects = new Map<string, Buffer>()
+  // When each object was last written, for listOlderThan.
+  const writtenAt = new Map<string, number>()
   const discarded: string[] = []
   const faults: { put?: Error } = {}
   const mustHave = (id: string) => {
@@ -53,6 +55,7 @@ export function fakeStorage (): FakeStorage {
       for await (const chunk of source) chunks.push(Buffer.from(chunk as Uint8Array))
       const bytes = Buffer.concat(chunks)
       objects.set(id, bytes)
+      writtenAt.set(id, Date.now())
       return { size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
     },
     async put (id, file) {
@@ -60,6 +63,7 @@ export function fakeStorage (): FakeStorage {
       faults.put = undefined
       if (fault) throw fault
       objects.set(id, await fsp.readFile(file))
+      writtenAt.set(id, Date.now())
       await fsp.rm(file)
     },
     read (id, range) {
@@ -74,6 +78,10 @@ export function fakeStorage (): FakeStorage {
       return undefined
     },
     sweepIncomplete: async () => 0,
+    async * listOlderThan (olderThanMs) {
+      const cutoff = Date.now() - olderThanMs
+      for (const id of [...objects.keys()]) if ((writtenAt.get(id) ?? 0) < cutoff) yield id
+    },
     ping: async () => {}
   }
   const real = localWorkspace(root, storage)

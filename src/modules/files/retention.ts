@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import type { AuditService } from '../../audit/audit.service.ts'
 import type { Storage, Workspace } from '../../storage/storage.ts'
 import type { FilesRepository } from './files.repository.ts'
+import type { OrphanCollector } from './orphan-objects.ts'
 import { STAGING } from './staging.ts'
 
 // A staged file or object write untouched this long belongs to no live upload: uploads write
@@ -15,6 +16,8 @@ export interface SweepReport {
   expiredResumable: number
   expiredJobs: number
   expiredTranslationLogs: number
+  /** Objects older than ORPHAN_OBJECT_GRACE_MINUTES that no row named. */
+  orphanObjects: number
 }
 
 /** Another service's share of the sweep: deletes what of its own has expired by `now`, returns how many. */
@@ -33,13 +36,16 @@ export interface RetentionDeps {
   jobs: Sweeps
   /** Translation log rows past their retention, and kept texts past FILE_RETENTION_HOURS (translate.service). */
   translationLogs: Sweeps
+  /** Objects no row names, left by a write whose row never came (orphan-objects.ts). */
+  orphans: Pick<OrphanCollector, 'collect'>
   log: Pick<FastifyBaseLogger, 'info'>
 }
 
 /**
  * FILE_RETENTION_HOURS made real: expired files and their bytes (except those a queued or
  * running job still needs), finished jobs with their artifacts, staged leftovers of crashed
- * or aborted uploads, and abandoned resumable uploads. Each deleted file is audited.
+ * or aborted uploads, abandoned resumable uploads, and objects no row names. Each deleted file
+ * and object is audited.
  */
 export function retentionSweeper (deps: RetentionDeps) {
   return {
@@ -64,8 +70,10 @@ export function retentionSweeper (deps: RetentionDeps) {
       const expiredResumable = await deps.resumable.sweep(now)
       const expiredJobs = await deps.jobs.sweep(now)
       const expiredTranslationLogs = await deps.translationLogs.sweep(now)
-      const report = { expiredFiles, staleStaged: stale.length + incomplete, expiredResumable, expiredJobs, expiredTranslationLogs }
-      if (expiredFiles + report.staleStaged + expiredResumable + expiredJobs + expiredTranslationLogs > 0) deps.log.info(report, 'retention sweep')
+      // Last: the rows the steps above deleted have already taken their objects with them.
+      const orphanObjects = await deps.orphans.collect()
+      const report = { expiredFiles, staleStaged: stale.length + incomplete, expiredResumable, expiredJobs, expiredTranslationLogs, orphanObjects }
+      if (expiredFiles + report.staleStaged + expiredResumable + expiredJobs + expiredTranslationLogs + orphanObjects > 0) deps.log.info(report, 'retention sweep')
       return report
     }
   }
