@@ -20,7 +20,7 @@ export interface ResumableServiceDeps {
 
 /**
  * The life of an open tus upload as the quota sees it. Each creation reserves its declared
- * Upload-Length in the database (so every process, and a later S3 store, counts the same),
+ * Upload-Length in the database (so every process and every API node counts the same),
  * within the tier's cap of open uploads; the reservation ends when the upload becomes a file
  * (moved into the file row by `accept`), is terminated, goes idle or expires, or its owner
  * is erased.
