@@ -122,7 +122,7 @@ export function createContainer (config: Config, db: Db, { storage, workspace }:
     textRetentionHours: config.intake.retentionHours
   })
   const resumable = resumableStore(workspace, config)
-  const resumableUploads = resumableService({ config, uploads: repos.resumableUploads, files, workspace, store: resumable })
+  const resumableUploads = resumableService({ config, uploads: repos.resumableUploads, files, store: resumable })
   const users = usersService({
     oneTimePasswordHours: config.auth.oneTimePasswordHours,
     passwordChosen: initialPasswordChosen(config, initialPasswordFile(config.dataDir)),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
@@ -79,7 +80,7 @@ for (const backend of await backends()) {
       assert.deepEqual(part.rawPayload, bytes.subarray(100, 1100))
     })
 
-    const tus = (method: 'POST' | 'PATCH', url: string, headers: Record<string, string>, body?: Buffer) =>
+    const tus = (method: 'POST' | 'PATCH' | 'HEAD', url: string, headers: Record<string, string>, body?: Buffer) =>
       t.app.inject({ method, url, headers: { ...keyHeaders(key), 'tus-resumable': '1.0.0', ...headers }, ...(body ? { payload: body } : {}) })
     const tusCreate = async (size: number, name: string) => {
       const created = await tus('POST', '/api/v1/uploads', { 'upload-length': String(size), 'upload-metadata': `filename ${Buffer.from(name).toString('base64')}` })
@@ -132,6 +133,11 @@ for (const backend of await backends()) {
 
     it('answers 503 while the object store is down, leaving nothing behind, and recovers when it is back', async () => {
       const stored = await uploadFile(t.app, key, fixture('wav'))
+      // A tus upload half sent before the store goes: its state is in the bucket.
+      const song = readFixture('mp3')
+      const half = Math.floor(song.length / 2)
+      const open = await tusCreate(song.length, 'open.mp3')
+      assert.equal((await tusSend(open, 0, song.subarray(0, half))).statusCode, 204)
       const rowsBefore = await rowIds()
       const keysBefore = await objectKeys()
       await s3.stop()
@@ -141,35 +147,39 @@ for (const backend of await backends()) {
         assertProblem(await t.app.inject({ method: 'GET', url: `/api/v1/files/${stored}/content`, headers: keyHeaders(key) }), 503, /file storage is unavailable/)
         assert.deepEqual(await rowIds(), rowsBefore, 'no file row')
         assert.deepEqual(workspaceFiles(), [], 'no staged file')
-        // A tus upload completing while the store is down: refused as a whole, nothing kept.
-        const bytes = readFixture('mp3')
-        const url = await tusCreate(bytes.length, 'down.mp3')
-        const done = await tusSend(url, 0, bytes)
-        assert.equal(done.statusCode, 503, done.body)
-        assert.match(done.json().detail, /file storage is unavailable/)
-        assert.doesNotMatch(done.body, INTERNALS)
-        assert.equal(await openUploads(), 0, 'no reservation')
+        // tus lives in the bucket: a creation is refused with no reservation kept, and a PATCH
+        // or HEAD of the open upload is 503 (retry), never 404 (which would make the client start over).
+        const created = await tus('POST', '/api/v1/uploads', { 'upload-length': '1000', 'upload-metadata': `filename ${Buffer.from('down.mp3').toString('base64')}` })
+        assert.equal(created.statusCode, 503, created.body)
+        assert.match(created.json().detail, /file storage is unavailable/)
+        assert.doesNotMatch(created.body, INTERNALS)
+        assert.equal(await openUploads(), 1, 'only the open upload is reserved')
+        const patched = await tusSend(open, half, song.subarray(half))
+        assert.equal(patched.statusCode, 503, patched.body)
+        assert.doesNotMatch(patched.body, INTERNALS)
+        assert.equal((await tus('HEAD', open, {})).statusCode, 503)
         assert.deepEqual(await rowIds(), rowsBefore, 'no file row')
-        assert.deepEqual(workspaceFiles(), [], 'no tus parts or staged file')
+        assert.deepEqual(workspaceFiles(), [], 'no staged file')
         const ready = await t.app.inject({ method: 'GET', url: '/readyz' })
         assert.equal(ready.statusCode, 503)
         assert.match(ready.json().detail, /file storage/)
       } finally {
         await s3.start()
       }
-      assert.deepEqual(await objectKeys(), keysBefore, 'no object')
+      assert.deepEqual(await objectKeys(), keysBefore, 'no object, and the open upload as it was')
       assert.equal((await t.app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200)
       assert.equal((await uploadBytes(t, key, 'back.wav', readFixture('wav'))).statusCode, 201)
       assert.deepEqual((await t.app.inject({ method: 'GET', url: `/api/v1/files/${stored}/content`, headers: keyHeaders(key) })).rawPayload, readFixture('wav'))
+      // The open upload resumes where it stood.
+      const done = await tusSend(open, half, song.subarray(half))
+      assert.equal(done.statusCode, 200, done.body)
+      assert.equal(await openUploads(), 0)
     })
 
     it('answers 507 when the local workspace is full, leaving nothing behind', async () => {
       const staging = path.join(t.config.dataDir, 'files', 'staging')
-      const resumable = path.join(t.config.dataDir, 'files', 'resumable')
-      for (const dir of [staging, resumable]) {
-        fs.mkdirSync(dir, { recursive: true })
-        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0700', 'tmpfs', dir])
-      }
+      fs.mkdirSync(staging, { recursive: true })
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0700', 'tmpfs', staging])
       try {
         const rowsBefore = await rowIds()
         const keysBefore = await objectKeys()
@@ -181,16 +191,45 @@ for (const backend of await backends()) {
         assert.deepEqual(filesUnder(staging), [], 'the partial staged file is removed')
         assert.equal((await uploadBytes(t, key, 'small.wav', readFixture('wav'))).statusCode, 201, 'a file that fits still goes through')
 
-        // A tus PATCH that fills the disk: 507; the upload stays open at the offset that reached the disk.
+        // A tus upload's bytes go to the bucket; its completion, downloaded into a staging
+        // area too small for it, is 507 and refused as a whole.
         const url = await tusCreate(big.length, 'big.wav')
         const refused = await tusSend(url, 0, big)
         assert.equal(refused.statusCode, 507, refused.body)
         assert.match(refused.json().detail, /no space left/)
         assert.doesNotMatch(refused.body, INTERNALS)
-        assert.equal((await t.app.inject({ method: 'DELETE', url, headers: { ...keyHeaders(key), 'tus-resumable': '1.0.0' } })).statusCode, 204)
-        assert.deepEqual(filesUnder(resumable), [], 'a terminated upload leaves nothing')
+        assert.equal(await openUploads(), 0, 'no reservation')
+        assert.deepEqual((await objectKeys()).filter((k) => k?.startsWith(`${prefix}/resumable/`)), [], 'no tus object')
+        assert.deepEqual(filesUnder(staging), [], 'no partial download')
+        assert.equal((await t.app.inject({ method: 'HEAD', url, headers: { ...keyHeaders(key), 'tus-resumable': '1.0.0' } })).statusCode, 404)
       } finally {
-        for (const dir of [staging, resumable]) execFileSync('umount', [dir])
+        execFileSync('umount', [staging])
+      }
+    })
+
+    it('answers 507 to a tus PATCH when the temporary directory S3Store buffers parts in is full; the upload stays open', async () => {
+      const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-full-tmp-'))
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,mode=0700', 'tmpfs', tmp])
+      const previous = process.env.TMPDIR
+      try {
+        const big = Buffer.concat([wavHeader(12 * 1024 * 1024), Buffer.alloc(12 * 1024 * 1024)])
+        const url = await tusCreate(big.length, 'huge.wav')
+        process.env.TMPDIR = tmp
+        const refused = await tusSend(url, 0, big)
+        process.env.TMPDIR = previous
+        assert.equal(refused.statusCode, 507, refused.body)
+        assert.match(refused.json().detail, /no space left/)
+        assert.doesNotMatch(refused.body, INTERNALS)
+        assert.equal(await openUploads(), 1, 'still open, to resume or terminate')
+        assert.equal((await t.app.inject({ method: 'DELETE', url, headers: { ...keyHeaders(key), 'tus-resumable': '1.0.0' } })).statusCode, 204)
+        assert.equal(await openUploads(), 0)
+        assert.deepEqual((await objectKeys()).filter((k) => k?.startsWith(`${prefix}/resumable/`)), [], 'a terminated upload leaves nothing')
+        assert.deepEqual(filesUnder(tmp), [], 'no part buffer left behind')
+      } finally {
+        if (previous === undefined) delete process.env.TMPDIR
+        else process.env.TMPDIR = previous
+        execFileSync('umount', [tmp])
+        fs.rmSync(tmp, { recursive: true, force: true })
       }
     })
   })

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { pipeline, Readable } from 'node:stream'
 import {
   AbortMultipartUploadCommand, DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand,
-  ListMultipartUploadsCommand, type ListMultipartUploadsCommandOutput, S3Client,
+  ListMultipartUploadsCommand, type ListMultipartUploadsCommandOutput, S3Client, type S3ClientConfig,
   ListObjectsV2Command, type ListObjectsV2CommandOutput
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
@@ -30,7 +30,12 @@ export interface S3Location {
  * reads them itself, so they are never in its config or logs.
  */
 export function s3Client (location: S3Location): S3Client {
-  return new S3Client({
+  return new S3Client(s3ClientConfig(location))
+}
+
+/** The settings of `s3Client`, for a library that builds its own client (tus's S3Store). */
+export function s3ClientConfig (location: S3Location): S3ClientConfig {
+  return {
     ...(location.endpoint ? { endpoint: location.endpoint } : {}),
     ...(location.region ? { region: location.region } : {}),
     forcePathStyle: location.forcePathStyle,
@@ -41,7 +46,7 @@ export function s3Client (location: S3Location): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     // No default connect timeout: a black-holed endpoint would hang uploads for minutes.
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 60_000 }
-  })
+  }
 }
 
 export interface S3StorageOptions {

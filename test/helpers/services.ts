@@ -151,8 +151,8 @@ type S3Middleware = (ctx: S3Context, next: () => Promise<void>) => Promise<void>
 const xmlEscape = (text: string) => text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`)
 
 /**
- * ListMultipartUploads and AbortMultipartUpload, which s3rver 3 lacks and the storage driver's
- * sweep needs, over s3rver's own layout: `<dir>/<bucket>/._S3rver_uploads/<uploadId>/key`.
+ * ListMultipartUploads, AbortMultipartUpload and ListParts, which s3rver 3 lacks and the
+ * storage driver's sweep and tus's S3Store need, over s3rver's own layout: `<dir>/<bucket>/._S3rver_uploads/<uploadId>/key`.
  * An upload's Initiated time is the mtime of its `key` file, so a test can age it.
  */
 function multipartUploadsMiddleware (dir: string): S3Middleware {
@@ -176,6 +176,24 @@ function multipartUploadsMiddleware (dir: string): S3Middleware {
     if (ctx.method === 'DELETE' && keyParts.length > 0 && typeof uploadId === 'string' && /^[0-9a-f]+$/.test(uploadId)) {
       fs.rmSync(path.join(uploads, uploadId), { recursive: true, force: true })
       ctx.status = 204
+      return
+    }
+    if (ctx.method === 'GET' && keyParts.length > 0 && typeof uploadId === 'string' && !('partNumber' in ctx.query)) {
+      ctx.type = 'application/xml'
+      const upload = /^[0-9a-f]+$/.test(uploadId) ? path.join(uploads, uploadId) : ''
+      if (!upload || !fs.existsSync(path.join(upload, 'key'))) {
+        ctx.status = 404
+        ctx.body = `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchUpload</Code><Message>The specified upload does not exist.</Message><UploadId>${xmlEscape(uploadId)}</UploadId></Error>`
+        return
+      }
+      // s3rver keeps part n as `<uploadId>/<n>` with its MD5 (the part's ETag) in `<n>.md5`.
+      const marker = Number(ctx.query['part-number-marker'] ?? 0)
+      const parts = fs.readdirSync(upload).filter((name) => /^\d+$/.test(name)).map(Number).filter((n) => n > marker).sort((a, b) => a - b).map((n) => {
+        const file = path.join(upload, String(n))
+        const stat = fs.statSync(file)
+        return `<Part><PartNumber>${n}</PartNumber><LastModified>${stat.mtime.toISOString()}</LastModified><ETag>"${fs.readFileSync(`${file}.md5`, 'utf8')}"</ETag><Size>${stat.size}</Size></Part>`
+      })
+      ctx.body = `<?xml version="1.0" encoding="UTF-8"?><ListPartsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${xmlEscape(bucket ?? '')}</Bucket><Key>${xmlEscape(keyParts.join('/'))}</Key><UploadId>${uploadId}</UploadId><PartNumberMarker>${marker}</PartNumberMarker><MaxParts>1000</MaxParts><IsTruncated>false</IsTruncated>${parts.join('')}</ListPartsResult>`
       return
     }
     await next()

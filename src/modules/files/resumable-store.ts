@@ -2,10 +2,26 @@ import { createHash, type Hash } from 'node:crypto'
 import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { FileStore } from '@tus/file-store'
-import { ERRORS, type Upload } from '@tus/server'
+import { type DataStore, ERRORS, type Upload } from '@tus/server'
 import type { Config } from '../../config/config.ts'
+import { s3ClientConfig } from '../../storage/s3-storage.ts'
 import { storageFailureKind } from '../../storage/storage-errors.ts'
 import type { Workspace } from '../../storage/storage.ts'
+import { ResumableS3Store } from './resumable-s3-store.ts'
+import { describeStaged, STAGING, type Staged } from './staging.ts'
+
+/** What resumable.service needs of the tus data store, on local disk or in S3. */
+export interface ResumableStore extends DataStore {
+  getUpload: (id: string) => Promise<Upload>
+  deleteExpired: () => Promise<number>
+  /** Until `forget`, a finished upload is still answered (tus reads it once more after the finish hook). */
+  finished: (upload: Upload) => void
+  forget: (id: string) => void
+  /** Removes an upload's bytes and tus metadata, whichever of them still exist. */
+  discard: (id: string) => Promise<void>
+  /** A completed upload's bytes as a staged file, its tus record gone. */
+  collect: (upload: Upload) => Promise<Staged>
+}
 
 /**
  * tus's file store, writing each PATCH with a 1 MiB buffer (the stock store uses 16 KiB
@@ -14,12 +30,12 @@ import type { Workspace } from '../../storage/storage.ts'
  * or any PATCH that did not continue exactly where the hash stopped, it is dropped and the
  * file is hashed once at the end instead.
  */
-export class HashingFileStore extends FileStore {
+export class HashingFileStore extends FileStore implements ResumableStore {
   readonly #hashes = new Map<string, { hash: Hash, bytes: number }>()
   readonly #finished = new Map<string, Upload>()
-  readonly #files: Pick<Workspace, 'writer' | 'remove'>
+  readonly #files: Pick<Workspace, 'writer' | 'remove' | 'move' | 'reader'>
 
-  constructor (options: ConstructorParameters<typeof FileStore>[0], files: Pick<Workspace, 'writer' | 'remove'>) {
+  constructor (options: ConstructorParameters<typeof FileStore>[0], files: Pick<Workspace, 'writer' | 'remove' | 'move' | 'reader'>) {
     super(options)
     this.#files = files
   }
@@ -94,6 +110,15 @@ export class HashingFileStore extends FileStore {
     await this.#files.remove(`${data}.json`)
   }
 
+  /** The data file moved into staging (a rename), hashed only if it was not while written. */
+  async collect (upload: Upload): Promise<Staged> {
+    const digest = upload.size !== undefined ? this.takeDigest(upload.id, upload.size) : undefined
+    const stagedPath = await this.#files.move(this.resolveData(upload.id), STAGING)
+    const staged = digest ? { path: stagedPath, size: upload.size as number, sha256: digest } : await describeStaged(this.#files, stagedPath)
+    await this.configstore.delete(upload.id)
+    return staged
+  }
+
   /** Where the bytes of upload `id` are: a workspace file. */
   resolveData (id: string): string {
     // The stock store keeps data at <directory>/<id>; ids are our UUIDs (namingFunction).
@@ -103,14 +128,19 @@ export class HashingFileStore extends FileStore {
 }
 
 /**
- * The tus data store, created once per process: its constructor starts an mkdir it never
- * awaits, so building one per use would leave stray I/O behind.
+ * The tus data store, created once per process (the FileStore's constructor starts an mkdir
+ * it never awaits, so building one per use would leave stray I/O behind). On S3 storage
+ * uploads live in the bucket, so any API node can take any request of one; otherwise in the
+ * local workspace.
  */
-export function resumableStore (workspace: Workspace, config: Config): () => Promise<HashingFileStore> {
-  let store: Promise<HashingFileStore> | undefined
+export function resumableStore (workspace: Workspace, config: Pick<Config, 'intake' | 'storage'>): () => Promise<ResumableStore> {
+  let store: Promise<ResumableStore> | undefined
+  const expirationPeriodInMilliseconds = config.intake.resumableExpiryMs
+  const target = config.storage
   return () => {
-    store ??= workspace.dir('resumable').then((directory) =>
-      new HashingFileStore({ directory, expirationPeriodInMilliseconds: config.intake.resumableExpiryMs }, workspace))
+    store ??= target.driver === 's3'
+      ? Promise.resolve(new ResumableS3Store(s3ClientConfig(target), target, { expirationPeriodInMilliseconds }, workspace))
+      : workspace.dir('resumable').then((directory) => new HashingFileStore({ directory, expirationPeriodInMilliseconds }, workspace))
     return store
   }
 }

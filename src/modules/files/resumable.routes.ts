@@ -12,7 +12,7 @@ import type { Principal } from '../../access/permissions.ts'
 import { PUBLIC } from '../../access/permissions.ts'
 import { contentTooLarge, toPublicFile, type FilesService } from './files.service.ts'
 import type { ResumableService } from './resumable.service.ts'
-import type { HashingFileStore } from './resumable-store.ts'
+import type { ResumableStore } from './resumable-store.ts'
 
 export const RESUMABLE_PATH = '/api/v1/uploads'
 
@@ -29,7 +29,7 @@ export interface ResumableDeps {
   audit: RequestAuditor
   metrics: Pick<Metrics, 'uploadRefused'>
   /** The one tus data store of this process (shared with the retention sweeper). */
-  store: () => Promise<HashingFileStore>
+  store: () => Promise<ResumableStore>
 }
 
 interface RequestContext {
@@ -112,7 +112,10 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
       const { request, reserved } = contextOf()
       // The creating POST failed after its reservation (storage, or a refusal at completion
       // of a creation-with-upload): the client never got the URL, so nothing may stay.
-      if (reserved) await deps.resumable.discard(reserved)
+      // If the store is what failed, its bytes may stay behind: the sweep's expiry takes them.
+      if (reserved) {
+        await deps.resumable.discard(reserved).catch((discardError: unknown) => request.log.error({ err: discardError, uploadId: reserved }, 'resumable upload: discarding a failed creation failed'))
+      }
       if (error === ERRORS.ERR_SIZE_EXCEEDED) {
         const problem = rejectedFor('size', contentTooLarge("The request sends more bytes than the upload's declared Upload-Length"))
         deps.metrics.uploadRefused(problem)

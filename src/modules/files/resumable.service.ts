@@ -3,11 +3,10 @@ import type { Config } from '../../config/config.ts'
 import type { AudioFile } from '../../db/schema.ts'
 import { badRequest, HttpProblem } from '../../http/problem.ts'
 import type { Principal } from '../../access/permissions.ts'
-import type { Workspace } from '../../storage/storage.ts'
+import { storageFailureKind } from '../../storage/storage-errors.ts'
 import type { FilesService } from './files.service.ts'
 import type { ResumableRepository } from './resumable.repository.ts'
-import type { HashingFileStore } from './resumable-store.ts'
-import { describeStaged, STAGING } from './staging.ts'
+import type { ResumableStore } from './resumable-store.ts'
 
 const SWEEP_BATCH = 100
 
@@ -15,14 +14,13 @@ export interface ResumableServiceDeps {
   config: Config
   uploads: ResumableRepository
   files: Pick<FilesService, 'uploadAllowance' | 'sizeProblem' | 'formatForName' | 'accept'>
-  workspace: Pick<Workspace, 'move' | 'reader'>
   /** The one tus data store of this process. */
-  store: () => Promise<HashingFileStore>
+  store: () => Promise<ResumableStore>
 }
 
 /**
  * The life of an open tus upload as the quota sees it. Each creation reserves its declared
- * Upload-Length in the database (so every process, and a later S3 store, counts the same),
+ * Upload-Length in the database (so every process and every API node counts the same),
  * within the tier's cap of open uploads; the reservation ends when the upload becomes a file
  * (moved into the file row by `accept`), is terminated, goes idle or expires, or its owner
  * is erased.
@@ -81,7 +79,11 @@ export function resumableService (deps: ResumableServiceDeps) {
      * longer open, is not found. A PATCH marks activity; a DELETE ends the reservation.
      */
     async admit (principal: Principal, method: string, id: string): Promise<boolean> {
-      const upload = await (await deps.store()).getUpload(id).catch(() => undefined)
+      // The store failing is answered as such (503), not as an upload not found.
+      const upload = await (await deps.store()).getUpload(id).catch((error: unknown) => {
+        if (storageFailureKind(error)) throw error
+        return undefined
+      })
       if (upload?.metadata?.owner !== principal.userId) return false
       if (method === 'PATCH' && !await uploads.touch(id, new Date())) {
         // Not open in the database (swept a moment ago, or never reserved): not counted in
@@ -101,11 +103,7 @@ export function resumableService (deps: ResumableServiceDeps) {
     async finish (principal: Principal, upload: Upload): Promise<AudioFile> {
       const store = await deps.store()
       try {
-        const digest = upload.size !== undefined ? store.takeDigest(upload.id, upload.size) : undefined
-        const stagedPath = await deps.workspace.move(store.resolveData(upload.id), STAGING)
-        const staged = digest ? { path: stagedPath, size: upload.size as number, sha256: digest } : await describeStaged(deps.workspace, stagedPath)
-        // The data file has moved to staging; drop tus's record of it.
-        await store.configstore.delete(upload.id)
+        const staged = await store.collect(upload)
         // The reservation becomes the file's size in the same transaction as the file row.
         const file = await deps.files.accept(principal, staged, { name: upload.metadata?.filename ?? '', source: 'resumable', resumableId: upload.id })
         store.finished(upload)

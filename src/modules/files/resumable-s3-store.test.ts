@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { Readable } from 'node:stream'
+import { after, before, describe, it } from 'node:test'
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
+import { ERRORS, Upload } from '@tus/server'
+import { localFileStores } from '../../storage/local-storage.ts'
+import { s3ClientConfig } from '../../storage/s3-storage.ts'
+import { storageFailureKind } from '../../storage/storage-errors.ts'
+import { startS3, type S3Service } from '../../../test/helpers/services.ts'
+import { ResumableS3Store } from './resumable-s3-store.ts'
+
+const ID = '0b9e6c1e-5f7d-4c59-9d0e-6a1f2b3c4d5e'
+
+describe('ResumableS3Store (tus S3Store, keys under <prefix>/resumable/)', () => {
+  let s3: S3Service
+  let store: ResumableS3Store
+  let client: S3Client
+  let root: string
+
+  const keys = async () => ((await client.send(new ListObjectsV2Command({ Bucket: s3.bucket }))).Contents ?? []).map((object) => object.Key).sort()
+
+  before(async () => {
+    s3 = await startS3('unit')
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-tus-s3-'))
+    const config = s3ClientConfig({ bucket: s3.bucket, prefix: 'unit', endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1' })
+    const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }
+    client = new S3Client({ ...config, credentials })
+    store = new ResumableS3Store({ ...config, credentials }, { bucket: s3.bucket, prefix: 'unit' }, { expirationPeriodInMilliseconds: 3_600_000 }, localFileStores(root).workspace)
+  })
+  after(async () => {
+    // Their keep-alive sockets would hold the test process open.
+    client.destroy()
+    ;(store as unknown as { client: S3Client }).client.destroy()
+    await s3.close()
+    fs.rmSync(root, { recursive: true, force: true })
+  })
+
+  it('keeps every key of an upload under <prefix>/resumable/, and termination removes them all', async () => {
+    await store.create(new Upload({ id: ID, size: 10, offset: 0, metadata: { owner: 'u1' } }))
+    assert.equal(await store.write(Readable.from([Buffer.from('hello')]), ID, 0), 5)
+    assert.deepEqual(await keys(), [`unit/resumable/${ID}.info`, `unit/resumable/${ID}.part`])
+    const upload = await store.getUpload(ID)
+    assert.equal(upload.offset, 5)
+    assert.equal(upload.metadata?.owner, 'u1')
+    await store.remove(ID)
+    assert.deepEqual(await keys(), [])
+  })
+
+  it('answers tus\'s not-found for an unknown or malformed id, and discards one quietly', async () => {
+    await assert.rejects(store.getUpload('6f1c2d3e-0000-4000-8000-000000000000'), (error) => error === ERRORS.FILE_NOT_FOUND)
+    await assert.rejects(store.getUpload('../objects/x'), (error) => error === ERRORS.FILE_NOT_FOUND)
+    await store.discard('6f1c2d3e-0000-4000-8000-000000000000')
+  })
+
+  it('marks every failure of a stopped store unavailable (503), never not-found', async () => {
+    await s3.stop()
+    try {
+      const attempts = [() => store.getUpload(ID), () => store.create(new Upload({ id: ID, size: 10, offset: 0 })), () => store.discard(ID), () => store.deleteExpired()]
+      for (const attempt of attempts) await assert.rejects(attempt(), (error) => storageFailureKind(error) === 'unavailable')
+    } finally {
+      await s3.start()
+    }
+  })
+})
