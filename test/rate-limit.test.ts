@@ -10,6 +10,7 @@ import { backends, openTestDb, type TestDb } from './helpers/db.ts'
 import { cookiesFrom, cookieHeader, PASSWORD, startApp, testConfig, uniqueEmail, type TestApp } from './helpers/app.ts'
 import { multipart } from './helpers/audio.ts'
 import { freePort } from './helpers/net.ts'
+import { redisProblem } from './helpers/services.ts'
 
 const SHARED_REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
@@ -380,20 +381,6 @@ for (const backend of await backends()) {
 }
 
 // Redis is shared infrastructure, not a database backend: these run on PGlite only.
-
-async function redisProblem (url: string): Promise<string | undefined> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    await client.ping()
-    return undefined
-  } catch (error) {
-    return (error as Error).message
-  } finally {
-    client.disconnect()
-  }
-}
 
 
 async function until (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000) {

@@ -11,7 +11,7 @@ import { startApp, type TestApp } from './helpers/app.ts'
 import { fixture } from './helpers/audio.ts'
 import { backends } from './helpers/db.ts'
 import { createJob, keyHeaders, parseSse, uploadFile, type SseEvent } from './helpers/jobs.ts'
-import { startRedis, type Service } from './helpers/services.ts'
+import { redisProblem, startRedis, type Service } from './helpers/services.ts'
 
 // Several API nodes on one PostgreSQL and one Redis (docs/topology.md): each node here is its
 // own app with its own connection pool, as a second process would be.
@@ -19,20 +19,6 @@ import { startRedis, type Service } from './helpers/services.ts'
 const SHARED_REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const JOB_SCOPES = ['files:read', 'files:write', 'jobs:read', 'jobs:write']
 const silent = { warn () {}, info () {} } as unknown as FastifyBaseLogger
-
-async function redisProblem (url: string): Promise<string | undefined> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null })
-  client.on('error', () => {})
-  try {
-    await client.connect()
-    await client.ping()
-    return undefined
-  } catch (error) {
-    return (error as Error).message
-  } finally {
-    client.disconnect()
-  }
-}
 
 async function until (what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort } from '../../test/helpers/services.ts'
+import { freePort } from '../../test/helpers/net.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..')
 const MAIN = path.join(ROOT, 'src/main.ts')

@@ -3,7 +3,9 @@ import fs from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { Redis } from 'ioredis'
 import S3rver from 's3rver'
+import { freePort } from './net.ts'
 
 /**
  * Private instances of the scale-out services, for tests and benches that must stop, restart
@@ -18,17 +20,6 @@ export interface Service {
   start: () => Promise<void>
   /** Stops it for good and removes its data. */
   close: () => Promise<void>
-}
-
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => { resolve(port) })
-    })
-  })
 }
 
 async function waitForPort (port: number, timeoutMs: number): Promise<void> {
@@ -237,5 +228,20 @@ export async function startS3 (prefix = 'tympan'): Promise<S3Service> {
       server = undefined
       fs.rmSync(dir, { recursive: true, force: true })
     }
+  }
+}
+
+/** Why the Redis at `url` cannot be used, or undefined when it answers a PING. */
+export async function redisProblem (url: string): Promise<string | undefined> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    await client.ping()
+    return undefined
+  } catch (error) {
+    return (error as Error).message
+  } finally {
+    client.disconnect()
   }
 }
