@@ -202,7 +202,7 @@ export async function startS3 (prefix = 'tympan'): Promise<S3Service> {
   let server: S3rver | undefined
   const start = async () => {
     server = new S3rver({ port, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: bucket, configs: [] }] })
-    // First in the chain, ahead of s3rver's router, which answers these two NotImplemented.
+    // First in the chain: s3rver's own router would refuse these calls with a 501 error.
     ;(server as unknown as { middleware: S3Middleware[] }).middleware.unshift(multipartUploadsMiddleware(dir))
     await server.run()
   }
