@@ -226,7 +226,8 @@ describe('deploy/tympan.service and deploy/tympan-worker.service', () => {
       const one = (key: string) => { const v = entries.get(key); assert.equal(v?.length, 1, `${file}: one ${key}`); return v![0]! }
       assert.equal(one('User'), USER)
       assert.match(one('ExecStart'), new RegExp(`/bin/tympan ${command}$`))
-      assert.equal(one('ReadWritePaths'), DATA_DIR)
+      // The data directory; the server also the backups' directory, optional ("-").
+      assert.deepEqual(one('ReadWritePaths').split(' '), command === 'serve' ? [DATA_DIR, '-/var/backups/tympan'] : [DATA_DIR])
       assert.match(one('Environment'), new RegExp(`TYMPAN_DATA_DIR=${DATA_DIR}`))
       assert.match(one('EnvironmentFile'), /^\/etc\/tympan\/.+\.env$/)
       for (const [key, value] of [['NoNewPrivileges', 'true'], ['ProtectSystem', 'strict'], ['PrivateTmp', 'true'], ['CapabilityBoundingSet', '']] as const) {

@@ -63,6 +63,9 @@ describe('PostgreSQL stopped and started under two API nodes', { skip: postgres.
     const uncached = (await a.inject({ method: 'POST', url: '/api/v1/keys', headers: { cookie: session.cookie, 'x-csrf-token': session.csrfToken }, payload: { name: 'unused', scopes: ['files:read'] } })).json().key as string
     const fileId = await uploadFile(b, key, fixture('wav'))
     const before = await createJob(b, key, { fileId, type: 'analyze' })
+    const opened = await a.inject({ method: 'POST', url: '/api/v1/uploads', headers: { ...keyHeaders(key), 'tus-resumable': '1.0.0', 'upload-length': '1000', 'upload-metadata': `filename ${Buffer.from('a.wav').toString('base64')}` } })
+    assert.equal(opened.statusCode, 201, opened.body)
+    const upload = new URL(String(opened.headers.location), 'http://x').pathname
 
     await pg.stop()
     for (const app of [a, b]) {
@@ -80,6 +83,9 @@ describe('PostgreSQL stopped and started under two API nodes', { skip: postgres.
       assert.equal(fresh.statusCode, 503, fresh.body)
       const signIn = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: user.email, password: PASSWORD } })
       assert.equal(signIn.statusCode, 503, signIn.body)
+      // tus answers its own errors: its ownership check of an open upload needs the database too.
+      const resume = await app.inject({ method: 'HEAD', url: upload, headers: { ...keyHeaders(key), 'tus-resumable': '1.0.0' } })
+      assert.equal(resume.statusCode, 503)
     }
     // Liveness is the process's, not the database's.
     assert.equal((await a.inject({ url: '/healthz' })).statusCode, 200)

@@ -13,6 +13,7 @@ import { generatePassword } from '../modules/users/users.service.ts'
 import { CliError, openRuntime, readStdin } from './runtime.ts'
 import { ADMIN_HELP } from './help.ts'
 import { backupCovers, createBackup, restoreBackup, type BackupSummary } from './backup.ts'
+import { MANIFEST } from './backup-manifest.ts'
 import { askServer, controlSocketPath } from './control-socket.ts'
 
 
@@ -144,6 +145,11 @@ async function backup (dir: string): Promise<void> {
   const target = path.resolve(dir)
   const online = await askServer<BackupSummary>(controlSocketPath(config.dataDir), { command: 'backup', dir: target })
   if (online && !online.ok) throw new CliError(`the running server could not back up: ${online.error}`)
+  // The server writes DIR itself: a sandbox (systemd's PrivateTmp, a read-only path) can send
+  // its files somewhere this process does not see. Only a manifest here proves the backup.
+  if (online?.ok && !fs.existsSync(path.join(target, MANIFEST))) {
+    throw new CliError(`the running server reported a backup in ${target}, but no ${MANIFEST} is there as this user sees it: the server's sandbox hides or redirects that path (systemd's PrivateTmp, ReadWritePaths). Back up into a directory the server may write, such as /var/backups/tympan (docs/operations.md).`)
+  }
   let summary: BackupSummary
   if (online?.ok) {
     summary = online.result

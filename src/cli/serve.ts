@@ -79,7 +79,13 @@ async function startControl (dataDir: string, db: Db, storage: Storage, holdDele
   const { pglite } = db
   if (!pglite) return undefined
   const file = controlSocketPath(dataDir)
-  return await listenControl(file, (dir) => createBackup({ pglite, storage, holdDeletes }, dir), log).catch((error: unknown) => {
+  // A delete deferred during the backup that then fails must not void a finished backup: the
+  // object it leaves has no row any more, so the orphan collector removes it later.
+  const holdLogged = async () => {
+    const release = await holdDeletes()
+    return async () => { await release().catch((error: unknown) => { log.warn({ err: error }, 'a delete deferred by the backup failed; the orphan sweep will remove the object') }) }
+  }
+  return await listenControl(file, (dir) => createBackup({ pglite, storage, holdDeletes: holdLogged }, dir), log).catch((error: unknown) => {
     log.warn({ err: error, file }, 'no control socket: tympan admin backup will not run while this server does')
     return undefined
   })

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { storageFailureKind } from '../storage/storage-errors.ts'
 import { HttpProblem, unavailableMark } from './problem.ts'
 import { methodMatcher } from './route-methods.ts'
@@ -61,26 +61,11 @@ export interface ProblemParts {
  */
 export function problemParts (error: FastifyError, request: FastifyRequest): ProblemParts {
   if (error instanceof HttpProblem) return { status: error.status, title: error.title, detail: error.message, extra: error.extra, headers: error.headers }
-  const storage = storageProblem(error)
-  if (storage) {
-    request.log.error({ err: error }, storage.status === 507 ? 'local disk full' : 'file storage unavailable')
-    return storage
-  }
+  const dependency = dependencyProblem(error, request.log)
+  if (dependency) return dependency
   if (error.validation) {
     const { detail, errors } = describeValidation(error)
     return { status: 422, detail, extra: { errors, ...(errors[0] ? { field: errors[0].field } : {}) }, headers: {} }
-  }
-  const unavailable = unavailableMark(error)
-  if (unavailable) {
-    request.log.warn({ err: error }, `request failed: the ${unavailable.what} is unavailable`)
-    const retry = String(Math.max(1, Math.ceil(unavailable.retryAfterSec)))
-    return {
-      status: 503,
-      title: `${unavailable.what[0]!.toUpperCase()}${unavailable.what.slice(1)} unavailable`,
-      detail: `The ${unavailable.what} is not reachable right now; retry in ${retry} s`,
-      extra: {},
-      headers: { 'retry-after': retry }
-    }
   }
   const status = error.statusCode ?? 500
   if (status >= 400 && status < 500) {
@@ -90,6 +75,30 @@ export function problemParts (error: FastifyError, request: FastifyRequest): Pro
   }
   request.log.error({ err: error }, 'request failed')
   return { status: status >= 500 && status < 600 ? status : 500, detail: 'An unexpected error occurred. Quote the request id when reporting it.', extra: {}, headers: {} }
+}
+
+/**
+ * The answer when what failed is a dependency (the file storage, the database), not the
+ * request: 503 or 507 with Retry-After, the cause in the log. Shared by the error handler and
+ * the tus endpoint, which answers its own errors.
+ */
+export function dependencyProblem (error: unknown, log: FastifyBaseLogger): ProblemParts | undefined {
+  const storage = storageProblem(error)
+  if (storage) {
+    log.error({ err: error }, storage.status === 507 ? 'local disk full' : 'file storage unavailable')
+    return storage
+  }
+  const unavailable = unavailableMark(error)
+  if (!unavailable) return undefined
+  log.warn({ err: error }, `request failed: the ${unavailable.what} is unavailable`)
+  const retry = String(Math.max(1, Math.ceil(unavailable.retryAfterSec)))
+  return {
+    status: 503,
+    title: `${unavailable.what[0]!.toUpperCase()}${unavailable.what.slice(1)} unavailable`,
+    detail: `The ${unavailable.what} is not reachable right now; retry in ${retry} s`,
+    extra: {},
+    headers: { 'retry-after': retry }
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import type { RequestAuditor } from '../../audit/request-audit.ts'
 import type { Config } from '../../config/config.ts'
 import { rejectedFor, type Metrics } from '../../observability/metrics.ts'
 import { HttpProblem } from '../../http/problem.ts'
-import { storageProblem } from '../../http/error-handler.ts'
+import { dependencyProblem } from '../../http/error-handler.ts'
 import type { Principal } from '../../access/permissions.ts'
 import { PUBLIC } from '../../access/permissions.ts'
 import { contentTooLarge, toPublicFile, type FilesService } from './files.service.ts'
@@ -122,11 +122,8 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
         return tusError(problem, request.id)
       }
       if (isAnswer(error)) return undefined
-      const storage = storageProblem(error)
-      if (storage) {
-        request.log.error({ err: error }, 'resumable upload failed: file storage')
-        return tusError(new HttpProblem(storage.status, storage.title ?? 'Error', storage.detail), request.id)
-      }
+      const dependency = dependencyProblem(error, request.log)
+      if (dependency) return tusError(new HttpProblem(dependency.status, dependency.title ?? 'Error', dependency.detail), request.id)
       // Anything else (a failing disk or database, a bug) would reach the client as tus's
       // "Something went wrong" followed by the error's message: paths, SQL. Log it instead.
       request.log.error({ err: error }, 'resumable upload failed')
