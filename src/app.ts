@@ -97,6 +97,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
+    // onReady starts the queue (pg-boss creates or checks its schema under an advisory lock):
+    // on a busy or remote PostgreSQL that can outlast Fastify's 10 s default, failing the start.
+    pluginTimeout: 60_000,
     // Node checks header and request timeouts on this interval (default 30 s): a slow-loris
     // client would otherwise hold its socket up to 30 s past HEADERS_TIMEOUT_MS.
     http: { connectionsCheckingInterval: 1000 },
