@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import type { FastifyInstance } from 'fastify'
@@ -14,6 +16,7 @@ import { roleFacts, RuntimePrivilegeError } from '../src/db/runtime-role.ts'
 import { PASSWORD, testConfig, uniqueEmail } from './helpers/app.ts'
 import { memoryLog } from './helpers/log.ts'
 import { fixture } from './helpers/audio.ts'
+import { runTympan } from './helpers/cli.ts'
 import { backends, TEST_DATABASE_URL } from './helpers/db.ts'
 import { createJob, keyHeaders, uploadFile, waitForJob } from './helpers/jobs.ts'
 
@@ -210,6 +213,29 @@ describe('least privilege on PostgreSQL: an owner migrates, a restricted runtime
     const again = await openRuntime(config)
     await again.db.close()
     assert.equal(roleChecks(await roleFacts(db, config.jobs.queueSchema)).find((i) => i.item.includes('beyond'))!.status, 'pass')
+  })
+
+  it('lets nodes that start together migrate and grant at once', async () => {
+    const started = await Promise.all([openRuntime(config), openRuntime(config), openRuntime(config)])
+    for (const { db: each } of started) await each.close()
+    assert.deepEqual(started.map((s) => s.applied), [[], [], []])
+  })
+
+  it('tympan migrate grants as the owner, and doctor --production reports the runtime role', async () => {
+    const env = {
+      PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? '/usr/bin:/bin'}`,
+      HOME: process.env.HOME ?? os.tmpdir(),
+      LANG: 'C.UTF-8',
+      TYMPAN_DATA_DIR: config.dataDir,
+      DATABASE_URL: setup.runtimeUrl
+    }
+    const migrated = await runTympan(['migrate'], { env: { ...env, DATABASE_MIGRATION_URL: setup.ownerUrl }, cwd: config.dataDir })
+    assert.equal(migrated.code, 0, migrated.stdout + migrated.stderr)
+    assert.match(migrated.stdout, /Database is up to date\./)
+    const doctor = await runTympan(['doctor', '--production'], { env, cwd: config.dataDir })
+    assert.match(doctor.stdout, new RegExp(`PASS  Runtime database role has the privileges Tympan needs: "${setup.names.runtime}": api_keys SELECT/INSERT/UPDATE`))
+    assert.match(doctor.stdout, /PASS {2}Runtime database role cannot change the schema \(no DDL\)/)
+    assert.match(doctor.stdout, /PASS {2}DATABASE_URL requires TLS \(sslmode=verify-full\): local connection/)
   })
 
   it('a pending migration the runtime role cannot apply is a clear refusal', async () => {

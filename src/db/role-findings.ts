@@ -13,6 +13,13 @@ export function excessPrivileges (facts: Pick<RoleFacts, 'held'>): Array<{ table
   })
 }
 
+/** "SELECT/DELETE on "public"."files", USAGE on "pgboss"": one entry per object. */
+function grouped (missing: RoleFacts['missing']): string {
+  const byObject = new Map<string, string[]>()
+  for (const m of missing) byObject.set(objectName(m), [...byObject.get(objectName(m)) ?? [], m.privilege])
+  return [...byObject].map(([object, privileges]) => `${privileges.join('/')} on ${object}`).join(', ')
+}
+
 /**
  * Pure: `tympan doctor --production`'s findings about DATABASE_URL's role. A missing privilege
  * fails (start-up refuses it); rights beyond what the code uses (DDL, superuser, extra table
@@ -21,9 +28,10 @@ export function excessPrivileges (facts: Pick<RoleFacts, 'held'>): Array<{ table
 export function roleChecks (facts: RoleFacts): CheckItem[] {
   const who = quoteRole(facts.role)
   const items: CheckItem[] = []
-  items.push(facts.missing.length === 0
-    ? { item: 'Runtime database role has the privileges Tympan needs', status: 'pass', detail: `${who}: ${facts.held.map((h) => `${h.table} ${h.privileges.join('/') || '-'}`).join(', ')}` }
-    : { item: 'Runtime database role has the privileges Tympan needs', status: 'fail', detail: `${who} lacks ${facts.missing.map((m) => `${m.privilege} on ${objectName(m)}`).join(', ')}: run \`tympan migrate\` with DATABASE_MIGRATION_URL (it grants them)` })
+  const needs = 'Runtime database role has the privileges Tympan needs'
+  if (facts.held.length === 0) items.push({ item: needs, status: 'fail', detail: `no tables in ${who}'s schema: run \`tympan migrate\`` })
+  else if (facts.missing.length === 0) items.push({ item: needs, status: 'pass', detail: `${who}: ${facts.held.map((h) => `${h.table} ${h.privileges.join('/') || '-'}`).join(', ')}` })
+  else items.push({ item: needs, status: 'fail', detail: `${who} lacks ${grouped(facts.missing)}: run \`tympan migrate\` with DATABASE_MIGRATION_URL (it grants them)` })
   const powers = [facts.superuser && 'SUPERUSER', facts.createRole && 'CREATEROLE', facts.createDb && 'CREATEDB'].filter(Boolean)
   items.push(powers.length === 0
     ? { item: 'Runtime database role is not a superuser', status: 'pass', detail: 'no SUPERUSER, CREATEROLE or CREATEDB' }

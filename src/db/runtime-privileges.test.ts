@@ -88,6 +88,9 @@ describe('doctor\'s findings about the runtime role', () => {
     const owner = { ...restricted, superuser: true, ownedSchemas: ['public'], creatableSchemas: ['public', 'pgboss'], ownedTables: 14 }
     const statuses = statusOf({ ...owner, missing: [{ kind: 'table', schema: 'public', name: 'files', privilege: 'DELETE' }] })
     assert.deepEqual(Object.values(statuses), ['fail', 'warn', 'warn', 'warn'])
+    const lacking = roleChecks({ ...restricted, missing: [{ kind: 'table', schema: 'public', name: 'files', privilege: 'SELECT' }, { kind: 'table', schema: 'public', name: 'files', privilege: 'DELETE' }] })[0]!
+    assert.match(lacking.detail, /"tympan_app" lacks SELECT\/DELETE on "public"\."files": run `tympan migrate` with DATABASE_MIGRATION_URL/)
+    assert.equal(roleChecks({ ...restricted, held: [] })[0]!.status, 'fail', 'an unmigrated schema')
     const ddl = roleChecks(owner).find((i) => i.item.includes('no DDL'))!
     assert.match(ddl.detail, /owns schema public, may CREATE in schema pgboss, owns 14 table\(s\)/)
   })

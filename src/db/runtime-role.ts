@@ -2,6 +2,9 @@ import { sql } from 'kysely'
 import type { Db } from './database.ts'
 import { grantStatements, missingPrivilegesMessage, requiredPrivileges, type RequiredPrivilege, type Schemas } from './runtime-privileges.ts'
 
+// Any constant works; it only has to be the same for every Tympan process on one database.
+const GRANT_LOCK_KEY = 7_304_222
+
 export class RuntimePrivilegeError extends Error {
   override name = 'RuntimePrivilegeError'
 }
@@ -55,7 +58,10 @@ export async function assertRuntimePrivileges (db: Db, queueSchema: string): Pro
 export async function grantRuntimePrivileges (owner: Db, role: string, queueSchema: string): Promise<void> {
   const { role: ownerRole, schema } = await connectedRole(owner)
   if (ownerRole === role) return
-  await owner.transactionScript(async ({ exec }) => {
+  await owner.transactionScript(async ({ exec, query }) => {
+    // Nodes that start together would otherwise grant at once, and PostgreSQL fails one of two
+    // concurrent GRANTs on a table ("tuple concurrently updated").
+    await query('SELECT pg_advisory_xact_lock($1)', [GRANT_LOCK_KEY])
     for (const statement of grantStatements({ app: schema, queue: queueSchema }, role)) await exec(statement)
   })
 }
