@@ -215,6 +215,20 @@ describe('least privilege on PostgreSQL: an owner migrates, a restricted runtime
     assert.equal(roleChecks(await roleFacts(db, config.jobs.queueSchema)).find((i) => i.item.includes('beyond'))!.status, 'pass')
   })
 
+  it('waits, as the owner, for the index builds a pg-boss migration leaves to its background runner', async () => {
+    const queue = config.jobs.queueSchema
+    // What a pg-boss upgrade queues; bam_on cleared so this start's runner claims it at once.
+    await setup.asOwner(
+      `INSERT INTO ${queue}.bam (name, version, table_name, command) SELECT 'roles_test', version, 'job_common', 'CREATE INDEX roles_test_idx ON ${queue}.job_common (created_on)' FROM ${queue}.version`,
+      `UPDATE ${queue}.version SET bam_on = NULL`)
+    const again = await openRuntime(config)
+    await again.db.close()
+    const { rows } = await db.pool!.query(`SELECT status FROM ${queue}.bam WHERE name = 'roles_test'`)
+    assert.deepEqual(rows, [{ status: 'completed' }])
+    const { rows: [index] } = await db.pool!.query('SELECT to_regclass($1)::text AS name', [`${queue}.roles_test_idx`])
+    assert.equal(index!.name, `${queue}.roles_test_idx`)
+  })
+
   it('lets nodes that start together migrate and grant at once', async () => {
     const started = await Promise.all([openRuntime(config), openRuntime(config), openRuntime(config)])
     for (const { db: each } of started) await each.close()
