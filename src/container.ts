@@ -34,7 +34,7 @@ import { enginesService } from './modules/engines/engines.service.ts'
 import { jobEventStreams } from './modules/jobs/jobs.event-stream.ts'
 import { jobSignals } from './modules/jobs/jobs.events.ts'
 import { assertHandlers, jobHandlers } from './modules/jobs/jobs.handlers.ts'
-import { jobQueue } from './modules/jobs/jobs.queue.ts'
+import { jobQueue, queueSettings } from './modules/jobs/jobs.queue.ts'
 import { jobRunner } from './modules/jobs/jobs.runner.ts'
 import { jobsRepository } from './modules/jobs/jobs.repository.ts'
 import { jobsRetention } from './modules/jobs/jobs.retention.ts'
@@ -79,12 +79,7 @@ export function createContainer (config: Config, db: Db, { storage, workspace }:
   const engines = createEngines({ whisperBin: config.jobs.whisperBin, whisperModel: config.jobs.whisperModel, soundfont: config.jobs.soundfont })
   const engineStatus = enginesService(engines)
   const signals = jobSignals(db, log)
-  const queue = jobQueue(db, {
-    heartbeatSec: config.jobs.heartbeatSec,
-    retryLimit: config.jobs.retryLimit,
-    runningPerUser: config.jobs.maxRunning,
-    schema: config.jobs.queueSchema
-  }, log)
+  const queue = jobQueue(db, queueSettings(config), log)
   const jobs = jobsService({ config, jobs: repos.jobs, files: repos.files, storage, queue, signals, engines: engineStatus, translationPairs: async () => (await engines.translate.languages()).pairs })
   const jobRetention = jobsRetention({ deleteAfterProcessing: config.jobs.deleteAfterProcessing, jobs: repos.jobs, files: repos.files, storage, workspace, service: jobs, audit })
   const { perUser, perAddress, perInternalKey, maxLifeMs } = config.jobs.eventStreams

@@ -45,7 +45,7 @@ async function main (argv: string[]): Promise<number> {
     case 'admin': await (await import('./cli/admin.ts')).adminCommand(rest); return 0
     case 'doctor': {
       const { doctor, productionDoctor } = await import('./cli/doctor.ts')
-      return (rest.includes('--production') ? productionDoctor() : await doctor()) ? 0 : 1
+      return (rest.includes('--production') ? await productionDoctor() : await doctor()) ? 0 : 1
     }
     case '--version': case '-v': case 'version': console.log(VERSION); return 0
     case undefined: case '--help': case '-h': case 'help': console.log(HELP); return 0

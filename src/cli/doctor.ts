@@ -2,8 +2,10 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { loadConfig } from '../config/load-config.ts'
 import { parseEnv } from '../config/config.ts'
-import { productionChecklist } from '../config/production-checklist.ts'
-import { openDatabase } from '../db/database.ts'
+import { productionChecklist, type CheckItem } from '../config/production-checklist.ts'
+import { openDatabase, type Db } from '../db/database.ts'
+import { roleChecks } from '../db/role-findings.ts'
+import { roleFacts } from '../db/runtime-role.ts'
 import { DatabaseInUseError } from '../db/pglite-lock.ts'
 import type { EngineStatus } from '../engines/engine.ts'
 import { createEngines } from '../engines/registry.ts'
@@ -26,7 +28,7 @@ export function describeEngine (status: EngineStatus): string {
 }
 
 /** `tympan doctor --production`: the deployment checklist, item by item; exit 1 on any failure. */
-export function productionDoctor (): boolean {
+export async function productionDoctor (): Promise<boolean> {
   let config
   try {
     // The checklist judges the configuration as production would, whatever TYMPAN_ENV says.
@@ -37,11 +39,25 @@ export function productionDoctor (): boolean {
   }
   const mode = fs.statSync(config.dataDir, { throwIfNoEntry: false })?.mode
   const items = productionChecklist(config, { uid: process.getuid?.() ?? -1, ...(mode !== undefined ? { dataDirMode: mode } : {}) })
+  if (config.databaseUrl) items.push(...await runtimeRoleChecks(config.databaseUrl, config.jobs.queueSchema))
   console.log('Production checklist')
   for (const item of items) console.log(`${item.status.toUpperCase().padEnd(4)}  ${item.item}: ${item.detail}`)
   const failed = items.filter((i) => i.status === 'fail').length
   console.log(failed ? `${failed} item(s) fail: production start-up would refuse this configuration.` : 'No failures.')
   return failed === 0
+}
+
+/** DATABASE_URL's role as the server would use it: what it holds, and what it should not. */
+async function runtimeRoleChecks (databaseUrl: string, queueSchema: string): Promise<CheckItem[]> {
+  let db: Db | undefined
+  try {
+    db = await openDatabase({ databaseUrl })
+    return roleChecks(await roleFacts(db, queueSchema))
+  } catch (error) {
+    return [{ item: 'Runtime database role', status: 'fail', detail: `could not inspect it: ${(error as Error).message}` }]
+  } finally {
+    await db?.close()
+  }
 }
 
 export async function doctor (): Promise<boolean> {

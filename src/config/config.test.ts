@@ -67,6 +67,15 @@ describe('parseEnv', () => {
     }
   })
 
+  it('refuses DATABASE_MIGRATION_URL with the embedded database, or one that is not PostgreSQL, naming it', () => {
+    const owner = 'postgres://owner@db.internal/tympan?sslmode=verify-full'
+    for (const env of [{ DATABASE_MIGRATION_URL: owner }, { DATABASE_URL: 'postgres://app@db.internal/tympan', DATABASE_MIGRATION_URL: 'mysql://owner@db/tympan' }]) {
+      assert.throws(() => parseEnv(env), (error: unknown) => error instanceof ConfigError && /DATABASE_MIGRATION_URL (needs DATABASE_URL|must be a postgres)/.test(error.message), JSON.stringify(env))
+    }
+    assert.equal(parseEnv({ DATABASE_URL: 'postgres://app@db.internal/tympan', DATABASE_MIGRATION_URL: owner }).migration.databaseUrl, owner)
+    assert.equal(parseEnv({}).migration.databaseUrl, '')
+  })
+
   it('returns a deeply frozen config', () => {
     const config = parseEnv({ CORS_ORIGINS: 'https://a.example' })
     assert.ok(Object.isFrozen(config))

@@ -18,6 +18,8 @@ export interface Config {
   port: number
   dataDir: string
   databaseUrl: string
+  /** The owner role that migrates, when DATABASE_URL is a restricted runtime role (docs/security.md "Database roles"). */
+  migration: { databaseUrl: string }
   redisUrl: string
   logLevel: Env['LOG_LEVEL']
   secrets: Secrets
@@ -161,6 +163,8 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
   const env = raw as unknown as Env
   const storage = parseStorageUrl(env.STORAGE_URL, path.resolve(env.TYMPAN_DATA_DIR), { endpoint: env.S3_ENDPOINT, forcePathStyle: env.S3_FORCE_PATH_STYLE, region: env.S3_REGION })
   if ('problem' in storage) throw new ConfigError(`Invalid configuration: ${storage.problem}`)
+  const migrationProblem = migrationUrlProblem(env.DATABASE_MIGRATION_URL, env.DATABASE_URL)
+  if (migrationProblem) throw new ConfigError(`Invalid configuration: ${migrationProblem}`)
   return deepFreeze({
     env: env.TYMPAN_ENV,
     isProduction: env.TYMPAN_ENV === 'production',
@@ -168,6 +172,7 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
     port: env.PORT,
     dataDir: path.resolve(env.TYMPAN_DATA_DIR),
     databaseUrl: env.DATABASE_URL,
+    migration: { databaseUrl: env.DATABASE_MIGRATION_URL },
     redisUrl: env.REDIS_URL,
     logLevel: env.LOG_LEVEL,
     secrets: { jwt: env.JWT_SECRET_KEY, csrf: env.CSRF_SECRET_KEY, session: env.SESSION_SECRET_KEY },
@@ -251,6 +256,16 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
     storage,
     orphanObjectGraceMs: env.ORPHAN_OBJECT_GRACE_MINUTES * 60_000
   })
+}
+
+const POSTGRES_URL = /^postgres(ql)?:\/\//i
+
+/** An owner role only means something beside a PostgreSQL runtime role; PGlite has one role. */
+function migrationUrlProblem (migrationUrl: string, databaseUrl: string): string | undefined {
+  if (!migrationUrl) return undefined
+  if (!POSTGRES_URL.test(migrationUrl)) return 'DATABASE_MIGRATION_URL must be a postgres:// URL'
+  if (!databaseUrl) return 'DATABASE_MIGRATION_URL needs DATABASE_URL (PostgreSQL): the embedded PGlite database has no roles to separate'
+  return undefined
 }
 
 const SECRET_VARS = { jwt: 'JWT_SECRET_KEY', csrf: 'CSRF_SECRET_KEY', session: 'SESSION_SECRET_KEY' } as const

@@ -1,5 +1,6 @@
 import type { Config } from './config.ts'
 import { configProblems, PLAIN_HTTP_PROBLEM, servesHttps } from './config.ts'
+import { postgresTlsCheck, redisChecks } from './connection-security.ts'
 import { MIN_SECRET_BITS, MIN_SECRET_BYTES, secretWeakness } from './secret-strength.ts'
 
 export interface CheckItem {
@@ -12,14 +13,6 @@ export interface CheckItem {
 export interface HostFacts {
   uid: number
   dataDirMode?: number
-}
-
-const isLocalHost = (url: string) => {
-  try {
-    return ['localhost', '127.0.0.1', '::1', '[::1]'].includes(new URL(url).hostname)
-  } catch {
-    return false
-  }
 }
 
 /**
@@ -48,9 +41,10 @@ export function productionChecklist (config: Config, host: HostFacts): CheckItem
   add('Trusted proxies configured', config.trustedProxies.length > 0 || Boolean(config.tls.certFile) ? true : 'warn', config.trustedProxies.join(', ') || 'none: X-Forwarded-* ignored (right if clients connect directly)')
   add('Rate limiting enabled', config.rateLimit.enabled, `${config.rateLimit.requests.free}/${config.rateLimit.windowSec}s per key (free tier), burst ${config.rateLimit.burst}`)
   add('Shared rate-limit store for several servers', config.redisUrl ? true : 'warn', config.redisUrl ? 'Redis' : 'in memory (fine for one server)')
-  if (config.redisUrl) add('Redis AUTH or TLS', /^rediss:|:\/\/[^@/:]*:[^@/]+@/.test(config.redisUrl) || isLocalHost(config.redisUrl) ? true : 'warn', 'redis://:password@host or rediss://')
-  add('Database', config.databaseUrl ? (/sslmode=(require|verify-ca|verify-full)/.test(config.databaseUrl) || isLocalHost(config.databaseUrl) ? true : 'warn') : true,
-    config.databaseUrl ? 'PostgreSQL (use sslmode=require for a remote server)' : 'embedded PGlite (one server)')
+  if (config.redisUrl) items.push(...redisChecks(config.redisUrl))
+  add('Database', true, config.databaseUrl ? 'PostgreSQL' : 'embedded PGlite (one server)')
+  if (config.databaseUrl) items.push(postgresTlsCheck('DATABASE_URL', config.databaseUrl))
+  if (config.migration.databaseUrl) items.push(postgresTlsCheck('DATABASE_MIGRATION_URL', config.migration.databaseUrl))
   add('LOG_LEVEL not debug/trace', config.logLevel !== 'debug' && config.logLevel !== 'trace', config.logLevel)
   add('File size limit', config.intake.maxFileBytes > 0, `${config.intake.maxFileBytes / 1024 / 1024} MB`)
   add('File retention', config.intake.retentionHours > 0, `${config.intake.retentionHours} h`)

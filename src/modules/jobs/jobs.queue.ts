@@ -1,6 +1,7 @@
 import { PgBoss, fromPglite, type Job as BossJob } from 'pg-boss'
 import type { FastifyBaseLogger } from 'fastify'
-import type { Db } from '../../db/database.ts'
+import type { Config } from '../../config/config.ts'
+import { quoteIdent, type Db } from '../../db/database.ts'
 import type { Tier } from '../../db/schema.ts'
 
 const QUEUE = 'tympan-jobs'
@@ -36,7 +37,29 @@ export interface QueueSettings {
   runningPerUser: Record<Tier, number>
   /** pg-boss's schema; tests give each app its own. */
   schema: string
+  /**
+   * False when an owner role installs pg-boss's schema (DATABASE_MIGRATION_URL, `installQueue`):
+   * the runtime role then only checks the version, and never runs pg-boss's DDL or index builds.
+   */
+  migrate?: boolean
 }
+
+/** The queue as the configuration sets it, for the serving processes and for the owner step alike. */
+export function queueSettings (config: Config): QueueSettings {
+  return {
+    heartbeatSec: config.jobs.heartbeatSec,
+    retryLimit: config.jobs.retryLimit,
+    runningPerUser: config.jobs.maxRunning,
+    schema: config.jobs.queueSchema,
+    // With an owner role, `openRuntime` installed pg-boss's schema: the runtime role runs no DDL.
+    migrate: config.migration.databaseUrl === ''
+  }
+}
+
+// How often the owner step looks whether pg-boss's background index builds are done, and how
+// long it waits: they follow a pg-boss upgrade and take as long as the job table is big.
+const INDEX_BUILD_POLL_MS = 500
+const INDEX_BUILD_WAIT_MS = 30 * 60_000
 
 /**
  * The queue: pg-boss, on PGlite or PostgreSQL (one implementation, no home-made queue). Job
@@ -47,6 +70,7 @@ export function jobQueue (db: Db, settings: QueueSettings, log: FastifyBaseLogge
   const boss = new PgBoss({
     ...(db.backend === 'pglite' ? { db: fromPglite(db.pglite!), backend: 'pglite' as const } : { connectionString: db.connectionString!, max: 4 }),
     schema: settings.schema,
+    migrate: settings.migrate ?? true,
     useListenNotify: true,
     schedule: false,
     // The monitor is what fails a job whose worker stopped heartbeating (kill -9): it must look
@@ -61,16 +85,7 @@ export function jobQueue (db: Db, settings: QueueSettings, log: FastifyBaseLogge
 
   async function start () {
     await boss.start()
-    await boss.createQueue(DEAD_LETTER, { notify: true })
-    await boss.createQueue(QUEUE, {
-      notify: true,
-      retryLimit: settings.retryLimit,
-      retryBackoff: true,
-      retryDelay: 2,
-      retryDelayMax: 300,
-      heartbeatSeconds: settings.heartbeatSec,
-      deadLetter: DEAD_LETTER
-    })
+    await createQueues(boss, settings)
   }
 
   return {
@@ -129,3 +144,57 @@ export function jobQueue (db: Db, settings: QueueSettings, log: FastifyBaseLogge
 }
 
 export type JobQueue = ReturnType<typeof jobQueue>
+
+// An insert into pg-boss's queue table (ON CONFLICT DO NOTHING), not DDL, for queues that are
+// not partitioned: the runtime role may run it. The owner step runs it first all the same.
+async function createQueues (boss: PgBoss, settings: QueueSettings): Promise<void> {
+  await boss.createQueue(DEAD_LETTER, { notify: true })
+  await boss.createQueue(QUEUE, {
+    notify: true,
+    retryLimit: settings.retryLimit,
+    retryBackoff: true,
+    retryDelay: 2,
+    retryDelayMax: 300,
+    heartbeatSeconds: settings.heartbeatSec,
+    deadLetter: DEAD_LETTER
+  })
+}
+
+/**
+ * The owner step for pg-boss (PostgreSQL, DATABASE_MIGRATION_URL): creates or migrates its
+ * schema and Tympan's queues, and waits for the index builds a migration queues for pg-boss's
+ * background runner, which a runtime started with `migrate: false` never runs.
+ */
+export async function installQueue (connectionString: string, settings: QueueSettings): Promise<void> {
+  const boss = new PgBoss({
+    connectionString,
+    max: 2,
+    schema: settings.schema,
+    migrate: true,
+    supervise: false,
+    schedule: false,
+    registerInstance: false
+  })
+  let failure: Error | undefined
+  boss.on('error', (error: Error) => { failure ??= error })
+  await boss.start()
+  try {
+    await createQueues(boss, settings)
+    await indexBuildsDone(boss, settings.schema, () => failure)
+  } finally {
+    await boss.stop({ graceful: false, close: true })
+  }
+}
+
+async function indexBuildsDone (boss: PgBoss, schema: string, failure: () => Error | undefined): Promise<void> {
+  const deadline = Date.now() + INDEX_BUILD_WAIT_MS
+  const db = boss.getDb()
+  for (;;) {
+    const { rows } = await db.executeSql(`SELECT status, count(*)::int AS n FROM ${quoteIdent(schema)}.bam WHERE status <> 'completed' GROUP BY status`) as { rows: { status: string, n: number }[] }
+    if (rows.length === 0) return
+    const failed = rows.find((r) => r.status === 'failed')
+    if (failed) throw new Error(`pg-boss could not build ${failed.n} index(es) in schema ${schema} (see ${schema}.bam): ${failure()?.message ?? 'no error reported'}`)
+    if (Date.now() > deadline) throw new Error(`pg-boss's index builds in schema ${schema} are still running after ${INDEX_BUILD_WAIT_MS / 60_000} minutes; run the migration again to wait for them`)
+    await new Promise((resolve) => setTimeout(resolve, INDEX_BUILD_POLL_MS))
+  }
+}

@@ -1,0 +1,12 @@
+#!/bin/sh
+# Run once by the postgres image when its volume is new (/docker-entrypoint-initdb.d), as
+# POSTGRES_USER, the owner that `tympan migrate` uses (DATABASE_MIGRATION_URL). Creates the
+# runtime role the servers and workers use (DATABASE_URL): it may connect, and `tympan migrate`
+# grants it the rows it works on and nothing else (docs/security.md, "Database roles").
+# The password goes through a psql variable, never into a file or argv.
+set -eu
+psql -v ON_ERROR_STOP=1 -v app_password="$POSTGRES_APP_PASSWORD" --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" <<'SQL'
+CREATE ROLE tympan_app LOGIN PASSWORD :'app_password';
+REVOKE ALL ON DATABASE :"DBNAME" FROM PUBLIC;
+GRANT CONNECT ON DATABASE :"DBNAME" TO tympan_app;
+SQL
