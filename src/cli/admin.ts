@@ -40,7 +40,7 @@ export async function adminCommand (argv: string[]): Promise<void> {
   if (group === 'sweep' && !values.help) return sweep()
   if ((group === 'backup' || group === 'restore') && !values.help) {
     if (!command || rest.length > 0) throw new CliError(`expected: tympan admin ${group} DIR`)
-    return group === 'backup' ? backup(command, await backupSecret(values)) : restore(command, restoreSecret(values))
+    return group === 'backup' ? backup(command, values) : restore(command, values)
   }
   if (values.help || group !== 'user' || !command) {
     console.log(ADMIN_HELP)
@@ -184,7 +184,8 @@ async function backupSecret (values: KeyOptions): Promise<BackupSealing | undefi
   }
   const recipients = [...values.recipient, ...recipientFiles.flatMap((file) => keyLines(readKeyFile(file, '--recipient-file')))]
   if (values['passphrase-file'] !== undefined && recipients.length > 0) throw new CliError('a backup is sealed with a passphrase or with recipients, not both (age cannot mix them)')
-  const secret: BackupSecret | undefined = recipients.length > 0 ? { recipients } : passphrase(values) !== undefined ? { passphrase: passphrase(values)! } : undefined
+  const given = recipients.length > 0 ? undefined : passphrase(values)
+  const secret: BackupSecret | undefined = recipients.length > 0 ? { recipients } : given !== undefined ? { passphrase: given } : undefined
   if (!secret) throw new CliError(`--encrypt needs --passphrase-file FILE or ${PASSPHRASE_ENV}, or a public key: --recipient age1… or --recipient-file FILE (${NO_ARGV_SECRET})`)
   try {
     return await newBackupKey(secret)
@@ -214,9 +215,10 @@ function restoreSecret (values: KeyOptions): RestoreSecret | undefined {
   return given === undefined ? undefined : { passphrase: given }
 }
 
-async function backup (dir: string, encryption: BackupSealing | undefined): Promise<void> {
+async function backup (dir: string, keyOptions: KeyOptions): Promise<void> {
   const config = loadConfig()
   if (!backupCovers(config)) throw new CliError(SCALED_BACKUP)
+  const encryption = await backupSecret(keyOptions)
   const target = path.resolve(dir)
   const online = await askServer<BackupSummary>(controlSocketPath(config.dataDir), { command: 'backup', dir: target, ...(encryption ? { encryption } : {}) })
   if (online && !online.ok) throw new CliError(`the running server could not back up: ${online.error}`)
@@ -244,9 +246,10 @@ async function backup (dir: string, encryption: BackupSealing | undefined): Prom
   if (summary.absent > 0) console.log(`${summary.absent} upload(s) were still arriving; the restore leaves them out.`)
 }
 
-async function restore (dir: string, secret: RestoreSecret | undefined): Promise<void> {
+async function restore (dir: string, keyOptions: KeyOptions): Promise<void> {
   const config = loadConfig()
   if (!backupCovers(config)) throw new CliError(SCALED_BACKUP)
+  const secret = restoreSecret(keyOptions)
   const summary = await restoreBackup(path.resolve(dir), config.dataDir, secret)
   const { users, files, jobs } = summary.counts
   console.log(`Restored ${users} user(s), ${files} file(s), ${jobs} job(s) and ${summary.objects} object(s) from the ${summary.encrypted ? 'encrypted (verified) ' : ''}backup of ${summary.createdAt} (Tympan ${summary.tympan}) into ${summary.dataDir}.`)
