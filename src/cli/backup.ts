@@ -151,7 +151,7 @@ export async function restoreBackup (dir: string, dataDir: string, secret?: Rest
       })
       checkFile(`object ${object.id}`, copied, object)
     }
-    const db = await PGlite.create(path.join(staging, 'db'), { loadDataDir: new Blob([new Uint8Array(dump)]) })
+    const db = await PGlite.create(path.join(staging, 'db'), { loadDataDir: new Blob([dump as Uint8Array<ArrayBuffer>]) })
     try {
       if (manifest.absent.length > 0) {
         await db.query('DELETE FROM job_artifacts WHERE object_id = ANY($1::uuid[])', [manifest.absent])
