@@ -7,7 +7,7 @@
  *
  *   node bench/backup/run.ts [--objects 40] [--mb 4]
  *
- * Last run (18:05 UTC, 2 cores shared with five other test runs, 29 s of CPU in 113 s): 40 × 4 MiB,
+ * Last run (18:01 UTC, 2 cores shared with five other test runs, 29 s of CPU in 113 s): 40 × 4 MiB,
  * backup unencrypted 17.0 MB/s, to a recipient 10.2 (0.60×), with a passphrase 9.8 (0.58×);
  * restore 21.3, 15.4 (0.72×), 10.6 MB/s (0.50×, scrypt's second or so included on 168 MB).
  * age-encryption's ChaCha20-Poly1305 is pure JavaScript (about 96 MB/s alone on this machine).
