@@ -7,6 +7,8 @@ import path from 'node:path'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
+import type { FastifyBaseLogger } from 'fastify'
+import pino from 'pino'
 import { generateX25519Identity, identityToRecipient } from 'age-encryption'
 import { GENEROUS_RATE_LIMITS } from './helpers/app.ts'
 import { readFixture, wavHeader } from './helpers/audio.ts'
@@ -15,6 +17,7 @@ import { openTestDb, type TestDb } from './helpers/db.ts'
 import { freePort } from './helpers/net.ts'
 import { newBackupKey, type RestoreSecret } from '../src/cli/backup-crypto.ts'
 import { createBackup, restoreBackup } from '../src/cli/backup.ts'
+import { controlSocketPath, listenControl } from '../src/cli/control-socket.ts'
 import { localStorage } from '../src/storage/local-storage.ts'
 
 const sha256 = (bytes: Buffer | Uint8Array) => createHash('sha256').update(bytes).digest('hex')
@@ -330,6 +333,27 @@ describe('tympan admin backup --encrypt and restore', { concurrency: false, time
     for (const text of outputs) {
       assert.equal(text.indexOf(PASSPHRASE), -1)
       assert.equal(text.indexOf('AGE-SECRET-KEY'), -1)
+    }
+  })
+
+  it('deletes what an older server wrote in clear when it ignored --encrypt', async () => {
+    const dataDir = path.join(root, 'cli-old-server')
+    fs.mkdirSync(dataDir, { mode: 0o700 })
+    const into = path.join(root, 'cli-old-backup')
+    // A server of the release before: it takes the request, ignores the encryption, answers no `encrypted`.
+    const control = await listenControl(controlSocketPath(dataDir), async (dir) => {
+      fs.mkdirSync(path.join(dir, 'objects'), { recursive: true })
+      fs.writeFileSync(path.join(dir, 'database.tar.gz'), 'plain')
+      fs.writeFileSync(path.join(dir, 'manifest.json'), '{}')
+      return { dir, objects: 0, bytes: 5, absent: 0, counts: { users: 0, files: 0, jobs: 0 } }
+    }, pino({ level: 'silent' }) as unknown as FastifyBaseLogger)
+    try {
+      const res = await run(['admin', 'backup', into, '--encrypt', '--recipient', recipient], dataDir)
+      assert.equal(res.code, 1)
+      assert.match(res.stderr, /an older Tympan that cannot encrypt backups; the unencrypted backup it wrote into .* was deleted/)
+      assert.deepEqual(listing(into), [])
+    } finally {
+      await control.close()
     }
   })
 

@@ -227,6 +227,11 @@ async function backup (dir: string, keyOptions: KeyOptions): Promise<void> {
   if (online?.ok && !fs.existsSync(path.join(target, MANIFEST))) {
     throw new CliError(`the running server reported a backup in ${target}, but no ${MANIFEST} is there as this user sees it: the server's sandbox hides or redirects that path (systemd's PrivateTmp, ReadWritePaths). Back up into a directory the server may write, such as /var/backups/tympan (docs/operations.md).`)
   }
+  // A server still running an older release ignores the encryption it does not know.
+  if (online?.ok && encryption && !online.result.encrypted) {
+    for (const name of fs.readdirSync(target)) fs.rmSync(path.join(target, name), { recursive: true, force: true })
+    throw new CliError(`the running server is an older Tympan that cannot encrypt backups; the unencrypted backup it wrote into ${target} was deleted. Restart the server on this release, then back up again.`)
+  }
   let summary: BackupSummary
   if (online?.ok) {
     summary = online.result
