@@ -13,6 +13,7 @@ import { generatePassword } from '../modules/users/users.service.ts'
 import { CliError, openRuntime, readStdin } from './runtime.ts'
 import { ADMIN_HELP } from './help.ts'
 import { backupCovers, createBackup, restoreBackup, type BackupSummary } from './backup.ts'
+import { BackupKeyError, checkIdentity, keyLines, newBackupKey, type BackupSealing, type BackupSecret, type RestoreSecret } from './backup-crypto.ts'
 import { MANIFEST } from './backup-manifest.ts'
 import { askServer, controlSocketPath } from './control-socket.ts'
 
@@ -26,6 +27,12 @@ export async function adminCommand (argv: string[]): Promise<void> {
       role: { type: 'string', default: 'member' },
       tier: { type: 'string', default: 'free' },
       'password-stdin': { type: 'boolean', default: false },
+      // Backup encryption: secrets only from files or the environment, never argv (ps shows it).
+      encrypt: { type: 'boolean', default: false },
+      'passphrase-file': { type: 'string' },
+      recipient: { type: 'string', multiple: true, default: [] },
+      'recipient-file': { type: 'string', multiple: true, default: [] },
+      'identity-file': { type: 'string', multiple: true, default: [] },
       help: { type: 'boolean', short: 'h', default: false }
     }
   })
@@ -33,7 +40,7 @@ export async function adminCommand (argv: string[]): Promise<void> {
   if (group === 'sweep' && !values.help) return sweep()
   if ((group === 'backup' || group === 'restore') && !values.help) {
     if (!command || rest.length > 0) throw new CliError(`expected: tympan admin ${group} DIR`)
-    return group === 'backup' ? backup(command) : restore(command)
+    return group === 'backup' ? backup(command, values) : restore(command, values)
   }
   if (values.help || group !== 'user' || !command) {
     console.log(ADMIN_HELP)
@@ -139,16 +146,91 @@ async function sweep (): Promise<void> {
 
 const SCALED_BACKUP = 'tympan admin backup and restore cover the embedded database (PGlite) and the files under TYMPAN_DATA_DIR. With DATABASE_URL or a STORAGE_URL elsewhere, back up PostgreSQL with pg_dump (restore with pg_restore) and the object store with bucket versioning or its own replication: docs/operations.md, "Backup and restore".'
 
-async function backup (dir: string): Promise<void> {
+interface KeyOptions {
+  encrypt: boolean
+  'passphrase-file'?: string
+  recipient: string[]
+  'recipient-file': string[]
+  'identity-file': string[]
+}
+
+const PASSPHRASE_ENV = 'TYMPAN_BACKUP_PASSPHRASE'
+const NO_ARGV_SECRET = 'never a passphrase on the command line: ps shows it to every user'
+
+function readKeyFile (file: string, what: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new CliError(`cannot read the ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`)
+  }
+}
+
+/** The passphrase from --passphrase-file (its one trailing newline dropped), else from the environment. */
+function passphrase (values: KeyOptions): string | undefined {
+  const file = values['passphrase-file']
+  const given = file === undefined ? process.env[PASSPHRASE_ENV] : readKeyFile(file, '--passphrase-file').replace(/\r?\n$/, '')
+  if (given === '') throw new CliError(`the passphrase ${file === undefined ? `in ${PASSPHRASE_ENV}` : `file ${file}`} is empty`)
+  return given
+}
+
+/** How to seal a new backup, or undefined for an unencrypted one. Explicit options win over the environment. */
+async function backupSecret (values: KeyOptions): Promise<BackupSealing | undefined> {
+  const recipientFiles = values['recipient-file']
+  if (!values.encrypt) {
+    if (values['passphrase-file'] !== undefined || values.recipient.length > 0 || recipientFiles.length > 0) throw new CliError('--passphrase-file, --recipient and --recipient-file go with --encrypt')
+    // A job that sets the passphrase expects encrypted backups: never a plain one by a forgotten flag.
+    if (process.env[PASSPHRASE_ENV]) throw new CliError(`${PASSPHRASE_ENV} is set but --encrypt is not given: add --encrypt, or unset it for an unencrypted backup`)
+    return undefined
+  }
+  const recipients = [...values.recipient, ...recipientFiles.flatMap((file) => keyLines(readKeyFile(file, '--recipient-file')))]
+  if (values['passphrase-file'] !== undefined && recipients.length > 0) throw new CliError('a backup is sealed with a passphrase or with recipients, not both (age cannot mix them)')
+  const given = recipients.length > 0 ? undefined : passphrase(values)
+  const secret: BackupSecret | undefined = recipients.length > 0 ? { recipients } : given !== undefined ? { passphrase: given } : undefined
+  if (!secret) throw new CliError(`--encrypt needs --passphrase-file FILE or ${PASSPHRASE_ENV}, or a public key: --recipient age1… or --recipient-file FILE (${NO_ARGV_SECRET})`)
+  try {
+    return await newBackupKey(secret)
+  } catch (error) {
+    if (error instanceof BackupKeyError) throw new CliError(error.message)
+    throw error
+  }
+}
+
+/** What opens an encrypted backup, or undefined. Explicit options win over the environment. */
+function restoreSecret (values: KeyOptions): RestoreSecret | undefined {
+  if (values.encrypt || values.recipient.length > 0 || values['recipient-file'].length > 0) throw new CliError('restore finds out by itself whether a backup is encrypted: it takes --passphrase-file or --identity-file (or TYMPAN_BACKUP_PASSPHRASE), not --encrypt or recipients')
+  const files = values['identity-file']
+  if (files.length > 0) {
+    if (values['passphrase-file'] !== undefined) throw new CliError('give --passphrase-file or --identity-file, not both')
+    const identities = files.flatMap((file) => keyLines(readKeyFile(file, '--identity-file')).map((line) => {
+      try {
+        return checkIdentity(line, file)
+      } catch (error) {
+        throw new CliError((error as Error).message)
+      }
+    }))
+    if (identities.length === 0) throw new CliError(`no age identity in ${files.join(', ')}`)
+    return { identities }
+  }
+  const given = passphrase(values)
+  return given === undefined ? undefined : { passphrase: given }
+}
+
+async function backup (dir: string, keyOptions: KeyOptions): Promise<void> {
   const config = loadConfig()
   if (!backupCovers(config)) throw new CliError(SCALED_BACKUP)
+  const encryption = await backupSecret(keyOptions)
   const target = path.resolve(dir)
-  const online = await askServer<BackupSummary>(controlSocketPath(config.dataDir), { command: 'backup', dir: target })
+  const online = await askServer<BackupSummary>(controlSocketPath(config.dataDir), { command: 'backup', dir: target, ...(encryption ? { encryption } : {}) })
   if (online && !online.ok) throw new CliError(`the running server could not back up: ${online.error}`)
   // The server writes DIR itself: a sandbox (systemd's PrivateTmp, a read-only path) can send
   // its files somewhere this process does not see. Only a manifest here proves the backup.
   if (online?.ok && !fs.existsSync(path.join(target, MANIFEST))) {
     throw new CliError(`the running server reported a backup in ${target}, but no ${MANIFEST} is there as this user sees it: the server's sandbox hides or redirects that path (systemd's PrivateTmp, ReadWritePaths). Back up into a directory the server may write, such as /var/backups/tympan (docs/operations.md).`)
+  }
+  // A server still running an older release ignores the encryption it does not know.
+  if (online?.ok && encryption && !online.result.encrypted) {
+    for (const name of fs.readdirSync(target)) fs.rmSync(path.join(target, name), { recursive: true, force: true })
+    throw new CliError(`the running server is an older Tympan that cannot encrypt backups; the unencrypted backup it wrote into ${target} was deleted. Restart the server on this release, then back up again.`)
   }
   let summary: BackupSummary
   if (online?.ok) {
@@ -159,22 +241,23 @@ async function backup (dir: string): Promise<void> {
     // No migrations: a backup changes nothing, and restores the schema it found.
     const db = await openDatabase({ databaseUrl: '', pgliteDir })
     try {
-      summary = await createBackup({ pglite: db.pglite!, storage: fileStoresFor(config).storage, holdDeletes: async () => async () => {} }, target)
+      summary = await createBackup({ pglite: db.pglite!, storage: fileStoresFor(config).storage, holdDeletes: async () => async () => {} }, target, encryption)
     } finally {
       await db.close()
     }
   }
   const { users, files, jobs } = summary.counts
-  console.log(`Backed up ${users} user(s), ${files} file(s) and ${jobs} job(s)${online ? ' from the running server' : ''}: the database and ${summary.objects} object(s), ${(summary.bytes / 1e6).toFixed(1)} MB, into ${summary.dir}.`)
+  console.log(`Backed up ${users} user(s), ${files} file(s) and ${jobs} job(s)${online ? ' from the running server' : ''}: the database and ${summary.objects} object(s), ${(summary.bytes / 1e6).toFixed(1)} MB, into ${summary.dir}${summary.encrypted ? `, encrypted with age (its key in key.age, sealed with ${encryption?.sealedWith === 'passphrase' ? 'the passphrase' : 'the recipients'})` : ''}.`)
   if (summary.absent > 0) console.log(`${summary.absent} upload(s) were still arriving; the restore leaves them out.`)
 }
 
-async function restore (dir: string): Promise<void> {
+async function restore (dir: string, keyOptions: KeyOptions): Promise<void> {
   const config = loadConfig()
   if (!backupCovers(config)) throw new CliError(SCALED_BACKUP)
-  const summary = await restoreBackup(path.resolve(dir), config.dataDir)
+  const secret = restoreSecret(keyOptions)
+  const summary = await restoreBackup(path.resolve(dir), config.dataDir, secret)
   const { users, files, jobs } = summary.counts
-  console.log(`Restored ${users} user(s), ${files} file(s), ${jobs} job(s) and ${summary.objects} object(s) from the backup of ${summary.createdAt} (Tympan ${summary.tympan}) into ${summary.dataDir}.`)
+  console.log(`Restored ${users} user(s), ${files} file(s), ${jobs} job(s) and ${summary.objects} object(s) from the ${summary.encrypted ? 'encrypted (verified) ' : ''}backup of ${summary.createdAt} (Tympan ${summary.tympan}) into ${summary.dataDir}.`)
   console.log('Start the server with the same secrets (JWT_SECRET_KEY, CSRF_SECRET_KEY, SESSION_SECRET_KEY) to keep sessions; it applies any newer migrations as it starts.')
 }
 

@@ -6,8 +6,13 @@
  */
 export const MANIFEST = 'manifest.json'
 export const DATABASE_DUMP = 'database.tar.gz'
+/** An encrypted backup's own key, sealed with the operator's passphrase or recipients (backup-crypto.ts). */
+export const KEY_FILE = 'key.age'
 const FORMAT = 'tympan-backup'
-const VERSION = 1
+// Version 2 is an encrypted backup: a Tympan that reads only version 1 refuses it instead of
+// restoring ciphertext as audio.
+const PLAIN = 1
+const ENCRYPTED = 2
 
 export interface ManifestFile {
   size: number
@@ -18,9 +23,15 @@ export interface ManifestObject extends ManifestFile {
   id: string
 }
 
+export interface ManifestEncryption {
+  /** Every file (the dump, each object) is an age file to the key in key.age; sizes and hashes are the ciphertext's. */
+  scheme: 'age'
+  sealedWith: 'passphrase' | 'recipients'
+}
+
 export interface Manifest {
   format: typeof FORMAT
-  version: typeof VERSION
+  version: typeof PLAIN | typeof ENCRYPTED
   tympan: string
   createdAt: string
   /** A PGlite data-directory dump (`dumpDataDir('gzip')`), crash-consistent at one instant. */
@@ -33,6 +44,9 @@ export interface Manifest {
    */
   absent: string[]
   counts: { users: number, files: number, jobs: number }
+  encryption?: ManifestEncryption
+  /** HMAC-SHA256 of the rest of the manifest under the backup's key: present exactly when encrypted. */
+  mac?: string
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
@@ -45,8 +59,19 @@ export class ManifestError extends Error {
 /** The object's place in a backup and in a data directory's object store alike. */
 export const objectPath = (id: string): string => `objects/${id.slice(0, 2)}/${id}`
 
-export function buildManifest (fields: Omit<Manifest, 'format' | 'version'>): Manifest {
-  return { format: FORMAT, version: VERSION, ...fields }
+// Encrypted files carry age's suffix, so `age -d` and a reader of the directory know them.
+export const backupDumpPath = (encrypted: boolean): string => encrypted ? `${DATABASE_DUMP}.age` : DATABASE_DUMP
+export const backupObjectPath = (id: string, encrypted: boolean): string => encrypted ? `${objectPath(id)}.age` : objectPath(id)
+
+/** A manifest without its MAC (which buildManifest leaves to the caller: it needs the key). */
+export function buildManifest (fields: Omit<Manifest, 'format' | 'version' | 'mac'>): Manifest {
+  return { format: FORMAT, version: fields.encryption ? ENCRYPTED : PLAIN, ...fields }
+}
+
+/** What the MAC covers: everything but itself, as written. */
+export function unsignedManifest (manifest: Manifest): Omit<Manifest, 'mac'> {
+  const { mac: _mac, ...rest } = manifest
+  return rest
 }
 
 /** The manifest, or a ManifestError that says what is wrong with it. */
@@ -59,7 +84,8 @@ export function parseManifest (text: string): Manifest {
   }
   const m = value as Partial<Manifest> | null
   if (typeof m !== 'object' || m === null || m.format !== FORMAT) throw new ManifestError('manifest.json is not a Tympan backup manifest')
-  if (m.version !== VERSION) throw new ManifestError(`backup format version ${String(m.version)} is not supported (this Tympan reads version ${VERSION})`)
+  if (m.version !== PLAIN && m.version !== ENCRYPTED) throw new ManifestError(`backup format version ${String(m.version)} is not supported (this Tympan reads versions ${PLAIN} and ${ENCRYPTED})`)
+  encryption(m)
   if (typeof m.tympan !== 'string' || typeof m.createdAt !== 'string' || Number.isNaN(Date.parse(m.createdAt))) throw new ManifestError('manifest.json lacks its version or date')
   file(m.database, 'database')
   if (!Array.isArray(m.objects) || !Array.isArray(m.absent)) throw new ManifestError('manifest.json lacks its object list')
@@ -77,6 +103,16 @@ export function parseManifest (text: string): Manifest {
   const counts = m.counts
   if (!counts || ![counts.users, counts.files, counts.jobs].every(isCount)) throw new ManifestError('manifest.json lacks its counts')
   return m as Manifest
+}
+
+function encryption (m: Partial<Manifest>): void {
+  if (m.version === PLAIN) {
+    if (m.encryption !== undefined || m.mac !== undefined) throw new ManifestError('manifest.json of an unencrypted backup (version 1) names an encryption')
+    return
+  }
+  const e = m.encryption
+  if (!e || e.scheme !== 'age' || (e.sealedWith !== 'passphrase' && e.sealedWith !== 'recipients')) throw new ManifestError('manifest.json of an encrypted backup lacks a valid encryption entry')
+  if (typeof m.mac !== 'string' || !SHA256.test(m.mac)) throw new ManifestError('manifest.json of an encrypted backup lacks its MAC')
 }
 
 function file (value: unknown, what: string): void {

@@ -48,7 +48,7 @@ describe('control socket', () => {
       assert.match(await raw(file, 'not json\n'), /"error":"the request is not JSON"/)
       assert.match(await raw(file, '{"command":"shell","dir":"/x"}\n'), /the only request is a backup/)
       assert.match(await raw(file, '{"command":"backup","dir":"relative/dir"}\n'), /absolute directory/)
-      assert.match(await raw(file, `${'x'.repeat(10_000)}`), /request too long/)
+      assert.match(await raw(file, `${'x'.repeat(70_000)}`), /request too long/)
       const first = askServer<string>(file, { command: 'backup', dir: '/a' })
       await running
       assert.deepEqual(await askServer(file, { command: 'backup', dir: '/b' }), { ok: false, error: 'a backup is already running' })

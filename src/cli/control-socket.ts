@@ -2,11 +2,14 @@ import fs from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import type { FastifyBaseLogger } from 'fastify'
+import { parseSealing, type BackupSealing } from './backup-crypto.ts'
 
 /**
  * The embedded database belongs to one process, so a CLI command that needs it while
  * `tympan serve` runs asks the server instead: over a Unix socket in the data directory,
  * owner-only (0600 inside the 0700 data directory), that understands one request, a backup.
+ * An encrypted backup's request carries only what writes it (backup-crypto.ts): the public
+ * key, key.age already sealed by the CLI, and the manifest's MAC key; never the passphrase.
  * It is nothing like the HTTP API: whoever can open it can already read the data directory.
  */
 export const controlSocketPath = (dataDir: string): string => path.join(dataDir, 'control.sock')
@@ -15,19 +18,20 @@ export interface BackupRequest {
   command: 'backup'
   /** Absolute: the server does not share the CLI's working directory. */
   dir: string
+  encryption?: BackupSealing
 }
 
 export type ControlReply<T> = { ok: true, result: T } | { ok: false, error: string }
 
-// One short JSON line: a path and a command name.
-const MAX_REQUEST_BYTES = 8192
+// One JSON line: a path, a command name, and an encrypted backup's sealing (a few KiB at most).
+const MAX_REQUEST_BYTES = 65_536
 
 export interface ControlServer {
   close: () => Promise<void>
 }
 
 /** Listens on `file` for backup requests, one at a time. */
-export async function listenControl<T> (file: string, backup: (dir: string) => Promise<T>, log: FastifyBaseLogger): Promise<ControlServer> {
+export async function listenControl<T> (file: string, backup: (dir: string, encryption?: BackupSealing) => Promise<T>, log: FastifyBaseLogger): Promise<ControlServer> {
   let busy = false
   const server = net.createServer((socket) => {
     let received = ''
@@ -44,8 +48,9 @@ export async function listenControl<T> (file: string, backup: (dir: string) => P
       if (typeof request === 'string') return reply({ ok: false, error: request })
       if (busy) return reply({ ok: false, error: 'a backup is already running' })
       busy = true
-      log.info({ dir: request.dir }, 'backup started')
-      backup(request.dir).then((result) => {
+      // The log names the directory and whether it is encrypted, never the request itself.
+      log.info({ dir: request.dir, encrypted: request.encryption !== undefined }, 'backup started')
+      backup(request.dir, request.encryption).then((result) => {
         log.info({ dir: request.dir }, 'backup written')
         reply({ ok: true, result })
       }, (error: unknown) => {
@@ -79,7 +84,10 @@ function parseRequest (line: string): BackupRequest | string {
   }
   if (value?.command !== 'backup') return 'the only request is a backup'
   if (typeof value.dir !== 'string' || !path.isAbsolute(value.dir)) return 'a backup needs an absolute directory'
-  return { command: 'backup', dir: value.dir }
+  if (value.encryption === undefined) return { command: 'backup', dir: value.dir }
+  const encryption = parseSealing(value.encryption)
+  if (typeof encryption === 'string') return encryption
+  return { command: 'backup', dir: value.dir, encryption }
 }
 
 /**

@@ -1,8 +1,10 @@
 // Help texts live apart from the commands, so `tympan --help` loads none of them.
 
 export const ADMIN_HELP = `tympan admin sweep             delete expired files, finished jobs past retention, abandoned uploads and orphaned objects now
-tympan admin backup DIR        copy the embedded database and its files into DIR (new or empty), while serving too
-tympan admin restore DIR       restore such a backup into TYMPAN_DATA_DIR (absent or empty; no server running on it)
+tympan admin backup DIR [--encrypt (--passphrase-file FILE | --recipient age1… | --recipient-file FILE)]
+                               copy the embedded database and its files into DIR (new or empty), while serving too
+tympan admin restore DIR [--passphrase-file FILE | --identity-file FILE]
+                               restore such a backup into TYMPAN_DATA_DIR (absent or empty; no server running on it)
 tympan admin user <command>
 
   create --email E [--role member|admin|viewer] [--tier free|premium|enterprise] [--password-stdin]
@@ -23,7 +25,15 @@ When tympan serve runs on TYMPAN_DATA_DIR the server writes it (ask through its 
 so DIR must be writable by the server's user). restore checks every file against the manifest
 and refuses a mismatch, a non-empty data directory or a running server. Secrets are not in a
 backup: start the restored server with the same ones. With DATABASE_URL (PostgreSQL) and
-object storage use pg_dump and bucket versioning instead (docs/operations.md).`
+object storage use pg_dump and bucket versioning instead (docs/operations.md).
+
+--encrypt makes every file an age file (age-encryption.org, readable by the age CLI too),
+the manifest authenticated. The secret: a passphrase from --passphrase-file or the
+TYMPAN_BACKUP_PASSPHRASE variable (at least 32 random bytes' worth: openssl rand -base64 48),
+never on the command line; or public keys (--recipient, --recipient-file, from age-keygen),
+so the machine that backs up never holds what decrypts. restore sees that a backup is
+encrypted, takes the passphrase or --identity-file (the secret key), and verifies every file
+before anything appears.`
 
 export const JOB_HELP = `tympan transcribe FILE [--format txt|srt|vtt|json] [--language en] [--engine pocketsphinx|whisper] [--out PATH]
 tympan analyze FILE [--out DIR]

@@ -85,7 +85,7 @@ async function startControl (dataDir: string, db: Db, storage: Storage, holdDele
     const release = await holdDeletes()
     return async () => { await release().catch((error: unknown) => { log.warn({ err: error }, 'a delete deferred by the backup failed; the orphan sweep will remove the object') }) }
   }
-  return await listenControl(file, (dir) => createBackup({ pglite, storage, holdDeletes: holdLogged }, dir), log).catch((error: unknown) => {
+  return await listenControl(file, (dir, encryption) => createBackup({ pglite, storage, holdDeletes: holdLogged }, dir, encryption), log).catch((error: unknown) => {
     log.warn({ err: error, file }, 'no control socket: tympan admin backup will not run while this server does')
     return undefined
   })

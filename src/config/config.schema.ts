@@ -104,6 +104,9 @@ export const EnvSchema = Type.Object({
   S3_ENDPOINT: Type.String({ default: '' }),
   S3_FORCE_PATH_STYLE: Type.Boolean({ default: false }),
   S3_REGION: Type.String({ default: '' }),
+  // Server-side encryption (docs/storage.md): checked with STORAGE_URL in storage-url.ts, for one message.
+  S3_SSE: Type.String({ default: '' }),
+  S3_SSE_KMS_KEY_ID: Type.String({ default: '' }),
 
   ORPHAN_OBJECT_GRACE_MINUTES: Type.Integer({ minimum: 1, default: 1440 })
 })

@@ -161,7 +161,7 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
   }
   const env = raw as unknown as Env
-  const storage = parseStorageUrl(env.STORAGE_URL, path.resolve(env.TYMPAN_DATA_DIR), { endpoint: env.S3_ENDPOINT, forcePathStyle: env.S3_FORCE_PATH_STYLE, region: env.S3_REGION })
+  const storage = parseStorageUrl(env.STORAGE_URL, path.resolve(env.TYMPAN_DATA_DIR), { endpoint: env.S3_ENDPOINT, forcePathStyle: env.S3_FORCE_PATH_STYLE, region: env.S3_REGION }, { mode: env.S3_SSE, kmsKeyId: env.S3_SSE_KMS_KEY_ID })
   if ('problem' in storage) throw new ConfigError(`Invalid configuration: ${storage.problem}`)
   const migrationProblem = migrationUrlProblem(env.DATABASE_MIGRATION_URL, env.DATABASE_URL)
   if (migrationProblem) throw new ConfigError(`Invalid configuration: ${migrationProblem}`)

@@ -46,3 +46,39 @@ describe('STORAGE_URL', () => {
       { driver: 's3', bucket: 'tympan', prefix: 'x', endpoint: 'http://127.0.0.1:9000', forcePathStyle: true, region: '' })
   })
 })
+
+describe('S3_SSE and S3_SSE_KMS_KEY_ID', () => {
+  const KEY = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab'
+  const sse = (mode: string, kmsKeyId = '', url = 's3://tympan/x') => parseStorageUrl(url, '/d', S3, { mode, kmsKeyId })
+
+  it('reads SSE-S3, and SSE-KMS with the default or a named key, in the SDK\'s parameter names', () => {
+    assert.deepEqual(sse('AES256'), { driver: 's3', bucket: 'tympan', prefix: 'x', ...S3, serverSideEncryption: { ServerSideEncryption: 'AES256' } })
+    assert.deepEqual((sse('aws:kms') as { serverSideEncryption: unknown }).serverSideEncryption, { ServerSideEncryption: 'aws:kms' })
+    for (const key of [KEY, 'alias/tympan-audio', '1234abcd-12ab-34cd-56ef-1234567890ab']) {
+      assert.deepEqual((sse('aws:kms', key) as { serverSideEncryption: unknown }).serverSideEncryption, { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key })
+    }
+    assert.equal('serverSideEncryption' in sse(''), false, 'none unless asked for')
+  })
+
+  it('refuses a value S3 would not take, a key without KMS, and either on local storage', () => {
+    for (const [mode, key, url, problem] of [
+      ['aes256', '', 's3://tympan/x', /S3_SSE must be AES256 \(SSE-S3\) or aws:kms \(SSE-KMS\), not "aes256"/],
+      ['aws:kms:dsse', '', 's3://tympan/x', /S3_SSE must be/],
+      ['AES256', KEY, 's3://tympan/x', /S3_SSE_KMS_KEY_ID needs S3_SSE=aws:kms, not AES256/],
+      ['', KEY, 's3://tympan/x', /S3_SSE_KMS_KEY_ID needs S3_SSE=aws:kms/],
+      ['aws:kms', 'key id\r\nx-amz-acl: public-read', 's3://tympan/x', /must be a KMS key id/],
+      ['AES256', '', '', /apply to an S3 bucket/],
+      ['aws:kms', '', 'file:///srv/audio', /apply to an S3 bucket/]
+    ] as const) {
+      const parsed = sse(mode, key, url)
+      assert.ok('problem' in parsed, `${mode} ${key} ${url}`)
+      assert.match(parsed.problem, problem)
+    }
+  })
+
+  it('stops the start with a clear error', () => {
+    assert.throws(() => parseEnv({ STORAGE_URL: 's3://tympan/x', S3_SSE: 'kms' }), (error: unknown) => error instanceof ConfigError && /S3_SSE must be AES256/.test(error.message))
+    assert.deepEqual(parseEnv({ STORAGE_URL: 's3://tympan/x', S3_SSE: 'aws:kms', S3_SSE_KMS_KEY_ID: KEY }).storage,
+      { driver: 's3', bucket: 'tympan', prefix: 'x', endpoint: '', forcePathStyle: false, region: '', serverSideEncryption: { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: KEY } })
+  })
+})

@@ -8,6 +8,7 @@ import {
   ListObjectsV2Command, type ListObjectsV2CommandOutput
 } from '@aws-sdk/client-s3'
 import { Upload } from '@aws-sdk/lib-storage'
+import type { S3ServerSideEncryption } from '../config/storage-url.ts'
 import { byteMeter } from './byte-meter.ts'
 import { storageFailure } from './storage-errors.ts'
 import type { Storage } from './storage.ts'
@@ -22,6 +23,8 @@ export interface S3Location {
   forcePathStyle: boolean
   /** '' leaves the region to the SDK's default chain (AWS_REGION, the profile). */
   region: string
+  /** S3_SSE: asked of S3 on every write (encryptWrites). */
+  serverSideEncryption?: S3ServerSideEncryption
 }
 
 /**
@@ -30,7 +33,27 @@ export interface S3Location {
  * reads them itself, so they are never in its config or logs.
  */
 export function s3Client (location: S3Location): S3Client {
-  return new S3Client(s3ClientConfig(location))
+  const client = new S3Client(s3ClientConfig(location))
+  encryptWrites(client, location.serverSideEncryption)
+  return client
+}
+
+// The requests that create an object, and so carry the encryption headers. Parts of a
+// multipart upload take them from CreateMultipartUpload (S3 refuses them on UploadPart).
+const WRITES = new Set(['PutObjectCommand', 'CreateMultipartUploadCommand', 'CopyObjectCommand'])
+
+/**
+ * Adds S3_SSE's parameters to every request of `client` that creates an object, whoever sends
+ * it: this driver, lib-storage's Upload (one PutObject or a multipart upload) and tus's
+ * S3Store (which builds its own client, so it calls this too). A middleware rather than a
+ * parameter at each call: a write that a library adds later is covered as well.
+ */
+export function encryptWrites (client: Pick<S3Client, 'middlewareStack'>, encryption: S3ServerSideEncryption | undefined): void {
+  if (!encryption) return
+  client.middlewareStack.add((next, context) => async (args) => {
+    if (!WRITES.has(context.commandName ?? '')) return await next(args)
+    return await next({ ...args, input: { ...args.input, ...encryption } as typeof args.input })
+  }, { step: 'initialize', name: 'tympanServerSideEncryption' })
 }
 
 /** The settings of `s3Client`, for a library that builds its own client (tus's S3Store). */

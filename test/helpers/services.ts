@@ -133,6 +133,7 @@ interface S3Context {
   method: string
   path: string
   query: Record<string, string | string[] | undefined>
+  headers: Record<string, string | string[] | undefined>
   status: number
   type: string
   body: unknown
@@ -195,7 +196,15 @@ function multipartUploadsMiddleware (dir: string): S3Middleware {
  * s3rver (an S3-compatible server in Node, from the registry) with one bucket. It is a test
  * double for the protocol, not a store for production (docs/storage.md).
  */
-export async function startS3 (prefix = 'tympan'): Promise<S3Service> {
+/** One request as it reached the store, for tests that assert what the client sent. */
+export interface S3Request {
+  method: string
+  path: string
+  query: Record<string, string | string[] | undefined>
+  headers: Record<string, string | string[] | undefined>
+}
+
+export async function startS3 (prefix = 'tympan', options: { onRequest?: (request: S3Request) => void } = {}): Promise<S3Service> {
   const port = await freePort()
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-s3-'))
   const bucket = 'tympan-test'
@@ -204,6 +213,13 @@ export async function startS3 (prefix = 'tympan'): Promise<S3Service> {
     server = new S3rver({ port, address: '127.0.0.1', silent: true, directory: dir, configureBuckets: [{ name: bucket, configs: [] }] })
     // First in the chain: s3rver's own router would refuse these calls with a 501 error.
     ;(server as unknown as { middleware: S3Middleware[] }).middleware.unshift(multipartUploadsMiddleware(dir))
+    const { onRequest } = options
+    if (onRequest) {
+      ;(server as unknown as { middleware: S3Middleware[] }).middleware.unshift(async (ctx, next) => {
+        onRequest({ method: ctx.method, path: ctx.path, query: { ...ctx.query }, headers: { ...ctx.headers } })
+        await next()
+      })
+    }
     await server.run()
   }
   await start()

@@ -2,6 +2,8 @@ import type { Readable } from 'node:stream'
 import type { S3ClientConfig } from '@aws-sdk/client-s3'
 import { ERRORS, type Upload } from '@tus/server'
 import { S3Store, type MetadataValue } from '@tus/s3-store'
+import type { S3ServerSideEncryption } from '../../config/storage-url.ts'
+import { encryptWrites } from '../../storage/s3-storage.ts'
 import { storageFailure, storageFailureKind } from '../../storage/storage-errors.ts'
 import type { Workspace } from '../../storage/storage.ts'
 import { stageStream, type Staged } from './staging.ts'
@@ -41,7 +43,7 @@ export class ResumableS3Store extends S3Store {
   readonly #finished = new Map<string, Upload>()
   readonly #workspace: Workspace
 
-  constructor (clientConfig: S3ClientConfig, location: { bucket: string, prefix: string }, options: { expirationPeriodInMilliseconds: number }, workspace: Workspace) {
+  constructor (clientConfig: S3ClientConfig, location: { bucket: string, prefix: string, serverSideEncryption?: S3ServerSideEncryption }, options: { expirationPeriodInMilliseconds: number }, workspace: Workspace) {
     super({
       s3ClientConfig: { ...clientConfig, bucket: location.bucket },
       expirationPeriodInMilliseconds: options.expirationPeriodInMilliseconds,
@@ -50,6 +52,8 @@ export class ResumableS3Store extends S3Store {
       cache: noCache
     })
     this.#workspace = workspace
+    // The upload's parts, `.info` and `.part` are audio or its metadata at rest too.
+    encryptWrites(this.client, location.serverSideEncryption)
     const root = `${location.prefix ? `${location.prefix}/` : ''}resumable/`
     const add = (key: string | undefined) => key === undefined ? undefined : `${root}${key}`
     const strip = (key: string | undefined) => key?.startsWith(root) ? key.slice(root.length) : key
