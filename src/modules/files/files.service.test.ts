@@ -159,6 +159,16 @@ describe('files service: accept() refuses in order, keeping nothing', () => {
     assert.equal(t.files.rows.size, 0)
     assert.equal(fs.existsSync(staged.path), false)
   })
+
+  it('keeps no record when writing the bytes back to disk ahead of the commit fails', async () => {
+    const t = setup()
+    t.storage.faults.flushAhead = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })
+    const staged = await t.stage(ONE_SECOND)
+    await assert.rejects(t.service.accept(principal(), staged, { name: 'a.wav', source: 'upload' }), /EIO/)
+    assert.equal(t.files.rows.size, 0)
+    assert.equal(t.storage.objects.size, 0)
+    assert.equal(fs.existsSync(staged.path), false)
+  })
 })
 
 describe('files service: accept() stores a good file', () => {

@@ -143,6 +143,11 @@ export function filesService (deps: FilesDeps) {
         const wav = format === 'wav' ? await workspace.withReader(staged.path, (readAt) => walkWav(readAt, staged.size)) : undefined
         const forged = judgeWavHeader(wav, staged.size)
         if (forged) throw rejectedFor('decode', unprocessable(forged))
+        // Past the cheap checks, the write-back to disk (about 0.3 s a GiB) runs while the tools
+        // read the file, and the commit awaits it. A refusal by the tools does not wait for it
+        // (its open handle keeps the removed file until it is done) and ignores its failure.
+        const flushed = workspace.flushAhead(staged.path)
+        flushed.catch(() => {})
         const probe = await media.probe(staged.path)
         if (!probe) throw rejectedFor('decode', unprocessable(`The file could not be read as ${format.toUpperCase()} audio`))
         const untilEnd = wavRunsToEnd(wav)
@@ -179,6 +184,7 @@ export function filesService (deps: FilesDeps) {
           throw rejectedFor('quota', contentTooLarge(`Storage quota exceeded: ${(remaining / MB).toFixed(1)} MB of your quota remain`, { remainingBytes: remaining }))
         }
         try {
+          await flushed
           await workspace.store(staged.path, id)
           committed = true
         } catch (error) {
