@@ -308,7 +308,7 @@ const baseline = med('bare', 'mbps')
 const verdict = (ok: boolean) => ok ? 'ok' : 'MISS'
 // Issue 15's requirements (its aims: multipart >= 0.9, tus >= 0.85); S3 keeps the earlier 0.7.
 const REQUIRED: Record<PathName, number> = { bare: 1, multipart: 0.8, tus: 0.7, s3: 0.7 }
-const rows: (string | number)[][] = [['path', 'MB/s', 'baseline MB/s', 'ratio (required)', 'peak RSS growth MiB (aim <= 64)']]
+const rows: (string | number)[][] = [['path', 'MB/s', 'baseline MB/s', 'ratio (required)', 'peak RSS growth MiB, highest run (aim <= 64)']]
 const labels: Record<PathName, string> = {
   bare: 'bare node:http -> disk (baseline itself)',
   multipart: 'multipart POST /api/v1/files',
@@ -318,7 +318,8 @@ const labels: Record<PathName, string> = {
 const shown = ['multipart', 'tus', ...(s3 ? ['s3'] as const : []), 'bare'] as const
 for (const which of shown) {
   const mbps = med(which, 'mbps')
-  const rss = med(which, 'rssGrowthMiB')
+  // The highest, not the median: the first large upload after a start is the one that grows the heap.
+  const rss = Math.max(...samples[which].map((s) => s.rssGrowthMiB))
   const ratio = mbps / baseline
   rows.push([labels[which], mbps.toFixed(0), baseline.toFixed(0), `${ratio.toFixed(2)} ${which === 'bare' ? '' : `${verdict(ratio >= REQUIRED[which])} (>= ${REQUIRED[which]})`}`.trim(), `${rss.toFixed(1)} ${which === 'bare' ? '' : verdict(rss <= 64)}`.trim()])
 }
