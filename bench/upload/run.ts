@@ -1,10 +1,11 @@
 // bench/upload: cost of Tympan's upload intake, measured as ratios within one run.
 //   - throughput of a ~1 GiB multipart upload (POST /api/v1/files) over loopback beside a
 //     bare node:http server (bench/upload/bare-server.ts) that streams the same request body
-//     to a file on the same disk (aim: ratio >= 0.7), and the server's peak RSS growth during
+//     to a file on the same disk (required ratio >= 0.8, issue 15), and the server's peak RSS growth during
 //     it (aim: <= 64 MiB);
 //   - the same for a tus 1.0 upload (/api/v1/uploads) with tus-js-client, against the same
-//     bare baseline;
+//     bare baseline (required >= 0.7); and each server's CPU seconds per upload, which unlike the
+//     ratios do not depend on how busy a shared machine is;
 //   - with --s3, the multipart upload again to a second server on S3 storage (STORAGE_URL=s3://,
 //     s3rver in this process, docs/storage.md): the accepted file is then uploaded to the store
 //     in 8 MiB parts instead of renamed, so the ratio shows what the second copy costs.
@@ -24,7 +25,7 @@ import { pipeline } from 'node:stream/promises'
 import { parseArgs } from 'node:util'
 import * as tus from 'tus-js-client'
 import { startS3 } from '../../test/helpers/services.ts'
-import { freePort, median, printTable, sampleRss, startServer } from '../lib/server.ts'
+import { cpuMicros, freePort, median, printTable, sampleRss, startServer } from '../lib/server.ts'
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '2' }, 'tus-chunk-mib': { type: 'string' }, s3: { type: 'boolean', default: false } } })
 const WITH_S3 = values.s3
@@ -202,7 +203,7 @@ async function startBare (dir: string): Promise<{ url: string, child: ChildProce
 // --- the run ---------------------------------------------------------------------------
 
 type PathName = 'bare' | 'multipart' | 'tus' | 's3'
-interface Sample { mbps: number, rssGrowthMiB: number, totalS: number, sendS: number, afterS: number, createS?: number }
+interface Sample { mbps: number, rssGrowthMiB: number, totalS: number, sendS: number, afterS: number, cpuS: number, createS?: number }
 const samples: Record<PathName, Sample[]> = { bare: [], multipart: [], tus: [], s3: [] }
 
 const bareDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-bench-bare-'))
@@ -242,6 +243,7 @@ async function once (which: PathName, file: string, record: boolean) {
   const bearer = which === 'bare' ? '' : await token(target)
   const pid = (which === 'bare' ? bare.child : target.child).pid!
   const rss = sampleRss(pid, 50)
+  const cpuBefore = cpuMicros(pid)
   let result: Timed & { createMs?: number }
   let fileId = ''
   if (which === 'tus') {
@@ -252,6 +254,7 @@ async function once (which: PathName, file: string, record: boolean) {
     result = await postMultipart(which === 'bare' ? bare.url : `${target.url}/api/v1/files`, file, bearer ? { authorization: `Bearer ${bearer}` } : {})
   }
   const { before, peak } = rss.stop()
+  const cpuS = (cpuMicros(pid) - cpuBefore) / 1e6
   const expected = which === 'tus' ? 200 : 201
   if (result.status !== expected) throw new Error(`${which} upload answered ${result.status}: ${result.body}`)
   if (which === 'multipart' || which === 's3') fileId = (JSON.parse(result.body) as { id: string }).id
@@ -268,11 +271,12 @@ async function once (which: PathName, file: string, record: boolean) {
     totalS: result.totalMs / 1000,
     sendS: result.sendMs / 1000,
     afterS: (result.totalMs - result.sendMs) / 1000,
+    cpuS,
     ...(result.createMs === undefined ? {} : { createS: result.createMs / 1000 })
   }
   if (record) {
     samples[which].push(sample)
-    console.log(`  ${which.padEnd(9)} ${sample.mbps.toFixed(0).padStart(5)} MB/s  ${sample.totalS.toFixed(2).padStart(6)} s (body sent at ${sample.sendS.toFixed(2)} s)  RSS +${sample.rssGrowthMiB.toFixed(1)} MiB`)
+    console.log(`  ${which.padEnd(9)} ${sample.mbps.toFixed(0).padStart(5)} MB/s  ${sample.totalS.toFixed(2).padStart(6)} s (body sent at ${sample.sendS.toFixed(2)} s)  RSS +${sample.rssGrowthMiB.toFixed(1)} MiB  server CPU ${sample.cpuS.toFixed(2)} s`)
   }
 }
 
@@ -302,7 +306,9 @@ try {
 const med = (which: PathName, key: keyof Sample) => median(samples[which].map((s) => s[key] ?? 0))
 const baseline = med('bare', 'mbps')
 const verdict = (ok: boolean) => ok ? 'ok' : 'MISS'
-const rows: (string | number)[][] = [['path', 'MB/s', 'baseline MB/s', 'ratio (aim >= 0.7)', 'peak RSS growth MiB (aim <= 64)']]
+// Issue 15's requirements (its aims: multipart >= 0.9, tus >= 0.85); S3 keeps the earlier 0.7.
+const REQUIRED: Record<PathName, number> = { bare: 1, multipart: 0.8, tus: 0.7, s3: 0.7 }
+const rows: (string | number)[][] = [['path', 'MB/s', 'baseline MB/s', 'ratio (required)', 'peak RSS growth MiB, highest run (aim <= 64)']]
 const labels: Record<PathName, string> = {
   bare: 'bare node:http -> disk (baseline itself)',
   multipart: 'multipart POST /api/v1/files',
@@ -312,14 +318,18 @@ const labels: Record<PathName, string> = {
 const shown = ['multipart', 'tus', ...(s3 ? ['s3'] as const : []), 'bare'] as const
 for (const which of shown) {
   const mbps = med(which, 'mbps')
-  const rss = med(which, 'rssGrowthMiB')
+  // The highest, not the median: the first large upload after a start is the one that grows the heap.
+  const rss = Math.max(...samples[which].map((s) => s.rssGrowthMiB))
   const ratio = mbps / baseline
-  rows.push([labels[which], mbps.toFixed(0), baseline.toFixed(0), `${ratio.toFixed(2)} ${which === 'bare' ? '' : verdict(ratio >= 0.7)}`.trim(), `${rss.toFixed(1)} ${which === 'bare' ? '' : verdict(rss <= 64)}`.trim()])
+  rows.push([labels[which], mbps.toFixed(0), baseline.toFixed(0), `${ratio.toFixed(2)} ${which === 'bare' ? '' : `${verdict(ratio >= REQUIRED[which])} (>= ${REQUIRED[which]})`}`.trim(), `${rss.toFixed(1)} ${which === 'bare' ? '' : verdict(rss <= 64)}`.trim()])
 }
 printTable(`bench/upload: ${(BIG_SIZE / 2 ** 30).toFixed(2)} GiB WAV over loopback, ${ROUNDS} alternating rounds (bare, multipart, bare, tus${s3 ? ", bare, s3" : ""}), medians; MB = 10^6 bytes; baseline = median of all ${samples.bare.length} bare runs`, rows)
 
-const phases: (string | number)[][] = [['path', 'total s', 'until last body byte sent s', 'after body -> response s', 'tus creation POST s']]
+const phases: (string | number)[][] = [['path', 'total s', 'until last body byte sent s', 'after body -> response s', 'tus creation POST s', 'server CPU s', 'CPU vs bare']]
+const bareCpu = med('bare', 'cpuS')
 for (const which of shown) {
-  phases.push([labels[which], med(which, 'totalS').toFixed(2), med(which, 'sendS').toFixed(2), med(which, 'afterS').toFixed(2), which === 'tus' ? med(which, 'createS').toFixed(3) : '-'])
+  phases.push([labels[which], med(which, 'totalS').toFixed(2), med(which, 'sendS').toFixed(2), med(which, 'afterS').toFixed(2), which === 'tus' ? med(which, 'createS').toFixed(3) : '-',
+    med(which, 'cpuS').toFixed(2), (med(which, 'cpuS') / bareCpu).toFixed(2)])
 }
-printTable('where the time goes (medians, client side; "after body" is the server finishing after the last byte left the client)', phases)
+// Server CPU (its main thread, libuv's threads and the GC; not ffprobe/ffmpeg) does not depend on how busy the machine is, which the wall-clock ratios do.
+printTable('where the time goes (medians, client side; "after body" is the server finishing after the last byte left the client; server CPU from /proc, without ffprobe/ffmpeg)', phases)

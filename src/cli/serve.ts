@@ -10,11 +10,13 @@ import { fileStoresFor } from '../storage/file-stores.ts'
 import type { Storage } from '../storage/storage.ts'
 import { backupCovers, createBackup } from './backup.ts'
 import { controlSocketPath, listenControl, type ControlServer } from './control-socket.ts'
+import { collectBuffersYoung } from './gc-tuning.ts'
 import { openRuntime } from './runtime.ts'
 
 const HOUSEKEEPING_MS = 3_600_000
 
 export async function serve (): Promise<void> {
+  collectBuffersYoung()
   const { config, db, applied } = await openRuntime()
   const files = fileStoresFor(config)
   // An online backup (`tympan admin backup`) holds object deletes while it copies.

@@ -79,6 +79,13 @@ describe('runTool', () => {
     assert.deepEqual(await runTool('sh', ['-c', 'echo started; exec sleep 30'], 200), { code: null, stdout: 'started\n', stderr: '', timedOut: true })
   })
 
+  it('stops the tool when its signal aborts, rejecting as aborted rather than judging a result', async () => {
+    const stop = new AbortController()
+    const running = runTool('sh', ['-c', 'exec sleep 30'], 30_000, 1 << 20, stop.signal)
+    stop.abort()
+    await assert.rejects(running, (error) => error instanceof ProcessError && error.kind === 'aborted')
+  })
+
   it('rejects a missing tool, for the caller to say what to install', async () => {
     await assert.rejects(runTool('tympan-no-such-ffprobe', [], 5000), (error) => error instanceof ProcessError && error.kind === 'missing')
   })

@@ -54,9 +54,9 @@ export interface ToolResult {
  * out run is a result, not an error: intake judges it (unreadable, too slow to measure). A
  * missing binary rejects with the runner's `missing` error.
  */
-export async function runTool (binary: string, args: string[], timeoutMs: number, maxOutput = 1 << 20): Promise<ToolResult> {
+export async function runTool (binary: string, args: string[], timeoutMs: number, maxOutput = 1 << 20, signal?: AbortSignal): Promise<ToolResult> {
   try {
-    const { exitCode, stdout, stderr } = await runProcess(binary, args, { timeoutMs, maxOutput, allowFailure: true })
+    const { exitCode, stdout, stderr } = await runProcess(binary, args, { timeoutMs, maxOutput, allowFailure: true, ...(signal ? { signal } : {}) })
     return { code: exitCode, stdout, stderr, timedOut: false }
   } catch (error) {
     if (error instanceof ProcessError && error.kind === 'timeout') return { code: null, stdout: error.stdout, stderr: error.stderr, timedOut: true }
@@ -144,9 +144,12 @@ export function mediaTools (options: { ffprobe?: string, ffmpeg?: string } = {})
         return undefined
       }
     },
-    /** True when the first seconds of the first audio stream decode without a single error. */
-    async decodes (file: string, untilEnd = false): Promise<boolean> {
-      return decodeCheckPassed(await runTool(ffmpeg, decodeCheckArgs(file, untilEnd), DECODE_TIMEOUT_MS), untilEnd)
+    /**
+     * True when the first seconds of the first audio stream decode without a single error.
+     * `signal` stops ffmpeg (the promise then rejects with the runner's `aborted` error).
+     */
+    async decodes (file: string, untilEnd = false, signal?: AbortSignal): Promise<boolean> {
+      return decodeCheckPassed(await runTool(ffmpeg, decodeCheckArgs(file, untilEnd), DECODE_TIMEOUT_MS, 1 << 20, signal), untilEnd)
     },
     /**
      * The length of the first audio stream by decoding it, at most `maxSec` + 1 s; undefined

@@ -101,6 +101,11 @@ export function localWorkspace (root: string, storage: Storage): Workspace {
     },
     async store (file, id) {
       await storage.put(id, inside(file))
+    },
+    async flushAhead (file) {
+      // Checked first: the optional call below would not evaluate its argument.
+      const target = inside(file)
+      await storage.flushAhead?.(target)
     }
   }
   return workspace

@@ -103,6 +103,16 @@ export function storageContract (driver: string, subject: ContractSubject): void
       await assert.rejects(stores.workspace.size(staged.path), { code: 'ENOENT' })
     })
 
+    it('stores a workspace file flushed ahead the same way, and refuses to flush a path outside the workspace', async () => {
+      const staged = await stores.workspace.createFile('staging')
+      await new Promise<void>((resolve, reject) => staged.stream.end('flushed bytes', () => resolve()).once('error', reject))
+      await stores.workspace.flushAhead(staged.path)
+      const id = randomUUID()
+      await stores.workspace.store(staged.path, id)
+      assert.equal(await text(stores.storage.read(id)), 'flushed bytes')
+      await assert.rejects(stores.workspace.flushAhead('/etc/passwd'), /not a path of the workspace/)
+    })
+
     it('materialises an object as a readable local file for the tools', async () => {
       const id = randomUUID()
       await stores.storage.write(id, Readable.from([Buffer.from('for ffmpeg')]))

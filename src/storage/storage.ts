@@ -30,6 +30,13 @@ export interface Storage {
    * driver uploads it, then removes it.
    */
   put: (id: string, file: string) => Promise<void>
+  /**
+   * Optional: starts writing the local `file` back to disk ahead of a later put(id, file), for
+   * a driver whose put keeps the file itself (local: a rename), so that put's fsync has little
+   * left to do. Its failure is put's failure: the caller awaits it before put. A driver (or a
+   * decorator) without it loses nothing but the overlap: put is durable on its own.
+   */
+  flushAhead?: (file: string) => Promise<void>
   read: (id: string, range?: ByteRange) => Readable
   /** The object's size, or undefined when there is none. */
   stat: (id: string) => Promise<{ size: number } | undefined>
@@ -92,6 +99,12 @@ export interface Workspace {
   materialise: (id: string, dir: string) => Promise<string>
   /** Makes the workspace file `file` the object `id` (Storage.put), consuming it. */
   store: (file: string, id: string) => Promise<void>
+  /**
+   * Starts making the workspace file `file` durable ahead of store(), where the store keeps
+   * the file as it is (Storage.flushAhead); otherwise resolves at once. Await it before store():
+   * a failed write-back must fail the store.
+   */
+  flushAhead: (file: string) => Promise<void>
 }
 
 /** What the wiring receives: one object store and its local workspace. */

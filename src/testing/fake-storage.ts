@@ -12,7 +12,7 @@ export type FakeStorage = Storage & {
   /** Paths given to workspace.remove(), in order. */
   discarded: string[]
   /** Errors the next call of a method throws. */
-  faults: { put?: Error }
+  faults: { put?: Error, flushAhead?: Error }
   /** A real workspace under a temporary root (the services hand its paths to tools). */
   workspace: Workspace
   /** A new staging file, as intake's stageStream makes one. */
@@ -43,7 +43,7 @@ export function fakeStorage (): FakeStorage {
   // When each object was last written, for listOlderThan.
   const writtenAt = new Map<string, number>()
   const discarded: string[] = []
-  const faults: { put?: Error } = {}
+  const faults: { put?: Error, flushAhead?: Error } = {}
   const mustHave = (id: string) => {
     const bytes = objects.get(id)
     if (!bytes) throw Object.assign(new Error(`no object ${id}`), { code: 'ENOENT' })
@@ -65,6 +65,11 @@ export function fakeStorage (): FakeStorage {
       objects.set(id, await fsp.readFile(file))
       writtenAt.set(id, Date.now())
       await fsp.rm(file)
+    },
+    async flushAhead () {
+      const fault = faults.flushAhead
+      faults.flushAhead = undefined
+      if (fault) throw fault
     },
     read (id, range) {
       const bytes = mustHave(id)

@@ -48,10 +48,12 @@ function setup (options: { env?: Record<string, string>, tools?: Tools } = {}) {
   const storage = fakeStorage()
   const tools: Tools = { probe: probeOf(1), decodes: true, ...options.tools }
   const calls: string[] = []
+  // The signal each decode check was given: a refusal by ffprobe or the policy aborts it.
+  const decodeSignals: (AbortSignal | undefined)[] = []
   const media = {
     async probe () { calls.push('probe'); return tools.probe },
     async measure () { calls.push('measure'); return tools.measure },
-    async decodes () { calls.push('decodes'); return tools.decodes ?? false }
+    async decodes (_file: string, _untilEnd?: boolean, signal?: AbortSignal) { calls.push('decodes'); decodeSignals.push(signal); return tools.decodes ?? false }
   }
   const refused: (UploadRejectionReason | undefined)[] = []
   const service = filesService({ config, files, storage, workspace: storage.workspace, media, metrics: { uploadRefused: (error) => { const reason = uploadRejectionReason(error); refused.push(reason); return reason } } })
@@ -60,7 +62,8 @@ function setup (options: { env?: Record<string, string>, tools?: Tools } = {}) {
     await new Promise<void>((resolve, reject) => { staged.stream.on('error', reject).end(bytes, resolve) })
     return { path: staged.path, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }
   }
-  return { service, files, storage, calls, refused, stage }
+  const decodeStopped = () => decodeSignals.map((signal) => signal?.aborted === true)
+  return { service, files, storage, calls, refused, stage, decodeStopped }
 }
 
 /** Runs accept() on `bytes` named `name`; returns the refusal, checking that nothing stayed. */
@@ -106,17 +109,19 @@ describe('files service: accept() refuses in order, keeping nothing', () => {
     assert.deepEqual(t.calls, [])
   })
 
-  it('4. what ffprobe cannot read', async () => {
-    const t = setup({ tools: { probe: undefined } })
+  it('4. what ffprobe cannot read, stopping the decode check that runs beside it', async () => {
+    const t = setup({ tools: { probe: undefined, decodes: false } })
     assert.equal((await refusal(t, 'a.wav', ONE_SECOND)).message, 'The file could not be read as WAV audio')
-    assert.deepEqual(t.calls, ['probe'])
+    assert.deepEqual(t.calls, ['probe', 'decodes'])
+    assert.deepEqual(t.decodeStopped(), [true])
   })
 
-  it('5. what the policy judges too long, counted as a duration refusal, before decoding', async () => {
-    const t = setup({ tools: { probe: probeOf(120) } })
+  it('5. what the policy judges too long, counted as a duration refusal, before the decode verdict', async () => {
+    const t = setup({ tools: { probe: probeOf(120), decodes: false } })
     const long = await refusal(t, 'a.wav', wav(120 * 16000))
     assert.equal(long.message, 'The audio lasts 120 s; the limit is 60 s')
-    assert.deepEqual(t.calls, ['probe'])
+    assert.deepEqual(t.calls, ['probe', 'decodes'])
+    assert.deepEqual(t.decodeStopped(), [true])
     assert.deepEqual(t.refused, ['duration'])
   })
 
@@ -124,7 +129,8 @@ describe('files service: accept() refuses in order, keeping nothing', () => {
     const t = setup({ tools: { measure: undefined } })
     const streamed = await refusal(t, 'a.wav', wav(16000, 0xffffffff))
     assert.equal(streamed.message, 'The file does not state its length, and it does not decode for it to be measured')
-    assert.deepEqual(t.calls, ['probe', 'measure'])
+    assert.deepEqual(t.calls, ['probe', 'decodes', 'measure'])
+    assert.deepEqual(t.decodeStopped(), [true])
   })
 
   it('6. audio that does not decode cleanly', async () => {
@@ -157,6 +163,16 @@ describe('files service: accept() refuses in order, keeping nothing', () => {
     const staged = await t.stage(ONE_SECOND)
     await assert.rejects(t.service.accept(principal(), staged, { name: 'a.wav', source: 'upload' }), /disk full/)
     assert.equal(t.files.rows.size, 0)
+    assert.equal(fs.existsSync(staged.path), false)
+  })
+
+  it('keeps no record when writing the bytes back to disk ahead of the commit fails', async () => {
+    const t = setup()
+    t.storage.faults.flushAhead = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })
+    const staged = await t.stage(ONE_SECOND)
+    await assert.rejects(t.service.accept(principal(), staged, { name: 'a.wav', source: 'upload' }), /EIO/)
+    assert.equal(t.files.rows.size, 0)
+    assert.equal(t.storage.objects.size, 0)
     assert.equal(fs.existsSync(staged.path), false)
   })
 })
