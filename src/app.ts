@@ -36,7 +36,7 @@ import { revocationBus } from './modules/auth/revocation-bus.ts'
 import { registerErrorHandling } from './http/error-handler.ts'
 import { registerProblemResponses } from './http/problem-responses.ts'
 import { loggerOptions } from './http/logger.ts'
-import { RequestLogController } from './http/request-log.ts'
+import { requestLogging } from './http/request-log.ts'
 import { registerValidation } from './http/validation.ts'
 import { registerGuard } from './guard/guard.ts'
 import { registerRateLimit } from './guard/rate-limit.hook.ts'
@@ -85,7 +85,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config),
     // One line per request, at completion (src/http/request-log.ts), instead of Fastify's two.
-    logController: new RequestLogController(),
+    ...requestLogging(),
     genReqId: () => randomUUID(),
     bodyLimit: config.limits.bodyLimit,
     // proxy-addr semantics: X-Forwarded-* are believed only from these peers, and the client
