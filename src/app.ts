@@ -36,8 +36,9 @@ import { revocationBus } from './modules/auth/revocation-bus.ts'
 import { registerErrorHandling } from './http/error-handler.ts'
 import { registerProblemResponses } from './http/problem-responses.ts'
 import { loggerOptions } from './http/logger.ts'
-import { RequestLogController } from './http/request-log.ts'
+import { requestLogging } from './http/request-log.ts'
 import { registerValidation } from './http/validation.ts'
+import { requestStages } from './http/request-stages.ts'
 import { registerGuard } from './guard/guard.ts'
 import { registerRateLimit } from './guard/rate-limit.hook.ts'
 import { memorySlots, redisSlots } from './guard/slot.store.ts'
@@ -85,7 +86,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? loggerOptions(config),
     // One line per request, at completion (src/http/request-log.ts), instead of Fastify's two.
-    logController: new RequestLogController(),
+    ...requestLogging(),
     genReqId: () => randomUUID(),
     bodyLimit: config.limits.bodyLimit,
     // proxy-addr semantics: X-Forwarded-* are believed only from these peers, and the client
@@ -130,12 +131,16 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     await container.signals.close()
   })
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks that only set a header take Fastify's callback form: an async hook costs a promise
+  // and a microtask on every request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    done()
   })
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     // Authenticated answers are personal: no shared cache may keep them.
     if (request.principal && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
+    done(null, payload)
   })
 
   // JSON only: a text/plain or form POST (what a cross-site form can send without a
@@ -179,11 +184,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const auth = registerAuthHook(app, { config, auth: container.auth, refusals, metrics, ...(devPrincipal ? { devPrincipal } : {}) })
   await registerGuard(app, config)
   const audit = requestAuditor(container.audit)
-  // identify → rate limit → authorize: a request with bad credentials is limited (by address)
-  // before it is answered 401, and a valid one is limited by its key or user.
-  app.addHook('onRequest', auth.identify)
-  registerRateLimit(app, { config, refusals, metrics, ...(options.rateLimitKeyPrefix ? { keyPrefix: options.rateLimitKeyPrefix } : {}) })
-  app.addHook('onRequest', auth.authorize)
+  // identify → rate limit → authorize, as one hook: a request with bad credentials is limited
+  // (by address) before it is answered 401, and a valid one is limited by its key or user.
+  const limit = registerRateLimit(app, { config, refusals, metrics, ...(options.rateLimitKeyPrefix ? { keyPrefix: options.rateLimitKeyPrefix } : {}) })
+  app.addHook('onRequest', requestStages(auth.identify, limit, auth.authorize))
 
   app.get('/openapi.json', { config: { auth: { public: true } }, schema: { hide: true } }, async () => app.swagger())
   // BaseLayout leaves out Swagger UI's top bar, whose logo is an SVG with an inline <style>

@@ -5,6 +5,7 @@
 // belongs to a known package or source file (so a header set by helmet counts as helmet,
 // a socket write done by Fastify's reply as Fastify). CPU per request does not depend on how
 // busy the rest of the machine is, which req/s does.
+// Tympan logs at info, so its line per request is in the profile (pino, src/http).
 // Usage: node bench/guard/profile.ts [--seconds N] [--connections N] [--env NAME=VALUE]...
 // (--env adds to Tympan's environment, e.g. --env RATE_LIMIT_ENABLED=false)
 import fs from 'node:fs'
@@ -33,10 +34,10 @@ const COMPONENTS: [string, RegExp][] = [
   ['load shedding (@fastify/under-pressure)', /node_modules\/@fastify\/under-pressure\//],
   ['permissions-policy hook (guard.ts)', /src\/guard\/guard\.ts/],
   ['rate limit (rate-limit.*.ts, rate-limiter-flexible, ioredis)', /src\/guard\/rate-limit|node_modules\/(rate-limiter-flexible|ioredis|ipaddr\.js)\//],
-  ['metrics (onResponse hook, prom-client)', /src\/guard\/metrics|node_modules\/prom-client\//],
+  ['metrics (onResponse hook, prom-client)', /src\/observability\/|node_modules\/prom-client\//],
   ['authentication (auth hook, service, cache, key hash)', /src\/modules\/(auth|keys)\//],
   ['route handler (me.routes.ts, toPublicUser)', /src\/modules\/(me|users)\//],
-  ['src/http (app.ts hooks: x-request-id, cache-control)', /src\/http\//],
+  ['request line, request id, cache-control (src/http, app.ts hooks)', /src\/http\/|src\/app\.ts/],
   ['@fastify/cookie', /node_modules\/(@fastify\/cookie|cookie)\//],
   ['logging (pino child loggers, redaction)', /node_modules\/(pino|@pinojs)/],
   ['Fastify core, router, serializer, socket writes', /node_modules\/(fastify|find-my-way|fast-json-stringify|@fastify\/[a-z-]+)\//]
@@ -98,7 +99,7 @@ try {
   const tympanDir = path.join(work, 'tympan')
   const bareDir = path.join(work, 'bare')
   const server = await startServer({
-    TYMPAN_ADMIN_EMAIL: ADMIN.email, TYMPAN_ADMIN_PASSWORD: ADMIN.password, RATE_LIMIT_ENTERPRISE_REQUESTS: '1000000000',
+    TYMPAN_ADMIN_EMAIL: ADMIN.email, TYMPAN_ADMIN_PASSWORD: ADMIN.password, RATE_LIMIT_ENTERPRISE_REQUESTS: '1000000000', LOG_LEVEL: 'info',
     ...EXTRA_ENV, NODE_OPTIONS: profilerFlags(tympanDir)
   })
   let body: string

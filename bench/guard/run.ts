@@ -4,10 +4,10 @@
 //      load shedding, rate limiting with an enterprise budget too large to run out, API-key
 //      authentication and authorization) beside the same route on a minimal Fastify server
 //      with none of it (bench/guard/bare-server.ts, same JSON body). Alternating rounds,
-//      medians (aim: ratio >= 0.7). Unless --headline-only, two more Tympan rows show where
-//      the time goes: the same with RATE_LIMIT_ENABLED=false, and GET /healthz (public and
-//      exempt from rate limits: only the hooks every request pays), both against the same
-//      baseline. The throughput servers use the embedded PGlite and the in-memory limiter.
+//      medians (aim: ratio >= 0.6; /healthz >= 0.85). Unless --headline-only, two more
+//      Tympan rows show where the time goes: the same with RATE_LIMIT_ENABLED=false, and
+//      GET /healthz (public and exempt from rate limits: only the hooks every request pays),
+//      both against the same baseline. Tympan logs at info: its line per request is counted. The throughput servers use the embedded PGlite and the in-memory limiter.
 //      Beside req/s, each server's own CPU time per request (/proc/<pid>/stat) is shown: on
 //      a shared machine it is steadier than req/s. bench/guard/profile.ts breaks it down.
 //   2. 429 accuracy: two Tympan processes on one PostgreSQL database and one private Redis
@@ -17,7 +17,7 @@
 //      <overload> x budget times by <clients> concurrent connections, half against each
 //      process, as fast as they go; the 200s must be within 1% of the budget.
 // Usage: node bench/guard/run.ts [--seconds N] [--rounds N] [--connections N] [--headline-only]
-//                                [--budget N] [--clients N] [--overload N]
+//                                [--budget N] [--clients N] [--overload N] [--skip-accuracy]
 // Defaults: 3 rounds of 5 s with 10 connections; budget 2000, 200 clients, 3 x budget.
 // Needs redis-server on PATH and PostgreSQL at TEST_DATABASE_URL (default
 // postgres://postgres@127.0.0.1:5432/test), where a throw-away database is created and dropped.
@@ -39,7 +39,8 @@ const { values } = parseArgs({
     budget: { type: 'string', default: '2000' },
     clients: { type: 'string', default: '200' },
     overload: { type: 'string', default: '3' },
-    'headline-only': { type: 'boolean', default: false }
+    'headline-only': { type: 'boolean', default: false },
+    'skip-accuracy': { type: 'boolean', default: false }
   }
 })
 const SECONDS = Number(values.seconds)
@@ -53,6 +54,7 @@ const ISOLATE = !values['headline-only']
 const WARMUP = 8
 const ADMIN = { email: 'bench@example.test', password: 'bench admin passphrase 2026' }
 const MEMBER = { email: 'member@example.test', password: 'bench member passphrase 2026' }
+const MEMBER_PASSWORD = 'bench member own passphrase 2026'
 const ADMIN_ENV = { TYMPAN_ADMIN_EMAIL: ADMIN.email, TYMPAN_ADMIN_PASSWORD: ADMIN.password }
 
 // --- helpers -------------------------------------------------------------------------
@@ -127,7 +129,9 @@ interface Target { label: string, url: string, headers: Record<string, string>, 
 async function tympanTarget (label: string, env: Record<string, string>, route: '/api/v1/me' | '/healthz', strict = false): Promise<{ server: RunningServer, target: Target, body: string }> {
   // The enterprise budget, which the admin's keys inherit, is far above what the rounds can
   // send: the limiter does all its work and never refuses.
-  const server = await startServer({ ...ADMIN_ENV, RATE_LIMIT_ENTERPRISE_REQUESTS: '1000000000', ...env })
+  // LOG_LEVEL=info: the one line per request (src/http/request-log.ts) is part of the cost an
+  // operator pays, so it is part of what is measured (written to stdout, here /dev/null).
+  const server = await startServer({ ...ADMIN_ENV, RATE_LIMIT_ENTERPRISE_REQUESTS: '1000000000', LOG_LEVEL: 'info', ...env })
   try {
     const headers: Record<string, string> = route === '/api/v1/me' ? { 'x-api-key': await createKey(server.url, await login(server.url, ADMIN)) } : {}
     const probe = await fetch(`${server.url}${route}`, { headers })
@@ -240,7 +244,10 @@ async function accuracy (databaseUrl: string): Promise<(string | number)[]> {
     await post(`${a.url}/api/v1/admin/users`, admin, { ...MEMBER, role: 'member', tier: 'free' })
     // The key is created with the member's session (counted as user:<id>, not against the
     // key), and is not used before the flood: all of its budget is left for it.
-    const member = await login(b.url, MEMBER)
+    // An account an admin creates has a one-time password: the member sets its own first.
+    const onetime = await login(b.url, MEMBER)
+    await post(`${b.url}/api/v1/me/password`, onetime, { currentPassword: MEMBER.password, newPassword: MEMBER_PASSWORD })
+    const member = await login(b.url, { email: MEMBER.email, password: MEMBER_PASSWORD })
     const me = await (await fetch(`${b.url}/api/v1/me`, { headers: { cookie: member.cookie } })).json() as { user: { tier: string } }
     if (me.user.tier !== 'free') throw new Error(`the member is on the ${me.user.tier} tier, not free`)
     const key = await createKey(b.url, member)
@@ -284,31 +291,37 @@ async function accuracy (databaseUrl: string): Promise<(string | number)[]> {
 
 // --- run -----------------------------------------------------------------------------
 
+const ACCURACY = !values['skip-accuracy']
 const pgUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const pgAdmin = new pg.Client({ connectionString: pgUrl, connectionTimeoutMillis: 2000 })
-await pgAdmin.connect().catch((error: unknown) => {
-  throw new Error(`PostgreSQL at ${pgUrl} is needed for the 429 accuracy part (two processes cannot share PGlite): ${String(error)}`)
-})
-
-const speed = await throughput()
-
-const database = `bench_guard_${randomBytes(4).toString('hex')}`
-await pgAdmin.query(`CREATE DATABASE ${database}`)
-let limits: (string | number)[]
-try {
-  const url = new URL(pgUrl)
-  url.pathname = `/${database}`
-  limits = await accuracy(url.toString())
-} finally {
-  await pgAdmin.query(`DROP DATABASE ${database} WITH (FORCE)`)
-  await pgAdmin.end()
+// Before the long throughput part, so that a missing database fails the run at once.
+if (ACCURACY) {
+  await pgAdmin.connect().catch((error: unknown) => {
+    throw new Error(`PostgreSQL at ${pgUrl} is needed for the 429 accuracy part (two processes cannot share PGlite): ${String(error)}`)
+  })
 }
 
+const speed = await throughput()
+// Printed at once: the accuracy part takes longer and needs more (Redis, PostgreSQL).
 printTable(`bench/guard throughput: ${ROUNDS} alternating rounds of ${SECONDS} s, ${CONNECTIONS} connections, medians; baseline: bare Fastify GET /api/v1/me`, [
-  ['stack', 'req/s', 'baseline req/s', 'ratio (aim >= 0.7)', 'ratio in each round', 'server CPU µs/req vs baseline (ratio)', 'non-2xx + errors'],
+  ['stack', 'req/s', 'baseline req/s', 'ratio (aim >= 0.6, /healthz >= 0.85)', 'ratio in each round', 'server CPU µs/req vs baseline (ratio)', 'non-2xx + errors'],
   ...speed
 ])
-printTable(`bench/guard 429 accuracy: 2 processes, shared Redis, ${CLIENTS} concurrent clients, ${OVERLOAD * BUDGET} requests (${OVERLOAD} x budget) for one free-tier API key`, [
-  ['budget', 'allowed', 'refused 429', 'other', 'error % (aim <= 1%)'],
-  limits
-])
+
+if (ACCURACY) {
+  const database = `bench_guard_${randomBytes(4).toString('hex')}`
+  await pgAdmin.query(`CREATE DATABASE ${database}`)
+  let limits: (string | number)[]
+  try {
+    const url = new URL(pgUrl)
+    url.pathname = `/${database}`
+    limits = await accuracy(url.toString())
+  } finally {
+    await pgAdmin.query(`DROP DATABASE ${database} WITH (FORCE)`)
+  }
+  printTable(`bench/guard 429 accuracy: 2 processes, shared Redis, ${CLIENTS} concurrent clients, ${OVERLOAD * BUDGET} requests (${OVERLOAD} x budget) for one free-tier API key`, [
+    ['budget', 'allowed', 'refused 429', 'other', 'error % (aim <= 1%)'],
+    limits
+  ])
+  await pgAdmin.end()
+}

@@ -17,11 +17,12 @@ export interface RunningServer {
 /**
  * Starts `tympan serve` as its own process, as an operator would, and waits until it answers
  * (at most `startTimeoutMs`: a machine shared with other work can take more than a minute).
+ * `root` runs another checkout's server instead of this one's (bench/guard/compare.ts).
  */
-export async function startServer (env: Record<string, string>, startTimeoutMs = 60_000): Promise<RunningServer> {
+export async function startServer (env: Record<string, string>, startTimeoutMs = 60_000, root = ROOT): Promise<RunningServer> {
   const port = await freePort()
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-bench-'))
-  const child = spawn(process.execPath, [path.join(ROOT, 'src/main.ts'), 'serve'], {
+  const child = spawn(process.execPath, [path.join(root, 'src/main.ts'), 'serve'], {
     env: { ...process.env, TYMPAN_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'pipe']
   })

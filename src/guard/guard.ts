@@ -64,9 +64,10 @@ export async function registerGuard (app: FastifyInstance, config: Config) {
     strictPreflight: true
   })
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.headers(securityHeaders)
     if (request.protocol === 'https') reply.header('strict-transport-security', HSTS)
+    done()
   })
 }
 

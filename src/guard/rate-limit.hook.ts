@@ -9,12 +9,17 @@ import {
   accountKey, addressKey, isExempt, rateLimitHeaders, rateLimitSubject, retryAfterSeconds, tighter,
   type LimitName, type LimitState, type RouteLimit, type Subject
 } from './rate-limit.policy.ts'
-import { memoryStore, redisStore, type Budget, type RateLimitStore } from './rate-limit.store.ts'
+import { memoryStore, redisStore, type Budget, type Outcome, type RateLimitStore } from './rate-limit.store.ts'
+import type { RequestStage } from '../http/request-stages.ts'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** A stricter budget on top of the per-key request limit. */
     rateLimit?: RouteLimit
+  }
+  interface FastifyRequest {
+    /** The budget closest to running out of those this request spent: what its RateLimit headers say. */
+    rateLimitShown?: LimitState
   }
 }
 
@@ -61,29 +66,41 @@ function refusal (limit: LimitName, subject: Subject, state: LimitState, windowS
 }
 
 /**
- * Rate limits. Register between identification and authorization: the key is the
- * identified API key or user, and a request whose credentials failed is counted by address
- * before it is answered 401, so a flood of guessed keys is limited like anything else.
- * The per-key limit is checked in onRequest (before the body is read); a route's stricter
- * limit (`config.rateLimit`) in preValidation, where the sign-in email is known and after
- * authorization, so a refused upload costs no upload budget.
+ * Rate limits. The per-key limit is a stage for the caller to run in onRequest between
+ * identification and authorization (before the body is read): the key is the identified
+ * API key or user, and a request whose credentials failed is counted by address before it
+ * is answered 401, so a flood of guessed keys is limited like anything else. A route's
+ * stricter limit (`config.rateLimit`) is checked in that route's preValidation, added here
+ * (register this before the routes), where the sign-in email is known and after
+ * authorization, so a refused upload costs no upload budget. Undefined when rate limiting
+ * is off.
  */
-export function registerRateLimit (app: FastifyInstance, deps: RateLimitDeps) {
+export function registerRateLimit (app: FastifyInstance, deps: RateLimitDeps): RequestStage | undefined {
   const limits = deps.config.rateLimit
-  if (!limits.enabled) return
-  const store = deps.config.redisUrl ? redisStore(deps.config.redisUrl, app.log, deps.keyPrefix) : memoryStore(deps.keyPrefix)
+  if (!limits.enabled) return undefined
+  const store = deps.config.redisUrl ? redisStore(deps.config.redisUrl, app.log, deps.keyPrefix) : memoryStore()
   const budget = budgets(limits, store)
-  const shown = new WeakMap<FastifyRequest, LimitState>()
+  app.decorateRequest('rateLimitShown', undefined)
   app.addHook('onClose', () => store.close())
 
-  async function spend (request: FastifyRequest, reply: FastifyReply, limit: LimitName, from: Budget, key: string, subject: Subject, detail: Record<string, unknown> = {}) {
-    const outcome = await from.consume(key)
-    const state = tighter(shown.get(request), outcome)
-    shown.set(request, state)
+  // Synchronous while the store answers at once (memory): no promise for an allowed request.
+  function spend (request: FastifyRequest, reply: FastifyReply, limit: LimitName, from: Budget, key: string, subject: Subject, detail?: Record<string, unknown>): void | Promise<void> {
+    const outcome = from.consume(key)
+    if (outcome instanceof Promise) return outcome.then((settled) => judge(request, reply, limit, settled, key, subject, detail))
+    return judge(request, reply, limit, outcome, key, subject, detail)
+  }
+
+  function judge (request: FastifyRequest, reply: FastifyReply, limit: LimitName, outcome: Outcome, key: string, subject: Subject, detail: Record<string, unknown> = {}): void | Promise<void> {
+    const state = tighter(request.rateLimitShown, outcome)
+    request.rateLimitShown = state
     if (outcome.allowed) {
       reply.headers(rateLimitHeaders(state))
       return
     }
+    return refuse(request, limit, outcome, key, subject, detail)
+  }
+
+  async function refuse (request: FastifyRequest, limit: LimitName, outcome: Outcome, key: string, subject: Subject, detail: Record<string, unknown>) {
     deps.metrics?.rateLimitHit(limit)
     await deps.refusals.record({ action: 'rate_limit.exceeded', subject: key, reason: limit },
       requestRecord(request, 'rate_limit.exceeded', 429, { limit, keyKind: key.slice(0, key.indexOf(':')), tier: subject.tier, ...detail }))
@@ -93,16 +110,7 @@ export function registerRateLimit (app: FastifyInstance, deps: RateLimitDeps) {
     })
   }
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (isExempt(request.routeOptions.url, request.routeOptions.config.auth, request.headers)) return
-    const subject = rateLimitSubject(request.principal, request.ip)
-    if (!subject) return
-    await spend(request, reply, 'requests', budget.requests[subject.tier], subject.key, subject)
-  })
-
-  app.addHook('preValidation', async (request, reply) => {
-    const routeLimit = request.routeOptions.config.rateLimit
-    if (!routeLimit) return
+  const routeLimitHook = (routeLimit: RouteLimit) => async (request: FastifyRequest, reply: FastifyReply) => {
     const subject = rateLimitSubject(request.principal, request.ip)
     if (!subject) return
     if (routeLimit === 'uploads') {
@@ -116,5 +124,18 @@ export function registerRateLimit (app: FastifyInstance, deps: RateLimitDeps) {
     if (typeof email === 'string' && email.trim()) {
       await spend(request, reply, 'login_account', budget.loginAccount, accountKey(email, request.ip), subject, { email: email.trim() })
     }
+  }
+  // On the routes that declare a stricter budget only, first among their preValidation
+  // hooks: every other request skips it.
+  app.addHook('onRoute', (route) => {
+    const routeLimit = route.config?.rateLimit
+    if (routeLimit) route.preValidation = [routeLimitHook(routeLimit), ...[route.preValidation ?? []].flat()]
   })
+
+  return (request, reply) => {
+    if (isExempt(request.routeOptions.url, request.routeOptions.config.auth, request.headers)) return
+    const subject = rateLimitSubject(request.principal, request.ip)
+    if (!subject) return
+    return spend(request, reply, 'requests', budget.requests[subject.tier], subject.key, subject)
+  }
 }

@@ -12,8 +12,11 @@ export interface BudgetSpec {
   burst?: { points: number, durationSec: number }
 }
 
+export type Outcome = LimitState & { allowed: boolean }
+
 export interface Budget {
-  consume: (key: string) => Promise<LimitState & { allowed: boolean }>
+  /** In memory the answer is immediate; in Redis it takes a round trip. */
+  consume: (key: string) => Outcome | Promise<Outcome>
 }
 
 export interface RateLimitStore {
@@ -44,9 +47,56 @@ function budgetOn (counter: Counter, prefix: string, spec: BudgetSpec): Budget {
 
 const memoryCounter: Counter = (keyPrefix, points, duration) => new RateLimiterMemory({ keyPrefix, points, duration })
 
-/** Counters in this process only: right for one server, or as Redis's stand-in. */
-export function memoryStore (prefix = 'tympan:rl'): RateLimitStore {
-  return { backend: 'memory', budget: (spec) => budgetOn(memoryCounter, prefix, spec), close: async () => {} }
+interface Window { consumed: number, resetAt: number }
+
+/**
+ * One budget's fixed windows in this process. Written here rather than taken from
+ * rate-limiter-flexible's RateLimiterMemory because that answers every request through a
+ * promise (and a result object, and a timer per window); the counting is the same: a key's
+ * window opens at its first point and lasts durationSec, a point beyond `points` is refused
+ * and still counted, and a burst reserve is spent only once the main budget is, answering
+ * as BurstyRateLimiter does (rate-limit.store.test.ts runs both side by side).
+ */
+function memoryWindows (points: number, durationSec: number) {
+  const windows = new Map<string, Window>()
+  const durationMs = durationSec * 1000
+  let sweepAt = 0
+  return (key: string, now: number): Window => {
+    // Expired windows are dropped once a window's time, in one pass: memory stays bounded by
+    // the keys seen in one window, with no timer per key.
+    if (now >= sweepAt) {
+      for (const [k, w] of windows) if (w.resetAt <= now) windows.delete(k)
+      sweepAt = now + durationMs
+    }
+    let window = windows.get(key)
+    if (window === undefined || window.resetAt <= now) {
+      window = { consumed: 0, resetAt: now + durationMs }
+      windows.set(key, window)
+    }
+    window.consumed++
+    return window
+  }
+}
+
+function memoryBudget (spec: BudgetSpec): Budget {
+  const main = memoryWindows(spec.points, spec.durationSec)
+  const burst = spec.burst && spec.burst.points > 0 ? { points: spec.burst.points, count: memoryWindows(spec.burst.points, spec.burst.durationSec) } : undefined
+  return {
+    consume (key) {
+      const now = Date.now()
+      const window = main(key, now)
+      const remaining = Math.max(spec.points - window.consumed, 0)
+      if (window.consumed <= spec.points) return { allowed: true, limit: spec.points, remaining, resetMs: window.resetAt - now }
+      if (!burst) return { allowed: false, limit: spec.points, remaining, resetMs: window.resetAt - now }
+      const reserve = burst.count(key, now)
+      return { allowed: reserve.consumed <= burst.points, limit: spec.points, remaining, resetMs: Math.min(window.resetAt, reserve.resetAt) - now }
+    }
+  }
+}
+
+/** Counters in this process only: right for one server. */
+export function memoryStore (): RateLimitStore {
+  return { backend: 'memory', budget: memoryBudget, close: async () => {} }
 }
 
 /**

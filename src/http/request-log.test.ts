@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
+import { Writable } from 'node:stream'
 import { describe, it } from 'node:test'
-import { MAX_LOGGED_URL, redactUrl } from './request-log.ts'
+import Fastify from 'fastify'
+import { loggerOptions } from './logger.ts'
+import { MAX_LOGGED_URL, redactUrl, requestLogging } from './request-log.ts'
 
 // Generous: on main these shapes blocked the loop for seconds to minutes; a linear pass takes
 // well under a millisecond, so only a super-linear pass can come near this on a busy machine.
@@ -57,5 +60,49 @@ describe('redactUrl', () => {
     assert.ok(ms < BOUND_MS, `took ${ms.toFixed(1)} ms`)
     assert.ok(!out.includes('secret-value'))
     assert.ok(out.includes('token=[REDACTED]'))
+  })
+})
+
+describe('request logging', () => {
+  async function appWithLog () {
+    const lines: string[] = []
+    const stream = new Writable({ write (chunk: Buffer, _encoding, done) { lines.push(...chunk.toString().split('\n').filter(Boolean)); done() } })
+    const app = Fastify({ logger: { ...(loggerOptions({ logLevel: 'info' } as Parameters<typeof loggerOptions>[0]) as object), stream }, ...requestLogging() })
+    app.get('/plain', async () => ({ ok: true }))
+    app.get('/logs', async (request) => {
+      request.log.warn({ token: 'secret-token-value', detail: 'kept' }, 'application line')
+      return { ok: true }
+    })
+    await app.ready()
+    return { app, lines: async () => { await new Promise((resolve) => setImmediate(resolve)); return lines.splice(0) } }
+  }
+
+  it('writes the request line as the redacting request logger would, byte for byte', async () => {
+    const { app, lines } = await appWithLog()
+    await app.inject({ url: '/plain?key=abc', headers: { 'user-agent': 'agent/1' } })
+    const [line, ...rest] = await lines()
+    assert.equal(rest.length, 0)
+    const written = JSON.parse(line!) as Record<string, unknown>
+    assert.equal(typeof written.reqId, 'string')
+    assert.equal(written.url, '/plain?key=[REDACTED]')
+    const { reqId, level: _level, time: _time, pid: _pid, hostname: _hostname, msg: _msg, ...fields } = written
+    app.log.child({ reqId }).info(fields, 'request')
+    const [expected] = await lines()
+    const withoutTime = (text: string) => text.replace(/"time":\d+/, '"time":0')
+    assert.equal(withoutTime(line!), withoutTime(expected!))
+    await app.close()
+  })
+
+  it('gives request.log the request id and the redaction when the application logs', async () => {
+    const { app, lines } = await appWithLog()
+    await app.inject({ url: '/logs' })
+    const [note, request] = (await lines()).map((text) => JSON.parse(text) as Record<string, unknown>)
+    assert.equal(note!.msg, 'application line')
+    assert.equal(note!.token, '[REDACTED]')
+    assert.equal(note!.detail, 'kept')
+    assert.equal(request!.msg, 'request')
+    assert.equal(typeof note!.reqId, 'string')
+    assert.equal(note!.reqId, request!.reqId)
+    await app.close()
   })
 })

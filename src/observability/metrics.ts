@@ -111,6 +111,11 @@ export interface Metrics {
   jobAttempt (type: string, outcome: JobOutcome, seconds: number): void
 }
 
+interface RequestSeries {
+  count: Counter.Internal
+  time: Histogram.Internal<'method' | 'route' | 'status'>
+}
+
 /**
  * One registry per app, not prom-client's global one: tests (and benchmarks) build several
  * apps in one process, and each must count only its own traffic.
@@ -162,12 +167,30 @@ export function createMetrics (): Metrics {
   for (const reason of AUTH_FAILURE_REASONS) authFailures.inc({ reason }, 0)
   for (const limit of Object.keys(RATE_LIMITS)) rateLimitHits.inc({ limit }, 0)
 
+  // prom-client builds, validates and hashes a label object on every call; the children of
+  // each route, method and status are made once instead (half the cost per request). Routes
+  // are patterns and statuses few, so this holds as many entries as the series themselves.
+  const series = new Map<string, Map<string, Map<number, RequestSeries>>>()
+  const seriesOf = (method: string, route: string, status: number): RequestSeries => {
+    let byMethod = series.get(route)
+    if (!byMethod) series.set(route, (byMethod = new Map()))
+    let byStatus = byMethod.get(method)
+    if (!byStatus) byMethod.set(method, (byStatus = new Map()))
+    let found = byStatus.get(status)
+    if (!found) {
+      const labels = [method, route, String(status)] as const
+      found = { count: requests.labels(...labels), time: duration.labels(...labels) }
+      byStatus.set(status, found)
+    }
+    return found
+  }
+
   return {
     registry,
     observeRequest (method, route, status, seconds) {
-      const labels = { method, route, status: String(status) }
-      requests.inc(labels)
-      duration.observe(labels, seconds)
+      const found = seriesOf(method, route, status)
+      found.count.inc()
+      found.time.observe(seconds)
     },
     uploadRefused (error) {
       const reason = uploadRejectionReason(error)

@@ -16,7 +16,9 @@ declare module 'fastify' {
  */
 export function registerMetrics (app: FastifyInstance, metrics: Metrics) {
   app.decorate('metrics', metrics)
-  app.addHook('onResponse', async (request, reply) => {
+  // The callback form: an async hook would cost a promise on every request.
+  app.addHook('onResponse', (request, reply, done) => {
     metrics.observeRequest(request.method, routeLabel(request), reply.statusCode, reply.elapsedTime / 1000)
+    done()
   })
 }

@@ -7,7 +7,8 @@ import { HttpProblem, unauthorized } from '../../http/problem.ts'
 import { requestMeta, type RouteAuthEntry } from '../../http/request-context.ts'
 import type { AuthService } from './auth.service.ts'
 import { readSessionCookies } from './cookies.ts'
-import { authorize, PUBLIC, type Principal } from '../../access/permissions.ts'
+import { authorize, PUBLIC, type Decision, type Principal } from '../../access/permissions.ts'
+import type { RequestStage } from '../../http/request-stages.ts'
 
 const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const QUERY_CREDENTIALS = /[?&](api[_-]?key|key|token|access_token|apikey)=/i
@@ -16,8 +17,20 @@ const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]+$/
 const PLUGIN_PUBLIC_PREFIXES = ['/docs']
 
 export interface AuthStages {
-  identify: (request: FastifyRequest) => Promise<void>
-  authorize: (request: FastifyRequest) => Promise<void>
+  identify: RequestStage
+  authorize: RequestStage
+}
+
+/** The principal, or the 401 `message` when the credential was refused; a promise stays one. */
+function required (found: Principal | undefined | Promise<Principal | undefined>, message: string): Principal | Promise<Principal> {
+  if (found instanceof Promise) {
+    return found.then((principal) => {
+      if (!principal) throw unauthorized(message)
+      return principal
+    })
+  }
+  if (!found) throw unauthorized(message)
+  return found
 }
 
 export interface AuthHookDeps {
@@ -52,39 +65,29 @@ export function registerAuthHook (app: FastifyInstance, deps: AuthHookDeps): Aut
     for (const method of [route.method].flat()) table.push({ method, url: route.url, get auth () { return route.config?.auth } })
   })
 
-  async function identify (request: FastifyRequest): Promise<Principal | undefined> {
+  // Synchronous for an API key in the cache (the common case); a promise when it must read.
+  function identify (request: FastifyRequest): Principal | undefined | Promise<Principal | undefined> {
     if (QUERY_CREDENTIALS.test(request.url)) {
       throw unauthorized('Credentials are not accepted in the query string; send X-API-Key or Authorization: Bearer')
     }
     const apiKey = request.headers['x-api-key']
-    if (typeof apiKey === 'string' && apiKey) {
-      const principal = await deps.auth.principalFromApiKey(apiKey)
-      if (!principal) throw unauthorized('API key is invalid, expired or revoked')
-      return principal
-    }
+    if (typeof apiKey === 'string' && apiKey) return required(deps.auth.principalFromApiKey(apiKey), 'API key is invalid, expired or revoked')
     const authorization = request.headers.authorization
     if (authorization) {
       const [scheme, value, ...rest] = authorization.trim().split(/\s+/)
       if (scheme?.toLowerCase() !== 'bearer' || !value || rest.length > 0) throw unauthorized('Authorization must be "Bearer <token or API key>"')
-      const principal = JWT_SHAPE.test(value)
-        ? await deps.auth.principalFromAccessToken(value, false)
-        : await deps.auth.principalFromApiKey(value)
-      if (!principal) throw unauthorized('Bearer token is invalid, expired or revoked')
-      return principal
+      return required(JWT_SHAPE.test(value) ? deps.auth.principalFromAccessToken(value, false) : deps.auth.principalFromApiKey(value),
+        'Bearer token is invalid, expired or revoked')
     }
     const cookie = readSessionCookies(request, deps.config).access
-    if (cookie) {
-      const principal = await deps.auth.principalFromAccessToken(cookie, true)
-      if (!principal) throw unauthorized('Session is invalid or expired; refresh it or sign in again')
-      return principal
-    }
+    if (cookie) return required(deps.auth.principalFromAccessToken(cookie, true), 'Session is invalid or expired; refresh it or sign in again')
     return deps.config.authEnabled ? undefined : deps.devPrincipal
   }
 
   // A credential that fails is remembered, not thrown: guards that run between identify and
   // authorize (the rate limit) still see the request, and count it by address.
   const byCredential = new WeakSet<FastifyRequest>()
-  const identifyHook = async (request: FastifyRequest) => {
+  const identifyStage: RequestStage = (request) => {
     if (request.is404) return
     const routeAuth = request.routeOptions.config.auth
     if (routeAuth && 'public' in routeAuth) return
@@ -92,32 +95,41 @@ export function registerAuthHook (app: FastifyInstance, deps: AuthHookDeps): Aut
       byCredential.add(request)
       return
     }
+    let found: Principal | undefined | Promise<Principal | undefined>
     try {
-      request.principal = await identify(request)
+      found = identify(request)
     } catch (error) {
       request.authError = error
+      return
     }
+    if (found instanceof Promise) {
+      return found.then((principal) => { request.principal = principal }, (error: unknown) => { request.authError = error })
+    }
+    request.principal = found
   }
 
-  const authorizeHook = async (request: FastifyRequest) => {
+  const authorizeStage: RequestStage = (request) => {
     if (request.is404) return
     const routeAuth = request.routeOptions.config.auth
     if ((routeAuth && 'public' in routeAuth) || byCredential.has(request)) return
     if (request.authError !== undefined) throw request.authError
     const principal = request.principal
     const decision = authorize(principal, routeAuth)
-    if (!decision.allowed) {
-      if (decision.status === 403) await denied(request, principal, decision.reason)
-      throw new HttpProblem(decision.status, decision.status === 401 ? 'Unauthorized' : 'Forbidden', decision.reason,
-        decision.status === 401 ? { headers: { 'www-authenticate': 'Bearer realm="tympan"' } } : decision.code ? { extra: { code: decision.code } } : {})
-    }
+    if (!decision.allowed) return refuse(request, principal, decision)
     if (principal?.viaCookie && UNSAFE_METHODS.has(request.method)) {
       const header = request.headers['x-csrf-token']
       if (!deps.auth.csrfValid(principal, typeof header === 'string' ? header : undefined, readSessionCookies(request, deps.config).csrf)) {
-        await denied(request, principal, 'csrf')
-        throw new HttpProblem(403, 'Forbidden', 'CSRF token missing or invalid: send the X-CSRF-Token header')
+        return denied(request, principal, 'csrf').then(() => {
+          throw new HttpProblem(403, 'Forbidden', 'CSRF token missing or invalid: send the X-CSRF-Token header')
+        })
       }
     }
+  }
+
+  async function refuse (request: FastifyRequest, principal: Principal | undefined, decision: Exclude<Decision, { allowed: true }>) {
+    if (decision.status === 403) await denied(request, principal, decision.reason)
+    throw new HttpProblem(decision.status, decision.status === 401 ? 'Unauthorized' : 'Forbidden', decision.reason,
+      decision.status === 401 ? { headers: { 'www-authenticate': 'Bearer realm="tympan"' } } : decision.code ? { extra: { code: decision.code } } : {})
   }
 
   // A client can repeat a refused request at will, so each is counted but only the first per
@@ -142,5 +154,5 @@ export function registerAuthHook (app: FastifyInstance, deps: AuthHookDeps): Aut
     })
   }
 
-  return { identify: identifyHook, authorize: authorizeHook }
+  return { identify: identifyStage, authorize: authorizeStage }
 }

@@ -92,6 +92,46 @@ export function authService (deps: AuthDeps) {
     return undefined
   }
 
+  // The principal of each cached key row, made once: a row is replaced, never changed in its
+  // owner or scopes, when the cache refetches it.
+  const keyPrincipals = new WeakMap<KeyWithOwner, Principal>()
+
+  async function readKey (id: string, secret: string): Promise<Principal | undefined> {
+    const generation = keyCache.begin()
+    const key = await keys.findWithOwner(id)
+    if (!key) return refused('invalid_key')
+    keyCache.set(id, key, generation)
+    return acceptKey(key, secret)
+  }
+
+  function acceptKey (key: KeyWithOwner, secret: string): Principal | undefined | Promise<Principal | undefined> {
+    if (!safeEqual(key.secret_hash, hashKeySecret(secret))) return refused('invalid_key')
+    const now = Date.now()
+    if (key.revoked_at || key.disabled || (key.expires_at && key.expires_at.getTime() <= now)) return refused('invalid_key')
+    let principal = keyPrincipals.get(key)
+    if (!principal) {
+      principal = Object.freeze({
+        kind: 'api_key',
+        userId: key.user_id,
+        user: Object.freeze(ownerOf(key)),
+        role: key.role,
+        tier: key.tier,
+        scopes: Object.freeze(effectiveScopes(key.role, key.scopes)) as Scope[],
+        keyId: keyDisplayId(key.id),
+        viaCookie: false
+      }) as Principal
+      keyPrincipals.set(key, principal)
+      keySecretOf.set(principal, key.secret_hash)
+    }
+    if (!key.last_used_at || now - key.last_used_at.getTime() > KEY_TOUCH_INTERVAL_MS) {
+      const used = new Date(now)
+      key.last_used_at = used
+      const accepted = principal
+      return keys.markUsed(key.id, used).then(() => accepted)
+    }
+    return principal
+  }
+
   async function issueSession (user: User, meta: RequestMeta): Promise<IssuedSession> {
     const now = new Date()
     const refreshToken = newOpaqueToken()
@@ -259,48 +299,32 @@ export function authService (deps: AuthDeps) {
       }
     },
 
-    async principalFromApiKey (value: string): Promise<Principal | undefined> {
-      const digest = internalKeyHashes.length > 0 ? createHash('sha256').update(value).digest('hex') : ''
-      const internal = internalKeyHashes.findIndex((h) => safeEqual(h, digest))
-      if (internal >= 0 && deps.serviceUser) {
-        return {
-          kind: 'internal',
-          userId: deps.serviceUser.id,
-          user: deps.serviceUser,
-          role: 'member',
-          tier: 'enterprise',
-          scopes: ROLE_SCOPES.member,
-          keyId: `internal:${(internalKeyHashes[internal] as string).slice(0, 12)}`,
-          viaCookie: false
+    /**
+     * API key → principal. A key in the cache that needs no last_used_at write is answered
+     * at once, with the principal made when the key was read: the hot path allocates nothing
+     * but the hash of the secret, which it must check every time.
+     */
+    principalFromApiKey (value: string): Principal | undefined | Promise<Principal | undefined> {
+      if (internalKeyHashes.length > 0) {
+        const digest = createHash('sha256').update(value).digest('hex')
+        const internal = internalKeyHashes.findIndex((h) => safeEqual(h, digest))
+        if (internal >= 0 && deps.serviceUser) {
+          return {
+            kind: 'internal',
+            userId: deps.serviceUser.id,
+            user: deps.serviceUser,
+            role: 'member',
+            tier: 'enterprise',
+            scopes: ROLE_SCOPES.member,
+            keyId: `internal:${(internalKeyHashes[internal] as string).slice(0, 12)}`,
+            viaCookie: false
+          }
         }
       }
       const parsed = parseKey(value)
       if (!parsed) return refused('invalid_key')
-      const generation = keyCache.begin()
-      let key = keyCache.get(parsed.id)
-      if (!key) {
-        key = await keys.findWithOwner(parsed.id)
-        if (key) keyCache.set(parsed.id, key, generation)
-      }
-      const now = new Date()
-      if (!key || !safeEqual(key.secret_hash, hashKeySecret(parsed.secret))) return refused('invalid_key')
-      if (key.revoked_at || key.disabled || (key.expires_at && key.expires_at <= now)) return refused('invalid_key')
-      if (!key.last_used_at || now.getTime() - key.last_used_at.getTime() > KEY_TOUCH_INTERVAL_MS) {
-        key.last_used_at = now
-        await keys.markUsed(key.id, now)
-      }
-      const principal: Principal = {
-        kind: 'api_key',
-        userId: key.user_id,
-        user: ownerOf(key),
-        role: key.role,
-        tier: key.tier,
-        scopes: effectiveScopes(key.role, key.scopes),
-        keyId: keyDisplayId(key.id),
-        viaCookie: false
-      }
-      keySecretOf.set(principal, key.secret_hash)
-      return principal
+      const key = keyCache.get(parsed.id)
+      return key ? acceptKey(key, parsed.secret) : readKey(parsed.id, parsed.secret)
     },
 
     csrfValid (principal: Principal, header: string | undefined, cookie: string | undefined): boolean {
