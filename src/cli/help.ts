@@ -25,13 +25,15 @@ and refuses a mismatch, a non-empty data directory or a running server. Secrets 
 backup: start the restored server with the same ones. With DATABASE_URL (PostgreSQL) and
 object storage use pg_dump and bucket versioning instead (docs/operations.md).`
 
-export const JOB_HELP = `tympan transcribe FILE [--format txt|srt|vtt|json] [--language en] [--engine pocketsphinx|whisper] [--out PATH]
+export const JOB_HELP = `tympan transcribe FILE [--format txt|srt|vtt|json] [--language en] [--engine pocketsphinx|whisper] [--quality fast|accurate] [--out PATH]
 tympan analyze FILE [--out DIR]
 
 Runs on this machine with the installed engines, or with --server URL on a remote Tympan
 (the API key from --key or, better, the TYMPAN_API_KEY environment variable: a command line
 is visible to every user of the machine). Progress goes to stderr, results to stdout or --out;
---out is written only when the run succeeds. Ctrl-C stops the run, and cancels a server's job.`
+--out is written only when the run succeeds. Ctrl-C stops the run, and cancels a server's job.
+--quality is pocketsphinx's search: fast (the default, about half the CPU) or accurate (a few
+errors fewer); whisper ignores it.`
 
 export const TRANSLATE_HELP = `tympan translate-text --from LANG --to LANG [TEXT…] [--json] [--server URL]
 
