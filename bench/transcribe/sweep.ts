@@ -67,12 +67,10 @@ const SETTINGS: Setting[] = [
   { name: 'wbeam 1e-20', flags: { '-wbeam': '1e-20', '-lponlybeam': '1e-20' } },
   { name: 'lpbeam 1e-30', flags: { '-lpbeam': '1e-30' } },
   { name: 'wiki fast', flags: { '-ds': '2', '-topn': '2', '-maxhmmpf': '3000', '-maxwpf': '5', '-pl_window': '10', '-fwdflat': 'no' } },
-  { name: 'nf+hmm5000', flags: { '-fwdflat': 'no', '-maxhmmpf': '5000' } },
   { name: 'nf+hmm3000', flags: { '-fwdflat': 'no', '-maxhmmpf': '3000' } },
   { name: 'nf+hmm2000', flags: { '-fwdflat': 'no', '-maxhmmpf': '2000' } },
   { name: 'nf+hmm3000+ds2', flags: { '-fwdflat': 'no', '-maxhmmpf': '3000', '-ds': '2' } },
   { name: 'nf+hmm3000+topn2', flags: { '-fwdflat': 'no', '-maxhmmpf': '3000', '-topn': '2' } },
-  { name: 'nf+hmm3000+wpf5', flags: { '-fwdflat': 'no', '-maxhmmpf': '3000', '-maxwpf': '5' } },
   { name: 'wiki fast+fwdflat', flags: { '-ds': '2', '-topn': '2', '-maxhmmpf': '3000', '-maxwpf': '5', '-pl_window': '10' } },
   { name: 'wiki fast hmm2000', flags: { '-ds': '2', '-topn': '2', '-maxhmmpf': '2000', '-maxwpf': '5', '-pl_window': '10', '-fwdflat': 'no' } },
   { name: 'wiki fast ds3', flags: { '-ds': '3', '-topn': '2', '-maxhmmpf': '3000', '-maxwpf': '5', '-pl_window': '10', '-fwdflat': 'no' } }

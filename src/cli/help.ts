@@ -32,7 +32,7 @@ Runs on this machine with the installed engines, or with --server URL on a remot
 (the API key from --key or, better, the TYMPAN_API_KEY environment variable: a command line
 is visible to every user of the machine). Progress goes to stderr, results to stdout or --out;
 --out is written only when the run succeeds. Ctrl-C stops the run, and cancels a server's job.
---quality is pocketsphinx's search: fast (the default, about half the CPU) or accurate (a few
+--quality is pocketsphinx's search: fast (the default, about 15% less CPU) or accurate (a few
 errors fewer); whisper ignores it.`
 
 export const TRANSLATE_HELP = `tympan translate-text --from LANG --to LANG [TEXT…] [--json] [--server URL]

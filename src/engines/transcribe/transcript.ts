@@ -1,8 +1,8 @@
 /** What every transcription engine returns: times in seconds, rounded to milliseconds. */
 
 /**
- * How hard pocketsphinx searches: `fast` meets the speed target at a bounded error rate,
- * `accurate` searches wider for a few errors fewer at twice the CPU (docs/performance.md).
+ * How pocketsphinx searches: `fast` has the most room under the speed target at a bounded
+ * error rate, `accurate` makes a few errors fewer for ~15% more CPU (docs/performance.md).
  */
 export const TRANSCRIBE_QUALITIES = ['fast', 'accurate'] as const
 export type TranscribeQuality = typeof TRANSCRIBE_QUALITIES[number]

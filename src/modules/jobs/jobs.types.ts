@@ -11,7 +11,7 @@ import { DEFAULT_QUALITY, TRANSCRIBE_QUALITIES } from '../../engines/transcribe/
  * refuses to start when a type here has no handler there.
  */
 const quality = (options: { default?: typeof DEFAULT_QUALITY, description: string }) => Type.Optional(Type.Union(TRANSCRIBE_QUALITIES.map((q) => Type.Literal(q)), options))
-const QUALITY_TEXT = 'pocketsphinx\'s search: fast (about half the CPU) or accurate (a wider search, a few errors fewer); whisper ignores it. docs/performance.md has the measurements'
+const QUALITY_TEXT = 'pocketsphinx\'s search: fast (about 15% less CPU) or accurate (a few errors fewer); whisper ignores it. docs/performance.md has the measurements'
 
 export const TranscribeParams = Type.Object({
   engine: Type.Optional(Type.Union([Type.Literal('pocketsphinx'), Type.Literal('whisper')], { description: 'Defaults to TRANSCRIBE_ENGINE' })),
