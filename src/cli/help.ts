@@ -74,7 +74,7 @@ coral, echo, fable, onyx, nova, sage, shimmer, verse) or a Tympan voice id (fest
 flite:rms, espeak:es; GET /api/v1/engines lists them). The format follows --out's extension,
 else --format, else mp3; without --out the audio goes to stdout (not to a terminal). A TEXT
 that starts with "-" goes after "--": tympan speak --out a.wav -- "-5 degrees".`
-export const SPEECH_TRANSLATE_HELP = `tympan translate FILE --to LANG [--from en] [--speak [--voice V] [--max-speed 2]] [--engine pocketsphinx|whisper] [--out DIR] [--server URL]
+export const SPEECH_TRANSLATE_HELP = `tympan translate FILE --to LANG [--from en] [--speak [--voice V] [--max-speed 2]] [--engine pocketsphinx|whisper] [--quality fast|accurate] [--out DIR] [--server URL]
 
 Translates the speech of FILE: transcribes it (in --from, default en, which needs an installed
 recogniser), translates the text into --to, and prints the translation. With --out DIR every
