@@ -204,7 +204,7 @@ describe('tympan transcribe and analyze', { skip, concurrency: false }, () => {
   })
 
   describe('refusals', { concurrency: 2 }, () => {
-    it('a missing file, two files, an unknown format or option, an unknown engine: a clear message, nothing run', async () => {
+    it('a missing file, two files, an unknown format or option, an unknown engine or quality: a clear message, nothing run', async () => {
       const cwd = tempDir()
       const cases: [string[], RegExp][] = [
         [['transcribe', 'nope.wav', '--out', 'out.txt'], /nope\.wav: no such file/],
@@ -215,6 +215,8 @@ describe('tympan transcribe and analyze', { skip, concurrency: false }, () => {
         [['transcribe', short.file, '--fromat', 'srt'], /Unknown option '--fromat'/],
         [['transcribe', short.file, '--format'], /--format.*argument|argument.*--format/i],
         [['transcribe', short.file, '--engine', 'deepspeech', '--out', 'out.txt'], /--engine must be one of pocketsphinx, whisper/],
+        [['transcribe', short.file, '--quality', 'best', '--out', 'out.txt'], /--quality must be one of fast, accurate/],
+        [['analyze', fixture('wav'), '--quality', 'fast', '--out', 'dir'], /analyze takes no --quality/],
         [['analyze', fixture('wav'), '--format', 'srt', '--out', 'dir'], /analyze.*--format/],
         [['transcribe', short.file, '--out', 'missing/dir/out.txt'], /missing\/dir/],
         [['transcribe', short.file, '--server', 'http://127.0.0.1:9'], /TYMPAN_API_KEY/]

@@ -63,6 +63,24 @@ describe('OpenAI-compatible API, driven by the official openai package', { skip:
     assert.match(result.text, /young man/)
   })
 
+  it('takes Tympan\'s own quality field, and refuses an unknown one with a 400 on it', async () => {
+    const post = (quality: string) => {
+      const form = new FormData()
+      form.append('model', 'whisper-1')
+      form.append('quality', quality)
+      form.append('file', new Blob([fs.readFileSync(speech().file)]), 'speech.wav')
+      return fetch(`${base}/v1/audio/transcriptions`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form })
+    }
+    const accurate = await post('accurate')
+    assert.equal(accurate.status, 200)
+    assert.match((await accurate.json() as { text: string }).text, /young man/)
+    const wrong = await post('best')
+    assert.equal(wrong.status, 400)
+    const body = await wrong.json() as { error: { message: string, param: string } }
+    assert.equal(body.error.param, 'quality')
+    assert.match(body.error.message, /fast, accurate/)
+  })
+
   it('lists the models', async () => {
     const models = await client.models.list()
     const ids = models.data.map((m) => m.id)

@@ -2,11 +2,13 @@
 // on a ~5-minute recording of real read speech (the five LibriVox test utterances, repeated),
 // beside a baseline measured in the same run: what a naive server does, one
 // `pocketsphinx_continuous -infile` process over the whole file with the same model.
-//   - the engine with parallelism 1 and with every core (os.availableParallelism());
+//   - the engine at each quality (fast, accurate) with every core (os.availableParallelism()),
+//     and the default quality with parallelism 1;
 //   - the ratio of each time to the baseline's (lower is faster);
 //   - the word error rate of each against the references, so speed is not bought with accuracy;
 //   - once, end to end through a `tympan serve` process: upload, job, queue, engine, done event.
-// Aim: RTF < 0.25 with all cores.
+// Targets (issue 15): RTF <= 0.12 with both cores of a 2-core machine at WER <= 0.30, aim 0.08.
+// Tuning the search: bench/transcribe/sweep.ts.
 // Usage: node bench/transcribe/run.ts [--rounds N] [--minutes N] [--no-e2e]
 import { execFile } from 'node:child_process'
 import fs from 'node:fs'
@@ -15,7 +17,7 @@ import path from 'node:path'
 import { parseArgs, promisify } from 'node:util'
 import { remoteJob } from '../../src/cli/remote-job.ts'
 import { decodeArgs } from '../../src/engines/transcribe/decode.ts'
-import { transcribeEngines, type Transcript } from '../../src/engines/transcribe/index.ts'
+import { DEFAULT_QUALITY, TRANSCRIBE_QUALITIES, transcribeEngines, type Transcript, type TranscribeQuality } from '../../src/engines/transcribe/index.ts'
 import { POCKETSPHINX_MODEL_ROOT, findModels } from '../../src/engines/transcribe/pocketsphinx.models.ts'
 import { wordErrorRate } from '../../src/engines/transcribe/wer.ts'
 import { librivoxMissing, librivoxRecording } from '../../test/helpers/librivox.ts'
@@ -60,9 +62,9 @@ const baseline = () => timed(async (scratch) => {
   return stdout.split('\n').join(' ')
 })
 
-const viaEngine = (parallelism: number) => timed(async (workDir) => {
+const viaEngine = (parallelism: number, quality: TranscribeQuality) => timed(async (workDir) => {
   const context = { progress: () => {}, signal: new AbortController().signal, workDir, parallelism }
-  const { result } = await engine.run({ path: file, durationSec: audioSec }, {}, context)
+  const { result } = await engine.run({ path: file, durationSec: audioSec }, { quality }, context)
   return result.text
 })
 
@@ -89,12 +91,17 @@ async function endToEnd (): Promise<Measured> {
 }
 
 // Round-robin, so drift in machine load reaches every configuration alike.
-const settings = [...new Set([1, CORES])]
+const settings = [
+  ...TRANSCRIBE_QUALITIES.map((quality) => ({ parallelism: CORES, quality })),
+  ...(CORES > 1 ? [{ parallelism: 1, quality: DEFAULT_QUALITY }] : [])
+]
+const label = (s: { parallelism: number, quality: TranscribeQuality }) =>
+  `engine, quality ${s.quality}${s.quality === DEFAULT_QUALITY ? ' (default)' : ''}, parallelism ${s.parallelism}${s.parallelism === CORES ? ' (all cores)' : ''}`
 const base: Measured[] = []
-const byParallelism = new Map<number, Measured[]>(settings.map((p) => [p, []]))
+const bySetting = new Map<string, Measured[]>(settings.map((s) => [label(s), []]))
 for (let round = 0; round < ROUNDS; round++) {
   base.push(await baseline())
-  for (const p of settings) byParallelism.get(p)!.push(await viaEngine(p))
+  for (const s of settings) bySetting.get(label(s))!.push(await viaEngine(s.parallelism, s.quality))
 }
 
 const baseSec = median(base.map((m) => m.seconds))
@@ -107,8 +114,8 @@ const row = (label: string, runs: Measured[]) => {
 const rows = [
   ['run', 'time s', 'RTF', 'time / baseline', 'WER'],
   row('baseline: one pocketsphinx_continuous', base),
-  ...settings.map((p) => row(`engine, parallelism ${p}${p === CORES ? ' (all cores)' : ''}`, byParallelism.get(p)!))
+  ...settings.map((s) => row(label(s), bySetting.get(label(s))!))
 ]
-if (values.e2e) rows.push(row(`end to end: HTTP upload → job → done (1 run, ${CORES} cores)`, [await endToEnd()]))
+if (values.e2e) rows.push(row(`end to end: HTTP upload → job → done (quality ${DEFAULT_QUALITY}, 1 run, ${CORES} cores)`, [await endToEnd()]))
 
-printTable(`bench/transcribe: ${audioSec.toFixed(1)} s of LibriVox speech, ${references.length} utterances (${wordErrorRate(reference, '').referenceWords} words), median of ${ROUNDS} rounds (aim: RTF < 0.25 with all ${CORES} cores)`, rows)
+printTable(`bench/transcribe: ${audioSec.toFixed(1)} s of LibriVox speech, ${references.length} utterances (${wordErrorRate(reference, '').referenceWords} words), median of ${ROUNDS} rounds (target: RTF <= 0.12 on 2 cores at WER <= 0.30, aim 0.08)`, rows)

@@ -35,13 +35,15 @@ so the machine that backs up never holds what decrypts. restore sees that a back
 encrypted, takes the passphrase or --identity-file (the secret key), and verifies every file
 before anything appears.`
 
-export const JOB_HELP = `tympan transcribe FILE [--format txt|srt|vtt|json] [--language en] [--engine pocketsphinx|whisper] [--out PATH]
+export const JOB_HELP = `tympan transcribe FILE [--format txt|srt|vtt|json] [--language en] [--engine pocketsphinx|whisper] [--quality fast|accurate] [--out PATH]
 tympan analyze FILE [--out DIR]
 
 Runs on this machine with the installed engines, or with --server URL on a remote Tympan
 (the API key from --key or, better, the TYMPAN_API_KEY environment variable: a command line
 is visible to every user of the machine). Progress goes to stderr, results to stdout or --out;
---out is written only when the run succeeds. Ctrl-C stops the run, and cancels a server's job.`
+--out is written only when the run succeeds. Ctrl-C stops the run, and cancels a server's job.
+--quality is pocketsphinx's search: fast (the default, about 15% less CPU) or accurate (a few
+errors fewer); whisper ignores it.`
 
 export const TRANSLATE_HELP = `tympan translate-text --from LANG --to LANG [TEXT…] [--json] [--server URL]
 
@@ -82,7 +84,7 @@ coral, echo, fable, onyx, nova, sage, shimmer, verse) or a Tympan voice id (fest
 flite:rms, espeak:es; GET /api/v1/engines lists them). The format follows --out's extension,
 else --format, else mp3; without --out the audio goes to stdout (not to a terminal). A TEXT
 that starts with "-" goes after "--": tympan speak --out a.wav -- "-5 degrees".`
-export const SPEECH_TRANSLATE_HELP = `tympan translate FILE --to LANG [--from en] [--speak [--voice V] [--max-speed 2]] [--engine pocketsphinx|whisper] [--out DIR] [--server URL]
+export const SPEECH_TRANSLATE_HELP = `tympan translate FILE --to LANG [--from en] [--speak [--voice V] [--max-speed 2]] [--engine pocketsphinx|whisper] [--quality fast|accurate] [--out DIR] [--server URL]
 
 Translates the speech of FILE: transcribes it (in --from, default en, which needs an installed
 recogniser), translates the text into --to, and prints the translation. With --out DIR every

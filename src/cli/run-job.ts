@@ -3,6 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseEnv } from '../config/config.ts'
 import { createEngines } from '../engines/registry.ts'
+import { TRANSCRIBE_QUALITIES } from '../engines/transcribe/index.ts'
 import { JOB_HELP } from './help.ts'
 import { probeAudio, runHere } from './local-run.ts'
 import { writeWhole, type OutputFile } from './output-files.ts'
@@ -33,6 +34,7 @@ function parseOptions (type: JobType, argv: string[]): JobOptions | 'help' {
     format: { type: 'string' },
     language: { type: 'string' },
     engine: { type: 'string' },
+    quality: { type: 'string' },
     out: { type: 'string' },
     server: { type: 'string' },
     key: { type: 'string' },
@@ -42,7 +44,7 @@ function parseOptions (type: JobType, argv: string[]): JobOptions | 'help' {
   if (values.help) return 'help'
   if (positionals.length !== 1) throw new CliError(`expected one FILE\n\n${JOB_HELP}`)
   if (type === 'analyze') {
-    const stray = (['format', 'language', 'engine'] as const).filter((name) => values[name] !== undefined)
+    const stray = (['format', 'language', 'engine', 'quality'] as const).filter((name) => values[name] !== undefined)
     if (stray.length > 0) throw new CliError(`analyze takes no ${stray.map((name) => `--${name}`).join(', ')} (those are for transcribe)`)
   }
   const format = (values.format ?? 'txt') as TranscriptFormat
@@ -50,9 +52,13 @@ function parseOptions (type: JobType, argv: string[]): JobOptions | 'help' {
   if (values.engine !== undefined && !(TRANSCRIBE_ENGINES as readonly string[]).includes(values.engine)) {
     throw new CliError(`--engine must be one of ${TRANSCRIBE_ENGINES.join(', ')}`)
   }
+  if (values.quality !== undefined && !(TRANSCRIBE_QUALITIES as readonly string[]).includes(values.quality)) {
+    throw new CliError(`--quality must be one of ${TRANSCRIBE_QUALITIES.join(', ')}`)
+  }
   const params: Record<string, unknown> = {
     ...(values.language ? { language: values.language } : {}),
-    ...(values.engine ? { engine: values.engine } : {})
+    ...(values.engine ? { engine: values.engine } : {}),
+    ...(values.quality ? { quality: values.quality } : {})
   }
   return {
     file: positionals[0]!,

@@ -34,13 +34,32 @@ describe('parseCtm', () => {
 })
 
 describe('batchArgs and finishedUtterance', () => {
-  it('asks for CTM with posteriors and keeps silence frames so times stay true', () => {
-    const args = batchArgs({ model: { language: 'en', name: 'en-us', hmm: '/m/en-us', lm: '/m/en-us.lm.bin', dict: '/m/d.dict' }, cepdir: '/w/seg', ctl: '/w/b.ctl', ctm: '/w/b.ctm' })
-    const flag = (name: string) => args[args.indexOf(name) + 1]
-    assert.equal(flag('-remove_silence'), 'no')
-    assert.equal(flag('-bestpath'), 'yes')
-    assert.equal(flag('-adcin'), 'yes')
-    assert.equal(flag('-ctm'), '/w/b.ctm')
+  const model = { language: 'en', name: 'en-us', hmm: '/m/en-us', lm: '/m/en-us.lm.bin', dict: '/m/d.dict' }
+  const argsOf = (quality: 'fast' | 'accurate') => batchArgs({ model, cepdir: '/w/seg', ctl: '/w/b.ctl', ctm: '/w/b.ctm', quality })
+  const flagOf = (args: string[]) => (name: string) => args.includes(name) ? args[args.indexOf(name) + 1] : undefined
+
+  it('asks for CTM with posteriors and keeps silence frames so times stay true, at either quality', () => {
+    for (const quality of ['fast', 'accurate'] as const) {
+      const flag = flagOf(argsOf(quality))
+      assert.equal(flag('-remove_silence'), 'no')
+      assert.equal(flag('-bestpath'), 'yes', 'confidences are lattice posteriors')
+      assert.equal(flag('-adcin'), 'yes')
+      assert.equal(flag('-ctm'), '/w/b.ctm')
+    }
+  })
+
+  it('gives no flag twice: pocketsphinx refuses to start on a duplicate', () => {
+    for (const quality of ['fast', 'accurate'] as const) {
+      const names = argsOf(quality).filter((a, i) => i % 2 === 0)
+      assert.ok(names.every((n) => n.startsWith('-')), 'flags and values alternate')
+      assert.equal(new Set(names).size, names.length)
+    }
+  })
+
+  it('searches as measured: both without the flat pass and with capped HMMs, fast also on every other frame', () => {
+    const names = ['-fwdflat', '-maxhmmpf', '-topn', '-ds', '-maxwpf', '-pl_window', '-beam']
+    assert.deepEqual(names.map(flagOf(argsOf('fast'))), ['no', '3000', '2', '2', '5', '10', undefined])
+    assert.deepEqual(names.map(flagOf(argsOf('accurate'))), ['no', '3000', '2', undefined, undefined, undefined, undefined])
   })
 
   it('recognises the per-utterance log line', () => {

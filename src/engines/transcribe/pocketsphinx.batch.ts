@@ -2,6 +2,7 @@
  * Pure pieces of a pocketsphinx_batch run: its arguments, how segments are shared among the
  * processes, and reading its CTM output.
  */
+import type { TranscribeQuality } from './transcript.ts'
 
 export interface PocketsphinxModel {
   /** ISO 639-1, from the model folder's name (`en-us` → `en`). */
@@ -20,11 +21,37 @@ export interface CtmWord {
   confidence: number
 }
 
+// The search per quality, chosen with bench/transcribe/sweep.ts on the LibriVox utterances
+// (the table is in docs/performance.md). Both leave out the second, flat-lexicon pass
+// (`-fwdflat no`): it cost ~15% of the CPU and lost words there; the best-path pass over the
+// first pass's lattice still gives the posteriors. `-maxhmmpf 3000` caps the active HMMs a
+// frame instead of narrowing the beams, which lost words fast (beam 1e-40: WER 0.35). `fast`
+// adds scoring the Gaussians every other frame (`-ds 2`), fewer word exits per frame and a
+// longer phone lookahead: ~15% less CPU for a few more errors (WER 0.27 against 0.23).
+const SEARCH: Record<TranscribeQuality, string[]> = {
+  fast: ['-fwdflat', 'no', '-maxhmmpf', '3000', '-topn', '2', '-ds', '2', '-maxwpf', '5', '-pl_window', '10'],
+  accurate: ['-fwdflat', 'no', '-maxhmmpf', '3000', '-topn', '2']
+}
+
+export interface BatchFiles {
+  model: PocketsphinxModel
+  cepdir: string
+  ctl: string
+  ctm: string
+}
+
+/** The arguments of a run at `quality`: the files and front end, then that quality's search. */
+export function batchArgs (options: BatchFiles & { quality: TranscribeQuality }): string[] {
+  return [...baseArgs(options), ...SEARCH[options.quality]]
+}
+
 /**
- * `-ctm` is the one output of this version that carries both word times and a confidence: the
- * word's posterior probability in the lattice of the best-path pass (`-bestpath yes`).
+ * Everything but the search settings, which stay pocketsphinx's own (bench/transcribe/sweep.ts
+ * starts from here). `-ctm` is the one output of this version that carries both word times and
+ * a confidence: the word's posterior probability in the lattice of the best-path pass
+ * (`-bestpath yes`).
  */
-export function batchArgs (options: { model: PocketsphinxModel, cepdir: string, ctl: string, ctm: string }): string[] {
+export function baseArgs (options: BatchFiles): string[] {
   return [
     '-hmm', options.model.hmm, '-lm', options.model.lm, '-dict', options.model.dict,
     '-adcin', 'yes', '-samprate', '16000', '-cepdir', options.cepdir, '-cepext', '.raw',

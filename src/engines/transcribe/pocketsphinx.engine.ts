@@ -14,7 +14,7 @@ import { POCKETSPHINX_MODEL_ROOT, findModels } from './pocketsphinx.models.ts'
 import { segmentReporter, type Unnumbered } from './partial-segments.ts'
 import { runAll } from './run-all.ts'
 import { writeTranscriptArtifacts } from './transcript-artifacts.ts'
-import { roundMs } from './transcript.ts'
+import { DEFAULT_QUALITY, roundMs } from './transcript.ts'
 import type { TranscribeParams, Transcript, TranscriptSegment } from './transcript.ts'
 
 export interface PocketsphinxOptions {
@@ -90,7 +90,8 @@ function ctmFollower (path: string) {
  * CMU pocketsphinx (Debian's 0.8+5prealpha), English only as packaged. The audio is cut at
  * silences into segments of at most 30 s, and `parallelism` pocketsphinx_batch processes each
  * decode a contiguous share: loading the model costs ~0.8 s, so one process per segment would
- * spend most of its time loading. Word confidence is the lattice posterior (see batchArgs).
+ * spend most of its time loading. Word confidence is the lattice posterior (see batchArgs);
+ * `quality` picks the search settings.
  * `prompt` and `temperature` do not apply to this recogniser and are ignored.
  */
 export function createPocketsphinxEngine (options: PocketsphinxOptions = {}): Engine<TranscribeParams, Transcript> {
@@ -160,7 +161,7 @@ export function createPocketsphinxEngine (options: PocketsphinxOptions = {}): En
         const follower = ctmFollower(ctm)
         // Segments are read back one by one, in the order the process finished them.
         let reading = Promise.resolve()
-        const recognising = runProcess(binary, batchArgs({ model, cepdir: segmentDir, ctl, ctm }), {
+        const recognising = runProcess(binary, batchArgs({ model, cepdir: segmentDir, ctl, ctm, quality: params.quality ?? DEFAULT_QUALITY }), {
           signal,
           timeoutMs: recogniseTimeoutMs(audioSec),
           pkg: PACKAGE,

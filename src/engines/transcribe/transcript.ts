@@ -1,5 +1,13 @@
 /** What every transcription engine returns: times in seconds, rounded to milliseconds. */
 
+/**
+ * How pocketsphinx searches: `fast` has the most room under the speed target at a bounded
+ * error rate, `accurate` makes a few errors fewer for ~15% more CPU (docs/performance.md).
+ */
+export const TRANSCRIBE_QUALITIES = ['fast', 'accurate'] as const
+export type TranscribeQuality = typeof TRANSCRIBE_QUALITIES[number]
+export const DEFAULT_QUALITY: TranscribeQuality = 'fast'
+
 export interface TranscribeParams {
   /** ISO 639-1 code; engines that detect the language take undefined as "detect". */
   language?: string
@@ -8,6 +16,8 @@ export interface TranscribeParams {
   temperature?: number
   /** Include word timings in verbose_json (they are always in the result). */
   wordTimestamps?: boolean
+  /** pocketsphinx's search (DEFAULT_QUALITY when absent); whisper ignores it. */
+  quality?: TranscribeQuality
 }
 
 export interface TranscriptWord {

@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
-import { EngineError, type Engine, type EngineContext } from '../engine.ts'
+import { EngineError, type Engine, type EngineContext, type EngineInput } from '../engine.ts'
 import type { TranscribeParams, Transcript } from '../transcribe/transcript.ts'
 import { createSpeechTranslator, type ClipSynthesiser, type SegmentTranslator } from './translate-speech.engine.ts'
 
@@ -76,6 +76,15 @@ describe('speech translation engine', () => {
     const fractions = stages.map(([f]) => f)
     assert.deepEqual(fractions, [...fractions].sort((a, b) => a - b), 'progress only goes forward')
     for (const artifact of artifacts) assert.ok(artifact.path.startsWith(ctx.workDir))
+  })
+
+  it('hands the job\'s quality to the recogniser, and leaves its default without one', async () => {
+    const seen: Array<TranscribeParams['quality']> = []
+    const listening = { ...recogniser, run: async (i: EngineInput, params: TranscribeParams, c: EngineContext) => { seen.push(params.quality); return recogniser.run(i, params, c) } }
+    const engine = createSpeechTranslator({ transcribe: { pocketsphinx: listening }, translator, synthesiser: synthesiser([]) })
+    await engine.run(input, { source_lang: 'en', target_lang: 'es', engine: 'pocketsphinx', quality: 'accurate' }, context([]))
+    await engine.run(input, { source_lang: 'en', target_lang: 'es', engine: 'pocketsphinx' }, context([]))
+    assert.deepEqual(seen, ['accurate', undefined])
   })
 
   it('speaks each translated segment at its source start, sped up where it would run into the next, in one WAV as long as the source', async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { ArtifactFile, Engine, EngineContext, EngineInput, EngineStatus } from '../engine.ts'
 import { EngineError } from '../engine.ts'
 import { runProcess } from '../process.ts'
-import type { TranscribeParams, Transcript } from '../transcribe/transcript.ts'
+import type { TranscribeParams, TranscribeQuality, Transcript } from '../transcribe/transcript.ts'
 import { translatedSegments, translatedTranscript, translationFiles, type TranslatedSegment } from './segments.ts'
 import { planTimeline, timelineSteps } from './timeline.ts'
 
@@ -17,6 +17,8 @@ export interface TranslateSpeechParams {
   max_speed?: number
   /** The recogniser; the handler has resolved the default. */
   engine: string
+  /** The recogniser's search (pocketsphinx); absent, its default. */
+  quality?: TranscribeQuality
 }
 
 export interface TranslateSpeechResult {
@@ -114,7 +116,7 @@ export function createSpeechTranslator (deps: SpeechTranslatorDeps): Engine<Tran
     const workDir = join(context.workDir, 'transcribe')
     await mkdir(workDir)
     const progress = stage(context, 0, share)
-    const { result, artifacts } = await engine.run(input, { language: params.source_lang, wordTimestamps: true }, {
+    const { result, artifacts } = await engine.run(input, { language: params.source_lang, wordTimestamps: true, ...(params.quality ? { quality: params.quality } : {}) }, {
       progress: (fraction, label) => { progress(fraction, `transcribing: ${label}`) },
       signal: context.signal,
       workDir,

@@ -25,7 +25,7 @@ export function jobsRoutes (app: FastifyInstance, deps: JobsRoutesDeps) {
     schema: {
       tags,
       summary: 'Queue a job on one of your files',
-      description: 'Types: analyze (params: silenceThresholdDb?), transcribe (params: engine?, language?, prompt?, temperature?, wordTimestamps?), generate (no fileId; params: prompt, durationSec, seed?, tempo?, key?, format?). Answers 202 at once; follow the job with GET /api/v1/jobs/:id or its events stream.',
+      description: 'Types: analyze (params: silenceThresholdDb?), transcribe (params: engine?, language?, prompt?, temperature?, wordTimestamps?, quality?: fast|accurate), generate (no fileId; params: prompt, durationSec, seed?, tempo?, key?, format?). Answers 202 at once; follow the job with GET /api/v1/jobs/:id or its events stream.',
       body: CreateJobBody,
       response: { 202: JobSchema }
     }

@@ -3,18 +3,23 @@ import Type, { type Static, type TSchema } from 'typebox'
 import { GENERATE_LIMITS as G } from '../../engines/generate/index.ts'
 import { unprocessable } from '../../http/problem.ts'
 import { MAX_SPEED, MIN_SPEED, SPEECH_FORMATS } from '../../engines/speak/index.ts'
+import { DEFAULT_QUALITY, TRANSCRIBE_QUALITIES } from '../../engines/transcribe/index.ts'
 
 /**
  * The one registry of job types: each type's params schema, its time budget and whether it
  * works on a file (`input: 'file'`) or makes something from its params alone (`'none'`). Handlers live in jobs.handlers.ts, keyed by the same union, and the worker
  * refuses to start when a type here has no handler there.
  */
+const quality = (options: { default?: typeof DEFAULT_QUALITY, description: string }) => Type.Optional(Type.Union(TRANSCRIBE_QUALITIES.map((q) => Type.Literal(q)), options))
+const QUALITY_TEXT = 'pocketsphinx\'s search: fast (about 15% less CPU) or accurate (a few errors fewer); whisper ignores it. docs/performance.md has the measurements'
+
 export const TranscribeParams = Type.Object({
   engine: Type.Optional(Type.Union([Type.Literal('pocketsphinx'), Type.Literal('whisper')], { description: 'Defaults to TRANSCRIBE_ENGINE' })),
   language: Type.Optional(Type.String({ pattern: '^[a-z]{2}$', description: 'ISO 639-1; GET /api/v1/engines lists the installed ones' })),
   prompt: Type.Optional(Type.String({ maxLength: 1000, description: 'Context for engines that take it (whisper); pocketsphinx ignores it' })),
   temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
-  wordTimestamps: Type.Optional(Type.Boolean({ default: true }))
+  wordTimestamps: Type.Optional(Type.Boolean({ default: true })),
+  quality: quality({ default: DEFAULT_QUALITY, description: QUALITY_TEXT })
 }, { additionalProperties: false })
 
 export const AnalyzeParams = Type.Object({
@@ -54,7 +59,8 @@ export const TranslateParams = Type.Object({
   speak: Type.Optional(Type.Boolean({ default: false, description: 'Also synthesise the translation into speech.wav, each segment where its source speech starts' })),
   voice: Type.Optional(Type.String({ pattern: '^[a-z0-9][a-z0-9:+._-]{0,63}$', description: 'With speak: an OpenAI voice name (alloy, nova, …) or a Tympan voice id (espeak:es); GET /api/v1/engines lists them. Default: the best voice of the target language' })),
   max_speed: Type.Optional(Type.Number({ minimum: 1, maximum: 4, description: 'The fastest a clip may play to end before the next segment starts (default 2)' })),
-  engine: Type.Optional(Type.Union([Type.Literal('pocketsphinx'), Type.Literal('whisper')], { description: 'The recogniser; defaults to TRANSCRIBE_ENGINE' }))
+  engine: Type.Optional(Type.Union([Type.Literal('pocketsphinx'), Type.Literal('whisper')], { description: 'The recogniser; defaults to TRANSCRIBE_ENGINE' })),
+  quality: quality({ description: `The recogniser's search, default ${DEFAULT_QUALITY}: ${QUALITY_TEXT}` })
 }, { additionalProperties: false })
 
 interface JobTypeSpec<S extends TSchema> {
@@ -140,7 +146,7 @@ export function parseParams<T extends JobType> (type: T, params: unknown): JobPa
     const missing = error?.keyword === 'required' ? `/${String(error.params.missingProperty)}` : ''
     const extra = error?.keyword === 'additionalProperties' ? `/${String(error.params.additionalProperty)}` : ''
     const field = `params${(error?.instancePath ?? '') + missing + extra}`.replaceAll('/', '.')
-    const message = error?.keyword === 'additionalProperties' ? 'is not a parameter of this job type' : (error?.message ?? 'is invalid')
+    const message = error?.keyword === 'additionalProperties' ? 'is not a parameter of this job type' : error?.keyword === 'const' ? `must be one of: ${choices(validate.errors ?? [], error.instancePath).join(', ')}` : (error?.message ?? 'is invalid')
     throw unprocessable(`${field} ${message}`, { field })
   }
   const normalise = (JOB_TYPES[type] as { normalise?: (p: unknown) => unknown }).normalise
@@ -149,6 +155,11 @@ export function parseParams<T extends JobType> (type: T, params: unknown): JobPa
   // PostgreSQL's jsonb cannot store U+0000: refused here, it would be a 500 at the insert.
   if (nul) throw unprocessable(`${nul} must not contain NUL characters (U+0000)`, { field: nul })
   return parsed as JobParams[T]
+}
+
+/** The literals a union allows at `path`: Ajv reports each branch's `const` apart ("must be equal to constant"). */
+function choices (errors: Array<{ keyword: string, instancePath: string, params: Record<string, unknown> }>, path: string): string[] {
+  return errors.filter((e) => e.keyword === 'const' && e.instancePath === path).map((e) => JSON.stringify(e.params.allowedValue))
 }
 
 /** The path of the first string in `value` that holds U+0000, if any (params are small and shallow). */

@@ -35,7 +35,7 @@ export function openAiRoutes (app: FastifyInstance, deps: OpenAiRoutesDeps) {
       schema: {
         tags,
         summary: 'Transcribe audio (OpenAI-compatible, synchronous)',
-        description: 'multipart/form-data: file, model (whisper-1 = the default engine, or pocketsphinx / whisper), language, prompt, response_format (json, text, srt, vtt, verbose_json), temperature, timestamp_granularities[] (word, segment), stream (true: server-sent events, `transcript.text.delta` per recognised segment then `transcript.text.done`; json and text only). pocketsphinx ignores prompt and temperature.',
+        description: 'multipart/form-data: file, model (whisper-1 = the default engine, or pocketsphinx / whisper), language, prompt, response_format (json, text, srt, vtt, verbose_json), temperature, timestamp_granularities[] (word, segment), stream (true: server-sent events, `transcript.text.delta` per recognised segment then `transcript.text.done`; json and text only), and Tympan\'s own quality (fast or accurate: the search of pocketsphinx; default fast). pocketsphinx ignores prompt and temperature.',
         consumes: ['multipart/form-data']
       }
     }, async (request, reply) => {
@@ -65,7 +65,7 @@ export function openAiRoutes (app: FastifyInstance, deps: OpenAiRoutesDeps) {
       schema: {
         tags,
         summary: 'Translate speech into English text (OpenAI-compatible, synchronous)',
-        description: 'multipart/form-data: file, model (whisper-1 = the default engine, or pocketsphinx / whisper), prompt, response_format (json, text, srt, vtt, verbose_json), temperature, and Tympan\'s own language: the ISO 639-1 code of the speech (OpenAI detects it; default en). English speech is transcribed; any other language needs an installed recogniser for it and a translation route into English (422 otherwise).',
+        description: 'multipart/form-data: file, model (whisper-1 = the default engine, or pocketsphinx / whisper), prompt, response_format (json, text, srt, vtt, verbose_json), temperature, and Tympan\'s own quality (fast or accurate, for pocketsphinx) and language: the ISO 639-1 code of the speech (OpenAI detects it; default en). English speech is transcribed; any other language needs an installed recogniser for it and a translation route into English (422 otherwise).',
         consumes: ['multipart/form-data']
       }
     }, async (request, reply) => {

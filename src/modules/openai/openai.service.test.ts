@@ -54,6 +54,12 @@ describe('OpenAI transcription fields', () => {
     assert.equal(param([['model', 'whisper-1'], ['timestamp_granularities[]', 'word']]), 'timestamp_granularities[]')
     assert.equal(param([['model', 'whisper-1'], ['stream', 'true'], ['response_format', 'srt']]), 'stream')
     assert.equal(param([['model', 'whisper-1'], ['stream', '1']]), 'stream')
+    assert.equal(param([['model', 'whisper-1'], ['quality', 'best']]), 'quality')
+  })
+
+  it('takes Tympan\'s quality field and leaves the job\'s default without it', () => {
+    assert.equal(parseTranscriptionFields(fields([['model', 'whisper-1'], ['quality', 'accurate']]), 'pocketsphinx').quality, 'accurate')
+    assert.equal('quality' in parseTranscriptionFields(fields([['model', 'whisper-1']]), 'pocketsphinx'), false)
   })
 
   it('reads stream as OpenAI clients send it, for json and text', () => {
@@ -197,11 +203,12 @@ describe('OpenAI translations', () => {
     })
     const upload: ReceivedUpload = { staged: { path: '/staging/u', size: 1, sha256: 'ab' }, name: 'a.wav', fields: new Map() }
     const principal = { userId: 'u' } as unknown as Principal
-    const english = await service.translate(principal, upload, parseTranslationFields(fields([['model', 'whisper-1']]), 'pocketsphinx'), new AbortController().signal)
+    const english = await service.translate(principal, upload, parseTranslationFields(fields([['model', 'whisper-1'], ['quality', 'accurate']]), 'pocketsphinx'), new AbortController().signal)
     assert.equal(english.transcript.text, 'hello world')
     const french = await service.translate(principal, upload, parseTranslationFields(fields([['model', 'whisper'], ['language', 'fr']]), 'pocketsphinx'), new AbortController().signal)
     assert.equal(french.transcript.text, 'hello')
     assert.deepEqual(created.map((c) => c.type), ['transcribe', 'translate'])
+    assert.deepEqual(created[0]!.params, { engine: 'pocketsphinx', quality: 'accurate', wordTimestamps: false })
     assert.deepEqual(created[1]!.params, { source_lang: 'fr', target_lang: 'en', engine: 'whisper' })
   })
 })

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream'
 import type { Job } from '../../db/schema.ts'
-import type { Transcript, TranscriptSegment } from '../../engines/transcribe/transcript.ts'
+import { TRANSCRIBE_QUALITIES, type TranscribeQuality, type Transcript, type TranscriptSegment } from '../../engines/transcribe/transcript.ts'
 import { toJson, toSrt, toText, toVerboseJson, toVtt } from '../../engines/transcribe/transcript-formats.ts'
 import { HttpProblem, badRequest } from '../../http/problem.ts'
 import type { Principal } from '../../access/permissions.ts'
@@ -18,6 +18,8 @@ export interface TranscriptionRequest {
   language?: string
   prompt?: string
   temperature?: number
+  /** Tympan's own field (OpenAI has none): pocketsphinx's search; absent, the job's default. */
+  quality?: TranscribeQuality
   responseFormat: ResponseFormat
   words: boolean
   segments: boolean
@@ -65,12 +67,15 @@ export function parseTranscriptionFields (fields: Map<string, string[]>, default
   if (streamText !== 'true' && streamText !== 'false') throw badRequest('stream must be true or false', { field: 'stream' })
   const stream = streamText === 'true'
   if (stream && !STREAMABLE.includes(format as ResponseFormat)) throw badRequest(`stream is not supported with response_format ${format}: use json or text`, { field: 'stream' })
+  const quality = one(fields, 'quality')
+  if (quality !== undefined && !(TRANSCRIBE_QUALITIES as readonly string[]).includes(quality)) throw badRequest(`quality must be one of ${TRANSCRIBE_QUALITIES.join(', ')} (Tympan's own field, for pocketsphinx)`, { field: 'quality' })
   const prompt = one(fields, 'prompt')
   return {
     engine: model === 'whisper-1' ? defaultEngine : model as EngineName,
     ...(language ? { language } : {}),
     ...(prompt ? { prompt: prompt.slice(0, 1000) } : {}),
     ...(temperature !== undefined ? { temperature } : {}),
+    ...(quality !== undefined ? { quality: quality as TranscribeQuality } : {}),
     responseFormat: format as ResponseFormat,
     words: granularities.includes('word'),
     segments: granularities.length === 0 || granularities.includes('segment'),
@@ -171,6 +176,7 @@ export function openAiService (deps: OpenAiDeps) {
     ...(request.language ? { language: request.language } : {}),
     ...(request.prompt ? { prompt: request.prompt } : {}),
     ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+    ...(request.quality ? { quality: request.quality } : {}),
     wordTimestamps: request.words
   })
   const start = (principal: Principal, upload: ReceivedUpload, request: TranslationRequest) => startJob(principal, upload, 'transcribe', transcribeParams(request))
@@ -228,7 +234,7 @@ export function openAiService (deps: OpenAiDeps) {
         const done = await finished(principal, job.id, file.id, abort)
         return { jobId: job.id, transcript: done.result as Transcript }
       }
-      const { file, job } = await startJob(principal, upload, 'translate', { source_lang: source, target_lang: 'en', engine: request.engine }).catch((error: unknown) => {
+      const { file, job } = await startJob(principal, upload, 'translate', { source_lang: source, target_lang: 'en', engine: request.engine, ...(request.quality ? { quality: request.quality } : {}) }).catch((error: unknown) => {
         // The job's language fields are this endpoint's `language` (the target is always English).
         if (error instanceof HttpProblem && (error.extra.field === 'params.source_lang' || error.extra.field === 'params.target_lang')) {
           throw new HttpProblem(error.status, error.title, error.message.replace(/^params\.(source|target)_lang/, 'language'), { extra: { ...error.extra, field: 'language' }, headers: error.headers })
