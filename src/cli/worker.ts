@@ -1,8 +1,7 @@
 import closeWithGrace from 'close-with-grace'
-import pino from 'pino'
 import type { FastifyBaseLogger } from 'fastify'
 import { createContainer } from '../container.ts'
-import { loggerOptions } from '../http/logger.ts'
+import { openLogging } from '../http/logger.ts'
 import { fileStoresFor } from '../storage/file-stores.ts'
 import { CliError, openRuntime } from './runtime.ts'
 
@@ -16,7 +15,12 @@ export async function worker (): Promise<void> {
     await db.close()
     throw new CliError('tympan worker needs DATABASE_URL (PostgreSQL): the embedded PGlite database belongs to one process, and `tympan serve` already runs workers in it (WORKER_CONCURRENCY)')
   }
-  const log = pino(loggerOptions(config) as object) as unknown as FastifyBaseLogger
+  // The same outputs as `tympan serve` (stdout, LOG_FILE), one log file per process (docs/operations.md, "Logs").
+  const logging = await openLogging(config).catch(async (error: unknown) => {
+    await db.close()
+    throw error
+  })
+  const log = logging.logger as FastifyBaseLogger
   const container = createContainer(config, db, fileStoresFor(config), log)
   const concurrency = Math.max(1, config.jobs.workerConcurrency)
   await container.runner.start(concurrency)
@@ -27,5 +31,6 @@ export async function worker (): Promise<void> {
     await container.queue.stop(config.limits.shutdownGraceMs)
     await container.signals.close()
     await db.close()
+    await logging.flush()
   })
 }
