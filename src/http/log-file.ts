@@ -28,18 +28,20 @@ export interface LogFile {
 
 /**
  * Resolves once nothing waits to be written. sonic-boom's flush(cb) answers at once when
- * minLength is 0 (its default, kept so that each line leaves without delay): a write under way
- * shows only in its `_writing` flag, and the write that empties the buffer emits 'drain'.
+ * minLength is 0 (its default, kept so that each line leaves without delay): a write or an
+ * open under way shows only in its `_writing` flag, and 'drain' or 'ready' follows each.
  */
-export function writtenOut (stream: SonicBoom): Promise<void> {
-  if (state(stream).destroyed || !state(stream)._writing) return Promise.resolve()
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done).off('error', done).off('close', done)
-      resolve()
-    }
-    stream.on('drain', done).on('error', done).on('close', done)
-  })
+export async function writtenOut (stream: SonicBoom): Promise<void> {
+  while (!state(stream).destroyed && state(stream)._writing) {
+    await new Promise<void>((resolve) => {
+      const events = ['drain', 'ready', 'error', 'close']
+      const done = () => {
+        for (const event of events) stream.off(event, done)
+        resolve()
+      }
+      for (const event of events) stream.on(event, done)
+    })
+  }
 }
 
 /**
@@ -55,6 +57,13 @@ export async function openLogFile (settings: LogFileSettings, report: (error: un
   const { file } = settings
   prepareDirectory(file)
   const stream = await pinoRoll({ file: path.join(file.dir, `${file.stem}.${file.extension}`), size: `${settings.maxBytes}b`, mode: 0o600 })
+  // Open before the first line: a process that exits at once (a failed start) has nothing to
+  // flush into otherwise, and a file that cannot be opened is a start-up error, not a lost log.
+  await new Promise<void>((resolve, reject) => {
+    stream.once('ready', resolve).once('error', (error: unknown) => {
+      reject(new ConfigError(`LOG_FILE=${file.path}: cannot open ${state(stream).file ?? file.path}: ${(error as Error).message}`))
+    })
+  })
 
   const removeExpired = async () => {
     const entries = []
@@ -71,9 +80,9 @@ export async function openLogFile (settings: LogFileSettings, report: (error: un
   const sweep = () => {
     passes = passes.then(removeExpired).catch((error: unknown) => { report(error, `could not delete old log files in ${file.dir}`) })
   }
-  // 'ready' follows each open, the first one's included: only then is the current file known.
+  // 'ready' follows each open: only then is the new current file known.
   stream.on('ready', sweep)
-  if (state(stream).file) sweep()
+  sweep()
   stream.on('error', (error: unknown) => { report(error, `could not write the log file ${state(stream).file ?? file.path}`) })
   const ageCheck = settings.retentionDays > 0 ? setInterval(sweep, AGE_CHECK_MS).unref() : undefined
   // pino does this for the destinations it builds (pino.destination): on exit no event loop is
