@@ -7,6 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { after, describe, it } from 'node:test'
 import { runTympan, TYMPAN } from './helpers/cli.ts'
+import { backends, openTestDb, queueSchemaFor, TEST_DATABASE_URL } from './helpers/db.ts'
 import { freePort } from './helpers/net.ts'
 
 // Both outputs are asynchronous (src/http/logger.ts): these run real processes and read what
@@ -108,6 +109,38 @@ describe('log flush: the last lines reach stdout and LOG_FILE', () => {
     assert.ok(stopped, `the server never listened\n${result.stdout}\n${result.stderr}`)
     assert.equal(result.code, 0, result.stderr)
     for (const logged of [lines(result.stdout), fileLines(dir)]) assert.equal(logged.at(-1)!.msg, 'shutting down', JSON.stringify(logged.slice(-3)))
+  })
+})
+
+const postgres = (await backends()).find((b) => b.name === 'postgres')!
+
+describe('log flush: tympan worker has the same outputs', { skip: postgres.skip }, () => {
+  it('writes its lines to stdout and its own LOG_FILE, and the last one before a SIGTERM exit', async () => {
+    const testDb = await openTestDb('postgres')
+    try {
+      const url = new URL(TEST_DATABASE_URL)
+      url.searchParams.set('options', `-c search_path=${testDb.schema!}`)
+      const dir = path.join(root, 'worker-logs')
+      let stopped = false
+      const worker = start(['tympan', 'worker'], {
+        env: env({ DATABASE_URL: url.toString(), JOB_QUEUE_SCHEMA: queueSchemaFor(testDb.schema!), TYMPAN_DATA_DIR: path.join(root, 'worker-data'), WORKER_CONCURRENCY: '1', LOG_FILE: path.join(dir, 'worker.log') }),
+        onStdout: (text) => {
+          if (stopped || !text.includes('"msg":"worker started"')) return
+          stopped = true
+          worker.child.kill('SIGTERM')
+        }
+      })
+      const result = await worker.ended
+      assert.ok(stopped, `the worker never started\n${result.stdout}\n${result.stderr}`)
+      assert.equal(result.code, 0, result.stderr)
+      const fromStdout = lines(result.stdout)
+      const fromFile = lines(fs.readdirSync(dir).map((name) => fs.readFileSync(path.join(dir, name), 'utf8')).join(''))
+      assert.deepEqual(fs.readdirSync(dir), ['worker.1.log'])
+      assert.deepEqual(fromFile, fromStdout, 'the file holds what stdout got, line for line')
+      assert.ok(fromFile.some((line) => line.msg === 'worker stopping'), JSON.stringify(fromFile))
+    } finally {
+      await testDb.close()
+    }
   })
 })
 
