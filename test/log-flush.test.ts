@@ -37,14 +37,14 @@ const fileLines = (dir: string) => lines(fs.readdirSync(dir).filter((name) => na
 /** Starts `node ARGS` (or `tympan …`) and collects its outputs; `onStdout` sees stdout so far. */
 function start (args: string[], options: { env: NodeJS.ProcessEnv, onStdout?: (text: string) => void }) {
   const child = args[0] === 'tympan' ? spawn(TYMPAN, args.slice(1), { cwd: root, env: options.env }) : spawn(process.execPath, args, { cwd: root, env: options.env })
-  const ended = new Promise<{ code: number | null, stdout: string, stderr: string }>((resolve, reject) => {
+  const ended = new Promise<{ code: number | null, signal: NodeJS.Signals | null, stdout: string, stderr: string }>((resolve, reject) => {
     let stdout = ''
     let stderr = ''
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${args.join(' ')} did not end within 120 s\n${stdout}\n${stderr}`)) }, 120_000)
     child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8'); options.onStdout?.(stdout) })
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
     child.on('error', reject)
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }) })
+    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }) })
   })
   return { child, ended }
 }
@@ -97,12 +97,7 @@ describe('log flush: the last lines reach stdout and LOG_FILE', () => {
       onStdout: (text) => {
         if (stopped || !text.includes('"msg":"Server listening')) return
         stopped = true
-        // The signal handlers are installed once the control socket listens, right after.
-        const ready = setInterval(() => {
-          if (!fs.existsSync(path.join(dataDir, 'control.sock'))) return
-          clearInterval(ready)
-          server.child.kill('SIGTERM')
-        }, 20)
+        server.child.kill('SIGTERM')
       }
     })
     const result = await server.ended
@@ -132,7 +127,7 @@ describe('log flush: tympan worker has the same outputs', { skip: postgres.skip 
       })
       const result = await worker.ended
       assert.ok(stopped, `the worker never started\n${result.stdout}\n${result.stderr}`)
-      assert.equal(result.code, 0, result.stderr)
+      assert.equal(result.code, 0, `${result.signal}\n${result.stdout}\n${result.stderr}`)
       const fromStdout = lines(result.stdout)
       const fromFile = lines(fs.readdirSync(dir).map((name) => fs.readFileSync(path.join(dir, name), 'utf8')).join(''))
       assert.deepEqual(fs.readdirSync(dir), ['worker.1.log'])

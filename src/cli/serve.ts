@@ -57,22 +57,27 @@ export async function serve (): Promise<void> {
   }, config.intake.sweepIntervalMs)
   sweeping.unref()
 
-  await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => abort(error, app))
-  const control = backupCovers(config) ? await startControl(config.dataDir, db, files.storage, deletes.hold, app.log) : undefined
-
-  // Stop accepting, let in-flight requests finish, then close the database. Installed only once
-  // listening: close-with-grace exits 0 on beforeExit, which would hide a failed start.
-  closeWithGrace({ delay: config.limits.shutdownGraceMs }, async ({ signal, err }) => {
+  // Stop accepting, let in-flight requests finish, then close the database. Installed before
+  // listening, so that once "Server listening" is logged a stop is always graceful; a failed
+  // listen uninstalls it first: close-with-grace exits 0 on beforeExit, which would hide it.
+  let control: Promise<ControlServer | undefined> = Promise.resolve(undefined)
+  const shutdown = closeWithGrace({ delay: config.limits.shutdownGraceMs }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after a fatal error')
     else app.log.info({ signal }, 'shutting down')
     clearInterval(housekeeping)
     clearInterval(sweeping)
-    await control?.close()
+    await (await control)?.close()
     await app.close()
     await db.close()
     // close-with-grace exits when this returns: the last lines must be written by then.
     await logging.flush()
   })
+  await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
+    shutdown.uninstall()
+    return abort(error, app)
+  })
+  if (backupCovers(config)) control = startControl(config.dataDir, db, files.storage, deletes.hold, app.log)
+  await control
 }
 
 /**

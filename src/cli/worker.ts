@@ -24,7 +24,6 @@ export async function worker (): Promise<void> {
   const container = createContainer(config, db, fileStoresFor(config), log)
   const concurrency = Math.max(1, config.jobs.workerConcurrency)
   await container.runner.start(concurrency)
-  log.info({ concurrency }, 'worker started')
   closeWithGrace({ delay: config.limits.shutdownGraceMs }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'worker stopping after a fatal error')
     else log.info({ signal }, 'worker stopping')
@@ -33,4 +32,7 @@ export async function worker (): Promise<void> {
     await db.close()
     await logging.flush()
   })
+  // After the handlers: once this line is out, a stop is graceful (the line is written off
+  // this thread, and a SIGTERM sent on reading it could otherwise arrive first).
+  log.info({ concurrency }, 'worker started')
 }
