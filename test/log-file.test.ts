@@ -33,6 +33,7 @@ const place = (dir: string, name: string, ageDays: number, mode = 0o600) => {
   fs.utimesSync(file, at, at)
 }
 const pause = () => new Promise((resolve) => setTimeout(resolve, 2))
+const lines = (text: string) => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg?: string })
 
 describe('log file: rotation by size, kept count, age, permissions', () => {
   it('rotates at LOG_MAX_SIZE and keeps LOG_BACKUP_COUNT rotated files besides the current one, all 0600', async () => {
@@ -102,6 +103,31 @@ describe('log file: rotation by size, kept count, age, permissions', () => {
     const notDir = path.join(root, 'a-file')
     fs.writeFileSync(notDir, '')
     await assert.rejects(logging({}, notDir), (error: unknown) => error instanceof ConfigError && /LOG_FILE=.*cannot create its directory/.test(error.message))
+  })
+})
+
+describe('log file: write failures', () => {
+  it('are reported on stdout once while they last, and the server keeps logging to stdout', { timeout: 30_000 }, async () => {
+    const log = await logging({})
+    const current = logFiles(log.dir)[0]!
+    // A full disk: the file's descriptor becomes /dev/full (the lowest free number is the one
+    // just closed), where every write fails with ENOSPC.
+    const fd = fs.readdirSync('/proc/self/fd').find((entry) => { try { return fs.readlinkSync(`/proc/self/fd/${entry}`) === path.join(log.dir, current) } catch { return false } })
+    assert.ok(fd, 'the log file is open')
+    fs.closeSync(Number(fd))
+    assert.equal(fs.openSync('/dev/full', 'w'), Number(fd))
+    for (let i = 0; i < 5; i++) {
+      log.logger.info({ i }, 'while the file fails')
+      await pause()
+    }
+    await log.flush()
+    const out = lines(log.stdout())
+    assert.equal(out.filter((line) => line.msg === 'while the file fails').length, 5, 'stdout got every line')
+    const reports = out.filter((line) => typeof line.msg === 'string' && line.msg.startsWith('could not write the log file'))
+    assert.equal(reports.length, 1, JSON.stringify(reports))
+    assert.ok(reports[0]!.msg!.endsWith(current), reports[0]!.msg)
+    assert.match(JSON.stringify(reports[0]), /ENOSPC/)
+    await log.close()
   })
 })
 

@@ -83,7 +83,14 @@ export async function openLogFile (settings: LogFileSettings, report: (error: un
   // 'ready' follows each open: only then is the new current file known.
   stream.on('ready', sweep)
   sweep()
-  stream.on('error', (error: unknown) => { report(error, `could not write the log file ${state(stream).file ?? file.path}`) })
+  // A full disk fails every write: one report says so, and the next only once a write has
+  // worked again, so that stdout is not flooded with the same error.
+  let failing = false
+  stream.on('write', () => { failing = false })
+  stream.on('error', (error: unknown) => {
+    if (!failing) report(error, `could not write the log file ${state(stream).file ?? file.path}`)
+    failing = true
+  })
   const ageCheck = settings.retentionDays > 0 ? setInterval(sweep, AGE_CHECK_MS).unref() : undefined
   // pino does this for the destinations it builds (pino.destination): on exit no event loop is
   // left for an asynchronous write.
@@ -108,7 +115,14 @@ export async function openLogFile (settings: LogFileSettings, report: (error: un
       process.off('exit', onExit)
       await flush()
       if (state(stream).destroyed) return
-      await new Promise((resolve) => { stream.once('close', resolve).end() })
+      // A file that fails its writes (a full disk) would never end: what it still holds is dropped.
+      await new Promise<void>((resolve) => {
+        stream.once('close', () => { resolve() }).once('error', () => {
+          stream.destroy()
+          resolve()
+        })
+        stream.end()
+      })
       await passes
     }
   }
