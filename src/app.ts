@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import cookie from '@fastify/cookie'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Config } from './config/config.ts'
 import { createContainer, type Container } from './container.ts'
 import type { Db } from './db/database.ts'
@@ -57,6 +57,8 @@ export interface AppOptions {
   stores?: FileStores
   /** Replaces the JSON logger (tests pass a stream to inspect, or false). */
   logger?: Parameters<typeof Fastify>[0] extends infer O ? O extends { logger?: infer L } ? L : never : never
+  /** The logger of `tympan serve` (http/logger.ts `openLogging`: stdout and LOG_FILE); else one on stdout. */
+  loggerInstance?: FastifyBaseLogger
   /** Prefix of the rate-limit counter and event-stream slot keys (tests keep their Redis keys apart with it). */
   rateLimitKeyPrefix?: string
   /** Keep-alive and credential re-check interval of event streams (15 s; tests shorten it). */
@@ -84,7 +86,7 @@ declare module 'fastify' {
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const { config, db } = options
   const app = Fastify({
-    logger: options.logger ?? loggerOptions(config),
+    ...(options.loggerInstance ? { loggerInstance: options.loggerInstance } : { logger: options.logger ?? loggerOptions(config) }),
     // One line per request, at completion (src/http/request-log.ts), instead of Fastify's two.
     ...requestLogging(),
     genReqId: () => randomUUID(),

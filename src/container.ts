@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import { auditRepository } from './audit/audit.repository.ts'
 import { auditService } from './audit/audit.service.ts'
+import { auditRetention } from './audit/audit-retention.ts'
 import type { Config } from './config/config.ts'
 import type { Db } from './db/database.ts'
 import type { Metrics } from './observability/metrics.ts'
@@ -133,6 +134,7 @@ export function createContainer (config: Config, db: Db, { storage, workspace }:
     resumable: resumableUploads,
     jobs: jobRetention,
     translationLogs: translation,
+    auditLog: auditRetention({ repository: repos.auditLog, audit, retentionDays: config.logs.auditRetentionDays }),
     orphans: orphanCollector({ storage, references: repos.objectReferences, audit, graceMs: config.orphanObjectGraceMs, everyMs: 3_600_000 }),
     log
   })

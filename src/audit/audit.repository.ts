@@ -66,6 +66,15 @@ export function auditRepository (db: Kysely<Database>) {
         ]))
         .orderBy('id').execute()
     },
+    /**
+     * AUDIT_RETENTION_DAYS: deletes up to `limit` of the oldest rows written before `cutoff`, so
+     * that a first sweep over years of rows holds no long lock; the caller repeats.
+     */
+    async deleteOlderThan (cutoff: Date, limit: number): Promise<number> {
+      const oldest = db.selectFrom('audit_log').select('id').where('at', '<', cutoff).orderBy('at').orderBy('id').limit(limit)
+      const result = await db.deleteFrom('audit_log').where('id', 'in', oldest).executeTakeFirst()
+      return Number(result.numDeletedRows)
+    },
     /** GDPR erasure keeps the security trail but unlinks it from the person. */
     async pseudonymiseActor (userId: string, email: string): Promise<void> {
       await db.updateTable('audit_log').set({ actor_user_id: null, ip: null }).where('actor_user_id', '=', userId).execute()

@@ -135,7 +135,7 @@ async function sweep (): Promise<void> {
     const { retention, signals } = createContainer(config, db, fileStoresFor(config), pino({ level: 'silent' }))
     try {
       const report = await retention.sweep()
-      console.log(`Deleted ${report.expiredFiles} expired file(s), ${report.staleStaged} stale staged file(s), ${report.expiredResumable} abandoned resumable upload(s), ${report.expiredTranslationLogs} expired translation log row(s), ${report.orphanObjects} orphaned object(s).`)
+      console.log(`Deleted ${report.expiredFiles} expired file(s), ${report.staleStaged} stale staged file(s), ${report.expiredResumable} abandoned resumable upload(s), ${report.expiredTranslationLogs} expired translation log row(s), ${report.expiredAuditRows} audit row(s) past AUDIT_RETENTION_DAYS, ${report.orphanObjects} orphaned object(s).`)
     } finally {
       await signals.close()
     }

@@ -1,6 +1,6 @@
 // Help texts live apart from the commands, so `tympan --help` loads none of them.
 
-export const ADMIN_HELP = `tympan admin sweep             delete expired files, finished jobs past retention, abandoned uploads and orphaned objects now
+export const ADMIN_HELP = `tympan admin sweep             delete expired files, finished jobs past retention, abandoned uploads, audit rows past AUDIT_RETENTION_DAYS and orphaned objects now
 tympan admin backup DIR [--encrypt (--passphrase-file FILE | --recipient age1… | --recipient-file FILE)]
                                copy the embedded database and its files into DIR (new or empty), while serving too
 tympan admin restore DIR [--passphrase-file FILE | --identity-file FILE]

@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import type { Db } from '../db/database.ts'
+import { openLogging, type Logging } from '../http/logger.ts'
 import { buildApp } from '../app.ts'
 import { bootstrapAdmin, removeSpentInitialPassword } from '../modules/users/bootstrap.ts'
 import { initialPasswordFile } from '../config/initial-password-file.ts'
@@ -18,15 +19,17 @@ const HOUSEKEEPING_MS = 3_600_000
 export async function serve (): Promise<void> {
   collectBuffersYoung()
   const { config, db, applied } = await openRuntime()
+  const logging = await openLogging(config).catch((error: unknown) => abortStart(error, db))
+  const abort = (error: unknown, app?: FastifyInstance) => abortStart(error, db, app, logging)
   const files = fileStoresFor(config)
   // An online backup (`tympan admin backup`) holds object deletes while it copies.
   const deletes = deferrableDeletes(files.storage)
-  const app = await buildApp({ config, db, stores: { ...files, storage: deletes.storage } }).catch((error: unknown) => abortStart(error, db))
+  const app = await buildApp({ config, db, stores: { ...files, storage: deletes.storage }, loggerInstance: logging.logger as FastifyBaseLogger }).catch((error: unknown) => abort(error))
   if (applied.length > 0) app.log.info({ applied }, 'database migrated')
   for (const warning of developmentWarnings(config)) app.log.warn(warning)
 
   const passwordFile = initialPasswordFile(config.dataDir)
-  const boot = await bootstrapAdmin(config, app.container.users).catch((error: unknown) => abortStart(error, db, app))
+  const boot = await bootstrapAdmin(config, app.container.users).catch((error: unknown) => abort(error, app))
   if (boot.admin) app.log.info({ userId: boot.admin.id, email: boot.admin.email }, 'created the first admin')
   if (boot.admin && boot.generatedPassword) {
     const { email } = boot.admin
@@ -36,8 +39,8 @@ export async function serve (): Promise<void> {
       process.stderr.write(`\n  First start: admin account ${email}\n  One-time password: ${boot.generatedPassword}\n  (shown once; valid ${hours} h, and it must be changed at first sign-in; or run: tympan admin user reset-password ${email})\n\n`)
     } else {
       // Under systemd or Docker stderr is the log too: the secret goes to a file only its owner reads.
-      await passwordFile.write(boot.generatedPassword).catch((error: unknown) => abortStart(
-        new Error(`could not write the first admin's password to ${passwordFile.path} (run: tympan admin user reset-password ${email})`, { cause: error }), db, app))
+      await passwordFile.write(boot.generatedPassword).catch((error: unknown) => abort(
+        new Error(`could not write the first admin's password to ${passwordFile.path} (run: tympan admin user reset-password ${email})`, { cause: error }), app))
       app.log.warn({ email, file: passwordFile.path, validHours: hours }, 'first admin created: its one-time password is in the file; sign in and change it (the file is removed then)')
     }
   } else if (await removeSpentInitialPassword(config, app.container.users, passwordFile)) {
@@ -56,20 +59,27 @@ export async function serve (): Promise<void> {
   }, config.intake.sweepIntervalMs)
   sweeping.unref()
 
-  await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => abortStart(error, db, app))
-  const control = backupCovers(config) ? await startControl(config.dataDir, db, files.storage, deletes.hold, app.log) : undefined
-
-  // Stop accepting, let in-flight requests finish, then close the database. Installed only once
-  // listening: close-with-grace exits 0 on beforeExit, which would hide a failed start.
-  closeWithGrace({ delay: config.limits.shutdownGraceMs }, async ({ signal, err }) => {
+  // Stop accepting, let in-flight requests finish, then close the database. Installed before
+  // listening, so that once "Server listening" is logged a stop is always graceful; a failed
+  // listen uninstalls it first: close-with-grace exits 0 on beforeExit, which would hide it.
+  let control: Promise<ControlServer | undefined> = Promise.resolve(undefined)
+  const shutdown = closeWithGrace({ delay: config.limits.shutdownGraceMs }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after a fatal error')
     else app.log.info({ signal }, 'shutting down')
     clearInterval(housekeeping)
     clearInterval(sweeping)
-    await control?.close()
+    await (await control)?.close()
     await app.close()
     await db.close()
+    // close-with-grace exits when this returns: the last lines must be written by then.
+    await logging.flush()
   })
+  await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
+    shutdown.uninstall()
+    return abort(error, app)
+  })
+  if (backupCovers(config)) control = startControl(config.dataDir, db, files.storage, deletes.hold, app.log)
+  await control
 }
 
 /**
@@ -95,10 +105,12 @@ async function startControl (dataDir: string, db: Db, storage: Storage, holdDele
 
 /**
  * A start that fails once the database is open (weak TYMPAN_ADMIN_PASSWORD, port in use) closes
- * it: an open PGlite keeps its lock file and holds the process for seconds.
+ * it: an open PGlite keeps its lock file and holds the process for seconds. What was logged
+ * before the failure is written out before main reports it.
  */
-async function abortStart (error: unknown, db: Db, app?: FastifyInstance): Promise<never> {
+async function abortStart (error: unknown, db: Db, app?: FastifyInstance, logging?: Logging): Promise<never> {
   await app?.close().catch(() => {})
   await db.close().catch(() => {})
+  await logging?.close().catch(() => {})
   throw error
 }

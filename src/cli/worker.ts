@@ -1,8 +1,7 @@
 import closeWithGrace from 'close-with-grace'
-import pino from 'pino'
 import type { FastifyBaseLogger } from 'fastify'
 import { createContainer } from '../container.ts'
-import { loggerOptions } from '../http/logger.ts'
+import { openLogging } from '../http/logger.ts'
 import { fileStoresFor } from '../storage/file-stores.ts'
 import { CliError, openRuntime } from './runtime.ts'
 
@@ -16,16 +15,24 @@ export async function worker (): Promise<void> {
     await db.close()
     throw new CliError('tympan worker needs DATABASE_URL (PostgreSQL): the embedded PGlite database belongs to one process, and `tympan serve` already runs workers in it (WORKER_CONCURRENCY)')
   }
-  const log = pino(loggerOptions(config) as object) as unknown as FastifyBaseLogger
+  // The same outputs as `tympan serve` (stdout, LOG_FILE), one log file per process (docs/operations.md, "Logs").
+  const logging = await openLogging(config).catch(async (error: unknown) => {
+    await db.close()
+    throw error
+  })
+  const log = logging.logger as FastifyBaseLogger
   const container = createContainer(config, db, fileStoresFor(config), log)
   const concurrency = Math.max(1, config.jobs.workerConcurrency)
   await container.runner.start(concurrency)
-  log.info({ concurrency }, 'worker started')
   closeWithGrace({ delay: config.limits.shutdownGraceMs }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'worker stopping after a fatal error')
     else log.info({ signal }, 'worker stopping')
     await container.queue.stop(config.limits.shutdownGraceMs)
     await container.signals.close()
     await db.close()
+    await logging.flush()
   })
+  // After the handlers: once this line is out, a stop is graceful (the line is written off
+  // this thread, and a SIGTERM sent on reading it could otherwise arrive first).
+  log.info({ concurrency }, 'worker started')
 }

@@ -11,6 +11,11 @@ export const EnvSchema = Type.Object({
   DATABASE_MIGRATION_URL: Type.String({ default: '' }),
   REDIS_URL: Type.String({ default: '' }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  LOG_FILE: Type.String({ default: '' }),
+  LOG_MAX_SIZE: Type.String({ default: '10m' }),
+  LOG_BACKUP_COUNT: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+  LOG_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36500, default: 30 }),
+  AUDIT_RETENTION_DAYS: Type.Integer({ minimum: 0, maximum: 36500, default: 0 }),
 
   JWT_SECRET_KEY: Type.String({ default: '' }),
   CSRF_SECRET_KEY: Type.String({ default: '' }),

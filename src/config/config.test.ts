@@ -76,6 +76,15 @@ describe('parseEnv', () => {
     assert.equal(parseEnv({}).migration.databaseUrl, '')
   })
 
+  it('reads the log file, rotation and retention settings, and refuses bad ones naming the variable', () => {
+    assert.deepEqual(parseEnv({}).logs, { file: undefined, maxBytes: 10 * 1024 * 1024, backupCount: 5, retentionDays: 30, auditRetentionDays: 0 })
+    const set = parseEnv({ LOG_FILE: '/var/log/tympan/tympan.log', LOG_MAX_SIZE: '100k', LOG_BACKUP_COUNT: '3', LOG_RETENTION_DAYS: '0', AUDIT_RETENTION_DAYS: '365' }).logs
+    assert.deepEqual(set, { file: { path: '/var/log/tympan/tympan.log', dir: '/var/log/tympan', stem: 'tympan', extension: 'log' }, maxBytes: 102_400, backupCount: 3, retentionDays: 0, auditRetentionDays: 365 })
+    for (const [name, value] of [['LOG_FILE', '/var/log/tympan/'], ['LOG_MAX_SIZE', '10x'], ['LOG_MAX_SIZE', '100'], ['LOG_BACKUP_COUNT', '0'], ['LOG_BACKUP_COUNT', 'five'], ['LOG_RETENTION_DAYS', '-1'], ['LOG_RETENTION_DAYS', '1.5'], ['AUDIT_RETENTION_DAYS', '-1'], ['AUDIT_RETENTION_DAYS', 'forever']] as const) {
+      assert.throws(() => parseEnv({ [name]: value }), (error: unknown) => error instanceof ConfigError && new RegExp(`\\b${name}\\b`).test(error.message), `${name}=${value}`)
+    }
+  })
+
   it('returns a deeply frozen config', () => {
     const config = parseEnv({ CORS_ORIGINS: 'https://a.example' })
     assert.ok(Object.isFrozen(config))

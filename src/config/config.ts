@@ -4,6 +4,7 @@ import { Ajv } from 'ajv'
 import { EnvSchema, type Env } from './config.schema.ts'
 import { secretWeakness } from './secret-strength.ts'
 import { parseStorageUrl, type StorageTarget } from './storage-url.ts'
+import { parseLogFile, parseLogSize, type LogFileTarget } from './log-settings.ts'
 
 export interface Secrets {
   jwt: string
@@ -22,6 +23,18 @@ export interface Config {
   migration: { databaseUrl: string }
   redisUrl: string
   logLevel: Env['LOG_LEVEL']
+  /** Log file, rotation and retention, and the audit log's retention (docs/operations.md, "Logs"). */
+  logs: {
+    /** Besides stdout; undefined: stdout only. */
+    file: LogFileTarget | undefined
+    maxBytes: number
+    /** Rotated files kept besides the current one. */
+    backupCount: number
+    /** Rotated files last written longer ago are deleted; 0 keeps them (up to backupCount). */
+    retentionDays: number
+    /** Audit rows older than this are deleted by the retention sweep; 0 keeps them forever. */
+    auditRetentionDays: number
+  }
   secrets: Secrets
   authEnabled: boolean
   publicUrl: string
@@ -165,6 +178,10 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
   if ('problem' in storage) throw new ConfigError(`Invalid configuration: ${storage.problem}`)
   const migrationProblem = migrationUrlProblem(env.DATABASE_MIGRATION_URL, env.DATABASE_URL)
   if (migrationProblem) throw new ConfigError(`Invalid configuration: ${migrationProblem}`)
+  const logFile = env.LOG_FILE === '' ? undefined : parseLogFile(env.LOG_FILE)
+  if (logFile && 'problem' in logFile) throw new ConfigError(`Invalid configuration: ${logFile.problem}`)
+  const logMaxBytes = parseLogSize(env.LOG_MAX_SIZE)
+  if (typeof logMaxBytes !== 'number') throw new ConfigError(`Invalid configuration: ${logMaxBytes.problem}`)
   return deepFreeze({
     env: env.TYMPAN_ENV,
     isProduction: env.TYMPAN_ENV === 'production',
@@ -175,6 +192,13 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
     migration: { databaseUrl: env.DATABASE_MIGRATION_URL },
     redisUrl: env.REDIS_URL,
     logLevel: env.LOG_LEVEL,
+    logs: {
+      file: logFile,
+      maxBytes: logMaxBytes,
+      backupCount: env.LOG_BACKUP_COUNT,
+      retentionDays: env.LOG_RETENTION_DAYS,
+      auditRetentionDays: env.AUDIT_RETENTION_DAYS
+    },
     secrets: { jwt: env.JWT_SECRET_KEY, csrf: env.CSRF_SECRET_KEY, session: env.SESSION_SECRET_KEY },
     authEnabled: env.AUTH_ENABLED,
     publicUrl: env.PUBLIC_URL,

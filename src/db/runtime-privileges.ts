@@ -24,8 +24,8 @@ export const RUNTIME_TABLE_PRIVILEGES: Readonly<Record<string, readonly TablePri
   // Keys are revoked (updated), never deleted: they go with their user.
   api_keys: [S, I, U],
   login_failures: [S, I, U, D],
-  // Erasure rewrites the trail's personal fields; nothing deletes from it.
-  audit_log: [S, I, U],
+  // Erasure rewrites the trail's personal fields; only the AUDIT_RETENTION_DAYS sweep deletes.
+  audit_log: [S, I, U, D],
   // No query updates a file row, but FOR UPDATE and FOR SHARE (deletes, job creation) need UPDATE.
   files: [S, I, U, D],
   jobs: [S, I, U, D],

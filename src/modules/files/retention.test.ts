@@ -28,11 +28,12 @@ describe('retentionSweeper', () => {
       resumable: { sweep: async (at) => { steps.push(`resumable ${at.toISOString()}`); return 2 } },
       jobs: { sweep: async (at) => { steps.push(`jobs ${at.toISOString()}`); return 3 } },
       translationLogs: { sweep: async (at) => { steps.push(`translation logs ${at.toISOString()}`); return 4 } },
+      auditLog: { sweep: async (at) => { steps.push(`audit log ${at.toISOString()}`); return 6 } },
       orphans: { collect: async () => { steps.push('orphans'); return 5 } },
       log: { info: () => {} }
     })
-    assert.deepEqual(await sweeper.sweep(now), { expiredFiles: 1, staleStaged: 2, expiredResumable: 2, expiredJobs: 3, expiredTranslationLogs: 4, orphanObjects: 5 })
-    assert.deepEqual(steps, ['row f1', 'bytes f1', 'row f2', 'discard /staging/a.part', 'incomplete', 'resumable 2026-01-10T00:00:00.000Z', 'jobs 2026-01-10T00:00:00.000Z', 'translation logs 2026-01-10T00:00:00.000Z', 'orphans'])
+    assert.deepEqual(await sweeper.sweep(now), { expiredFiles: 1, staleStaged: 2, expiredResumable: 2, expiredJobs: 3, expiredTranslationLogs: 4, expiredAuditRows: 6, orphanObjects: 5 })
+    assert.deepEqual(steps, ['row f1', 'bytes f1', 'row f2', 'discard /staging/a.part', 'incomplete', 'resumable 2026-01-10T00:00:00.000Z', 'jobs 2026-01-10T00:00:00.000Z', 'translation logs 2026-01-10T00:00:00.000Z', 'audit log 2026-01-10T00:00:00.000Z', 'orphans'])
     assert.deepEqual(audits, [{ action: 'file.expired', status: 200, detail: { fileId: 'f1', ownerId: 'u1', expiresAt: '2026-01-09T00:00:00.000Z' } }])
   })
 })

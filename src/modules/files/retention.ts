@@ -16,6 +16,8 @@ export interface SweepReport {
   expiredResumable: number
   expiredJobs: number
   expiredTranslationLogs: number
+  /** Audit rows older than AUDIT_RETENTION_DAYS. */
+  expiredAuditRows: number
   /** Objects older than ORPHAN_OBJECT_GRACE_MINUTES that no row named. */
   orphanObjects: number
 }
@@ -36,6 +38,8 @@ export interface RetentionDeps {
   jobs: Sweeps
   /** Translation log rows past their retention, and kept texts past FILE_RETENTION_HOURS (translate.service). */
   translationLogs: Sweeps
+  /** Audit rows past AUDIT_RETENTION_DAYS (audit/audit-retention.ts); it records its own sweep. */
+  auditLog: Sweeps
   /** Objects no row names, left by a write whose row never came (orphan-objects.ts). */
   orphans: Pick<OrphanCollector, 'collect'>
   log: Pick<FastifyBaseLogger, 'info'>
@@ -44,7 +48,8 @@ export interface RetentionDeps {
 /**
  * FILE_RETENTION_HOURS made real: expired files and their bytes (except those a queued or
  * running job still needs), finished jobs with their artifacts, staged leftovers of crashed
- * or aborted uploads, abandoned resumable uploads, and objects no row names. Each deleted file
+ * or aborted uploads, abandoned resumable uploads, old audit rows (AUDIT_RETENTION_DAYS), and
+ * objects no row names. Each deleted file
  * and object is audited.
  */
 export function retentionSweeper (deps: RetentionDeps) {
@@ -70,10 +75,12 @@ export function retentionSweeper (deps: RetentionDeps) {
       const expiredResumable = await deps.resumable.sweep(now)
       const expiredJobs = await deps.jobs.sweep(now)
       const expiredTranslationLogs = await deps.translationLogs.sweep(now)
+      // After the steps that audit what they delete: their rows are new, never this step's.
+      const expiredAuditRows = await deps.auditLog.sweep(now)
       // Last: the rows the steps above deleted have already taken their objects with them.
       const orphanObjects = await deps.orphans.collect()
-      const report = { expiredFiles, staleStaged: stale.length + incomplete, expiredResumable, expiredJobs, expiredTranslationLogs, orphanObjects }
-      if (expiredFiles + report.staleStaged + expiredResumable + expiredJobs + expiredTranslationLogs + orphanObjects > 0) deps.log.info(report, 'retention sweep')
+      const report = { expiredFiles, staleStaged: stale.length + incomplete, expiredResumable, expiredJobs, expiredTranslationLogs, expiredAuditRows, orphanObjects }
+      if (expiredFiles + report.staleStaged + expiredResumable + expiredJobs + expiredTranslationLogs + expiredAuditRows + orphanObjects > 0) deps.log.info(report, 'retention sweep')
       return report
     }
   }
