@@ -48,8 +48,9 @@ export async function adminCommand (argv: string[]): Promise<void> {
   // Running servers cache credentials: every write that can end or shrink one (disable,
   // set-role, reset-password) tells them over the same bus as the HTTP admin API does, from
   // the repositories. On PGlite no server can be running while the CLI holds the database.
+  const files = await fileStoresFor(config, db).catch(async (error: unknown) => { await db.close(); throw error })
   const revocations = revocationBus(db)
-  const { users, signals } = createContainer(config, db, fileStoresFor(config), pino({ level: 'silent' }), { revocations })
+  const { users, signals } = createContainer(config, db, files, pino({ level: 'silent' }), { revocations })
   try {
     const byEmail = async (email: string | undefined) => {
       if (!email) throw new CliError(`tympan admin user ${command} needs an EMAIL`)
@@ -125,7 +126,7 @@ const oneTimeNote = (hours: number) =>
 async function sweep (): Promise<void> {
   const { config, db } = await openRuntime()
   try {
-    const { retention, signals } = createContainer(config, db, fileStoresFor(config), pino({ level: 'silent' }))
+    const { retention, signals } = createContainer(config, db, await fileStoresFor(config, db), pino({ level: 'silent' }))
     try {
       const report = await retention.sweep()
       console.log(`Deleted ${report.expiredFiles} expired file(s), ${report.staleStaged} stale staged file(s), ${report.expiredResumable} abandoned resumable upload(s), ${report.expiredTranslationLogs} expired translation log row(s), ${report.orphanObjects} orphaned object(s).`)
@@ -159,7 +160,8 @@ async function backup (dir: string): Promise<void> {
     // No migrations: a backup changes nothing, and restores the schema it found.
     const db = await openDatabase({ databaseUrl: '', pgliteDir })
     try {
-      summary = await createBackup({ pglite: db.pglite!, storage: fileStoresFor(config).storage, holdDeletes: async () => async () => {} }, target)
+      // As stored (ciphertext where encrypted): the database dump holds the rows with their keys.
+      summary = await createBackup({ pglite: db.pglite!, storage: (await fileStoresFor(config, db)).stored, holdDeletes: async () => async () => {} }, target)
     } finally {
       await db.close()
     }

@@ -16,12 +16,12 @@ const HOUSEKEEPING_MS = 3_600_000
 
 export async function serve (): Promise<void> {
   const { config, db, applied } = await openRuntime()
-  const files = fileStoresFor(config)
+  const files = await fileStoresFor(config, db).catch((error: unknown) => abortStart(error, db))
   // An online backup (`tympan admin backup`) holds object deletes while it copies.
   const deletes = deferrableDeletes(files.storage)
   const app = await buildApp({ config, db, stores: { ...files, storage: deletes.storage } }).catch((error: unknown) => abortStart(error, db))
   if (applied.length > 0) app.log.info({ applied }, 'database migrated')
-  for (const warning of developmentWarnings(config)) app.log.warn(warning)
+  for (const warning of [...developmentWarnings(config), ...files.warnings]) app.log.warn(warning)
 
   const passwordFile = initialPasswordFile(config.dataDir)
   const boot = await bootstrapAdmin(config, app.container.users).catch((error: unknown) => abortStart(error, db, app))
@@ -55,7 +55,8 @@ export async function serve (): Promise<void> {
   sweeping.unref()
 
   await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => abortStart(error, db, app))
-  const control = backupCovers(config) ? await startControl(config.dataDir, db, files.storage, deletes.hold, app.log) : undefined
+  // The backup copies objects as stored (ciphertext where encrypted) with the rows holding their keys.
+  const control = backupCovers(config) ? await startControl(config.dataDir, db, files.stored, deletes.hold, app.log) : undefined
 
   // Stop accepting, let in-flight requests finish, then close the database. Installed only once
   // listening: close-with-grace exits 0 on beforeExit, which would hide a failed start.

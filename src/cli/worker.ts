@@ -17,7 +17,9 @@ export async function worker (): Promise<void> {
     throw new CliError('tympan worker needs DATABASE_URL (PostgreSQL): the embedded PGlite database belongs to one process, and `tympan serve` already runs workers in it (WORKER_CONCURRENCY)')
   }
   const log = pino(loggerOptions(config) as object) as unknown as FastifyBaseLogger
-  const container = createContainer(config, db, fileStoresFor(config), log)
+  const files = await fileStoresFor(config, db).catch(async (error: unknown) => { await db.close(); throw error })
+  for (const warning of files.warnings) log.warn(warning)
+  const container = createContainer(config, db, files, log)
   const concurrency = Math.max(1, config.jobs.workerConcurrency)
   await container.runner.start(concurrency)
   log.info({ concurrency }, 'worker started')

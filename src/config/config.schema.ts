@@ -104,6 +104,11 @@ export const EnvSchema = Type.Object({
   S3_FORCE_PATH_STYLE: Type.Boolean({ default: false }),
   S3_REGION: Type.String({ default: '' }),
 
+  STORAGE_ENCRYPTION_KEY: Type.String({ default: '' }),
+  STORAGE_ENCRYPTION_KEY_FILE: Type.String({ default: '' }),
+  STORAGE_ENCRYPTION_PREVIOUS_KEYS: Type.String({ default: '' }),
+  STORAGE_ENCRYPTION_PREVIOUS_KEYS_FILE: Type.String({ default: '' }),
+
   ORPHAN_OBJECT_GRACE_MINUTES: Type.Integer({ minimum: 1, default: 1440 })
 })
 

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { Ajv } from 'ajv'
 import { EnvSchema, type Env } from './config.schema.ts'
 import { secretWeakness } from './secret-strength.ts'
+import { parseStorageEncryption, type StorageEncryption } from './storage-encryption.ts'
 import { parseStorageUrl, type StorageTarget } from './storage-url.ts'
 
 export interface Secrets {
@@ -121,6 +122,8 @@ export interface Config {
   pressure: { maxEventLoopDelayMs: number, maxHeapBytes: number }
   /** STORAGE_URL and the S3_* overrides, checked at start (docs/storage.md). */
   storage: StorageTarget
+  /** STORAGE_ENCRYPTION_KEY and its older keys: encryption at rest of every object (docs/security.md). */
+  storageEncryption: StorageEncryption
   /** An object no row names is deleted by the sweep once older than this (docs/storage.md). */
   orphanObjectGraceMs: number
 }
@@ -161,6 +164,8 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
   const env = raw as unknown as Env
   const storage = parseStorageUrl(env.STORAGE_URL, path.resolve(env.TYMPAN_DATA_DIR), { endpoint: env.S3_ENDPOINT, forcePathStyle: env.S3_FORCE_PATH_STYLE, region: env.S3_REGION })
   if ('problem' in storage) throw new ConfigError(`Invalid configuration: ${storage.problem}`)
+  const storageEncryption = parseStorageEncryption(env.STORAGE_ENCRYPTION_KEY, env.STORAGE_ENCRYPTION_PREVIOUS_KEYS)
+  if ('problems' in storageEncryption) throw new ConfigError(`Invalid configuration: ${storageEncryption.problems.join('; ')}`)
   return deepFreeze({
     env: env.TYMPAN_ENV,
     isProduction: env.TYMPAN_ENV === 'production',
@@ -249,6 +254,7 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
     maxConnections: env.MAX_CONNECTIONS,
     pressure: { maxEventLoopDelayMs: env.PRESSURE_MAX_EVENT_LOOP_DELAY_MS, maxHeapBytes: env.PRESSURE_MAX_HEAP_MB * MB },
     storage,
+    storageEncryption,
     orphanObjectGraceMs: env.ORPHAN_OBJECT_GRACE_MINUTES * 60_000
   })
 }

@@ -1,0 +1,120 @@
+import { Transform } from 'node:stream'
+import type { KeyObject } from 'node:crypto'
+import { CHUNK_SIZE, HEADER, HEADER_SIZE, ObjectIntegrityError, SEGMENT_SIZE, chunkAad, openChunk, sealChunk } from './encryption-format.ts'
+
+/** Collects bytes and hands them out in exact lengths, copying only when a piece spans input buffers. */
+class Pending {
+  #parts: Buffer[] = []
+  length = 0
+  push (chunk: Buffer): void {
+    this.#parts.push(chunk)
+    this.length += chunk.length
+  }
+
+  take (size: number): Buffer {
+    if (size === 0) return Buffer.alloc(0)
+    let out: Buffer
+    const head = this.#parts[0]!
+    if (head.length >= size) {
+      out = head.subarray(0, size)
+      if (head.length === size) this.#parts.shift()
+      else this.#parts[0] = head.subarray(size)
+    } else {
+      const whole = Buffer.concat(this.#parts)
+      out = whole.subarray(0, size)
+      this.#parts = whole.length > size ? [whole.subarray(size)] : []
+    }
+    this.length -= size
+    return out
+  }
+}
+
+/**
+ * Plaintext in, the stored format out (encryption-format.ts). A full chunk is sealed only
+ * once a byte past it arrives: until the source ends, the last chunk cannot know whether it
+ * is the final one.
+ */
+export function encryptingStream (key: KeyObject, objectId: string): Transform {
+  const aad = chunkAad(objectId)
+  const pending = new Pending()
+  let index = 0
+  return new Transform({
+    construct (done) {
+      this.push(HEADER)
+      done()
+    },
+    transform (chunk: Buffer, _encoding, done) {
+      pending.push(chunk)
+      while (pending.length > CHUNK_SIZE) this.push(sealChunk(key, index++, false, aad, pending.take(CHUNK_SIZE)))
+      done()
+    },
+    flush (done) {
+      done(null, sealChunk(key, index, true, aad, pending.take(pending.length)))
+    }
+  })
+}
+
+export interface DecryptOptions {
+  /** Whether the stream starts with the header (a read from offset 0) or at chunk `first`. */
+  header: boolean
+  first: number
+  /** The index of the object's final chunk when known (a range read); else the last chunk in the stream is. */
+  final?: number
+  /** The chunk index the stream must end with (a range read): fewer bytes mean the object was cut. */
+  last?: number
+  skip?: number
+  take?: number
+}
+
+/**
+ * The stored format in, verified plaintext out: a chunk is pushed only once its tag has
+ * verified, so a reader never receives a byte of an altered chunk. Any failure (a tag, the
+ * header, a missing final chunk) errors the stream with an ObjectIntegrityError.
+ */
+export function decryptingStream (key: KeyObject, objectId: string, options: DecryptOptions): Transform {
+  const aad = chunkAad(objectId)
+  const pending = new Pending()
+  let index = options.first
+  let headerSeen = !options.header
+  let skip = options.skip ?? 0
+  let left = options.take ?? Number.POSITIVE_INFINITY
+  const emit = (stream: Transform, plaintext: Buffer) => {
+    const kept = plaintext.subarray(skip, skip + left)
+    skip = Math.max(0, skip - plaintext.length)
+    left -= kept.length
+    if (kept.length > 0) stream.push(kept)
+  }
+  const open = (segment: Buffer, atEnd: boolean) => {
+    const final = options.final === undefined ? atEnd : index === options.final
+    return openChunk(key, index++, final, aad, segment)
+  }
+  return new Transform({
+    transform (chunk: Buffer, _encoding, done) {
+      pending.push(chunk)
+      try {
+        if (!headerSeen) {
+          if (pending.length < HEADER_SIZE) return done()
+          if (!pending.take(HEADER_SIZE).equals(HEADER)) throw new ObjectIntegrityError(`object ${objectId} does not start with the encrypted format's header`)
+          headerSeen = true
+        }
+        // One segment stays behind until more bytes or the end show whether it is the final one.
+        while (pending.length > SEGMENT_SIZE) emit(this, open(pending.take(SEGMENT_SIZE), false))
+        done()
+      } catch (error) {
+        done(error as Error)
+      }
+    },
+    flush (done) {
+      try {
+        if (!headerSeen) throw new ObjectIntegrityError(`object ${objectId} is shorter than the encrypted format's header`)
+        if (pending.length === 0 && index === options.first) throw new ObjectIntegrityError(`object ${objectId} has no chunks`)
+        if (pending.length > 0) emit(this, open(pending.take(pending.length), true))
+        const ended = index - 1
+        if (options.last !== undefined && ended !== options.last) throw new ObjectIntegrityError(`object ${objectId} ends at chunk ${ended}, not ${options.last}: it was cut`)
+        done()
+      } catch (error) {
+        done(error as Error)
+      }
+    }
+  })
+}
