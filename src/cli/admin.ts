@@ -5,7 +5,10 @@ import pino from 'pino'
 import { loadConfig } from '../config/load-config.ts'
 import { createContainer } from '../container.ts'
 import { openDatabase } from '../db/database.ts'
+import { pgliteLockOwner } from '../db/pglite-lock.ts'
 import { fileStoresFor } from '../storage/file-stores.ts'
+import { rotateStorageKeys } from '../storage/key-rotation.ts'
+import { objectKeysRepository } from '../storage/object-keys.repository.ts'
 import { HttpProblem } from '../http/problem.ts'
 import { ROLES, TIERS } from '../access/permissions.ts'
 import { revocationBus } from '../modules/auth/revocation-bus.ts'
@@ -31,6 +34,7 @@ export async function adminCommand (argv: string[]): Promise<void> {
   })
   const [group, command, ...rest] = positionals
   if (group === 'sweep' && !values.help) return sweep()
+  if (group === 'rotate-storage-key' && !values.help) return rotateStorageKey()
   if ((group === 'backup' || group === 'restore') && !values.help) {
     if (!command || rest.length > 0) throw new CliError(`expected: tympan admin ${group} DIR`)
     return group === 'backup' ? backup(command) : restore(command)
@@ -133,6 +137,32 @@ async function sweep (): Promise<void> {
     } finally {
       await signals.close()
     }
+  } finally {
+    await db.close()
+  }
+}
+
+async function rotateStorageKey (): Promise<void> {
+  const config = loadConfig()
+  const { current, previous } = config.storageEncryption
+  if (!current) throw new CliError('tympan admin rotate-storage-key needs STORAGE_ENCRYPTION_KEY (the new key), with the keys in use until now in STORAGE_ENCRYPTION_PREVIOUS_KEYS (docs/operations.md, "Encryption at rest")')
+  // The embedded database belongs to one process; PostgreSQL rotates while serving.
+  const owner = config.databaseUrl ? undefined : pgliteLockOwner(path.join(config.dataDir, 'db'))
+  if (owner) throw new CliError(`tympan serve (process ${owner}) holds the embedded database: stop it, run tympan admin rotate-storage-key, then start it again (already with the new key). With DATABASE_URL (PostgreSQL) the rotation runs while serving.`)
+  const { db } = await openRuntime()
+  try {
+    const files = await fileStoresFor(config, db)
+    const summary = await rotateStorageKeys({
+      keys: { current, previous },
+      objectKeys: objectKeysRepository(db.kysely),
+      stored: files.stored,
+      workspace: files.workspace,
+      onPage: (done) => { if (process.stderr.isTTY) process.stderr.write(`\r${done.rewrapped} key(s) re-wrapped, ${done.encrypted} object(s) encrypted`) }
+    })
+    if (process.stderr.isTTY) process.stderr.write('\n')
+    console.log(`Re-wrapped ${summary.rewrapped} object key(s) under key ${current.id} (no audio rewritten) and encrypted ${summary.encrypted} object(s) stored unencrypted.`)
+    if (summary.absent > 0) console.log(`${summary.absent} file or artifact row(s) name no stored object (an upload still arriving, or an object lost): nothing to encrypt there.`)
+    if (previous.length > 0) console.log('Every object key is under the current key now: remove STORAGE_ENCRYPTION_PREVIOUS_KEYS and restart the servers and workers (keep the old keys for as long as you keep backups made with them).')
   } finally {
     await db.close()
   }

@@ -3,6 +3,9 @@
 export const ADMIN_HELP = `tympan admin sweep             delete expired files, finished jobs past retention, abandoned uploads and orphaned objects now
 tympan admin backup DIR        copy the embedded database and its files into DIR (new or empty), while serving too
 tympan admin restore DIR       restore such a backup into TYMPAN_DATA_DIR (absent or empty; no server running on it)
+tympan admin rotate-storage-key   re-wrap every object's key under STORAGE_ENCRYPTION_KEY (old keys from
+                               STORAGE_ENCRYPTION_PREVIOUS_KEYS; no audio rewritten), and encrypt objects
+                               stored before encryption was on; resumable, and a second run does nothing
 tympan admin user <command>
 
   create --email E [--role member|admin|viewer] [--tier free|premium|enterprise] [--password-stdin]
