@@ -94,10 +94,14 @@ export function chunkNonce (index: number, final: boolean): Buffer {
 /** What every chunk of object `objectId` is bound to. */
 export const chunkAad = (objectId: string): Buffer => Buffer.concat([HEADER, Buffer.from(objectId, 'latin1')])
 
-export function sealChunk (key: KeyObject, index: number, final: boolean, aad: Buffer, plaintext: Buffer): Buffer {
+/** The chunk's ciphertext and its tag, apart: a stream pushes both without copying them together. */
+export function sealChunk (key: KeyObject, index: number, final: boolean, aad: Buffer, plaintext: Buffer): [Buffer, Buffer] {
   const cipher = createCipheriv('aes-256-gcm', key, chunkNonce(index, final))
   cipher.setAAD(aad)
-  return Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()])
+  // GCM is a stream mode: update returns every byte, final none.
+  const ciphertext = cipher.update(plaintext)
+  cipher.final()
+  return [ciphertext, cipher.getAuthTag()]
 }
 
 /** The chunk's plaintext; throws ObjectIntegrityError when its tag does not verify. */

@@ -13,18 +13,24 @@ class Pending {
 
   take (size: number): Buffer {
     if (size === 0) return Buffer.alloc(0)
-    let out: Buffer
     const head = this.#parts[0]!
+    this.length -= size
     if (head.length >= size) {
-      out = head.subarray(0, size)
       if (head.length === size) this.#parts.shift()
       else this.#parts[0] = head.subarray(size)
-    } else {
-      const whole = Buffer.concat(this.#parts)
-      out = whole.subarray(0, size)
-      this.#parts = whole.length > size ? [whole.subarray(size)] : []
+      return head.subarray(0, size)
     }
-    this.length -= size
+    // A piece spanning input buffers: one copy of exactly its bytes, no more.
+    const out = Buffer.allocUnsafe(size)
+    let filled = 0
+    while (filled < size) {
+      const part = this.#parts[0]!
+      const used = Math.min(part.length, size - filled)
+      part.copy(out, filled, 0, used)
+      filled += used
+      if (used === part.length) this.#parts.shift()
+      else this.#parts[0] = part.subarray(used)
+    }
     return out
   }
 }
@@ -45,11 +51,12 @@ export function encryptingStream (key: KeyObject, objectId: string): Transform {
     },
     transform (chunk: Buffer, _encoding, done) {
       pending.push(chunk)
-      while (pending.length > CHUNK_SIZE) this.push(sealChunk(key, index++, false, aad, pending.take(CHUNK_SIZE)))
+      while (pending.length > CHUNK_SIZE) for (const part of sealChunk(key, index++, false, aad, pending.take(CHUNK_SIZE))) this.push(part)
       done()
     },
     flush (done) {
-      done(null, sealChunk(key, index, true, aad, pending.take(pending.length)))
+      for (const part of sealChunk(key, index, true, aad, pending.take(pending.length))) this.push(part)
+      done()
     }
   })
 }
