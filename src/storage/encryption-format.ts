@@ -106,11 +106,30 @@ export function sealChunk (key: KeyObject, index: number, final: boolean, aad: B
 
 /** The chunk's plaintext; throws ObjectIntegrityError when its tag does not verify. */
 export function openChunk (key: KeyObject, index: number, final: boolean, aad: Buffer, segment: Buffer): Buffer {
-  if (segment.length < TAG_SIZE || segment.length > SEGMENT_SIZE) throw new ObjectIntegrityError(`chunk ${index} has ${segment.length} bytes`)
+  const parts = openChunkParts(key, index, final, aad, [segment])
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+}
+
+/**
+ * openChunk over a segment given in pieces (as a stream's buffers cut it), so that nothing
+ * is copied together first; the plaintext comes back in pieces too, only once it verified.
+ */
+export function openChunkParts (key: KeyObject, index: number, final: boolean, aad: Buffer, pieces: Buffer[]): Buffer[] {
+  const length = pieces.reduce((sum, piece) => sum + piece.length, 0)
+  if (length < TAG_SIZE || length > SEGMENT_SIZE) throw new ObjectIntegrityError(`chunk ${index} has ${length} bytes`)
   const decipher = createDecipheriv('aes-256-gcm', key, chunkNonce(index, final))
   decipher.setAAD(aad)
-  decipher.setAuthTag(segment.subarray(segment.length - TAG_SIZE))
-  const plaintext = decipher.update(segment.subarray(0, segment.length - TAG_SIZE))
+  const plaintext: Buffer[] = []
+  const tag = Buffer.alloc(TAG_SIZE)
+  let offset = 0
+  for (const piece of pieces) {
+    const body = Math.max(0, Math.min(piece.length, length - TAG_SIZE - offset))
+    if (body > 0) plaintext.push(decipher.update(piece.subarray(0, body)))
+    // The tag is the segment's last 16 bytes, wherever the pieces cut them.
+    if (body < piece.length) piece.copy(tag, offset + body - (length - TAG_SIZE), body)
+    offset += piece.length
+  }
+  decipher.setAuthTag(tag)
   try {
     decipher.final()
   } catch {

@@ -1,6 +1,6 @@
 import { Transform } from 'node:stream'
 import type { KeyObject } from 'node:crypto'
-import { CHUNK_SIZE, HEADER, HEADER_SIZE, ObjectIntegrityError, SEGMENT_SIZE, chunkAad, openChunk, sealChunk } from './encryption-format.ts'
+import { CHUNK_SIZE, HEADER, HEADER_SIZE, ObjectIntegrityError, SEGMENT_SIZE, chunkAad, openChunkParts, sealChunk } from './encryption-format.ts'
 
 /** Collects bytes and hands them out in exact lengths, copying only when a piece spans input buffers. */
 class Pending {
@@ -30,6 +30,25 @@ class Pending {
       filled += used
       if (used === part.length) this.#parts.shift()
       else this.#parts[0] = part.subarray(used)
+    }
+    return out
+  }
+
+  /** The next `size` bytes as the buffers they arrived in (cut, never copied). */
+  takeParts (size: number): Buffer[] {
+    const out: Buffer[] = []
+    this.length -= size
+    for (let left = size; left > 0;) {
+      const part = this.#parts[0]!
+      if (part.length <= left) {
+        out.push(part)
+        this.#parts.shift()
+        left -= part.length
+      } else {
+        out.push(part.subarray(0, left))
+        this.#parts[0] = part.subarray(left)
+        left = 0
+      }
     }
     return out
   }
@@ -85,15 +104,17 @@ export function decryptingStream (key: KeyObject, objectId: string, options: Dec
   let headerSeen = !options.header
   let skip = options.skip ?? 0
   let left = options.take ?? Number.POSITIVE_INFINITY
-  const emit = (stream: Transform, plaintext: Buffer) => {
-    const kept = plaintext.subarray(skip, skip + left)
-    skip = Math.max(0, skip - plaintext.length)
-    left -= kept.length
-    if (kept.length > 0) stream.push(kept)
+  const emit = (stream: Transform, plaintext: Buffer[]) => {
+    for (const piece of plaintext) {
+      const kept = piece.subarray(skip, skip + left)
+      skip = Math.max(0, skip - piece.length)
+      left -= kept.length
+      if (kept.length > 0) stream.push(kept)
+    }
   }
-  const open = (segment: Buffer, atEnd: boolean) => {
+  const open = (segment: Buffer[], atEnd: boolean) => {
     const final = options.final === undefined ? atEnd : index === options.final
-    return openChunk(key, index++, final, aad, segment)
+    return openChunkParts(key, index++, final, aad, segment)
   }
   return new Transform({
     transform (chunk: Buffer, _encoding, done) {
@@ -105,7 +126,7 @@ export function decryptingStream (key: KeyObject, objectId: string, options: Dec
           headerSeen = true
         }
         // One segment stays behind until more bytes or the end show whether it is the final one.
-        while (pending.length > SEGMENT_SIZE) emit(this, open(pending.take(SEGMENT_SIZE), false))
+        while (pending.length > SEGMENT_SIZE) emit(this, open(pending.takeParts(SEGMENT_SIZE), false))
         done()
       } catch (error) {
         done(error as Error)
@@ -115,7 +136,7 @@ export function decryptingStream (key: KeyObject, objectId: string, options: Dec
       try {
         if (!headerSeen) throw new ObjectIntegrityError(`object ${objectId} is shorter than the encrypted format's header`)
         if (pending.length === 0 && index === options.first) throw new ObjectIntegrityError(`object ${objectId} has no chunks`)
-        if (pending.length > 0) emit(this, open(pending.take(pending.length), true))
+        if (pending.length > 0) emit(this, open(pending.takeParts(pending.length), true))
         const ended = index - 1
         if (options.last !== undefined && ended !== options.last) throw new ObjectIntegrityError(`object ${objectId} ends at chunk ${ended}, not ${options.last}: it was cut`)
         done()
