@@ -20,7 +20,7 @@ import type { Storage } from './storage.ts'
 
 Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' })
 
-export function keyring (current = randomBytes(32).toString('base64'), previous = ''): StorageKeyring {
+function keyring (current = randomBytes(32).toString('base64'), previous = ''): StorageKeyring {
   const parsed = parseStorageEncryption(current, previous)
   if ('problems' in parsed || !parsed.current) throw new Error('test keys do not parse')
   return { current: parsed.current, previous: parsed.previous }
