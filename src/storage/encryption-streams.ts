@@ -64,6 +64,8 @@ export function encryptingStream (key: KeyObject, objectId: string): Transform {
   const pending = new Pending()
   let index = 0
   return new Transform({
+    readableHighWaterMark: 1 << 20,
+    writableHighWaterMark: 1 << 20,
     construct (done) {
       this.push(HEADER)
       done()
@@ -116,7 +118,10 @@ export function decryptingStream (key: KeyObject, objectId: string, options: Dec
     const final = options.final === undefined ? atEnd : index === options.final
     return openChunkParts(key, index++, final, aad, segment)
   }
+  // 1 MiB each side: several chunks in flight between the store and the socket, not one.
   return new Transform({
+    readableHighWaterMark: 1 << 20,
+    writableHighWaterMark: 1 << 20,
     transform (chunk: Buffer, _encoding, done) {
       pending.push(chunk)
       try {
