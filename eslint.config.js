@@ -11,7 +11,7 @@ const LAYERS = {
   process: [],
   db: ['config', 'process'],
   dsp: [],
-  storage: ['config', 'process'],
+  storage: ['config', 'db', 'process'],
   media: ['config', 'db', 'dsp', 'process', 'storage'],
   engines: ['config', 'db', 'dsp', 'media', 'process', 'storage'],
   access: ['db', 'process'],

@@ -69,6 +69,13 @@ export interface AppOptions {
 
 const BUILT_WEB_UI = fileURLToPath(new URL('../web/dist', import.meta.url))
 
+/** The configured stores, their start-up warnings logged. */
+async function openStores (config: Config, db: Db, log: FastifyInstance['log']): Promise<FileStores> {
+  const opened = await fileStoresFor(config, db)
+  for (const warning of opened.warnings) log.warn(warning)
+  return opened
+}
+
 /** The built UI, or undefined when there is none to serve (web/ not built: the API runs alone). */
 function loadWebUi (dir: string | false): WebUi | undefined {
   if (dir === false) return undefined
@@ -117,7 +124,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const serviceUser = config.internalApiKeys.length > 0 ? await ensureServiceUser(usersRepository(db.kysely)) : undefined
   const revocations = revocationBus(db, app.log)
   app.addHook('onClose', () => revocations.close())
-  const stores = options.stores ?? fileStoresFor(config)
+  const stores = options.stores ?? await openStores(config, db, app.log)
   // Event-stream slots in Redis hold their limits across every API node; in memory, per process.
   const streamSlots = config.redisUrl ? redisSlots(config.redisUrl, app.log, `${options.rateLimitKeyPrefix ?? 'tympan'}:streams`) : memorySlots()
   app.addHook('onClose', () => streamSlots.close())

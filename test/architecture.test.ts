@@ -33,6 +33,9 @@ describe('architecture: dependencies point one way', () => {
     assert.deepEqual(await refusals('src/modules/x/x.ts', "import type { A } from '../../guard/guard.ts'\nexport type B = A"), [])
     assert.deepEqual(await refusals('src/media/x.ts', "import type { A } from '../process/run-process.ts'\nexport type B = A"), [])
     assert.equal((await refusals('src/process/x.ts', "import type { A } from '../engines/engine.ts'\nexport type B = A")).length, 1)
+    // Encryption at rest keeps its wrapped keys in the database: storage sits on db, never the reverse.
+    assert.deepEqual(await refusals('src/storage/x.ts', "import type { A } from '../db/schema.ts'\nexport type B = A"), [])
+    assert.equal((await refusals('src/db/x.ts', "import type { A } from '../storage/storage.ts'\nexport type B = A")).length, 1)
   })
 
   it('refuses the file system in modules and child processes outside the runner', async () => {

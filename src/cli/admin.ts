@@ -5,7 +5,10 @@ import pino from 'pino'
 import { loadConfig } from '../config/load-config.ts'
 import { createContainer } from '../container.ts'
 import { openDatabase } from '../db/database.ts'
-import { fileStoresFor } from '../storage/file-stores.ts'
+import { pgliteLockOwner } from '../db/pglite-lock.ts'
+import { fileStoresFor, storedObjects } from '../storage/file-stores.ts'
+import { rotateStorageKeys } from '../storage/key-rotation.ts'
+import { objectKeysRepository } from '../storage/object-keys.repository.ts'
 import { HttpProblem } from '../http/problem.ts'
 import { ROLES, TIERS } from '../access/permissions.ts'
 import { revocationBus } from '../modules/auth/revocation-bus.ts'
@@ -38,6 +41,7 @@ export async function adminCommand (argv: string[]): Promise<void> {
   })
   const [group, command, ...rest] = positionals
   if (group === 'sweep' && !values.help) return sweep()
+  if (group === 'rotate-storage-key' && !values.help) return rotateStorageKey()
   if ((group === 'backup' || group === 'restore') && !values.help) {
     if (!command || rest.length > 0) throw new CliError(`expected: tympan admin ${group} DIR`)
     return group === 'backup' ? backup(command, values) : restore(command, values)
@@ -55,8 +59,9 @@ export async function adminCommand (argv: string[]): Promise<void> {
   // Running servers cache credentials: every write that can end or shrink one (disable,
   // set-role, reset-password) tells them over the same bus as the HTTP admin API does, from
   // the repositories. On PGlite no server can be running while the CLI holds the database.
+  const files = await fileStoresFor(config, db).catch(async (error: unknown) => { await db.close(); throw error })
   const revocations = revocationBus(db)
-  const { users, signals } = createContainer(config, db, fileStoresFor(config), pino({ level: 'silent' }), { revocations })
+  const { users, signals } = createContainer(config, db, files, pino({ level: 'silent' }), { revocations })
   try {
     const byEmail = async (email: string | undefined) => {
       if (!email) throw new CliError(`tympan admin user ${command} needs an EMAIL`)
@@ -132,13 +137,39 @@ const oneTimeNote = (hours: number) =>
 async function sweep (): Promise<void> {
   const { config, db } = await openRuntime()
   try {
-    const { retention, signals } = createContainer(config, db, fileStoresFor(config), pino({ level: 'silent' }))
+    const { retention, signals } = createContainer(config, db, await fileStoresFor(config, db), pino({ level: 'silent' }))
     try {
       const report = await retention.sweep()
       console.log(`Deleted ${report.expiredFiles} expired file(s), ${report.staleStaged} stale staged file(s), ${report.expiredResumable} abandoned resumable upload(s), ${report.expiredTranslationLogs} expired translation log row(s), ${report.expiredAuditRows} audit row(s) past AUDIT_RETENTION_DAYS, ${report.orphanObjects} orphaned object(s).`)
     } finally {
       await signals.close()
     }
+  } finally {
+    await db.close()
+  }
+}
+
+async function rotateStorageKey (): Promise<void> {
+  const config = loadConfig()
+  const { current, previous } = config.storageEncryption
+  if (!current) throw new CliError('tympan admin rotate-storage-key needs STORAGE_ENCRYPTION_KEY (the new key), with the keys in use until now in STORAGE_ENCRYPTION_PREVIOUS_KEYS (docs/operations.md, "Encryption at rest")')
+  // The embedded database belongs to one process; PostgreSQL rotates while serving.
+  const owner = config.databaseUrl ? undefined : pgliteLockOwner(path.join(config.dataDir, 'db'))
+  if (owner) throw new CliError(`tympan serve (process ${owner}) holds the embedded database: stop it, run tympan admin rotate-storage-key, then start it again (already with the new key). With DATABASE_URL (PostgreSQL) the rotation runs while serving.`)
+  const { db } = await openRuntime()
+  try {
+    const files = await fileStoresFor(config, db)
+    const summary = await rotateStorageKeys({
+      keys: { current, previous },
+      objectKeys: objectKeysRepository(db.kysely),
+      stored: files.stored,
+      workspace: files.workspace,
+      onPage: (done) => { if (process.stderr.isTTY) process.stderr.write(`\r${done.rewrapped} key(s) re-wrapped, ${done.encrypted} object(s) encrypted`) }
+    })
+    if (process.stderr.isTTY) process.stderr.write('\n')
+    console.log(`Re-wrapped ${summary.rewrapped} object key(s) under key ${current.id} (no audio rewritten) and encrypted ${summary.encrypted} object(s) stored unencrypted.`)
+    if (summary.absent > 0) console.log(`${summary.absent} file or artifact row(s) name no stored object (an upload still arriving, or an object lost): nothing to encrypt there.`)
+    if (previous.length > 0) console.log('Every object key is under the current key now: remove STORAGE_ENCRYPTION_PREVIOUS_KEYS and restart the servers and workers (keep the old keys for as long as you keep backups made with them).')
   } finally {
     await db.close()
   }
@@ -241,7 +272,8 @@ async function backup (dir: string, keyOptions: KeyOptions): Promise<void> {
     // No migrations: a backup changes nothing, and restores the schema it found.
     const db = await openDatabase({ databaseUrl: '', pgliteDir })
     try {
-      summary = await createBackup({ pglite: db.pglite!, storage: fileStoresFor(config).storage, holdDeletes: async () => async () => {} }, target, encryption)
+      // As stored (ciphertext where encrypted): the database dump holds the rows with their keys.
+      summary = await createBackup({ pglite: db.pglite!, storage: storedObjects(config), holdDeletes: async () => async () => {} }, target, encryption)
     } finally {
       await db.close()
     }

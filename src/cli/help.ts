@@ -5,6 +5,9 @@ tympan admin backup DIR [--encrypt (--passphrase-file FILE | --recipient age1…
                                copy the embedded database and its files into DIR (new or empty), while serving too
 tympan admin restore DIR [--passphrase-file FILE | --identity-file FILE]
                                restore such a backup into TYMPAN_DATA_DIR (absent or empty; no server running on it)
+tympan admin rotate-storage-key   re-wrap every object's key under STORAGE_ENCRYPTION_KEY (old keys from
+                               STORAGE_ENCRYPTION_PREVIOUS_KEYS; no audio rewritten), and encrypt objects
+                               stored before encryption was on; resumable, and a second run does nothing
 tympan admin user <command>
 
   create --email E [--role member|admin|viewer] [--tier free|premium|enterprise] [--password-stdin]

@@ -21,12 +21,12 @@ export async function serve (): Promise<void> {
   const { config, db, applied } = await openRuntime()
   const logging = await openLogging(config).catch((error: unknown) => abortStart(error, db))
   const abort = (error: unknown, app?: FastifyInstance) => abortStart(error, db, app, logging)
-  const files = fileStoresFor(config)
+  const files = await fileStoresFor(config, db).catch((error: unknown) => abort(error))
   // An online backup (`tympan admin backup`) holds object deletes while it copies.
   const deletes = deferrableDeletes(files.storage)
   const app = await buildApp({ config, db, stores: { ...files, storage: deletes.storage }, loggerInstance: logging.logger as FastifyBaseLogger }).catch((error: unknown) => abort(error))
   if (applied.length > 0) app.log.info({ applied }, 'database migrated')
-  for (const warning of developmentWarnings(config)) app.log.warn(warning)
+  for (const warning of [...developmentWarnings(config), ...files.warnings]) app.log.warn(warning)
 
   const passwordFile = initialPasswordFile(config.dataDir)
   const boot = await bootstrapAdmin(config, app.container.users).catch((error: unknown) => abort(error, app))
@@ -78,7 +78,8 @@ export async function serve (): Promise<void> {
     shutdown.uninstall()
     return abort(error, app)
   })
-  if (backupCovers(config)) control = startControl(config.dataDir, db, files.storage, deletes.hold, app.log)
+  // The backup copies objects as stored (ciphertext where encrypted) with the rows holding their keys.
+  if (backupCovers(config)) control = startControl(config.dataDir, db, files.stored, deletes.hold, app.log)
   await control
 }
 

@@ -21,7 +21,9 @@ export async function worker (): Promise<void> {
     throw error
   })
   const log = logging.logger as FastifyBaseLogger
-  const container = createContainer(config, db, fileStoresFor(config), log)
+  const files = await fileStoresFor(config, db).catch(async (error: unknown) => { await db.close(); await logging.flush(); throw error })
+  for (const warning of files.warnings) log.warn(warning)
+  const container = createContainer(config, db, files, log)
   const concurrency = Math.max(1, config.jobs.workerConcurrency)
   await container.runner.start(concurrency)
   closeWithGrace({ delay: config.limits.shutdownGraceMs }, async ({ signal, err }) => {

@@ -113,6 +113,11 @@ export const EnvSchema = Type.Object({
   S3_SSE: Type.String({ default: '' }),
   S3_SSE_KMS_KEY_ID: Type.String({ default: '' }),
 
+  STORAGE_ENCRYPTION_KEY: Type.String({ default: '' }),
+  STORAGE_ENCRYPTION_KEY_FILE: Type.String({ default: '' }),
+  STORAGE_ENCRYPTION_PREVIOUS_KEYS: Type.String({ default: '' }),
+  STORAGE_ENCRYPTION_PREVIOUS_KEYS_FILE: Type.String({ default: '' }),
+
   ORPHAN_OBJECT_GRACE_MINUTES: Type.Integer({ minimum: 1, default: 1440 })
 })
 

@@ -3,6 +3,7 @@ import path from 'node:path'
 import { Ajv } from 'ajv'
 import { EnvSchema, type Env } from './config.schema.ts'
 import { secretWeakness } from './secret-strength.ts'
+import { parseStorageEncryption, type StorageEncryption } from './storage-encryption.ts'
 import { parseStorageUrl, type StorageTarget } from './storage-url.ts'
 import { parseLogFile, parseLogSize, type LogFileTarget } from './log-settings.ts'
 
@@ -136,6 +137,8 @@ export interface Config {
   pressure: { maxEventLoopDelayMs: number, maxHeapBytes: number }
   /** STORAGE_URL and the S3_* overrides, checked at start (docs/storage.md). */
   storage: StorageTarget
+  /** STORAGE_ENCRYPTION_KEY and its older keys: encryption at rest of every object (docs/security.md). */
+  storageEncryption: StorageEncryption
   /** An object no row names is deleted by the sweep once older than this (docs/storage.md). */
   orphanObjectGraceMs: number
 }
@@ -182,6 +185,8 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
   if (logFile && 'problem' in logFile) throw new ConfigError(`Invalid configuration: ${logFile.problem}`)
   const logMaxBytes = parseLogSize(env.LOG_MAX_SIZE)
   if (typeof logMaxBytes !== 'number') throw new ConfigError(`Invalid configuration: ${logMaxBytes.problem}`)
+  const storageEncryption = parseStorageEncryption(env.STORAGE_ENCRYPTION_KEY, env.STORAGE_ENCRYPTION_PREVIOUS_KEYS)
+  if ('problems' in storageEncryption) throw new ConfigError(`Invalid configuration: ${storageEncryption.problems.join('; ')}`)
   return deepFreeze({
     env: env.TYMPAN_ENV,
     isProduction: env.TYMPAN_ENV === 'production',
@@ -278,6 +283,7 @@ export function parseEnv (source: Record<string, string | undefined>): Config {
     maxConnections: env.MAX_CONNECTIONS,
     pressure: { maxEventLoopDelayMs: env.PRESSURE_MAX_EVENT_LOOP_DELAY_MS, maxHeapBytes: env.PRESSURE_MAX_HEAP_MB * MB },
     storage,
+    storageEncryption,
     orphanObjectGraceMs: env.ORPHAN_OBJECT_GRACE_MINUTES * 60_000
   })
 }

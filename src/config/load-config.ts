@@ -2,14 +2,17 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
 import { ConfigError, configProblems, deepFreeze, parseEnv, type Config, type Secrets } from './config.ts'
+import { withStorageKeyFiles } from './storage-encryption.ts'
 
 /**
- * Reads the environment once. In development, secrets that are not set are generated on the
+ * Reads the environment once (and the storage key files it names). In development, secrets that are not set are generated on the
  * first start and kept in `$TYMPAN_DATA_DIR/secrets.json` (mode 0600) so that sessions
  * survive restarts without any configuration. Production never generates: it refuses.
  */
 export function loadConfig (source: Record<string, string | undefined> = process.env): Config {
-  let config = parseEnv(source)
+  const withKeys = withStorageKeyFiles(source)
+  if ('problem' in withKeys) throw new ConfigError(`Invalid configuration: ${withKeys.problem}`)
+  let config = parseEnv(withKeys.source)
   if (!config.isProduction) config = withDevelopmentSecrets(config)
   const problems = configProblems(config)
   if (problems.length > 0) {

@@ -30,6 +30,8 @@ export const RUNTIME_TABLE_PRIVILEGES: Readonly<Record<string, readonly TablePri
   files: [S, I, U, D],
   jobs: [S, I, U, D],
   job_artifacts: [S, I],
+  // Encryption at rest: a key row per object; rotation re-wraps (UPDATE), a delete removes it.
+  object_keys: [S, I, U, D],
   job_events: [S, I],
   resumable_uploads: [S, I, U, D],
   translation_logs: [S, I, U, D],

@@ -164,6 +164,15 @@ export interface TranslationLogsTable {
   created_at: Timestamp
 }
 
+export interface ObjectKeysTable {
+  object_id: string
+  /** The master key's fingerprint (config/storage-encryption.ts), never the key. */
+  key_id: string
+  wrapped: Uint8Array
+  created_at: Timestamp
+  rewrapped_at: NullableTimestamp
+}
+
 export interface SchemaMigrationsTable {
   version: string
   applied_at: Timestamp
@@ -183,6 +192,7 @@ export interface Database {
   job_artifacts: JobArtifactsTable
   job_events: JobEventsTable
   translation_logs: TranslationLogsTable
+  object_keys: ObjectKeysTable
   schema_migrations: SchemaMigrationsTable
 }
 
