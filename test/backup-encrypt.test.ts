@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test'
 import type { FastifyBaseLogger } from 'fastify'
 import pino from 'pino'
 import { generateX25519Identity, identityToRecipient } from 'age-encryption'
-import { GENEROUS_RATE_LIMITS } from './helpers/app.ts'
+import { GENEROUS_RATE_LIMITS, NO_LAG_SHEDDING } from './helpers/app.ts'
 import { readFixture, wavHeader } from './helpers/audio.ts'
 import { runTympan, TYMPAN, type CliResult } from './helpers/cli.ts'
 import { openTestDb, type TestDb } from './helpers/db.ts'
@@ -216,6 +216,7 @@ function env (dataDir: string, extra: Record<string, string> = {}): NodeJS.Proce
     LOG_LEVEL: 'info',
     ...SECRETS,
     ...GENEROUS_RATE_LIMITS,
+    ...NO_LAG_SHEDDING,
     ...extra
   }
 }

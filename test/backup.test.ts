@@ -8,7 +8,7 @@ import { PassThrough, Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 import { fixture, readFixture } from './helpers/audio.ts'
-import { GENEROUS_RATE_LIMITS } from './helpers/app.ts'
+import { GENEROUS_RATE_LIMITS, NO_LAG_SHEDDING } from './helpers/app.ts'
 import { runTympan, TYMPAN, type CliResult } from './helpers/cli.ts'
 import { openTestDb } from './helpers/db.ts'
 import { freePort } from './helpers/net.ts'
@@ -42,6 +42,7 @@ function env (dataDir: string, extra: Record<string, string> = {}): NodeJS.Proce
     LOG_LEVEL: 'warn',
     ...SECRETS,
     ...GENEROUS_RATE_LIMITS,
+    ...NO_LAG_SHEDDING,
     ...extra
   }
 }

@@ -54,6 +54,10 @@ export const GENEROUS_RATE_LIMITS: Record<string, string> = {
   RATE_LIMIT_LOGIN_PER_ACCOUNT: '1000000'
 }
 
+// Load shedding by event-loop lag is off: a busy CI machine (several test files, ffmpeg,
+// PGlite on two cores) lags past any threshold now and then. test/guard.test.ts sheds by heap.
+export const NO_LAG_SHEDDING: Record<string, string> = { PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0' }
+
 export function testConfig (overrides: Record<string, string> = {}): Config {
   return parseEnv({
     TYMPAN_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-test-')),
@@ -61,9 +65,7 @@ export function testConfig (overrides: Record<string, string> = {}): Config {
     CSRF_SECRET_KEY: testSecret(),
     SESSION_SECRET_KEY: testSecret(),
     LOG_LEVEL: 'silent',
-    // Load shedding by event-loop lag is off: a busy CI machine (several test files, ffmpeg,
-    // PGlite on two cores) lags past any threshold now and then. test/guard.test.ts sheds by heap.
-    PRESSURE_MAX_EVENT_LOOP_DELAY_MS: '0',
+    ...NO_LAG_SHEDDING,
     ...GENEROUS_RATE_LIMITS,
     ...overrides
   })
