@@ -12,7 +12,7 @@ import pino from 'pino'
 import { generateX25519Identity, identityToRecipient } from 'age-encryption'
 import { GENEROUS_RATE_LIMITS, NO_LAG_SHEDDING } from './helpers/app.ts'
 import { readFixture, wavHeader } from './helpers/audio.ts'
-import { runTympan, TYMPAN, type CliResult } from './helpers/cli.ts'
+import { cliEnv, runTympan, TYMPAN, type CliResult } from './helpers/cli.ts'
 import { openTestDb, type TestDb } from './helpers/db.ts'
 import { freePort } from './helpers/net.ts'
 import { newBackupKey, type RestoreSecret } from '../src/cli/backup-crypto.ts'
@@ -204,12 +204,7 @@ const serverSecret = () => randomBytes(48).toString('base64url')
 const SECRETS = { JWT_SECRET_KEY: serverSecret(), CSRF_SECRET_KEY: serverSecret(), SESSION_SECRET_KEY: serverSecret() }
 
 function env (dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? '/usr/bin:/bin'}`,
-    HOME: process.env.HOME ?? os.tmpdir(),
-    LANG: 'C.UTF-8',
-    TYMPAN_DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
+  return cliEnv(dataDir, {
     TYMPAN_ADMIN_EMAIL: ADMIN,
     TYMPAN_ADMIN_PASSWORD: ADMIN_PASSWORD,
     WORKER_CONCURRENCY: '1',
@@ -218,7 +213,7 @@ function env (dataDir: string, extra: Record<string, string> = {}): NodeJS.Proce
     ...GENEROUS_RATE_LIMITS,
     ...NO_LAG_SHEDDING,
     ...extra
-  }
+  })
 }
 const tympan = (args: string[], dataDir: string, extra: Record<string, string> = {}): Promise<CliResult> =>
   runTympan(args, { env: env(dataDir, extra), cwd: root, timeoutMs: 300_000 })

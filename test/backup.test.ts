@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 import { fixture, readFixture } from './helpers/audio.ts'
 import { GENEROUS_RATE_LIMITS, NO_LAG_SHEDDING } from './helpers/app.ts'
-import { runTympan, TYMPAN, type CliResult } from './helpers/cli.ts'
+import { cliEnv, runTympan, TYMPAN, type CliResult } from './helpers/cli.ts'
 import { openTestDb } from './helpers/db.ts'
 import { freePort } from './helpers/net.ts'
 import { createBackup, restoreBackup } from '../src/cli/backup.ts'
@@ -30,12 +30,7 @@ const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-bk-'))
 const running = new Set<ChildProcess>()
 
 function env (dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? '/usr/bin:/bin'}`,
-    HOME: process.env.HOME ?? os.tmpdir(),
-    LANG: 'C.UTF-8',
-    TYMPAN_DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
+  return cliEnv(dataDir, {
     TYMPAN_ADMIN_EMAIL: ADMIN,
     TYMPAN_ADMIN_PASSWORD: PASSWORD,
     WORKER_CONCURRENCY: '1',
@@ -44,7 +39,7 @@ function env (dataDir: string, extra: Record<string, string> = {}): NodeJS.Proce
     ...GENEROUS_RATE_LIMITS,
     ...NO_LAG_SHEDDING,
     ...extra
-  }
+  })
 }
 
 const tympan = (args: string[], dataDir: string, extra: Record<string, string> = {}): Promise<CliResult> =>

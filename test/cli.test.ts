@@ -12,7 +12,7 @@ import pg from 'pg'
 import { quoteIdent } from '../src/db/database.ts'
 import { backends, TEST_DATABASE_URL } from './helpers/db.ts'
 import { freePort } from './helpers/net.ts'
-import { runTympan, TYMPAN, type CliResult } from './helpers/cli.ts'
+import { cliEnv, runTympan, TYMPAN, type CliResult } from './helpers/cli.ts'
 
 // End to end: every case drives bin/tympan in a child process, from a directory outside the
 // repository, with an environment built from scratch (nothing leaks in from the test runner).
@@ -31,16 +31,7 @@ const tempDir = () => {
 }
 const secret = () => randomBytes(48).toString('base64url')
 
-function baseEnv (dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return {
-    PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? '/usr/bin:/bin'}`,
-    HOME: process.env.HOME ?? os.tmpdir(),
-    LANG: 'C.UTF-8',
-    TYMPAN_DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
-    ...extra
-  }
-}
+const baseEnv = cliEnv
 
 const run = (args: string[], env: NodeJS.ProcessEnv, input?: string, timeoutMs = 120_000): Promise<Result> =>
   runTympan(args, { env, cwd: CWD, ...(input !== undefined ? { input } : {}), timeoutMs })

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import os from 'node:os'
 import path from 'node:path'
 
 export const TYMPAN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'tympan')
@@ -9,6 +10,21 @@ export interface CliResult {
   stdout: string
   stderr: string
   ms: number
+}
+
+/**
+ * The least environment `bin/tympan` runs with in a test: this Node first on PATH, a home, a
+ * locale and its own data directory, on loopback; nothing else of the test runner's leaks in.
+ */
+export function cliEnv (dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? '/usr/bin:/bin'}`,
+    HOME: process.env.HOME ?? os.tmpdir(),
+    LANG: 'C.UTF-8',
+    TYMPAN_DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    ...extra
+  }
 }
 
 /** Runs `bin/tympan` as a user would, with exactly `env`; fails the test past `timeoutMs`. */
