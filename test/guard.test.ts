@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import https from 'node:https'
 import net from 'node:net'
@@ -64,6 +65,19 @@ describe('production checklist', () => {
     }
     const good = productionChecklist(testConfig({ TYMPAN_ENV: 'production', METRICS_TOKEN: testSecret(), FORCE_HTTPS: 'true', TRUSTED_PROXIES: '127.0.0.1' }), { uid: 1000, dataDirMode: 0o40700 })
     assert.deepEqual(good.filter((i) => i.status === 'fail'), [])
+  })
+
+  it('warns while stored audio is not encrypted at rest, and names what encrypts it once it is', () => {
+    const item = (env: Record<string, string>) => productionChecklist(testConfig({ TYMPAN_ENV: 'production', ...env }), { uid: 1000 }).find((i) => i.item === 'Stored audio encrypted at rest')!
+    assert.equal(item({}).status, 'warn')
+    assert.match(item({}).detail, /STORAGE_ENCRYPTION_KEY/)
+    const key = randomBytes(32).toString('base64')
+    const on = item({ STORAGE_ENCRYPTION_KEY: key })
+    assert.equal(on.status, 'pass')
+    assert.match(on.detail, /^STORAGE_ENCRYPTION_KEY \(key [0-9a-f]{16}\)/)
+    assert.ok(!on.detail.includes(key), 'the key itself is never shown')
+    const sse = item({ STORAGE_URL: 's3://tympan-audio/prod', S3_SSE: 'aws:kms' })
+    assert.deepEqual([sse.status, sse.detail], ['pass', 'S3 server-side (aws:kms)'])
   })
 
   it('fails a guessable secret, plain HTTP and IMPORT_ALLOW_HTTP, each by name', () => {

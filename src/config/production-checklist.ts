@@ -62,9 +62,18 @@ export function productionChecklist (config: Config, host: HostFacts): CheckItem
   add('No bootstrap password left in the environment', config.admin.password ? 'warn' : true, config.admin.password ? 'remove TYMPAN_ADMIN_PASSWORD after the first start' : 'not set')
   add('Runs as a non-root user', host.uid !== 0 ? true : 'warn', host.uid === 0 ? 'running as root' : `uid ${host.uid}`)
   if (host.dataDirMode !== undefined) add('Data directory private (0700)', (host.dataDirMode & 0o077) === 0 ? true : 'warn', `mode ${(host.dataDirMode & 0o777).toString(8)}`)
-  add('Audit logging', true, 'always on (audit_log table)')
+  add('Audit logging', true, config.logs.auditRetentionDays > 0 ? `always on (audit_log table), rows kept ${config.logs.auditRetentionDays} days (AUDIT_RETENTION_DAYS)` : 'always on (audit_log table), kept forever (AUDIT_RETENTION_DAYS sets a retention)')
+  const atRest = encryptionAtRest(config)
+  add('Stored audio encrypted at rest', atRest ? true : 'warn', atRest ?? 'off: set STORAGE_ENCRYPTION_KEY (or S3_SSE on a bucket) so that a stolen disk, bucket or object-store copy holds no readable audio (docs/security.md, "Encryption at rest")')
   for (const problem of configProblems(config)) {
     if (!items.some((i) => i.status === 'fail' && problem.includes(i.item.split(' ')[0]!))) items.push({ item: 'Configuration', status: 'fail', detail: problem })
   }
   return items
+}
+
+/** What encrypts stored objects in this configuration, or undefined when nothing does. */
+function encryptionAtRest (config: Config): string | undefined {
+  if (config.storageEncryption.current) return `STORAGE_ENCRYPTION_KEY (key ${config.storageEncryption.current.id}), AES-256-GCM per object`
+  if (config.storage.driver === 's3' && config.storage.serverSideEncryption) return `S3 server-side (${config.storage.serverSideEncryption.ServerSideEncryption})`
+  return undefined
 }
