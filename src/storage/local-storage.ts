@@ -81,7 +81,7 @@ export function localStorage (root: string): Storage {
       try { await handle.datasync() } finally { await handle.close() }
     },
     read (id, range) {
-      return fs.createReadStream(objectPath(id), range ? { start: range.start, end: range.end } : {})
+      return fs.createReadStream(objectPath(id), { highWaterMark: 1 << 20, ...(range ? { start: range.start, end: range.end } : {}) })
     },
     async stat (id) {
       const stat = await fsp.stat(objectPath(id)).catch(() => undefined)
