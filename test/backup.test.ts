@@ -195,7 +195,7 @@ describe('tympan admin backup and restore (embedded PGlite and local files)', { 
       })()
       ;[backupOutput] = await Promise.all([backup, traffic])
       assert.equal(backupOutput.code, 0, backupOutput.stderr)
-      assert.match(backupOutput.stdout, /Backed up 1 user\(s\), \d file\(s\) and 3 job\(s\) from the running server/)
+      assert.match(backupOutput.stdout, /Backed up 1 user\(s\), \d+ file\(s\) and 3 job\(s\) from the running server/)
       assert.ok(during.length > 0, 'uploads were accepted while the backup ran')
       // The held delete ran once the backup released it.
       assert.equal((await api(server, 'GET', `/api/v1/files/${deleted}`)).status, 404)
