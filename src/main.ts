@@ -2,6 +2,7 @@ import { ADMIN_HELP, JOB_HELP } from './cli/help.ts'
 import { CliError } from './cli/runtime.ts'
 import { ConfigError } from './config/config.ts'
 import { DatabaseInUseError } from './db/pglite-lock.ts'
+import { RuntimePrivilegeError } from './db/runtime-role.ts'
 import { VERSION } from './version.ts'
 
 const HELP = `tympan ${VERSION}: self-hosted audio AI server
@@ -61,7 +62,7 @@ main(process.argv.slice(2)).then((code) => {
   if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     console.error(`tympan: cannot listen: ${(error as Error).message.replace(/^listen /, '')} (another server on that port? set PORT)`)
     process.exitCode = 1
-  } else if (error instanceof ConfigError || error instanceof CliError || error instanceof DatabaseInUseError) {
+  } else if (error instanceof ConfigError || error instanceof CliError || error instanceof DatabaseInUseError || error instanceof RuntimePrivilegeError) {
     console.error(`tympan: ${error.message}`)
     process.exitCode = error instanceof ConfigError ? 78 : 1
   } else {

@@ -10,9 +10,8 @@ import { after, before, describe, it } from 'node:test'
 import type { FastifyBaseLogger } from 'fastify'
 import pino from 'pino'
 import { generateX25519Identity, identityToRecipient } from 'age-encryption'
-import { GENEROUS_RATE_LIMITS, NO_LAG_SHEDDING } from './helpers/app.ts'
 import { readFixture, wavHeader } from './helpers/audio.ts'
-import { cliEnv, runTympan, TYMPAN, type CliResult } from './helpers/cli.ts'
+import { runTympan, servedEnv, TYMPAN, type CliResult } from './helpers/cli.ts'
 import { openTestDb, type TestDb } from './helpers/db.ts'
 import { freePort } from './helpers/net.ts'
 import { newBackupKey, type RestoreSecret } from '../src/cli/backup-crypto.ts'
@@ -200,21 +199,8 @@ describe('encrypted backups (createBackup and restoreBackup)', { concurrency: fa
 // the environment) and offline (a recipient), restored by the CLI; the age CLI opens them too.
 const ADMIN = 'admin@backup-encrypt.test'
 const ADMIN_PASSWORD = 'a perfectly long backup test passphrase'
-const serverSecret = () => randomBytes(48).toString('base64url')
-const SECRETS = { JWT_SECRET_KEY: serverSecret(), CSRF_SECRET_KEY: serverSecret(), SESSION_SECRET_KEY: serverSecret() }
 
-function env (dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return cliEnv(dataDir, {
-    TYMPAN_ADMIN_EMAIL: ADMIN,
-    TYMPAN_ADMIN_PASSWORD: ADMIN_PASSWORD,
-    WORKER_CONCURRENCY: '1',
-    LOG_LEVEL: 'info',
-    ...SECRETS,
-    ...GENEROUS_RATE_LIMITS,
-    ...NO_LAG_SHEDDING,
-    ...extra
-  })
-}
+const env = servedEnv({ email: ADMIN, password: ADMIN_PASSWORD, logLevel: 'info' })
 const tympan = (args: string[], dataDir: string, extra: Record<string, string> = {}): Promise<CliResult> =>
   runTympan(args, { env: env(dataDir, extra), cwd: root, timeoutMs: 300_000 })
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createHash, randomBytes, randomUUID } from 'node:crypto'
+import { createHash, randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
@@ -8,8 +8,7 @@ import { PassThrough, Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 import { fixture, readFixture } from './helpers/audio.ts'
-import { GENEROUS_RATE_LIMITS, NO_LAG_SHEDDING } from './helpers/app.ts'
-import { cliEnv, runTympan, TYMPAN, type CliResult } from './helpers/cli.ts'
+import { runTympan, servedEnv, TYMPAN, type CliResult } from './helpers/cli.ts'
 import { openTestDb } from './helpers/db.ts'
 import { freePort } from './helpers/net.ts'
 import { createBackup, restoreBackup } from '../src/cli/backup.ts'
@@ -22,25 +21,12 @@ import type { Storage } from '../src/storage/storage.ts'
 // fresh data directory and a second server on it.
 const ADMIN = 'admin@backup.test'
 const PASSWORD = 'a perfectly long backup test passphrase'
-const secret = () => randomBytes(48).toString('base64url')
-const SECRETS = { JWT_SECRET_KEY: secret(), CSRF_SECRET_KEY: secret(), SESSION_SECRET_KEY: secret() }
 const sha256 = (bytes: Buffer | Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-bk-'))
 const running = new Set<ChildProcess>()
 
-function env (dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return cliEnv(dataDir, {
-    TYMPAN_ADMIN_EMAIL: ADMIN,
-    TYMPAN_ADMIN_PASSWORD: PASSWORD,
-    WORKER_CONCURRENCY: '1',
-    LOG_LEVEL: 'warn',
-    ...SECRETS,
-    ...GENEROUS_RATE_LIMITS,
-    ...NO_LAG_SHEDDING,
-    ...extra
-  })
-}
+const env = servedEnv({ email: ADMIN, password: PASSWORD })
 
 const tympan = (args: string[], dataDir: string, extra: Record<string, string> = {}): Promise<CliResult> =>
   runTympan(args, { env: env(dataDir, extra), cwd: root, timeoutMs: 300_000 })

@@ -172,7 +172,9 @@ describe('deploy/compose.yaml and deploy/nginx.compose.conf', () => {
     assert.ok(services.postgres!.volumes!.includes('./postgres-roles.sh:/docker-entrypoint-initdb.d/10-tympan-roles.sh:ro'))
     const roles = read('deploy/postgres-roles.sh')
     assert.match(roles, /CREATE ROLE tympan_app LOGIN PASSWORD :'app_password';/)
-    assert.match(roles, /-v app_password="\$POSTGRES_APP_PASSWORD"/)
+    // The password from the environment inside psql, never on its command line (ps shows argv).
+    assert.match(roles, /^\\getenv app_password POSTGRES_APP_PASSWORD$/m)
+    assert.doesNotMatch(roles, /-v app_password/)
     assert.match(services['minio-init']!.image!, /^minio\/mc/)
     assert.match(JSON.stringify(services['minio-init']), /mc mb --ignore-existing local\/tympan/)
     assert.match(services.minio!.image!, /^minio\/minio/)

@@ -157,9 +157,15 @@ async function rotateStorageKey (): Promise<void> {
   const owner = config.databaseUrl ? undefined : pgliteLockOwner(path.join(config.dataDir, 'db'))
   if (owner) throw new CliError(`tympan serve (process ${owner}) holds the embedded database: stop it, run tympan admin rotate-storage-key, then start it again (already with the new key). With DATABASE_URL (PostgreSQL) the rotation runs while serving.`)
   const { db } = await openRuntime()
+  // Ctrl-C or SIGTERM ends the run between two objects, never inside one's encryption.
+  const stop = new AbortController()
+  const onSignal = () => { stop.abort() }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
   try {
     const files = await fileStoresFor(config, db)
     const summary = await rotateStorageKeys({
+      signal: stop.signal,
       keys: { current, previous },
       objectKeys: objectKeysRepository(db.kysely),
       stored: files.stored,
@@ -167,10 +173,13 @@ async function rotateStorageKey (): Promise<void> {
       onPage: (done) => { if (process.stderr.isTTY) process.stderr.write(`\r${done.rewrapped} key(s) re-wrapped, ${done.encrypted} object(s) encrypted`) }
     })
     if (process.stderr.isTTY) process.stderr.write('\n')
+    if (summary.stopped) throw new CliError(`interrupted after re-wrapping ${summary.rewrapped} object key(s) and encrypting ${summary.encrypted} object(s): run tympan admin rotate-storage-key again to go on`)
     console.log(`Re-wrapped ${summary.rewrapped} object key(s) under key ${current.id} (no audio rewritten) and encrypted ${summary.encrypted} object(s) stored unencrypted.`)
     if (summary.absent > 0) console.log(`${summary.absent} file or artifact row(s) name no stored object (an upload still arriving, or an object lost): nothing to encrypt there.`)
     if (previous.length > 0) console.log('Every object key is under the current key now: remove STORAGE_ENCRYPTION_PREVIOUS_KEYS and restart the servers and workers (keep the old keys for as long as you keep backups made with them).')
   } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
     await db.close()
   }
 }

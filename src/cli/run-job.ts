@@ -3,7 +3,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { parseEnv } from '../config/config.ts'
 import { createEngines } from '../engines/registry.ts'
-import { TRANSCRIBE_QUALITIES } from '../engines/transcribe/index.ts'
+import { TRANSCRIBE_QUALITIES, isTranscribeQuality } from '../engines/transcribe/index.ts'
 import { JOB_HELP } from './help.ts'
 import { probeAudio, runHere } from './local-run.ts'
 import { writeWhole, type OutputFile } from './output-files.ts'
@@ -52,7 +52,7 @@ function parseOptions (type: JobType, argv: string[]): JobOptions | 'help' {
   if (values.engine !== undefined && !(TRANSCRIBE_ENGINES as readonly string[]).includes(values.engine)) {
     throw new CliError(`--engine must be one of ${TRANSCRIBE_ENGINES.join(', ')}`)
   }
-  if (values.quality !== undefined && !(TRANSCRIBE_QUALITIES as readonly string[]).includes(values.quality)) {
+  if (values.quality !== undefined && !isTranscribeQuality(values.quality)) {
     throw new CliError(`--quality must be one of ${TRANSCRIBE_QUALITIES.join(', ')}`)
   }
   const params: Record<string, unknown> = {

@@ -4,7 +4,7 @@ import path from 'node:path'
 import { parseEnv } from '../config/config.ts'
 import { EngineError } from '../engines/engine.ts'
 import { createEngines } from '../engines/registry.ts'
-import { TRANSCRIBE_QUALITIES } from '../engines/transcribe/index.ts'
+import { TRANSCRIBE_QUALITIES, isTranscribeQuality } from '../engines/transcribe/index.ts'
 import { HttpProblem } from '../http/problem.ts'
 import { checkTranslate } from '../modules/jobs/jobs.checks.ts'
 import { SPEECH_TRANSLATE_HELP } from './help.ts'
@@ -45,7 +45,7 @@ function parseOptions (argv: string[]): Options | 'help' {
   if (values.speak && values.out === undefined) throw new CliError('--speak needs --out DIR: the speech is a file (speech.wav)')
   if (values.voice !== undefined && !values.speak) throw new CliError('--voice needs --speak')
   if (values.engine !== undefined && !(ENGINES as readonly string[]).includes(values.engine)) throw new CliError(`--engine must be one of ${ENGINES.join(', ')}`)
-  if (values.quality !== undefined && !(TRANSCRIBE_QUALITIES as readonly string[]).includes(values.quality)) throw new CliError(`--quality must be one of ${TRANSCRIBE_QUALITIES.join(', ')}`)
+  if (values.quality !== undefined && !isTranscribeQuality(values.quality)) throw new CliError(`--quality must be one of ${TRANSCRIBE_QUALITIES.join(', ')}`)
   const maxSpeed = values['max-speed'] === undefined ? undefined : Number(values['max-speed'])
   if (maxSpeed !== undefined && !(maxSpeed >= 1 && maxSpeed <= 4)) throw new CliError('--max-speed must be a number from 1 to 4')
   const params: Record<string, unknown> = {

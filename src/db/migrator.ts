@@ -1,6 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import type { Db } from './database.ts'
+import { RuntimePrivilegeError } from './runtime-role.ts'
 
 const MIGRATIONS_DIR = path.join(import.meta.dirname, 'migrations')
 // Any constant works; it only has to be the same for every Tympan process on one database.
@@ -67,5 +68,5 @@ async function appliedVersions (db: Db): Promise<{ pending: (all: Migration[]) =
 function deniedOr (error: unknown, pending: Migration[]): unknown {
   const code = ((error as { cause?: { code?: string } }).cause ?? error as { code?: string }).code
   if (code !== '42501') return error
-  return new Error(`Migrations ${pending.map((m) => m.version).join(', ')} are pending, and this database role may not apply them (${(error as Error).message}): run \`tympan migrate\` with DATABASE_MIGRATION_URL set to the owner role`, { cause: error })
+  return new RuntimePrivilegeError(`Migrations ${pending.map((m) => m.version).join(', ')} are pending, and this database role may not apply them (${(error as Error).message}): run \`tympan migrate\` with DATABASE_MIGRATION_URL set to the owner role`, { cause: error })
 }

@@ -14,7 +14,7 @@ import { localStorage } from './local-storage.ts'
 import { localWorkspace } from './local-workspace.ts'
 import { objectKeysRepository } from './object-keys.repository.ts'
 import { s3Client, s3Storage, type S3Location } from './s3-storage.ts'
-import { storageContract } from './storage.contract.ts'
+import { localAging, s3rverAging, storageContract } from './storage.contract.ts'
 import { storageFailureKind } from './storage-errors.ts'
 import type { Storage } from './storage.ts'
 
@@ -39,17 +39,7 @@ const [pglite, postgres] = await backends()
       const storage = encryptedStorage(localStorage(root), keyring(), objectKeysRepository(testDb.db.kysely))
       return { storage, workspace: localWorkspace(root, storage) }
     },
-    async abandonWrite (_stores, ageMs) {
-      const part = path.join(root, 'incoming', `${randomUUID()}.part`)
-      fs.writeFileSync(part, 'half an object')
-      const then = new Date(Date.now() - ageMs)
-      fs.utimesSync(part, then, then)
-      fs.writeFileSync(path.join(root, 'incoming', `${randomUUID()}.part`), 'in progress')
-    },
-    async ageObject (id, ageMs) {
-      const then = new Date(Date.now() - ageMs)
-      fs.utimesSync(path.join(root, 'objects', id.slice(0, 2), id), then, then)
-    },
+    ...localAging(() => root),
     async close () {
       await testDb.close()
       fs.rmSync(root, { recursive: true, force: true })
@@ -70,21 +60,7 @@ if (!postgres!.skip) {
       const storage = encryptedStorage(s3Storage(s3Client(location()), location()), keyring(), objectKeysRepository(testDb.db.kysely))
       return { storage, workspace: localWorkspace(root, storage) }
     },
-    async abandonWrite (_stores, ageMs) {
-      const { CreateMultipartUploadCommand, UploadPartCommand } = await import('@aws-sdk/client-s3')
-      const client = s3Client(location())
-      for (const age of [ageMs, 0]) {
-        const Key = `encrypted/objects/${randomUUID()}`
-        const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key }))
-        await client.send(new UploadPartCommand({ Bucket: s3.bucket, Key, UploadId, PartNumber: 1, Body: 'half an object' }))
-        const then = new Date(Date.now() - age)
-        fs.utimesSync(path.join(s3.directory, s3.bucket, '._S3rver_uploads', UploadId!, 'key'), then, then)
-      }
-    },
-    async ageObject (id, ageMs) {
-      const then = new Date(Date.now() - ageMs)
-      fs.utimesSync(path.join(s3.directory, s3.bucket, 'encrypted', 'objects', `${id}._S3rver_object`), then, then)
-    },
+    ...s3rverAging(() => s3, 'encrypted', () => s3Client(location())),
     async close () {
       await testDb.close()
       await s3.close()

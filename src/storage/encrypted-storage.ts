@@ -71,9 +71,15 @@ export function encryptedStorage (inner: Storage, keys: StorageKeyring, objectKe
 
   /** Writes `source` encrypted as object `id`: its key row first, removed again on failure. */
   async function writeEncrypted (id: string, source: Readable): Promise<void> {
-    checkId(id)
     const objectKey = randomBytes(32)
-    await objectKeys.insert({ objectId: id, keyId: keys.current.id, wrapped: wrapObjectKey(keys.current.secret, keys.current.id, id, objectKey) })
+    try {
+      checkId(id)
+      await objectKeys.insert({ objectId: id, keyId: keys.current.id, wrapped: wrapObjectKey(keys.current.secret, keys.current.id, id, objectKey) })
+    } catch (error) {
+      // Nothing reads the source then: close it (put's file stream holds a descriptor).
+      source.destroy()
+      throw error
+    }
     const encrypted = encryptingStream(createSecretKey(objectKey), id)
     objectKey.fill(0)
     // The inner driver reads `encrypted`; a failing source destroys it with that error.

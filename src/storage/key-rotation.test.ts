@@ -59,7 +59,7 @@ for (const backend of await backends()) {
       const workspace = localWorkspace(root, storage)
       const progress: number[] = []
       const summary = await rotateStorageKeys({ keys, objectKeys, stored, workspace, pageSize: 2, onPage: (s) => progress.push(s.rewrapped) })
-      assert.deepEqual(summary, { rewrapped: 5, encrypted: 1, absent: 1 })
+      assert.deepEqual(summary, { rewrapped: 5, encrypted: 1, absent: 1, stopped: false })
       assert.deepEqual(progress.slice(0, 3), [2, 4, 5], 'page by page')
       assert.deepEqual(fs.readFileSync(objectFile(pages[0]!)), untouched, 'a re-wrap leaves the object as it was')
       assert.ok(!fs.readFileSync(objectFile(legacy)).includes('from before encryption'), 'the plaintext object is now ciphertext')
@@ -70,7 +70,35 @@ for (const backend of await backends()) {
       assert.equal(await text(newOnly.read(legacy)), 'from before encryption')
       assert.equal(await text(newOnly.read(legacy, { start: 5, end: 10 })), 'before')
 
-      assert.deepEqual(await rotateStorageKeys({ keys, objectKeys, stored, workspace }), { rewrapped: 0, encrypted: 0, absent: 1 }, 'a second run finds nothing to do')
+      assert.deepEqual(await rotateStorageKeys({ keys, objectKeys, stored, workspace }), { rewrapped: 0, encrypted: 0, absent: 1, stopped: false }, 'a second run finds nothing to do')
+    })
+
+    it('stops between objects when signalled, every object readable, and a second run goes on', async () => {
+      // Rows of the test before are under keys this one does not hold.
+      await testDb.db.kysely.deleteFrom('object_keys').execute()
+      await testDb.db.kysely.deleteFrom('files').execute()
+      const stored = localStorage(root)
+      const objectKeys = objectKeysRepository(testDb.db.kysely)
+      const key = newKey()
+      const keys = keyring(key)
+      const storage = encryptedStorage(stored, keys, objectKeys)
+      const workspace = localWorkspace(root, storage)
+      const legacy = [randomUUID(), randomUUID(), randomUUID()].sort()
+      for (const id of legacy) {
+        await stored.write(id, Readable.from([Buffer.from(`legacy ${id}`)]))
+        await fileRow(id)
+      }
+      const stop = new AbortController()
+      // Ctrl-C arrives while the first object is being encrypted: that one finishes, no other starts.
+      const stopping = { ...workspace, store: async (file: string, id: string) => { stop.abort(); await workspace.store(file, id) } }
+      const first = await rotateStorageKeys({ keys, objectKeys, stored, workspace: stopping, signal: stop.signal })
+      assert.equal(first.stopped, true)
+      assert.equal(first.encrypted, 1)
+      for (const id of legacy) assert.equal(await text(storage.read(id)), `legacy ${id}`, 'nothing left between a key row and its bytes')
+      const rest = await rotateStorageKeys({ keys, objectKeys, stored, workspace })
+      assert.equal(rest.stopped, false)
+      assert.equal(rest.encrypted, 2, 'the second run encrypts the others')
+      for (const id of legacy) assert.ok(await objectKeys.find(id), `${id} is encrypted now`)
     })
   })
 }

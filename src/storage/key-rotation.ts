@@ -14,6 +14,11 @@ export interface RotationDeps {
   pageSize?: number
   /** Called after each page, for progress lines. */
   onPage?: (summary: RotationSummary) => void
+  /**
+   * Stops the run between two objects (Ctrl-C): never between a plaintext object's new key row
+   * and its encrypted bytes, where a killed process would leave the object unreadable.
+   */
+  signal?: AbortSignal
 }
 
 export interface RotationSummary {
@@ -23,6 +28,8 @@ export interface RotationSummary {
   encrypted: number
   /** Rows of files or job_artifacts whose object is not in the store (nothing to encrypt). */
   absent: number
+  /** Whether `signal` stopped the run before the end; running it again goes on. */
+  stopped: boolean
 }
 
 /**
@@ -34,9 +41,10 @@ export interface RotationSummary {
 export async function rotateStorageKeys (deps: RotationDeps): Promise<RotationSummary> {
   const { keys, objectKeys } = deps
   const pageSize = deps.pageSize ?? 500
-  const summary: RotationSummary = { rewrapped: 0, encrypted: 0, absent: 0 }
+  const summary: RotationSummary = { rewrapped: 0, encrypted: 0, absent: 0, stopped: false }
+  const stopping = () => (summary.stopped ||= deps.signal?.aborted ?? false)
 
-  for (let after: string | undefined, more = true; more;) {
+  for (let after: string | undefined, more = true; more && !stopping();) {
     const rows = await objectKeys.notUnder(keys.current.id, after, pageSize)
     for (const row of rows) {
       const objectKey = unwrapObjectKey(masterKey(keys, row.keyId, row.objectId), row.keyId, row.objectId, row.wrapped)
@@ -55,9 +63,10 @@ export async function rotateStorageKeys (deps: RotationDeps): Promise<RotationSu
   // local disk (the rename keeps the open file) but not on every S3-compatible store. Between
   // its key row and its new bytes, a read of the object fails rather than serve it unchecked:
   // a moment's 503, never a wrong answer.
-  for (let after: string | undefined, more = true; more;) {
+  for (let after: string | undefined, more = true; more && !stopping();) {
     const ids = await objectKeys.plaintext(after, pageSize)
     for (const id of ids) {
+      if (stopping()) return summary
       if (!await deps.stored.exists(id)) {
         summary.absent++
         continue

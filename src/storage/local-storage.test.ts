@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { it } from 'node:test'
 import { localFileStores, localStorage } from './local-storage.ts'
-import { storageContract } from './storage.contract.ts'
+import { localAging, storageContract } from './storage.contract.ts'
 
 let root: string
 
@@ -13,18 +13,7 @@ storageContract('local disk', {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-storage-'))
     return localFileStores(root)
   },
-  async abandonWrite (_stores, ageMs) {
-    const part = path.join(root, 'incoming', `${crypto.randomUUID()}.part`)
-    fs.writeFileSync(part, 'half an object')
-    const then = new Date(Date.now() - ageMs)
-    fs.utimesSync(part, then, then)
-    // A fresh one belongs to a write in progress and stays.
-    fs.writeFileSync(path.join(root, 'incoming', `${crypto.randomUUID()}.part`), 'in progress')
-  },
-  async ageObject (id, ageMs) {
-    const then = new Date(Date.now() - ageMs)
-    fs.utimesSync(path.join(root, 'objects', id.slice(0, 2), id), then, then)
-  },
+  ...localAging(() => root),
   async close () {
     fs.rmSync(root, { recursive: true, force: true })
   }

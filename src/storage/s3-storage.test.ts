@@ -9,11 +9,11 @@ import { Readable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
 import v8 from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { CreateMultipartUploadCommand, type ListObjectsV2Command, type S3Client, UploadPartCommand } from '@aws-sdk/client-s3'
+import type { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import { startS3, type S3Service } from '../../test/helpers/services.ts'
 import { localWorkspace } from './local-workspace.ts'
 import { s3Client, s3Storage, type S3Location } from './s3-storage.ts'
-import { storageContract } from './storage.contract.ts'
+import { s3rverAging, storageContract } from './storage.contract.ts'
 import { storageFailureKind } from './storage-errors.ts'
 import type { Storage } from './storage.ts'
 
@@ -31,22 +31,7 @@ storageContract('S3 (s3rver)', {
     const storage = s3Storage(s3Client(locationOf(s3, 'contract')), locationOf(s3, 'contract'))
     return { storage, workspace: localWorkspace(root, storage) }
   },
-  async abandonWrite (_stores, ageMs) {
-    const client = s3Client(locationOf(s3, 'contract'))
-    // Multipart uploads begun and never completed, as by a process killed mid-write: one aged, one fresh.
-    for (const age of [ageMs, 0]) {
-      const Key = `contract/objects/${randomUUID()}`
-      const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: s3.bucket, Key }))
-      await client.send(new UploadPartCommand({ Bucket: s3.bucket, Key, UploadId, PartNumber: 1, Body: 'half an object' }))
-      const then = new Date(Date.now() - age)
-      fs.utimesSync(path.join(s3.directory, s3.bucket, '._S3rver_uploads', UploadId!, 'key'), then, then)
-    }
-  },
-  async ageObject (id, ageMs) {
-    // s3rver answers LastModified from its object file's mtime.
-    const then = new Date(Date.now() - ageMs)
-    fs.utimesSync(path.join(s3.directory, s3.bucket, 'contract', 'objects', `${id}._S3rver_object`), then, then)
-  },
+  ...s3rverAging(() => s3, 'contract', () => s3Client(locationOf(s3, 'contract'))),
   async close () {
     await s3.close()
     fs.rmSync(root, { recursive: true, force: true })

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict'
 import { createHash, randomUUID } from 'node:crypto'
+import fs from 'node:fs'
 import { readFile } from 'node:fs/promises'
+import path from 'node:path'
 import { Readable } from 'node:stream'
 import { text } from 'node:stream/consumers'
 import { after, before, describe, it } from 'node:test'
+import { CreateMultipartUploadCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3'
 import type { FileStores } from './storage.ts'
 
 /** What a driver under test provides: fresh stores, a way to age incomplete writes, and clean-up. */
@@ -14,6 +17,48 @@ export interface ContractSubject {
   /** Sets the last-written time of the complete object `id` to `ageMs` ago. */
   ageObject: (id: string, ageMs: number) => Promise<void>
   close: () => Promise<void>
+}
+
+const age = (file: string, ageMs: number) => {
+  const then = new Date(Date.now() - ageMs)
+  fs.utimesSync(file, then, then)
+}
+
+/** The subject's aging hooks for the local driver with its objects under `root()`. */
+export function localAging (root: () => string): Pick<ContractSubject, 'abandonWrite' | 'ageObject'> {
+  return {
+    async abandonWrite (_stores, ageMs) {
+      const part = path.join(root(), 'incoming', `${randomUUID()}.part`)
+      fs.writeFileSync(part, 'half an object')
+      age(part, ageMs)
+      // A fresh one belongs to a write in progress and stays.
+      fs.writeFileSync(path.join(root(), 'incoming', `${randomUUID()}.part`), 'in progress')
+    },
+    async ageObject (id, ageMs) { age(path.join(root(), 'objects', id.slice(0, 2), id), ageMs) }
+  }
+}
+
+/**
+ * The same for the S3 driver on s3rver (`server()`: its data directory and bucket), objects
+ * under `prefix`: s3rver answers LastModified and an upload's age from its files' mtimes.
+ */
+export function s3rverAging (server: () => { directory: string, bucket: string }, prefix: string, client: () => S3Client): Pick<ContractSubject, 'abandonWrite' | 'ageObject'> {
+  return {
+    async abandonWrite (_stores, ageMs) {
+      const { directory, bucket } = server()
+      // Multipart uploads begun and never completed, as by a process killed mid-write: one aged, one fresh.
+      for (const ms of [ageMs, 0]) {
+        const Key = `${prefix}/objects/${randomUUID()}`
+        const { UploadId } = await client().send(new CreateMultipartUploadCommand({ Bucket: bucket, Key }))
+        await client().send(new UploadPartCommand({ Bucket: bucket, Key, UploadId, PartNumber: 1, Body: 'half an object' }))
+        age(path.join(directory, bucket, '._S3rver_uploads', UploadId!, 'key'), ms)
+      }
+    },
+    async ageObject (id, ageMs) {
+      const { directory, bucket } = server()
+      age(path.join(directory, bucket, prefix, 'objects', `${id}._S3rver_object`), ageMs)
+    }
+  }
 }
 
 const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex')

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import os from 'node:os'
 import path from 'node:path'
+import { GENEROUS_RATE_LIMITS, NO_LAG_SHEDDING, testSecret } from './app.ts'
 
 export const TYMPAN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'tympan')
 
@@ -25,6 +26,25 @@ export function cliEnv (dataDir: string, extra: Record<string, string> = {}): No
     HOST: '127.0.0.1',
     ...extra
   }
+}
+
+/**
+ * The environment of `tympan serve` (and the admin commands beside it) in a test file: one
+ * first admin, secrets fixed for the file (a restarted or restored server accepts its
+ * tokens), a worker, limits out of reach; `extra` adds to or overrides it.
+ */
+export function servedEnv (admin: { email: string, password: string, logLevel?: string }) {
+  const secrets = { JWT_SECRET_KEY: testSecret(), CSRF_SECRET_KEY: testSecret(), SESSION_SECRET_KEY: testSecret() }
+  return (dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv => cliEnv(dataDir, {
+    TYMPAN_ADMIN_EMAIL: admin.email,
+    TYMPAN_ADMIN_PASSWORD: admin.password,
+    WORKER_CONCURRENCY: '1',
+    LOG_LEVEL: admin.logLevel ?? 'warn',
+    ...secrets,
+    ...GENEROUS_RATE_LIMITS,
+    ...NO_LAG_SHEDDING,
+    ...extra
+  })
 }
 
 /** Runs `bin/tympan` as a user would, with exactly `env`; fails the test past `timeoutMs`. */

@@ -4,7 +4,7 @@ import type { TranscribeParams, Transcript } from './transcript.ts'
 import { createWhisperEngine } from './whisper.engine.ts'
 
 export type { TranscribeParams, TranscribeQuality, Transcript, TranscriptSegment, TranscriptWord } from './transcript.ts'
-export { DEFAULT_QUALITY, TRANSCRIBE_QUALITIES } from './transcript.ts'
+export { DEFAULT_QUALITY, TRANSCRIBE_QUALITIES, isTranscribeQuality } from './transcript.ts'
 export { TRANSCRIPT_ARTIFACTS, toJson, toSrt, toText, toVerboseJson, toVtt } from './transcript-formats.ts'
 export type { TranscriptArtifactName, VerboseJson } from './transcript-formats.ts'
 

@@ -7,6 +7,7 @@
 export const TRANSCRIBE_QUALITIES = ['fast', 'accurate'] as const
 export type TranscribeQuality = typeof TRANSCRIBE_QUALITIES[number]
 export const DEFAULT_QUALITY: TranscribeQuality = 'fast'
+export const isTranscribeQuality = (value: string): value is TranscribeQuality => (TRANSCRIBE_QUALITIES as readonly string[]).includes(value)
 
 export interface TranscribeParams {
   /** ISO 639-1 code; engines that detect the language take undefined as "detect". */

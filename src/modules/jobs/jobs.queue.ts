@@ -177,12 +177,14 @@ export async function installQueue (connectionString: string, settings: QueueSet
   })
   let failure: Error | undefined
   boss.on('error', (error: Error) => { failure ??= error })
-  await boss.start()
   try {
+    await boss.start()
     await createQueues(boss, settings)
     await indexBuildsDone(boss, settings.schema, () => failure)
   } finally {
-    await boss.stop({ graceful: false, close: true })
+    // Also after a failed start, whose pool would otherwise keep the process alive; the
+    // start's own error is the one worth reporting.
+    await boss.stop({ graceful: false, close: true }).catch(() => {})
   }
 }
 

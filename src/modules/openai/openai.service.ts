@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream'
 import type { Job } from '../../db/schema.ts'
-import { TRANSCRIBE_QUALITIES, type TranscribeQuality, type Transcript, type TranscriptSegment } from '../../engines/transcribe/transcript.ts'
+import { TRANSCRIBE_QUALITIES, isTranscribeQuality, type TranscribeQuality, type Transcript, type TranscriptSegment } from '../../engines/transcribe/transcript.ts'
 import { toJson, toSrt, toText, toVerboseJson, toVtt } from '../../engines/transcribe/transcript-formats.ts'
 import { HttpProblem, badRequest } from '../../http/problem.ts'
 import type { Principal } from '../../access/permissions.ts'
@@ -68,14 +68,14 @@ export function parseTranscriptionFields (fields: Map<string, string[]>, default
   const stream = streamText === 'true'
   if (stream && !STREAMABLE.includes(format as ResponseFormat)) throw badRequest(`stream is not supported with response_format ${format}: use json or text`, { field: 'stream' })
   const quality = one(fields, 'quality')
-  if (quality !== undefined && !(TRANSCRIBE_QUALITIES as readonly string[]).includes(quality)) throw badRequest(`quality must be one of ${TRANSCRIBE_QUALITIES.join(', ')} (Tympan's own field, for pocketsphinx)`, { field: 'quality' })
+  if (quality !== undefined && !isTranscribeQuality(quality)) throw badRequest(`quality must be one of ${TRANSCRIBE_QUALITIES.join(', ')} (Tympan's own field, for pocketsphinx)`, { field: 'quality' })
   const prompt = one(fields, 'prompt')
   return {
     engine: model === 'whisper-1' ? defaultEngine : model as EngineName,
     ...(language ? { language } : {}),
     ...(prompt ? { prompt: prompt.slice(0, 1000) } : {}),
     ...(temperature !== undefined ? { temperature } : {}),
-    ...(quality !== undefined ? { quality: quality as TranscribeQuality } : {}),
+    ...(quality !== undefined ? { quality } : {}),
     responseFormat: format as ResponseFormat,
     words: granularities.includes('word'),
     segments: granularities.length === 0 || granularities.includes('segment'),
