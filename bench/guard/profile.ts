@@ -6,7 +6,8 @@
 // a socket write done by Fastify's reply as Fastify). CPU per request does not depend on how
 // busy the rest of the machine is, which req/s does.
 // Tympan logs at info, so its line per request is in the profile (pino, src/http).
-// Usage: node bench/guard/profile.ts [--seconds N] [--connections N] [--env NAME=VALUE]...
+// Usage: node bench/guard/profile.ts [--seconds N] [--connections N] [--env NAME=VALUE]... [--top N]
+// (--top N also lists the N functions with the most self time per request, on either server)
 // (--env adds to Tympan's environment, e.g. --env RATE_LIMIT_ENABLED=false)
 import fs from 'node:fs'
 import os from 'node:os'
@@ -19,7 +20,8 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     connections: { type: 'string', default: '10' },
-    env: { type: 'string', multiple: true, default: [] }
+    env: { type: 'string', multiple: true, default: [] },
+    top: { type: 'string', default: '0' }
   }
 })
 const SECONDS = Number(values.seconds)
@@ -48,8 +50,8 @@ const GC = 'garbage collector'
 interface ProfileNode { id: number, callFrame: { functionName: string, url: string }, children?: number[] }
 interface Profile { nodes: ProfileNode[], startTime: number, samples: number[], timeDeltas: number[] }
 
-/** Microseconds of CPU per component over the last `seconds` of activity in the profile. */
-function breakdown (file: string, seconds: number): Map<string, number> {
+/** Microseconds of CPU per component (or, `byFunction`, per innermost function) over the last `seconds` of activity in the profile. */
+function breakdown (file: string, seconds: number, byFunction = false): Map<string, number> {
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as Profile
   const byId = new Map(profile.nodes.map((node) => [node.id, node]))
   const parent = new Map<number, number>()
@@ -67,6 +69,11 @@ function breakdown (file: string, seconds: number): Map<string, number> {
     component.set(id, result)
     return result
   }
+  const functionOf = (id: number): string => {
+    const { functionName, url } = byId.get(id)!.callFrame
+    const file = url.replace(/^.*node_modules\//, '').replace(/^.*\/(src|bench)\//, '$1/')
+    return `${functionName || '(anonymous)'} ${file}`
+  }
   let clock = profile.startTime
   const times = profile.timeDeltas.map((delta) => (clock += delta))
   const idle = (i: number) => byId.get(profile.samples[i]!)!.callFrame.functionName === '(idle)'
@@ -77,7 +84,7 @@ function breakdown (file: string, seconds: number): Map<string, number> {
   const out = new Map<string, number>()
   for (let i = 0; i < profile.samples.length; i++) {
     if (times[i]! < start || times[i]! > end || idle(i)) continue
-    const name = componentOf(profile.samples[i]!)
+    const name = byFunction ? functionOf(profile.samples[i]!) : componentOf(profile.samples[i]!)
     out.set(name, (out.get(name) ?? 0) + (profile.timeDeltas[i + 1] ?? 0))
   }
   return out
@@ -143,6 +150,16 @@ try {
     ['total', (total(tympan) / tympanRequests).toFixed(1), (total(baseline) / bareRequests).toFixed(1)],
     ['ratio of CPU per request (bare / Tympan)', ((total(baseline) / bareRequests) / (total(tympan) / tympanRequests)).toFixed(2), '']
   ])
+  const TOP = Number(values.top)
+  if (TOP > 0) {
+    for (const [label, dir, requests] of [['Tympan', tympanDir, tympanRequests], ['bare', bareDir, bareRequests]] as const) {
+      const functions = [...breakdown(profileFile(dir), SECONDS, true)].sort((a, b) => b[1] - a[1]).slice(0, TOP)
+      printTable(`${label}: the ${TOP} functions with the most self time, CPU µs per request`, [
+        ['function', 'µs/req'],
+        ...functions.map(([name, micros]) => [name, (micros / requests).toFixed(2)])
+      ])
+    }
+  }
 } finally {
   fs.rmSync(work, { recursive: true, force: true })
 }
