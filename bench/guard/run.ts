@@ -8,6 +8,9 @@
 //      Tympan rows show where the time goes: the same with RATE_LIMIT_ENABLED=false, and
 //      GET /healthz (public and exempt from rate limits: only the hooks every request pays),
 //      both against the same baseline. Tympan logs at info: its line per request is counted. The throughput servers use the embedded PGlite and the in-memory limiter.
+//      A floor row (bare-server.ts --headers --log) is bare Fastify sending the response headers
+//      Tympan sent and writing a log line like Tympan's: what those alone cost any Fastify
+//      server. Each Tympan row's ratio to the floor is what Tympan's own work costs.
 //      Beside req/s, each server's own CPU time per request (/proc/<pid>/stat) is shown: on
 //      a shared machine it is steadier than req/s. bench/guard/profile.ts breaks it down.
 //   2. 429 accuracy: two Tympan processes on one PostgreSQL database and one private Redis
@@ -126,7 +129,10 @@ async function startRedis (): Promise<{ url: string, stop: () => Promise<void> }
 interface Target { label: string, url: string, headers: Record<string, string>, pid: number }
 
 /** Tympan as an operator starts it, with an API key of the bootstrap admin (enterprise tier). */
-async function tympanTarget (label: string, env: Record<string, string>, route: '/api/v1/me' | '/healthz', strict = false): Promise<{ server: RunningServer, target: Target, body: string }> {
+// Set by Node or Fastify on every answer, bare or not; X-Request-Id the floor makes itself.
+const TRANSPORT_HEADERS = new Set(['date', 'connection', 'keep-alive', 'content-length', 'content-type', 'x-request-id'])
+
+async function tympanTarget (label: string, env: Record<string, string>, route: '/api/v1/me' | '/healthz', strict = false): Promise<{ server: RunningServer, target: Target, body: string, responseHeaders: Record<string, string> }> {
   // The enterprise budget, which the admin's keys inherit, is far above what the rounds can
   // send: the limiter does all its work and never refuses.
   // LOG_LEVEL=info: the one line per request (src/http/request-log.ts) is part of the cost an
@@ -143,7 +149,8 @@ async function tympanTarget (label: string, env: Record<string, string>, route: 
     if (strict && missing.length) throw new Error(`${label}: the answer lacks ${missing.join(', ')}: is part of the stack switched off?`)
     console.log(`${label}: ${[...probe.headers.keys()].length} response headers, ratelimit-limit ${probe.headers.get('ratelimit-limit') ?? 'none'}` +
       (missing.length ? ` (without ${missing.join(', ')})` : ''))
-    return { server, target: { label, url: `${server.url}${route}`, headers, pid: server.child.pid! }, body }
+    const responseHeaders = Object.fromEntries([...probe.headers].filter(([name]) => !TRANSPORT_HEADERS.has(name)))
+    return { server, target: { label, url: `${server.url}${route}`, headers, pid: server.child.pid! }, body, responseHeaders }
   } catch (error) {
     await server.stop()
     throw error
@@ -152,7 +159,7 @@ async function tympanTarget (label: string, env: Record<string, string>, route: 
 
 async function throughput (): Promise<(string | number)[][]> {
   const servers: RunningServer[] = []
-  let bare: Awaited<ReturnType<typeof startScript>> | undefined
+  const scripts: Awaited<ReturnType<typeof startScript>>[] = []
   try {
     const full = await tympanTarget('whole stack: GET /api/v1/me, API key', {}, '/api/v1/me', true)
     servers.push(full.server)
@@ -170,10 +177,19 @@ async function throughput (): Promise<(string | number)[][]> {
       }
     }
 
+    // The floor: bare Fastify sending Tympan's response headers and writing its log line.
+    const floorPort = await freePort()
+    const floor = await startScript(path.join(import.meta.dirname, 'bare-server.ts'), [String(floorPort), full.body, '--headers', JSON.stringify(full.responseHeaders), '--log'])
+    scripts.push(floor)
+    const floorTarget: Target = { label: `floor: bare Fastify + the same ${Object.keys(full.responseHeaders).length + 1} headers + a log line`, url: `http://127.0.0.1:${floorPort}/api/v1/me`, headers: {}, pid: floor.child.pid! }
+    targets.push(floorTarget)
     const barePort = await freePort()
-    bare = await startScript(path.join(import.meta.dirname, 'bare-server.ts'), [String(barePort), full.body])
+    const bare = await startScript(path.join(import.meta.dirname, 'bare-server.ts'), [String(barePort), full.body])
+    scripts.push(bare)
     const baseline: Target = { label: 'bare Fastify', url: `http://127.0.0.1:${barePort}/api/v1/me`, headers: {}, pid: bare.child.pid! }
-    if ((await (await fetch(baseline.url)).text()) !== full.body) throw new Error('the bare server answers a different body')
+    for (const target of [floorTarget, baseline]) {
+      if ((await (await fetch(target.url)).text()) !== full.body) throw new Error(`${target.label} answers a different body`)
+    }
 
     // Warm up every server (JIT, caches), then alternate, reversing the order every other
     // round, so that drift in machine load hits every server alike.
@@ -208,14 +224,17 @@ async function throughput (): Promise<(string | number)[][]> {
     const cpuPerRequest = cpu.map(({ micros, requests }) => micros / requests)
     const bareCpu = cpuPerRequest.at(-1)!
     if (failures.at(-1)) console.log(`bare Fastify: ${failures.at(-1)} non-2xx + errors`)
+    const floorIndex = targets.indexOf(floorTarget)
+    const floorSamples = samples[floorIndex]!
     return targets.map((target, i) => {
       const t = median(samples[i]!)
       const perRound = samples[i]!.map((value, round) => (value / (baselineSamples[round] as number)).toFixed(2))
-      return [target.label, t.toFixed(0), b.toFixed(0), (t / b).toFixed(2), perRound.join(' '),
+      const toFloor = i === floorIndex ? '' : median(samples[i]!.map((value, round) => value / (floorSamples[round] as number))).toFixed(2)
+      return [target.label, t.toFixed(0), b.toFixed(0), (t / b).toFixed(2), perRound.join(' '), toFloor,
         `${cpuPerRequest[i]!.toFixed(0)} vs ${bareCpu.toFixed(0)} (${(bareCpu / cpuPerRequest[i]!).toFixed(2)})`, failures[i]!]
     })
   } finally {
-    await bare?.stop()
+    for (const script of scripts) await script.stop()
     for (const server of servers) await server.stop()
   }
 }
@@ -304,7 +323,7 @@ if (ACCURACY) {
 const speed = await throughput()
 // Printed at once: the accuracy part takes longer and needs more (Redis, PostgreSQL).
 printTable(`bench/guard throughput: ${ROUNDS} alternating rounds of ${SECONDS} s, ${CONNECTIONS} connections, medians; baseline: bare Fastify GET /api/v1/me`, [
-  ['stack', 'req/s', 'baseline req/s', 'ratio (aim >= 0.6, /healthz >= 0.85)', 'ratio in each round', 'server CPU µs/req vs baseline (ratio)', 'non-2xx + errors'],
+  ['stack', 'req/s', 'baseline req/s', 'ratio (aim >= 0.6, /healthz >= 0.85)', 'ratio in each round', 'ratio to the floor', 'server CPU µs/req vs baseline (ratio)', 'non-2xx + errors'],
   ...speed
 ])
 

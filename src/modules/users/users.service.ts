@@ -26,7 +26,21 @@ export interface PublicUser {
 /** The only shape in which a user leaves the service: no hash, no internal flags. */
 export type UserSnapshot = Pick<User, 'id' | 'email' | 'role' | 'tier' | 'disabled' | 'must_change_password' | 'created_at' | 'updated_at'>
 
+// Snapshots are frozen (auth.service.ts) and replaced, never changed, when the row changes: the
+// public view of one is made once. An API-key principal's user answers every GET /api/v1/me.
+const publicViews = new WeakMap<UserSnapshot, PublicUser>()
+
 export function toPublicUser (user: UserSnapshot): PublicUser {
+  if (!Object.isFrozen(user)) return publicView(user)
+  let view = publicViews.get(user)
+  if (!view) {
+    view = Object.freeze(publicView(user))
+    publicViews.set(user, view)
+  }
+  return view
+}
+
+function publicView (user: UserSnapshot): PublicUser {
   return {
     id: user.id,
     email: user.email,
