@@ -40,6 +40,7 @@ import { requestLogging } from './http/request-log.ts'
 import { registerValidation } from './http/validation.ts'
 import { requestStages } from './http/request-stages.ts'
 import { registerGuard } from './guard/guard.ts'
+import { responseHeaders } from './guard/security-headers.ts'
 import { registerRateLimit } from './guard/rate-limit.hook.ts'
 import { memorySlots, redisSlots } from './guard/slot.store.ts'
 import { createMetrics } from './observability/metrics.ts'
@@ -140,12 +141,10 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     await container.signals.close()
   })
 
+  // First: every answer carries them, whatever later hook refuses the request.
+  app.addHook('onRequest', responseHeaders)
   // Hooks that only set a header take Fastify's callback form: an async hook costs a promise
   // and a microtask on every request.
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id)
-    done()
-  })
   app.addHook('onSend', (request, reply, payload, done) => {
     // Authenticated answers are personal: no shared cache may keep them.
     if (request.principal && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')

@@ -166,6 +166,7 @@ describe('security headers, methods, CORS', () => {
     assert.ok(allowed.includes('x-csrf-token'))
     assert.ok(!allowed.includes('x-evil'))
     assert.ok(!allowed.includes('*'))
+    assertSecurityHeaders(res.headers, 'a preflight')
     const denied = await t.app.inject({ method: 'OPTIONS', url: '/api/v1/files', headers: { origin: 'https://evil.test', 'access-control-request-method': 'POST' } })
     assert.equal(denied.headers['access-control-allow-origin'], undefined)
   })
@@ -199,6 +200,7 @@ describe('FORCE_HTTPS', () => {
     const api = await t.app.inject({ url: '/api/v1/me', headers: { 'x-api-key': 'tym_x' } })
     assert.equal(api.statusCode, 403)
     assert.match(api.json().detail, /HTTPS is required/)
+    assertSecurityHeaders(api.headers, 'the plain-HTTP refusal')
   })
 
   it('believes X-Forwarded-Proto only from a trusted proxy', async () => {
@@ -226,6 +228,8 @@ describe('load shedding', () => {
     assert.equal(res.statusCode, 503)
     assert.equal(res.headers['retry-after'], '10')
     assert.match(String(res.headers['content-type']), /problem\+json/)
+    assertSecurityHeaders(res.headers, 'a shed request')
+    assert.match(String(res.headers['x-request-id']), /^[0-9a-f-]{36}$/)
   })
 })
 

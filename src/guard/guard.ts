@@ -1,6 +1,4 @@
 import cors from '@fastify/cors'
-import helmet, { type HelmetOptions } from 'helmet'
-import type { IncomingMessage, ServerResponse } from 'node:http'
 import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance } from 'fastify'
 import v8 from 'node:v8'
@@ -9,18 +7,14 @@ import { sendProblem } from '../http/error-handler.ts'
 import { PUBLIC } from '../access/permissions.ts'
 import { CORS_ALLOWED_HEADERS, CORS_EXPOSED_HEADERS, originAllowed } from './cors-policy.ts'
 
-const HSTS = 'max-age=31536000; includeSubDomains'
-// Browser features Tympan never uses are switched off; the microphone stays available to the
-// app's own pages (recording for transcription).
-const PERMISSIONS_POLICY = 'camera=(), geolocation=(), payment=(), usb=(), microphone=(self), interest-cohort=()'
 const RETRY_AFTER_SEC = 10
 // Probes must answer over plain HTTP: load balancers check them before TLS is in place.
 const PLAIN_HTTP_PATHS = new Set(['/healthz', '/readyz'])
 
 /**
  * The request-edge protections that are not about identity: load shedding, HTTPS
- * enforcement, CORS and the security headers. Registered before authentication, so a
- * refused request costs no database work.
+ * enforcement and CORS (the security headers are set before them: security-headers.ts).
+ * Registered before authentication, so a refused request costs no database work.
  */
 export async function registerGuard (app: FastifyInstance, config: Config) {
   // The CORS plugin's catch-all OPTIONS route is public by nature (preflights carry no credentials).
@@ -64,65 +58,4 @@ export async function registerGuard (app: FastifyInstance, config: Config) {
     strictPreflight: true
   })
 
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(securityHeaders)
-    if (request.protocol === 'https') reply.header('strict-transport-security', HSTS)
-    done()
-  })
-}
-
-const HELMET_OPTIONS: HelmetOptions = {
-  contentSecurityPolicy: {
-    useDefaults: false,
-    directives: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'"],
-      imgSrc: ["'self'", 'data:', 'blob:'],
-      mediaSrc: ["'self'", 'blob:'],
-      connectSrc: ["'self'"],
-      fontSrc: ["'self'"],
-      objectSrc: ["'none'"],
-      baseUri: ["'none'"],
-      formAction: ["'self'"],
-      frameAncestors: ["'none'"]
-    }
-  },
-  frameguard: { action: 'deny' },
-  referrerPolicy: { policy: 'no-referrer' },
-  crossOriginOpenerPolicy: { policy: 'same-origin' },
-  crossOriginResourcePolicy: { policy: 'same-origin' },
-  // Sent only on HTTPS (registerGuard): HSTS over plain HTTP is ignored by browsers and misleads.
-  strictTransportSecurity: false,
-  // OWASP: the XSS auditor is gone from browsers and could be abused; `0` disables it.
-  xXssProtection: true
-}
-
-/**
- * Helmet chooses the headers; with no per-request nonces they are the same for every
- * response, so they are computed once here. (@fastify/helmet runs helmet's middleware
- * anew on every request, re-parsing the CSP: measured at ~86 µs a request in bench/guard.)
- */
-export function helmetHeaders (options: HelmetOptions): Record<string, string> {
-  const headers: Record<string, string> = {}
-  const response = {
-    setHeader (name: string, value: string | number | readonly string[]) { headers[name.toLowerCase()] = String(value) },
-    removeHeader (name: string) { delete headers[name.toLowerCase()] }
-  }
-  helmet(options)({} as IncomingMessage, response as unknown as ServerResponse, () => {})
-  return headers
-}
-
-const securityHeaders = { ...helmetHeaders(HELMET_OPTIONS), 'permissions-policy': PERMISSIONS_POLICY }
-const CSP: string = (securityHeaders as Record<string, string>)['content-security-policy'] ?? ''
-const STYLE_SRC = "style-src 'self'"
-if (!CSP.includes(STYLE_SRC)) throw new Error('the content security policy lost its style-src directive')
-
-/**
- * The policy of one web UI page: the strict one, plus the `<style>` elements that carry this
- * response's nonce (wavesurfer.js styles its shadow DOM with one; a per-response nonce admits
- * that element and no injected one). Scripts stay 'self' only.
- */
-export function cspWithStyleNonce (nonce: string): string {
-  return CSP.replace(STYLE_SRC, `${STYLE_SRC} 'nonce-${nonce}'`)
 }

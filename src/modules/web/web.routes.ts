@@ -3,7 +3,7 @@ import path from 'node:path'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { PUBLIC } from '../../access/permissions.ts'
-import { cspWithStyleNonce } from '../../guard/guard.ts'
+import { cspWithStyleNonce } from '../../guard/security-headers.ts'
 import { cacheControlFor, isPageNavigation, NONCE_PLACEHOLDER, PAGE_CACHE_CONTROL } from './web.policy.ts'
 
 /** The built web UI (web/dist): the directory of its files and its page, read once at start. */
