@@ -3,7 +3,10 @@
 // shared machine drift between runs far more than between alternating rounds).
 // GET /api/v1/me (API key) and GET /healthz on each tree, and the bare baseline
 // (bare-server.ts), in alternating rounds; medians, ratios to bare, server CPU per request.
-// Usage: node bench/guard/compare.ts --before DIR [--rounds N] [--seconds N] [--connections N]
+// Usage: node bench/guard/compare.ts --before DIR [--rounds N] [--seconds N] [--connections N] [--rate N]
+// --rate N sends N requests/s to each server instead of as many as it takes: every server then
+// does the same work at the same pace, and the CPU per request compares them even on a machine
+// too busy for the req/s ratios to mean much (those then only say whether each kept up).
 // DIR is another checkout (e.g. `git archive <commit> | tar -x -C DIR`, with node_modules
 // linked); "after" is this checkout. Both log at info, as bench/guard/run.ts does.
 import path from 'node:path'
@@ -16,13 +19,15 @@ const { values } = parseArgs({
     before: { type: 'string' },
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '5' },
-    connections: { type: 'string', default: '10' }
+    connections: { type: 'string', default: '10' },
+    rate: { type: 'string' }
   }
 })
 if (!values.before) throw new Error('usage: compare.ts --before DIR (a checkout of the tree to compare with)')
 const ROUNDS = Number(values.rounds)
 const SECONDS = Number(values.seconds)
 const CONNECTIONS = Number(values.connections)
+const RATE = values.rate ? Number(values.rate) : undefined
 const WARMUP = 8
 const ADMIN = { email: 'bench@example.test', password: 'bench admin passphrase 2026' }
 const ENV = { TYMPAN_ADMIN_EMAIL: ADMIN.email, TYMPAN_ADMIN_PASSWORD: ADMIN.password, RATE_LIMIT_ENTERPRISE_REQUESTS: '1000000000', LOG_LEVEL: 'info' }
@@ -54,7 +59,7 @@ try {
   bare = await startScript(path.join(import.meta.dirname, 'bare-server.ts'), [String(port), body])
   targets.push({ label: 'bare Fastify', url: `http://127.0.0.1:${port}/api/v1/me`, headers: {}, pid: bare.child.pid! })
 
-  const load = (target: Target, seconds: number) => autocannon({ url: target.url, headers: target.headers, connections: CONNECTIONS, duration: seconds })
+  const load = (target: Target, seconds: number) => autocannon({ url: target.url, headers: target.headers, connections: CONNECTIONS, duration: seconds, ...(RATE ? { overallRate: RATE } : {}) })
   for (const target of targets) await load(target, WARMUP)
   const samples = targets.map(() => [] as number[])
   const cpu = targets.map(() => ({ micros: 0, requests: 0, failures: 0 }))
@@ -73,7 +78,7 @@ try {
   }
   const baseline = samples.at(-1)!
   const bareCpu = cpu.at(-1)!.micros / cpu.at(-1)!.requests
-  printTable(`bench/guard compare: ${ROUNDS} alternating rounds of ${SECONDS} s, ${CONNECTIONS} connections, medians; before = ${values.before}, after = this checkout`, [
+  printTable(`bench/guard compare: ${ROUNDS} alternating rounds of ${SECONDS} s, ${CONNECTIONS} connections${RATE ? `, ${RATE} req/s each` : ''}, medians; before = ${values.before}, after = this checkout`, [
     ['server: route', 'req/s', 'ratio to bare', 'ratio in each round', 'server CPU µs/req (bare / it)', 'non-2xx + errors'],
     ...targets.map((target, i) => {
       const perRequest = cpu[i]!.micros / cpu[i]!.requests
