@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url'
 import cookie from '@fastify/cookie'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Config } from './config/config.ts'
 import { createContainer, type Container } from './container.ts'
 import type { Db } from './db/database.ts'
@@ -143,13 +143,6 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
 
   // First: every answer carries them, whatever later hook refuses the request.
   app.addHook('onRequest', responseHeaders)
-  // Hooks that only set a header take Fastify's callback form: an async hook costs a promise
-  // and a microtask on every request.
-  app.addHook('onSend', (request, reply, payload, done) => {
-    // Authenticated answers are personal: no shared cache may keep them.
-    if (request.principal && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
-    done(null, payload)
-  })
 
   // JSON only: a text/plain or form POST (what a cross-site form can send without a
   // preflight) is refused with 415 before any handler runs.
@@ -195,7 +188,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   // identify → rate limit → authorize, as one hook: a request with bad credentials is limited
   // (by address) before it is answered 401, and a valid one is limited by its key or user.
   const limit = registerRateLimit(app, { config, refusals, metrics, ...(options.rateLimitKeyPrefix ? { keyPrefix: options.rateLimitKeyPrefix } : {}) })
-  app.addHook('onRequest', requestStages(auth.identify, limit, auth.authorize))
+  app.addHook('onRequest', requestStages(auth.identify, personal, limit, auth.authorize))
 
   app.get('/openapi.json', { config: { auth: { public: true } }, schema: { hide: true } }, async () => app.swagger())
   // BaseLayout leaves out Swagger UI's top bar, whose logo is an SVG with an inline <style>
@@ -226,6 +219,11 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   translateRoutes(app, { translation: container.translation })
 
   return app
+}
+
+/** Authenticated answers are personal: no shared cache may keep them (a route may still say otherwise). */
+function personal (request: FastifyRequest, reply: FastifyReply): void {
+  if (request.principal) reply.header('cache-control', 'no-store')
 }
 
 async function devAdminPrincipal (container: Container): Promise<Principal | undefined> {

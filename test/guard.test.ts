@@ -215,6 +215,30 @@ describe('FORCE_HTTPS', () => {
   })
 })
 
+describe('Cache-Control on authenticated answers', () => {
+  let t: TestApp
+  before(async () => { t = await startApp('pglite') })
+  after(() => t?.close())
+
+  it('is no-store on every answer to an identified caller, refusals included; public answers keep theirs', async () => {
+    const member = await t.createUser('member')
+    const key = await t.apiKey(await t.login(member.email), ['files:read'])
+    const own = await t.app.inject({ url: '/api/v1/me', headers: { 'x-api-key': key } })
+    assert.equal(own.statusCode, 200)
+    assert.equal(own.headers['cache-control'], 'no-store')
+    const refused = await t.app.inject({ url: '/api/v1/admin/users', headers: { 'x-api-key': key } })
+    assert.equal(refused.statusCode, 403)
+    assert.equal(refused.headers['cache-control'], 'no-store')
+    const missing = await t.app.inject({ url: '/api/v1/files/00000000-0000-4000-8000-000000000000', headers: { 'x-api-key': key } })
+    assert.equal(missing.statusCode, 404)
+    assert.equal(missing.headers['cache-control'], 'no-store')
+    const anonymous = await t.app.inject({ url: '/api/v1/me' })
+    assert.equal(anonymous.statusCode, 401)
+    assert.equal(anonymous.headers['cache-control'], undefined)
+    assert.equal((await t.app.inject('/healthz')).headers['cache-control'], undefined)
+  })
+})
+
 describe('load shedding', () => {
   let t: TestApp
   // A heap cap far below what any process uses: every request is shed, deterministically.
