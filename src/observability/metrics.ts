@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
 import type { LimitName } from '../guard/rate-limit.policy.ts'
+import { requestSeries } from './request-series.ts'
 
 /**
  * Why an upload or URL import was refused. A fixed set, so the label stays small whatever
@@ -111,11 +112,6 @@ export interface Metrics {
   jobAttempt (type: string, outcome: JobOutcome, seconds: number): void
 }
 
-interface RequestSeries {
-  count: Counter.Internal
-  time: Histogram.Internal<'method' | 'route' | 'status'>
-}
-
 /**
  * One registry per app, not prom-client's global one: tests (and benchmarks) build several
  * apps in one process, and each must count only its own traffic.
@@ -124,19 +120,7 @@ export function createMetrics (): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
 
-  const requests = new Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests answered, by method, route pattern and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [registry]
-  })
-  const duration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time from the request arriving to the response being sent, by method, route pattern and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: DURATION_BUCKETS,
-    registers: [registry]
-  })
+  const requests = requestSeries(registry, DURATION_BUCKETS)
   const uploadRejections = new Counter({
     name: 'tympan_upload_rejections_total',
     help: 'Uploads and URL imports refused, by reason',
@@ -167,31 +151,9 @@ export function createMetrics (): Metrics {
   for (const reason of AUTH_FAILURE_REASONS) authFailures.inc({ reason }, 0)
   for (const limit of Object.keys(RATE_LIMITS)) rateLimitHits.inc({ limit }, 0)
 
-  // prom-client builds, validates and hashes a label object on every call; the children of
-  // each route, method and status are made once instead (half the cost per request). Routes
-  // are patterns and statuses few, so this holds as many entries as the series themselves.
-  const series = new Map<string, Map<string, Map<number, RequestSeries>>>()
-  const seriesOf = (method: string, route: string, status: number): RequestSeries => {
-    let byMethod = series.get(route)
-    if (!byMethod) series.set(route, (byMethod = new Map()))
-    let byStatus = byMethod.get(method)
-    if (!byStatus) byMethod.set(method, (byStatus = new Map()))
-    let found = byStatus.get(status)
-    if (!found) {
-      const labels = [method, route, String(status)] as const
-      found = { count: requests.labels(...labels), time: duration.labels(...labels) }
-      byStatus.set(status, found)
-    }
-    return found
-  }
-
   return {
     registry,
-    observeRequest (method, route, status, seconds) {
-      const found = seriesOf(method, route, status)
-      found.count.inc()
-      found.time.observe(seconds)
-    },
+    observeRequest: requests.observe,
     uploadRefused (error) {
       const reason = uploadRejectionReason(error)
       if (reason) uploadRejections.inc({ reason })
