@@ -185,8 +185,9 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   const auth = registerAuthHook(app, { config, auth: container.auth, refusals, metrics, ...(devPrincipal ? { devPrincipal } : {}) })
   await registerGuard(app, config)
   const audit = requestAuditor(container.audit)
-  // identify → rate limit → authorize, as one hook: a request with bad credentials is limited
-  // (by address) before it is answered 401, and a valid one is limited by its key or user.
+  // identify → no-store for an identified caller → rate limit → authorize, as one hook: a
+  // request with bad credentials is limited (by address) before it is answered 401, and a
+  // valid one is limited by its key or user.
   const limit = registerRateLimit(app, { config, refusals, metrics, ...(options.rateLimitKeyPrefix ? { keyPrefix: options.rateLimitKeyPrefix } : {}) })
   app.addHook('onRequest', requestStages(auth.identify, personal, limit, auth.authorize))
 

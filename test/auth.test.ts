@@ -42,6 +42,7 @@ for (const backend of await backends()) {
     const loginTokens = async (email: string, password = PASSWORD) => {
       const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email, password, tokens: true } })
       assert.equal(res.statusCode, 200, res.body)
+      assert.equal(res.headers['cache-control'], 'no-store', 'an answer with tokens is never cached')
       return res.json() as { accessToken: string, refreshToken: string, tokenType: string, expiresIn: number }
     }
     const auditRows = (action: string) => t.app.container.repos.auditLog.list({ action, limit: 50 })
@@ -56,6 +57,7 @@ for (const backend of await backends()) {
       const user = await t.createUser()
       const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { email: user.email, password: PASSWORD } })
       assert.equal(res.statusCode, 200)
+      assert.equal(res.headers['cache-control'], 'no-store', 'an answer that sets session cookies is never cached')
       const body = res.json()
       assert.equal(body.accessToken, undefined, 'cookie login does not put tokens in the body')
       assert.equal(body.refreshToken, undefined)
@@ -272,6 +274,7 @@ for (const backend of await backends()) {
       assert.equal(res.statusCode, 200, res.body)
       const second = res.json()
       assert.equal(res.headers['set-cookie'], undefined, 'a native refresh sets no cookies')
+      assert.equal(res.headers['cache-control'], 'no-store')
       assert.notEqual(second.refreshToken, first.refreshToken)
       assert.notEqual(second.accessToken, first.accessToken)
       assert.equal((await me({ authorization: `Bearer ${second.accessToken}` })).statusCode, 200)

@@ -10,8 +10,7 @@ import { runTympan, TYMPAN } from './helpers/cli.ts'
 import { backends, openTestDb, queueSchemaFor, TEST_DATABASE_URL } from './helpers/db.ts'
 import { freePort } from './helpers/net.ts'
 
-// Lines wait for the end of their event-loop turn, and the file's writes are asynchronous
-// (src/http/logger.ts): these run real processes and read what
+// Both outputs are asynchronous (src/http/logger.ts): these run real processes and read what
 // reached their stdout pipe and their LOG_FILE after they ended.
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-log-flush-'))
 after(() => fs.rmSync(root, { recursive: true, force: true }))

@@ -128,9 +128,10 @@ async function startRedis (): Promise<{ url: string, stop: () => Promise<void> }
 
 interface Target { label: string, url: string, headers: Record<string, string>, pid: number }
 
-/** Tympan as an operator starts it, with an API key of the bootstrap admin (enterprise tier). */
 // Set by Node or Fastify on every answer, bare or not; X-Request-Id the floor makes itself.
 const TRANSPORT_HEADERS = new Set(['date', 'connection', 'keep-alive', 'content-length', 'content-type', 'x-request-id'])
+
+/** Tympan as an operator starts it, with an API key of the bootstrap admin (enterprise tier). */
 
 async function tympanTarget (label: string, env: Record<string, string>, route: '/api/v1/me' | '/healthz', strict = false): Promise<{ server: RunningServer, target: Target, body: string, responseHeaders: Record<string, string> }> {
   // The enterprise budget, which the admin's keys inherit, is far above what the rounds can

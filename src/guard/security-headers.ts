@@ -28,7 +28,7 @@ const HELMET_OPTIONS: HelmetOptions = {
   referrerPolicy: { policy: 'no-referrer' },
   crossOriginOpenerPolicy: { policy: 'same-origin' },
   crossOriginResourcePolicy: { policy: 'same-origin' },
-  // Sent only on HTTPS (registerGuard): HSTS over plain HTTP is ignored by browsers and misleads.
+  // Sent only on HTTPS (responseHeaders, below): HSTS over plain HTTP is ignored by browsers and misleads.
   strictTransportSecurity: false,
   // OWASP: the XSS auditor is gone from browsers and could be abused; `0` disables it.
   xXssProtection: true

@@ -1,7 +1,6 @@
 import type { FastifyRequest, FastifyServerOptions } from 'fastify'
 import pino, { type Logger, type LoggerOptions } from 'pino'
 import type { Config } from '../config/config.ts'
-import { LineBatch } from './line-batch.ts'
 import { openLogFile, writtenOut } from './log-file.ts'
 import { redactUrl } from './request-log.ts'
 
@@ -44,44 +43,26 @@ export interface Logging {
 
 /**
  * The logger of `tympan serve` and `tympan worker`: JSON lines on stdout, and in LOG_FILE too
- * when it is set, redacted alike (redaction happens before either output sees the line). Each
- * output takes the lines of one event-loop turn as one write (LineBatch): a line costs the
- * request an array push. stdout is written synchronously, as pino's own default: a batch is
- * one write(2), and lines cannot pile up in memory behind a slow reader. The log file's writes
- * are pino-roll's (asynchronous). On exit what waits is written synchronously; a SIGKILL loses
- * at most the lines of the current turn and the file's write under way.
+ * when it is set, redacted alike (redaction happens before either output sees the line). Both
+ * outputs are asynchronous: a line costs the request a copy into a buffer, and the write(2)
+ * happens off its path, batched under load. On exit the rest is written synchronously (pino
+ * registers that for stdout, the log file for itself); a SIGKILL loses at most the write under way.
  */
-export async function openLogging (config: Pick<Config, 'logLevel' | 'logs'>, stdout = pino.destination({ dest: 1, sync: true })): Promise<Logging> {
+export async function openLogging (config: Pick<Config, 'logLevel' | 'logs'>, stdout = pino.destination({ dest: 1, sync: false })): Promise<Logging> {
   const options = pinoOptions(config)
-  const out = new LineBatch(stdout)
   const target = config.logs.file
   if (!target) {
-    const flush = async () => {
-      out.release()
-      await writtenOut(stdout)
-    }
-    return { logger: pino(options, out), flush, close: async () => { out.close(); await flush() } }
+    const flush = () => writtenOut(stdout)
+    return { logger: pino(options, stdout), flush, close: flush }
   }
   // The log file's own failures (disk full, a directory gone) go to stdout only.
-  const problems = pino({ level: 'warn' }, out)
+  const problems = pino({ level: 'warn' }, stdout)
   const file = await openLogFile({ ...config.logs, file: target }, (error, message) => { problems.error({ err: error }, message) })
-  const fileOut = new LineBatch(file.stream)
   // Each output takes every line the logger's level lets through.
-  const logger = pino(options, pino.multistream([{ level: 'trace', stream: out }, { level: 'trace', stream: fileOut }]))
-  const release = () => {
-    out.release()
-    fileOut.release()
-  }
+  const logger = pino(options, pino.multistream([{ level: 'trace', stream: stdout }, { level: 'trace', stream: file.stream }]))
   return {
     logger,
-    flush: async () => {
-      release()
-      await Promise.all([writtenOut(stdout), file.flush()])
-    },
-    close: async () => {
-      out.close()
-      fileOut.close()
-      await Promise.all([writtenOut(stdout), file.close()])
-    }
+    flush: async () => { await Promise.all([writtenOut(stdout), file.flush()]) },
+    close: async () => { await Promise.all([writtenOut(stdout), file.close()]) }
   }
 }

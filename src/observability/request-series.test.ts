@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { Counter, Histogram, Registry } from 'prom-client'
+import { Counter, Histogram, Registry, type OpenMetricsContentType } from 'prom-client'
 import { requestSeries } from './request-series.ts'
 
 const BUCKETS = [0.005, 0.01, 0.1, 1, 10]
@@ -11,9 +11,16 @@ const OBSERVATIONS: [string, string, number, number][] = [
   ['GET', '/api/v1/me', 200, 10]
 ]
 
+// prom-client's types tie a registry to one content type; the functions under test take either.
+function openMetricsRegistry (): Registry {
+  const registry = new Registry<OpenMetricsContentType>()
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)
+  return registry as unknown as Registry
+}
+
 /** The same observations through prom-client's own Counter and Histogram. */
-function promClientText (): Promise<string> {
-  const registry = new Registry()
+function promClientText (openMetrics = false): Promise<string> {
+  const registry = openMetrics ? openMetricsRegistry() : new Registry()
   const labelNames = ['method', 'route', 'status'] as const
   const counter = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered, by method, route pattern and status', labelNames, registers: [registry] })
   const histogram = new Histogram({
@@ -32,6 +39,24 @@ describe('requestSeries', () => {
     const series = requestSeries(registry, BUCKETS)
     for (const [method, route, status, seconds] of OBSERVATIONS) series.observe(method, route, status, seconds)
     assert.equal(await registry.metrics(), await promClientText())
+  })
+
+  it('writes the same OpenMetrics text as prom-client (one _total on the counter)', async () => {
+    const registry = openMetricsRegistry()
+    const series = requestSeries(registry, BUCKETS)
+    for (const [method, route, status, seconds] of OBSERVATIONS) series.observe(method, route, status, seconds)
+    assert.equal(await registry.metrics(), await promClientText(true))
+  })
+
+  it('ignores an observation that is not a finite number (prom-client would throw on the request path)', async () => {
+    const registry = new Registry()
+    const series = requestSeries(registry, BUCKETS)
+    series.observe('GET', '/x', 200, 0.02)
+    series.observe('GET', '/x', 200, Number.NaN)
+    series.observe('GET', '/x', 200, Number.POSITIVE_INFINITY)
+    const text = await registry.metrics()
+    assert.match(text, /http_request_duration_seconds_sum\{method="GET",route="\/x",status="200"\} 0\.02\n/)
+    assert.match(text, /http_requests_total\{method="GET",route="\/x",status="200"\} 1\n/)
   })
 
   it('starts empty, and is emptied by registry.resetMetrics()', async () => {

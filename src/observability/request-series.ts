@@ -67,6 +67,8 @@ export function requestSeries (registry: Registry, buckets: readonly number[]): 
 
   return {
     observe (method, route, status, seconds) {
+      // prom-client throws on these; one bad clock reading must not poison _sum for good.
+      if (!Number.isFinite(seconds)) return
       const series = seriesOf(method, route, status)
       series.count++
       series.sum += seconds
@@ -78,15 +80,21 @@ export function requestSeries (registry: Registry, buckets: readonly number[]): 
   }
 
   /** What the registry reads of a metric: its description, get() for the samples, reset(). */
+  // The name is read at each get(): an OpenMetrics registry strips a counter's `_total` from
+  // it (and writes it back on each sample), as it does for prom-client's own counters.
+  // reset() (registry.resetMetrics) empties both metrics: they share the series.
   function metric (name: string, help: string, type: 'counter' | 'histogram', values: () => Sample[]): Metric {
-    const described = { name, help, type, aggregator: 'sum' as const }
-    return {
-      ...described,
-      get: async () => ({ ...described, values: values() }),
+    const described = {
+      name,
+      help,
+      type,
+      aggregator: 'sum' as const,
+      get: async () => ({ name: described.name, help, type, aggregator: described.aggregator, values: values() }),
       reset: () => {
         all.length = 0
         index.clear()
       }
-    } as unknown as Metric
+    }
+    return described as unknown as Metric
   }
 }

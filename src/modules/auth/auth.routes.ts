@@ -40,6 +40,8 @@ export function authRoutes (app: FastifyInstance, deps: AuthRoutesDeps) {
     schema: { tags, summary: 'Sign in', description: 'Sets HttpOnly session cookies, or with {"tokens": true} returns the tokens for a native client.', body: LoginBody, response: { 200: SessionReply } }
   }, async (request, res) => {
     const issued = await deps.auth.login(request.body.email, request.body.password, requestMeta(request))
+    // A public route, so the identified callers' no-store does not cover it; tokens and session cookies must not be cached (RFC 6749 5.1).
+    res.header('cache-control', 'no-store')
     if (!request.body.tokens) setSessionCookies(request, res, deps.config, issued)
     return reply(request, issued, request.body.tokens === true)
   })
@@ -56,6 +58,7 @@ export function authRoutes (app: FastifyInstance, deps: AuthRoutesDeps) {
     const csrfCheck = fromBody ? undefined : { header: typeof header === 'string' ? header : undefined, cookie: cookies.csrf }
     try {
       const issued = await deps.auth.refresh(token, requestMeta(request), csrfCheck)
+      res.header('cache-control', 'no-store')
       if (!fromBody) setSessionCookies(request, res, deps.config, issued)
       return reply(request, issued, Boolean(fromBody))
     } catch (error) {
