@@ -183,7 +183,7 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
     reply.hijack()
     const context: RequestContext = { principal: request.principal!, request }
     try {
-      await requests.run(context, () => tus.handle(request.raw, reply.raw))
+      await requests.run(context, () => datastore.request(() => tus.handle(request.raw, reply.raw)))
     } finally {
       if (context.finished) await deps.resumable.forget(context.finished)
     }
