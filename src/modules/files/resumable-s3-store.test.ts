@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
+import { buffer } from 'node:stream/consumers'
 import { after, before, describe, it } from 'node:test'
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3'
 import { ERRORS, Upload } from '@tus/server'
@@ -10,6 +11,7 @@ import { localFileStores } from '../../storage/local-storage.ts'
 import { s3ClientConfig } from '../../storage/s3-storage.ts'
 import { storageFailureKind } from '../../storage/storage-errors.ts'
 import { startS3, type S3Service } from '../../../test/helpers/services.ts'
+import { cutOff } from '../../../test/helpers/streams.ts'
 import { ResumableS3Store } from './resumable-s3-store.ts'
 
 const ID = '0b9e6c1e-5f7d-4c59-9d0e-6a1f2b3c4d5e'
@@ -88,6 +90,21 @@ describe('ResumableS3Store (tus S3Store, keys under <prefix>/resumable/)', () =>
       await assert.rejects(store.getUpload(other), (error) => error === ERRORS.FILE_NOT_FOUND)
     })
     assert.deepEqual(await keys(), [])
+  })
+
+  it('keeps what arrived of a PATCH whose body fails part-way (the client went away), as on local disk', async () => {
+    const id = '5f3b2e4a-9c6d-4e0f-9a21-3c4d5e6f7081'
+    const bytes = Buffer.from(Array.from({ length: 400_000 }, (_, i) => i % 251))
+    await store.create(new Upload({ id, size: bytes.length, offset: 0 }))
+    // The first PATCH ends short of a part: its bytes wait in `.part` for the next one.
+    assert.equal(await store.write(Readable.from([bytes.subarray(0, 100_000)]), id, 0), 100_000)
+    await assert.rejects(store.write(cutOff(bytes.subarray(100_000), 50_000), id, 100_000), (error) => error === ERRORS.FILE_WRITE_ERROR)
+    const { offset } = await store.getUpload(id)
+    assert.ok(offset !== undefined && offset >= 100_000 && offset <= 150_000, `kept ${offset}: the first PATCH's bytes and at most what arrived`)
+    // The client resumes where the store stands, and the whole file is the bytes it sent.
+    assert.equal(await store.write(Readable.from([bytes.subarray(offset)]), id, offset), bytes.length)
+    assert.deepEqual(await buffer(await store.read(id)), bytes)
+    await store.remove(id)
   })
 
   it('marks every failure of a stopped store unavailable (503), never not-found', async () => {

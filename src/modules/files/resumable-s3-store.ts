@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { Readable } from 'node:stream'
+import { PassThrough, type Readable } from 'node:stream'
 import type { S3ClientConfig } from '@aws-sdk/client-s3'
 import { ERRORS, type Upload } from '@tus/server'
 import { S3Store, type MetadataValue } from '@tus/s3-store'
@@ -132,15 +132,28 @@ export class ResumableS3Store extends S3Store {
     }
   }
 
+  /**
+   * A body that fails part-way (the client went away) ends there, as it does on local disk:
+   * what arrived is stored and counted, and the answer is tus's FILE_WRITE_ERROR. Handed the
+   * failing stream itself, S3Store would drop the part it was buffering, and with it the
+   * previous PATCH's `.part` it had taken in: the offset would go back.
+   */
   override async write (readable: Readable, id: string, offset: number): Promise<number> {
+    let failed = false
+    const body = new PassThrough()
+    readable.once('error', () => {
+      failed = true
+      if (!body.destroyed) body.end()
+    })
+    readable.pipe(body)
+    let written: number
     try {
-      return await super.write(readable, id, offset)
+      written = await super.write(body, id, offset)
     } catch (error) {
-      // The body stream carries the first cause: the client going away (not the store's
-      // failure), or the part buffer's disk full, which the pipeline passes back to it.
-      if (readable.errored) throw readable.errored
       throw marked(error)
     }
+    if (failed) throw ERRORS.FILE_WRITE_ERROR
+    return written
   }
 
   /** Termination: the multipart upload aborted, the object, `.info` and `.part` deleted. */
