@@ -225,4 +225,29 @@ describe('tympan admin rotate-storage-key on the embedded database', () => {
       fs.rmSync(path.join(dataDir, 'db.lock'), { force: true })
     }
   })
+
+  it('reports a key row that does not unwrap, re-wraps the others, and exits non-zero', async () => {
+    const db = await openDatabase({ databaseUrl: '', pgliteDir: path.join(dataDir, 'db') })
+    const good = randomUUID()
+    try {
+      await (await fileStoresFor(parseEnv({ TYMPAN_DATA_DIR: dataDir, STORAGE_ENCRYPTION_KEY: second }), db)).storage.write(good, Readable.from([Buffer.from('still fine')]))
+      await db.kysely.updateTable('object_keys').set({ wrapped: Buffer.alloc(10) }).where('object_id', '=', legacy).execute()
+    } finally {
+      await db.close()
+    }
+    const third = newKey()
+    const res = await tympan(['admin', 'rotate-storage-key'], { STORAGE_ENCRYPTION_KEY: third, STORAGE_ENCRYPTION_PREVIOUS_KEYS: second })
+    assert.equal(res.code, 1, res.stderr)
+    assert.match(res.stderr, new RegExp(`object ${legacy}: its key was not re-wrapped: the key of object ${legacy} has 10 bytes`))
+    assert.match(res.stderr, /1 object key\(s\), listed above, could not be re-wrapped .* keep STORAGE_ENCRYPTION_PREVIOUS_KEYS/)
+    assert.match(res.stdout, new RegExp(`Re-wrapped 1 object key\\(s\\) under key ${idOf(third)}`))
+    assert.doesNotMatch(res.stdout, /remove STORAGE_ENCRYPTION_PREVIOUS_KEYS/)
+    const reopened = await openDatabase({ databaseUrl: '', pgliteDir: path.join(dataDir, 'db') })
+    try {
+      const keyIds = await reopened.kysely.selectFrom('object_keys').select(['object_id', 'key_id']).execute()
+      assert.deepEqual(Object.fromEntries(keyIds.map((row) => [row.object_id, row.key_id])), { [good]: idOf(third), [legacy]: idOf(second) }, 'the good row re-wrapped, the bad one left as it was')
+    } finally {
+      await reopened.close()
+    }
+  })
 })

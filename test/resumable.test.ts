@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test'
 import { DetailedError, Upload, type HttpResponse, type UploadOptions } from 'tus-js-client'
 import type { Tier, User } from '../src/db/schema.ts'
 import { loggerOptions } from '../src/http/logger.ts'
+import { storageFailure } from '../src/storage/storage-errors.ts'
 import { backends } from './helpers/db.ts'
 import { PASSWORD, startApp, testConfig, type TestApp } from './helpers/app.ts'
 import { fixture, readFixture, sha256Of } from './helpers/audio.ts'
@@ -465,6 +466,32 @@ for (const backend of await backends()) {
       } finally {
         files.accept = accept
       }
+    })
+
+    it('answers a dependency outage 503 or 507 with its Retry-After, like every other endpoint', async () => {
+      const kim = await actor('free')
+      const files = t.app.container.files
+      const accept = files.accept
+      const outages = [
+        { error: () => Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:5432'), { code: 'ECONNREFUSED', unavailable: { what: 'database', retryAfterSec: 5 } }), status: 503, retryAfter: '5' },
+        { error: () => storageFailure('full', Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' })), status: 507, retryAfter: '60' }
+      ]
+      try {
+        for (const outage of outages) {
+          files.accept = async () => { throw outage.error() }
+          const bytes = readFixture('ogg')
+          const url = await createdOrThrow(await create(kim, bytes.length, 'outage.ogg'))
+          const res = await send(kim, url, 0, bytes)
+          await problemOf(res, outage.status)
+          assert.equal(res.headers.get('retry-after'), outage.retryAfter)
+        }
+      } finally {
+        files.accept = accept
+      }
+      // An error answer that has no Retry-After of its own gets none.
+      const conflict = await send(kim, await createdOrThrow(await create(kim, 100)), 50, Buffer.alloc(10))
+      await problemOf(conflict, 409)
+      assert.equal(conflict.headers.get('retry-after'), null)
     })
 
     it('GDPR: export lists open uploads, erase removes their bytes, metadata and reservation', async () => {

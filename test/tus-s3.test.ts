@@ -40,6 +40,7 @@ for (const backend of await backends()) {
     let a: TestApp
     let b: FastifyInstance
     let bDataDir: string
+    let infoReads = 0
     const base: Record<'a' | 'b', string> = { a: '', b: '' }
 
     const listen = async (app: FastifyInstance) => {
@@ -89,7 +90,7 @@ for (const backend of await backends()) {
 
     before(async () => {
       prefix = `tus-${backend.name}`
-      s3 = await startS3(prefix)
+      s3 = await startS3(prefix, { onRequest: ({ method, path }) => { if (method === 'GET' && path.endsWith('.info')) infoReads++ } })
       for (const name of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION']) process.env[name] = s3.env[name]
       client = new S3Client({ endpoint: s3.endpoint, forcePathStyle: true, region: 'us-east-1', requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' })
       // Free users: 2 MB of quota and the default 5 open uploads.
@@ -177,6 +178,21 @@ for (const backend of await backends()) {
       assert.equal(done.status, 200, body)
       assert.equal((JSON.parse(body) as { sha256: string }).sha256, sha256Of(bytes))
       await assertNothingLeft(bob, 'after the resumed upload')
+    })
+
+    it("reads an upload's .info once per request (HEAD, PATCH, DELETE)", async () => {
+      const hana = await actor()
+      const url = await create('a', hana, 4096, 'counted.wav')
+      const counted = async (request: () => Promise<Response>, status: number) => {
+        infoReads = 0
+        const res = await request()
+        assert.equal(res.status, status, await res.text())
+        return infoReads
+      }
+      assert.equal(await counted(() => tus('b', hana, 'HEAD', url), 200), 1, 'HEAD')
+      assert.equal(await counted(() => send('b', hana, url, 0, Buffer.alloc(1000)), 204), 1, 'PATCH')
+      assert.equal(await counted(() => tus('a', hana, 'DELETE', url), 204), 1, 'DELETE')
+      await assertNothingLeft(hana, 'after termination')
     })
 
     it('terminates on node B an upload begun on node A: nothing of it stays', async () => {

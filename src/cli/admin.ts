@@ -170,12 +170,14 @@ async function rotateStorageKey (): Promise<void> {
       objectKeys: objectKeysRepository(db.kysely),
       stored: files.stored,
       workspace: files.workspace,
-      onPage: (done) => { if (process.stderr.isTTY) process.stderr.write(`\r${done.rewrapped} key(s) re-wrapped, ${done.encrypted} object(s) encrypted`) }
+      onPage: (done) => { if (process.stderr.isTTY) process.stderr.write(`\r${done.rewrapped} key(s) re-wrapped, ${done.encrypted} object(s) encrypted`) },
+      onFailure: (objectId, reason) => { process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}object ${objectId}: its key was not re-wrapped: ${reason}\n`) }
     })
     if (process.stderr.isTTY) process.stderr.write('\n')
     if (summary.stopped) throw new CliError(`interrupted after re-wrapping ${summary.rewrapped} object key(s) and encrypting ${summary.encrypted} object(s): run tympan admin rotate-storage-key again to go on`)
     console.log(`Re-wrapped ${summary.rewrapped} object key(s) under key ${current.id} (no audio rewritten) and encrypted ${summary.encrypted} object(s) stored unencrypted.`)
     if (summary.absent > 0) console.log(`${summary.absent} file or artifact row(s) name no stored object (an upload still arriving, or an object lost): nothing to encrypt there.`)
+    if (summary.failed > 0) throw new CliError(`${summary.failed} object key(s), listed above, could not be re-wrapped and stay as they were: keep STORAGE_ENCRYPTION_PREVIOUS_KEYS until they are dealt with (docs/operations.md, "Encryption at rest")`)
     if (previous.length > 0) console.log('Every object key is under the current key now: remove STORAGE_ENCRYPTION_PREVIOUS_KEYS and restart the servers and workers (keep the old keys for as long as you keep backups made with them).')
   } finally {
     process.off('SIGINT', onSignal)

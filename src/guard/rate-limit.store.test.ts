@@ -58,4 +58,49 @@ describe('memoryStore', () => {
     assert.equal((small.consume('k') as Outcome).allowed, false)
     assert.deepEqual(large.consume('k'), { allowed: true, limit: 5, remaining: 4, resetMs: 60_000 })
   })
+
+  it('answers every request with a few map operations, however many windows have just ended', () => {
+    const budget = memoryStore().budget({ name: 'requests', points: 10, durationSec: 60 })
+    const clients = 10_000
+    for (let i = 0; i < clients; i++) budget.consume(`client-${i}`)
+    mock.timers.tick(60_000)
+    // Counted around each request: nothing else runs while one is answered.
+    const methods = ['get', 'set', 'delete', 'clear', 'forEach', 'entries', 'keys', 'values', Symbol.iterator] as const
+    const originals = methods.map((name) => Map.prototype[name as 'get'])
+    let operations = 0
+    methods.forEach((name, index) => {
+      const original = originals[index]!
+      Map.prototype[name as 'get'] = function (this: Map<unknown, unknown>, ...args: unknown[]) {
+        operations++
+        return (original as (...a: unknown[]) => unknown).apply(this, args)
+      }
+    })
+    let most = 0
+    try {
+      for (let i = 0; i < 100; i++) {
+        const before = operations
+        assert.equal((budget.consume(i % 2 ? `client-${i}` : `next-${i}`) as Outcome).remaining, 9, 'a window that ended is a new one')
+        most = Math.max(most, operations - before)
+      }
+    } finally {
+      methods.forEach((name, index) => { Map.prototype[name as 'get'] = originals[index]! })
+    }
+    assert.ok(most <= 3, `a request made ${most} map operations`)
+  })
+
+  it('keeps counting a window opened just before the older windows are dropped, to its very end', () => {
+    const budget = memoryStore().budget({ name: 'requests', points: 3, durationSec: 10 })
+    budget.consume('a')
+    mock.timers.tick(9_999)
+    assert.equal((budget.consume('b') as Outcome).remaining, 2)
+    mock.timers.tick(1)
+    // 'a' ends now and the older windows go; 'b' opened a moment ago and goes on.
+    assert.equal((budget.consume('a') as Outcome).remaining, 2)
+    assert.deepEqual(budget.consume('b'), { allowed: true, limit: 3, remaining: 1, resetMs: 9_999 })
+    mock.timers.tick(9_998)
+    assert.deepEqual(budget.consume('b'), { allowed: true, limit: 3, remaining: 0, resetMs: 1 })
+    assert.equal((budget.consume('b') as Outcome).allowed, false)
+    mock.timers.tick(1)
+    assert.deepEqual(budget.consume('b'), { allowed: true, limit: 3, remaining: 2, resetMs: 10_000 })
+  })
 })

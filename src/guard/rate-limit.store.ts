@@ -57,21 +57,31 @@ interface Window { consumed: number, resetAt: number }
  * and still counted, and a burst reserve is spent only once the main budget is, answering
  * as BurstyRateLimiter does (rate-limit.store.test.ts runs both side by side).
  */
-function memoryWindows (points: number, durationSec: number) {
-  const windows = new Map<string, Window>()
+function memoryWindows (durationSec: number) {
   const durationMs = durationSec * 1000
-  let sweepAt = 0
+  // Two generations of windows: those opened since the last turn, and those opened in the
+  // one before, which have all ended by the next turn (a turn comes durationMs or more after
+  // the last). A turn drops the older map whole: no request walks the expired windows, and
+  // memory stays bounded by the keys seen in two windows.
+  let current = new Map<string, Window>()
+  let previous = new Map<string, Window>()
+  let turnAt = 0
+  let lastOpened = 0
+  // Once the last window of the older generation has ended, it is not looked in.
+  let previousEnd = 0
   return (key: string, now: number): Window => {
-    // Expired windows are dropped once a window's time, in one pass: memory stays bounded by
-    // the keys seen in one window, with no timer per key.
-    if (now >= sweepAt) {
-      for (const [k, w] of windows) if (w.resetAt <= now) windows.delete(k)
-      sweepAt = now + durationMs
+    if (now >= turnAt) {
+      previous = current
+      previousEnd = lastOpened + durationMs
+      current = new Map()
+      turnAt = now + durationMs
     }
-    let window = windows.get(key)
+    let window = current.get(key)
+    if (window === undefined && now < previousEnd) window = previous.get(key)
     if (window === undefined || window.resetAt <= now) {
       window = { consumed: 0, resetAt: now + durationMs }
-      windows.set(key, window)
+      current.set(key, window)
+      lastOpened = now
     }
     window.consumed++
     return window
@@ -79,8 +89,8 @@ function memoryWindows (points: number, durationSec: number) {
 }
 
 function memoryBudget (spec: BudgetSpec): Budget {
-  const main = memoryWindows(spec.points, spec.durationSec)
-  const burst = spec.burst && spec.burst.points > 0 ? { points: spec.burst.points, count: memoryWindows(spec.burst.points, spec.burst.durationSec) } : undefined
+  const main = memoryWindows(spec.durationSec)
+  const burst = spec.burst && spec.burst.points > 0 ? { points: spec.burst.points, count: memoryWindows(spec.burst.durationSec) } : undefined
   return {
     consume (key) {
       const now = Date.now()

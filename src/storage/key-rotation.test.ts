@@ -59,7 +59,7 @@ for (const backend of await backends()) {
       const workspace = localWorkspace(root, storage)
       const progress: number[] = []
       const summary = await rotateStorageKeys({ keys, objectKeys, stored, workspace, pageSize: 2, onPage: (s) => progress.push(s.rewrapped) })
-      assert.deepEqual(summary, { rewrapped: 5, encrypted: 1, absent: 1, stopped: false })
+      assert.deepEqual(summary, { rewrapped: 5, encrypted: 1, absent: 1, failed: 0, stopped: false })
       assert.deepEqual(progress.slice(0, 3), [2, 4, 5], 'page by page')
       assert.deepEqual(fs.readFileSync(objectFile(pages[0]!)), untouched, 'a re-wrap leaves the object as it was')
       assert.ok(!fs.readFileSync(objectFile(legacy)).includes('from before encryption'), 'the plaintext object is now ciphertext')
@@ -70,7 +70,37 @@ for (const backend of await backends()) {
       assert.equal(await text(newOnly.read(legacy)), 'from before encryption')
       assert.equal(await text(newOnly.read(legacy, { start: 5, end: 10 })), 'before')
 
-      assert.deepEqual(await rotateStorageKeys({ keys, objectKeys, stored, workspace }), { rewrapped: 0, encrypted: 0, absent: 1, stopped: false }, 'a second run finds nothing to do')
+      assert.deepEqual(await rotateStorageKeys({ keys, objectKeys, stored, workspace }), { rewrapped: 0, encrypted: 0, absent: 1, failed: 0, stopped: false }, 'a second run finds nothing to do')
+    })
+
+    it('reports a key row that does not unwrap, skips it, and re-wraps all the others', async () => {
+      await testDb.db.kysely.deleteFrom('object_keys').execute()
+      const stored = localStorage(root)
+      const objectKeys = objectKeysRepository(testDb.db.kysely)
+      const [oldKey, newer] = [newKey(), newKey()]
+      const before = encryptedStorage(stored, keyring(oldKey), objectKeys)
+      const ids = [randomUUID(), randomUUID(), randomUUID()].sort()
+      for (const id of ids) await before.write(id, Readable.from([Buffer.from(`audio ${id}`)]))
+      const [, corrupt] = ids as [string, string, string]
+      const row = await objectKeys.find(corrupt)
+      const flipped = Buffer.from(row!.wrapped)
+      flipped[20]! ^= 0xff
+      await testDb.db.kysely.updateTable('object_keys').set({ wrapped: flipped }).where('object_id', '=', corrupt).execute()
+
+      const keys = keyring(newer, oldKey)
+      const workspace = localWorkspace(root, encryptedStorage(stored, keys, objectKeys))
+      const failures: [string, string][] = []
+      const summary = await rotateStorageKeys({ keys, objectKeys, stored, workspace, pageSize: 2, onFailure: (id, reason) => failures.push([id, reason]) })
+      assert.deepEqual({ rewrapped: summary.rewrapped, failed: summary.failed, stopped: summary.stopped }, { rewrapped: 2, failed: 1, stopped: false })
+      assert.deepEqual(failures, [[corrupt, `the key of object ${corrupt} does not unwrap under master key ${keys.previous[0]!.id}`]])
+      assert.ok(!failures[0]![1].includes(oldKey) && !failures[0]![1].includes(newer), 'no key in the report')
+      const newOnly = encryptedStorage(stored, keyring(newer), objectKeys)
+      for (const id of ids.filter((id) => id !== corrupt)) assert.equal(await text(newOnly.read(id)), `audio ${id}`)
+      assert.deepEqual((await objectKeys.find(corrupt))?.wrapped, flipped, 'the bad row is left as it was')
+
+      const again = await rotateStorageKeys({ keys, objectKeys, stored, workspace })
+      assert.deepEqual({ rewrapped: again.rewrapped, failed: again.failed }, { rewrapped: 0, failed: 1 }, 'the next run reports it again')
+      await testDb.db.kysely.deleteFrom('object_keys').execute()
     })
 
     it('stops between objects when signalled, every object readable, and a second run goes on', async () => {

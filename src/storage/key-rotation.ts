@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises'
 import { masterKey, type StorageKeyring } from './encrypted-storage.ts'
 import { unwrapObjectKey, wrapObjectKey } from './encryption-format.ts'
-import type { ObjectKeysRepository } from './object-keys.repository.ts'
+import type { ObjectKeyRow, ObjectKeysRepository } from './object-keys.repository.ts'
 import type { Storage, Workspace } from './storage.ts'
 
 export interface RotationDeps {
@@ -14,6 +14,8 @@ export interface RotationDeps {
   pageSize?: number
   /** Called after each page, for progress lines. */
   onPage?: (summary: RotationSummary) => void
+  /** Called for each key row that cannot be re-wrapped (why, never a key); the run goes on. */
+  onFailure?: (objectId: string, reason: string) => void
   /**
    * Stops the run between two objects (Ctrl-C): never between a plaintext object's new key row
    * and its encrypted bytes, where a killed process would leave the object unreadable.
@@ -28,8 +30,28 @@ export interface RotationSummary {
   encrypted: number
   /** Rows of files or job_artifacts whose object is not in the store (nothing to encrypt). */
   absent: number
+  /**
+   * Key rows that do not unwrap (corrupt, or under a master key not configured), reported
+   * through `onFailure` and left as they are: their objects still need the old key.
+   */
+  failed: number
   /** Whether `signal` stopped the run before the end; running it again goes on. */
   stopped: boolean
+}
+
+function rewrapped (keys: StorageKeyring, row: ObjectKeyRow): Buffer {
+  const objectKey = unwrapObjectKey(masterKey(keys, row.keyId, row.objectId), row.keyId, row.objectId, row.wrapped)
+  try {
+    return wrapObjectKey(keys.current.secret, keys.current.id, row.objectId, objectKey)
+  } finally {
+    objectKey.fill(0)
+  }
+}
+
+/** A missing master key comes marked as a storage failure: its cause says which key. */
+const reasonOf = (error: unknown): string => {
+  const { message, cause } = error as Error
+  return cause instanceof Error ? cause.message : message
 }
 
 /**
@@ -41,15 +63,21 @@ export interface RotationSummary {
 export async function rotateStorageKeys (deps: RotationDeps): Promise<RotationSummary> {
   const { keys, objectKeys } = deps
   const pageSize = deps.pageSize ?? 500
-  const summary: RotationSummary = { rewrapped: 0, encrypted: 0, absent: 0, stopped: false }
+  const summary: RotationSummary = { rewrapped: 0, encrypted: 0, absent: 0, failed: 0, stopped: false }
   const stopping = () => (summary.stopped ||= deps.signal?.aborted ?? false)
 
   for (let after: string | undefined, more = true; more && !stopping();) {
     const rows = await objectKeys.notUnder(keys.current.id, after, pageSize)
     for (const row of rows) {
-      const objectKey = unwrapObjectKey(masterKey(keys, row.keyId, row.objectId), row.keyId, row.objectId, row.wrapped)
-      const wrapped = wrapObjectKey(keys.current.secret, keys.current.id, row.objectId, objectKey)
-      objectKey.fill(0)
+      let wrapped: Buffer
+      try {
+        wrapped = rewrapped(keys, row)
+      } catch (error) {
+        // One bad row must not hold back all the others; the next run reports it again.
+        summary.failed++
+        deps.onFailure?.(row.objectId, reasonOf(error))
+        continue
+      }
       // False: a concurrent run re-wrapped it first, which is the same outcome.
       if (await objectKeys.rewrap(row.objectId, row.keyId, { keyId: keys.current.id, wrapped })) summary.rewrapped++
     }

@@ -72,6 +72,54 @@ describe('orphanCollector', () => {
     assert.equal(listings, 2)
   })
 
+  it('tries again at the next sweep after a collection that failed, not an interval later', async () => {
+    let at = 0
+    let listings = 0
+    let storeDown = true
+    const collector = orphanCollector({
+      storage: {
+        async * listOlderThan () {
+          listings++
+          if (storeDown) throw new Error('store unavailable')
+          yield * []
+        },
+        delete: async () => {}
+      },
+      references: { referenced: async () => new Set() },
+      audit: { record: async () => {} },
+      graceMs: HOUR,
+      everyMs: HOUR,
+      now: () => at
+    })
+    await assert.rejects(collector.collect(), /store unavailable/)
+    at = 60_000
+    storeDown = false
+    await collector.collect()
+    assert.equal(listings, 2, 'the sweep a minute later lists again')
+    at = 2 * 60_000
+    await collector.collect()
+    assert.equal(listings, 2, 'after a collection that finished, the interval holds')
+  })
+
+  it('leaves a collection still listing alone: a sweep meanwhile does not list again', async () => {
+    let listings = 0
+    let release: () => void = () => {}
+    const held = new Promise<void>((resolve) => { release = resolve })
+    const collector = orphanCollector({
+      storage: { async * listOlderThan () { listings++; await held; yield * [] }, delete: async () => {} },
+      references: { referenced: async () => new Set() },
+      audit: { record: async () => {} },
+      graceMs: HOUR,
+      everyMs: HOUR,
+      now: () => 0
+    })
+    const first = collector.collect()
+    const meanwhile = collector.collect()
+    release()
+    assert.deepEqual(await Promise.all([first, meanwhile]), [0, 0])
+    assert.equal(listings, 1)
+  })
+
   it('stops at a failing delete, leaving the rest for the next sweep', async () => {
     const audits: AuditRecord[] = []
     const failing = orphanCollector({

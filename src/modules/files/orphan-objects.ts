@@ -37,7 +37,11 @@ export interface OrphanCollectorDeps {
 export function orphanCollector (deps: OrphanCollectorDeps) {
   const pageSize = deps.pageSize ?? PAGE
   const clock = deps.now ?? Date.now
-  let lastStarted = Number.NEGATIVE_INFINITY
+  // When the last collection that ran to its end began: one that failed (the store or the
+  // database down a moment) is tried again at the next sweep, not an interval later.
+  let lastCompleted = Number.NEGATIVE_INFINITY
+  // A sweep that comes while a long listing is still running leaves it alone.
+  let running = false
 
   async function collectPage (ids: string[]): Promise<number> {
     if (ids.length === 0) return 0
@@ -55,17 +59,24 @@ export function orphanCollector (deps: OrphanCollectorDeps) {
   return {
     /** Deletes every object older than the grace period that no row names; returns how many. */
     async collect (): Promise<number> {
-      if (clock() - lastStarted < (deps.everyMs ?? 0)) return 0
-      lastStarted = clock()
-      let deleted = 0
-      let page: string[] = []
-      for await (const id of deps.storage.listOlderThan(deps.graceMs)) {
-        page.push(id)
-        if (page.length < pageSize) continue
+      const started = clock()
+      if (running || started - lastCompleted < (deps.everyMs ?? 0)) return 0
+      running = true
+      try {
+        let deleted = 0
+        let page: string[] = []
+        for await (const id of deps.storage.listOlderThan(deps.graceMs)) {
+          page.push(id)
+          if (page.length < pageSize) continue
+          deleted += await collectPage(page)
+          page = []
+        }
         deleted += await collectPage(page)
-        page = []
+        lastCompleted = started
+        return deleted
+      } finally {
+        running = false
       }
-      return deleted + await collectPage(page)
     }
   }
 }

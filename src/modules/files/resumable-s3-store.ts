@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream'
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { PassThrough, type Readable } from 'node:stream'
 import type { S3ClientConfig } from '@aws-sdk/client-s3'
 import { ERRORS, type Upload } from '@tus/server'
 import { S3Store, type MetadataValue } from '@tus/s3-store'
@@ -23,11 +24,17 @@ const isNotFound = (error: unknown) => {
 const isTusAnswer = (error: unknown) => typeof (error as { status_code?: unknown }).status_code === 'number'
 const marked = (error: unknown) => isTusAnswer(error) || storageFailureKind(error) ? error : storageFailure('unavailable', error)
 
-// No metadata cache: another API node may have finished or terminated the upload since.
-const noCache = {
-  get: async (): Promise<MetadataValue | undefined> => undefined,
-  set: async () => {},
-  delete: async () => {}
+/**
+ * S3Store's metadata cache, kept for one HTTP request only: within it the `.info` object is read
+ * once (the ownership check, tus's own lookup and the write each ask for it). Across requests
+ * nothing is kept: another API node may have finished or terminated the upload since.
+ */
+function requestCache (reads: AsyncLocalStorage<Map<string, MetadataValue>>) {
+  return {
+    get: async (id: string) => reads.getStore()?.get(id),
+    set: async (id: string, value: MetadataValue) => { reads.getStore()?.set(id, value) },
+    delete: async (id: string) => { reads.getStore()?.delete(id) }
+  }
 }
 
 type Keyed = { Key?: string, KeyMarker?: string, NextKeyMarker?: string, Prefix?: string, Delete?: { Objects?: { Key?: string }[] }, Uploads?: { Key?: string }[] }
@@ -42,15 +49,18 @@ type Keyed = { Key?: string, KeyMarker?: string, NextKeyMarker?: string, Prefix?
 export class ResumableS3Store extends S3Store {
   readonly #finished = new Map<string, Upload>()
   readonly #workspace: Workspace
+  readonly #reads: AsyncLocalStorage<Map<string, MetadataValue>>
 
   constructor (clientConfig: S3ClientConfig, location: { bucket: string, prefix: string, serverSideEncryption?: S3ServerSideEncryption }, options: { expirationPeriodInMilliseconds: number }, workspace: Workspace) {
+    const reads = new AsyncLocalStorage<Map<string, MetadataValue>>()
     super({
       s3ClientConfig: { ...clientConfig, bucket: location.bucket },
       expirationPeriodInMilliseconds: options.expirationPeriodInMilliseconds,
       // Object tags only serve a bucket lifecycle rule; our sweep expires uploads itself.
       useTags: false,
-      cache: noCache
+      cache: requestCache(reads)
     })
+    this.#reads = reads
     this.#workspace = workspace
     // The upload's parts, `.info` and `.part` are audio or its metadata at rest too.
     encryptWrites(this.client, location.serverSideEncryption)
@@ -86,13 +96,24 @@ export class ResumableS3Store extends S3Store {
   override async getUpload (id: string): Promise<Upload> {
     const finished = this.#finished.get(id)
     if (finished) return finished
-    // S3Store reads every failure of the metadata as "not found": tell S3 failing from it.
-    await this.getMetadata(id)
-    try {
-      return await super.getUpload(id)
-    } catch (error) {
-      throw marked(error)
-    }
+    return this.#readingOnce(async () => {
+      // S3Store reads every failure of the metadata as "not found": tell S3 failing from it.
+      await this.getMetadata(id)
+      try {
+        return await super.getUpload(id)
+      } catch (error) {
+        throw marked(error)
+      }
+    })
+  }
+
+  /** Within the request's scope, or one of its own outside a request (the GDPR export, the sweep). */
+  #readingOnce<T> (handle: () => Promise<T>): Promise<T> {
+    return this.#reads.getStore() ? handle() : this.request(handle)
+  }
+
+  request<T> (handle: () => Promise<T>): Promise<T> {
+    return this.#reads.run(new Map(), handle)
   }
 
   finished (upload: Upload): void {
@@ -111,21 +132,36 @@ export class ResumableS3Store extends S3Store {
     }
   }
 
+  /**
+   * A body that fails part-way (the client went away) ends there, as it does on local disk:
+   * what arrived is stored and counted, and the answer is tus's FILE_WRITE_ERROR. Handed the
+   * failing stream itself, S3Store would drop the part it was buffering, and with it the
+   * previous PATCH's `.part` it had taken in: the offset would go back.
+   */
   override async write (readable: Readable, id: string, offset: number): Promise<number> {
+    let failed = false
+    const body = new PassThrough()
+    readable.once('error', () => {
+      failed = true
+      if (!body.destroyed) body.end()
+    })
+    readable.pipe(body)
+    let written: number
     try {
-      return await super.write(readable, id, offset)
+      written = await super.write(body, id, offset)
     } catch (error) {
-      // The body stream carries the first cause: the client going away (not the store's
-      // failure), or the part buffer's disk full, which the pipeline passes back to it.
-      if (readable.errored) throw readable.errored
       throw marked(error)
     }
+    if (failed) throw ERRORS.FILE_WRITE_ERROR
+    return written
   }
 
   /** Termination: the multipart upload aborted, the object, `.info` and `.part` deleted. */
   override async remove (id: string): Promise<void> {
-    await this.getMetadata(id)
-    await this.discard(id)
+    await this.#readingOnce(async () => {
+      await this.getMetadata(id)
+      await this.discard(id)
+    })
   }
 
   /** Removes whatever of upload `id` is still in the bucket; quiet when nothing is. */
@@ -142,6 +178,7 @@ export class ResumableS3Store extends S3Store {
         })
       }
       await this.client.deleteObjects({ Bucket: this.bucket, Delete: { Objects: [{ Key: id }, { Key: this.infoKey(id) }, { Key: this.partKey(id, true) }] } })
+      await this.clearCache(id)
     } catch (error) {
       throw marked(error)
     }

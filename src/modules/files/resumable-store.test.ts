@@ -4,9 +4,11 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
+import { buffer } from 'node:stream/consumers'
 import { after, describe, it } from 'node:test'
-import { Upload } from '@tus/server'
+import { ERRORS, Upload } from '@tus/server'
 import { localFileStores } from '../../storage/local-storage.ts'
+import { cutOff } from '../../../test/helpers/streams.ts'
 import { HashingFileStore } from './resumable-store.ts'
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-tus-store-'))
@@ -45,5 +47,15 @@ describe('HashingFileStore', () => {
     const id = await newUpload(store, bytes.length)
     await store.write(Readable.from([bytes.subarray(0, 100_000)]), id, 0)
     assert.equal(store.takeDigest(id, bytes.length), undefined)
+  })
+
+  it('keeps what arrived of a PATCH whose body fails part-way (the client went away)', async () => {
+    const id = await newUpload(store, bytes.length)
+    assert.equal(await store.write(Readable.from([bytes.subarray(0, 100_000)]), id, 0), 100_000)
+    await assert.rejects(store.write(cutOff(bytes.subarray(100_000), 50_000), id, 100_000), (error) => error === ERRORS.FILE_WRITE_ERROR)
+    const { offset } = await store.getUpload(id)
+    assert.ok(offset >= 100_000 && offset <= 150_000, `kept ${offset}: the first PATCH's bytes and at most what arrived`)
+    assert.equal(await store.write(Readable.from([bytes.subarray(offset)]), id, offset), bytes.length)
+    assert.deepEqual(await buffer(await store.read(id)), bytes)
   })
 })

@@ -17,6 +17,8 @@ export interface ResumableStore extends DataStore {
   /** Until `forget`, a finished upload is still answered (tus reads it once more after the finish hook). */
   finished: (upload: Upload) => void
   forget: (id: string) => void
+  /** Runs the store calls of one HTTP request (the S3 store reads an upload's metadata once in it). */
+  request: <T>(handle: () => Promise<T>) => Promise<T>
   /** Removes an upload's bytes and tus metadata, whichever of them still exist. */
   discard: (id: string) => Promise<void>
   /** A completed upload's bytes as a staged file, its tus record gone. */
@@ -55,6 +57,11 @@ export class HashingFileStore extends FileStore implements ResumableStore {
 
   forget (id: string): void {
     this.#finished.delete(id)
+  }
+
+  /** The metadata is a file beside the bytes: nothing to keep for a request. */
+  request<T> (handle: () => Promise<T>): Promise<T> {
+    return handle()
   }
 
   override async write (readable: Readable, id: string, offset: number): Promise<number> {

@@ -39,18 +39,26 @@ interface RequestContext {
   reserved?: string
   /** Set once an upload has become a file in this request; the store forgets it after. */
   finished?: string
+  /** The headers of this request's error answer (Retry-After): tus itself sends only a status and a body. */
+  errorHeaders?: Record<string, string>
 }
 
 const problemJson = (problem: HttpProblem, requestId: string | undefined) =>
   JSON.stringify({ type: 'about:blank', title: problem.title, status: problem.status, detail: problem.message, requestId, ...problem.extra })
 
-/** tus hooks report failures by throwing `{status_code, body}`; ours carry a problem document. */
-function tusError (problem: HttpProblem, requestId: string) {
-  return { status_code: problem.status, body: problemJson(problem, requestId) }
+interface TusAnswer {
+  status_code: number
+  body: string
+  headers?: Record<string, string>
+}
+
+/** tus hooks report failures by throwing `{status_code, body}`; ours carry a problem document and its headers. */
+function tusError (problem: HttpProblem, requestId: string): TusAnswer {
+  return { status_code: problem.status, body: problemJson(problem, requestId), headers: problem.headers }
 }
 
 /** One of tus's own refusals (ERRORS.*) or ours: a status and a text meant for the client. */
-const isAnswer = (error: unknown): error is { status_code: number, body: string } =>
+const isAnswer = (error: unknown): error is TusAnswer =>
   typeof (error as { status_code?: unknown }).status_code === 'number' && typeof (error as { body?: unknown }).body === 'string'
 
 /**
@@ -70,6 +78,20 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
     if (!context) throw new Error('resumable upload request without an authenticated context')
     return context
   }
+  const answerTo = (error: unknown, request: FastifyRequest): TusAnswer => {
+    if (error === ERRORS.ERR_SIZE_EXCEEDED) {
+      const problem = rejectedFor('size', contentTooLarge("The request sends more bytes than the upload's declared Upload-Length"))
+      deps.metrics.uploadRefused(problem)
+      return tusError(problem, request.id)
+    }
+    if (isAnswer(error)) return error
+    const dependency = dependencyProblem(error, request.log)
+    if (dependency) return tusError(new HttpProblem(dependency.status, dependency.title ?? 'Error', dependency.detail, { headers: dependency.headers }), request.id)
+    // Anything else (a failing disk or database, a bug) would reach the client as tus's
+    // "Something went wrong" followed by the error's message: paths, SQL. Log it instead.
+    request.log.error({ err: error }, 'resumable upload failed')
+    return tusError(new HttpProblem(500, 'Internal Server Error', UNEXPECTED), request.id)
+  }
   const notFound = (requestId: string) => tusError(new HttpProblem(404, 'Not Found', 'Upload was not found'), requestId)
 
   /** tus writes its own refusals (a missing Tus-Resumable, a bad header) as one line of text. */
@@ -77,6 +99,7 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
     override async write (...[context, headers, status, body = '']: Parameters<Server['write']>) {
       if (status < 400) return super.write(context, headers, status, body)
       headers.set('content-type', PROBLEM_TYPE)
+      for (const [name, value] of Object.entries(requests.getStore()?.errorHeaders ?? {})) headers.set(name, value)
       // Answers from our hooks and onResponseError are problem documents already.
       const problem = body.startsWith('{') ? body : problemJson(new HttpProblem(status, STATUS_CODES[status] ?? 'Error', body.trim()), requests.getStore()?.request.id)
       return super.write(context, headers, status, problem)
@@ -109,25 +132,17 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
       }
     },
     async onResponseError (_req, error) {
-      const { request, reserved } = contextOf()
+      const context = contextOf()
+      const { request, reserved } = context
       // The creating POST failed after its reservation (storage, or a refusal at completion
       // of a creation-with-upload): the client never got the URL, so nothing may stay.
       // If the store is what failed, its bytes may stay behind: the sweep's expiry takes them.
       if (reserved) {
         await deps.resumable.discard(reserved).catch((discardError: unknown) => request.log.error({ err: discardError, uploadId: reserved }, 'resumable upload: discarding a failed creation failed'))
       }
-      if (error === ERRORS.ERR_SIZE_EXCEEDED) {
-        const problem = rejectedFor('size', contentTooLarge("The request sends more bytes than the upload's declared Upload-Length"))
-        deps.metrics.uploadRefused(problem)
-        return tusError(problem, request.id)
-      }
-      if (isAnswer(error)) return undefined
-      const dependency = dependencyProblem(error, request.log)
-      if (dependency) return tusError(new HttpProblem(dependency.status, dependency.title ?? 'Error', dependency.detail), request.id)
-      // Anything else (a failing disk or database, a bug) would reach the client as tus's
-      // "Something went wrong" followed by the error's message: paths, SQL. Log it instead.
-      request.log.error({ err: error }, 'resumable upload failed')
-      return tusError(new HttpProblem(500, 'Internal Server Error', UNEXPECTED), request.id)
+      const answer = answerTo(error, request)
+      context.errorHeaders = answer.headers
+      return answer
     },
     async onIncomingRequest (_req, id) {
       const { principal, request } = contextOf()
@@ -168,7 +183,7 @@ export async function resumableRoutes (app: FastifyInstance, deps: ResumableDeps
     reply.hijack()
     const context: RequestContext = { principal: request.principal!, request }
     try {
-      await requests.run(context, () => tus.handle(request.raw, reply.raw))
+      await requests.run(context, () => datastore.request(() => tus.handle(request.raw, reply.raw)))
     } finally {
       if (context.finished) await deps.resumable.forget(context.finished)
     }
