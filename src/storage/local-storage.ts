@@ -47,10 +47,10 @@ export function localStorage (root: string): Storage {
   }
 
   const storage: Storage = {
-    async write (id, source) {
+    async write (id, source, options) {
       objectPath(id)
       const part = path.join(incoming, `${randomUUID()}.part`)
-      const { stream: meter, written } = byteMeter()
+      const { stream: meter, written } = byteMeter(options)
       try {
         // 1 MiB buffer: fewer, larger writes (writev) while a large object streams in.
         await pipeline(source, meter, fs.createWriteStream(part, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }))
