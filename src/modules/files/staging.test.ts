@@ -68,3 +68,18 @@ describe('staging into a store that receives while the bytes arrive (encryption 
     assert.deepEqual(files('incoming'), [])
   })
 })
+
+describe('staging a file that will be stored as it is', () => {
+  it('fails, leaving nothing, when writing it back to disk while it arrives fails', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-staging-'))
+    try {
+      const plain = localWorkspace(root, localStorage(root))
+      const workspace: Workspace = { ...plain, flushAhead: async () => { throw new Error('EIO: write-back failed') } }
+      const megabytes = Array.from({ length: 80 }, () => Buffer.alloc(1 << 20))
+      await assert.rejects(stageStream(workspace, Readable.from(megabytes), 100 << 20), /EIO/)
+      assert.deepEqual(fs.readdirSync(path.join(root, STAGING)), [])
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true })
+    }
+  })
+})

@@ -3,6 +3,7 @@ import { Transform, type Readable } from 'node:stream'
 import { finished, pipeline } from 'node:stream/promises'
 import { rejectedFor } from '../../observability/metrics.ts'
 import type { IncomingObject, Storage, Workspace } from '../../storage/storage.ts'
+import { writeBehind } from '../../storage/write-behind.ts'
 
 /** Bytes received but not yet accepted: a workspace file, stored as an object only once checked. */
 export interface Staged {
@@ -47,6 +48,9 @@ export async function stageStream (workspace: Workspace, source: Readable, maxBy
     throw error
   }
   const copy = receiving?.object.stream
+  // A file that will be stored as it is goes to disk while it arrives (Workspace.flushAhead);
+  // one received as an object need not reach the disk at all.
+  const behind = receiving ? undefined : writeBehind(() => workspace.flushAhead(staged.path))
   const hash = createHash('sha256')
   let size = 0
   const meter = new Transform({
@@ -54,6 +58,7 @@ export async function stageStream (workspace: Workspace, source: Readable, maxBy
       size += chunk.length
       if (size > maxBytes) return done(new StagingLimitError(maxBytes))
       hash.update(chunk)
+      behind?.wrote(chunk.length)
       if (!copy || copy.write(chunk)) return done(null, chunk)
       copy.once('drain', () => { done(null, chunk) })
     }
@@ -62,8 +67,10 @@ export async function stageStream (workspace: Workspace, source: Readable, maxBy
   try {
     await pipeline(source, meter, staged.stream)
     if (copy) await finished(copy.end())
+    await behind?.done()
   } catch (error) {
     staged.stream.destroy()
+    await behind?.done().catch(() => {})
     await Promise.all([workspace.remove(staged.path), receiving?.object.discard()])
     throw error
   }
