@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
+import { batchedFileWriter } from './batched-file.ts'
 import { byteMeter } from './byte-meter.ts'
 import { localWorkspace } from './local-workspace.ts'
 import { writeBehind } from './write-behind.ts'
@@ -59,8 +60,7 @@ export function localStorage (root: string): Storage {
       const { stream: meter, written } = byteMeter(options)
       const behind = writeBehind(() => datasync(part))
       try {
-        // 1 MiB buffer: fewer, larger writes (writev) while a large object streams in.
-        await pipeline(source, meter, behind.counter(), fs.createWriteStream(part, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }))
+        await pipeline(source, meter, behind.counter(), batchedFileWriter(part, { flags: 'wx', mode: 0o600 }))
         await behind.done()
         await commit(part, id)
       } catch (error) {
