@@ -78,6 +78,25 @@ for (const backend of await backends()) {
       await assertRanges(t, key, id, wav)
     })
 
+    it('leaves no object, key row, staged or incoming file of a refused upload', async () => {
+      const dir = (name: string) => path.join(t.config.dataDir, 'files', name)
+      const entries = (name: string) => fs.existsSync(dir(name)) ? fs.readdirSync(dir(name), { recursive: true }).filter((entry) => fs.statSync(path.join(dir(name), String(entry))).isFile()).length : 0
+      const state = async () => ({
+        objects: entries('objects'),
+        incoming: entries('incoming'),
+        staging: entries('staging'),
+        keyRows: (await t.testDb.db.kysely.selectFrom('object_keys').select('object_id').execute()).length
+      })
+      const before = await state()
+      for (const [name, fixture, status] of [['flac.wav', 'flacBytes', 415], ['cut.wav', 'truncated', 422], ['noise.mp3', 'mp3Garbage', 422]] as const) {
+        const form = new FormData()
+        form.append('file', new Blob([new Uint8Array(readFixture(fixture))]), name)
+        const res = await t.app.inject({ method: 'POST', url: '/api/v1/files', headers: keyHeaders(key), payload: form })
+        assert.equal(res.statusCode, status, `${name}: ${res.body}`)
+      }
+      assert.deepEqual(await state(), before)
+    })
+
     it('runs a job on an encrypted file and stores its artifacts encrypted', async () => {
       const fileId = await upload(t, key, 'job.wav', wav)
       const job = await waitForJob(t.app, key, (await createJob(t.app, key, { type: 'analyze', fileId })).id)

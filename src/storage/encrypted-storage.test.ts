@@ -4,6 +4,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { after, before, describe, it } from 'node:test'
 import { parseStorageEncryption } from '../config/storage-encryption.ts'
 import { backends, openTestDb, type TestDb } from '../../test/helpers/db.ts'
@@ -184,6 +185,69 @@ for (const backend of await backends()) {
       const refused = await readUntilFailure(stranger.read(id))
       assert.equal(storageFailureKind(refused.error), 'unavailable')
       assert.match(((refused.error as Error).cause as Error).message, new RegExp(`encrypted with key ${keys.current.id}, which is not configured`))
+    })
+
+    const keyRow = (id: string) => testDb.db.kysely.selectFrom('object_keys').select('object_id').where('object_id', '=', id).executeTakeFirst()
+    const incoming = () => fs.readdirSync(path.join(root, 'incoming'))
+
+    it('receives an object as its bytes arrive: no object and no key row until commit, then its plaintext', async () => {
+      const id = randomUUID()
+      const received = await storage.receive!(id)
+      await pipeline(Readable.from([plaintext.subarray(0, 100_000), plaintext.subarray(100_000)]), received.stream)
+      assert.equal(await storage.exists(id), false)
+      assert.equal(await keyRow(id), undefined)
+      await received.commit()
+      assert.equal(fs.statSync(file(id)).size, encryptedSize(SIZE))
+      assert.deepEqual(await readAll(storage.read(id)), plaintext)
+      assert.deepEqual(await readAll(storage.read(id, { start: SIZE - 10, end: SIZE - 1 })), plaintext.subarray(SIZE - 10))
+      await assert.rejects(received.commit(), /not received whole/)
+    })
+
+    it('leaves nothing of a received object that is discarded, whole or halfway', async () => {
+      const before = incoming().length
+      const whole = randomUUID()
+      const received = await storage.receive!(whole)
+      await pipeline(Readable.from([plaintext]), received.stream)
+      await received.discard()
+      const halfway = randomUUID()
+      const cut = await storage.receive!(halfway)
+      cut.stream.write(plaintext.subarray(0, 70_000))
+      await cut.discard()
+      await cut.discard()
+      for (const id of [whole, halfway]) {
+        assert.equal(fs.existsSync(file(id)), false)
+        assert.equal(await keyRow(id), undefined)
+      }
+      assert.equal(incoming().length, before)
+      await assert.rejects(received.commit(), /not received whole/)
+    })
+
+    it('refuses to commit a received object before its bytes are all in', async () => {
+      const id = randomUUID()
+      const received = await storage.receive!(id)
+      received.stream.write(plaintext.subarray(0, 1000))
+      await assert.rejects(received.commit(), /not received whole/)
+      await received.discard()
+      assert.equal(await keyRow(id), undefined)
+    })
+
+    it('fails the receiving stream when the store fails, and commits no row for it', async () => {
+      const failing: Storage = {
+        ...inner,
+        async write (_id, source) {
+          for await (const chunk of source) if ((chunk as Buffer).length > 0) throw new Error('disk full')
+          return { size: 0 }
+        }
+      }
+      const broken = encryptedStorage(failing, keys, objectKeysRepository(testDb.db.kysely))
+      const id = randomUUID()
+      const received = await broken.receive!(id)
+      // More than the streams between hold, so the failure reaches the writer.
+      const megabytes = Array.from({ length: 8 }, () => randomBytes(1 << 20))
+      await assert.rejects(pipeline(Readable.from(megabytes), received.stream), /disk full/)
+      await assert.rejects(received.commit(), /disk full/)
+      await received.discard()
+      assert.equal(await keyRow(id), undefined)
     })
 
     it('deletes the object and its key row, and leaves no row behind a failed write', async () => {

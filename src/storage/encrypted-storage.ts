@@ -2,7 +2,7 @@ import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto'
 import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
-import { PassThrough, pipeline, type Readable } from 'node:stream'
+import { PassThrough, Writable, pipeline, type Readable } from 'node:stream'
 import type { StorageKey } from '../config/storage-encryption.ts'
 import { byteMeter } from './byte-meter.ts'
 import { ObjectIntegrityError, chunkSpan, plaintextSize, unwrapObjectKey, wrapObjectKey } from './encryption-format.ts'
@@ -69,37 +69,57 @@ export function encryptedStorage (inner: Storage, keys: StorageKeyring, objectKe
     return pipeline(inner.read(id, span.stored), decryptingStream(key, id, { header: false, first: span.first, last: span.last, final: span.final, skip: span.skip, take: span.take }), () => {})
   }
 
+  /** A fresh key for object `id`: its row (the key wrapped by the current master key) and the key itself. */
+  function newObjectKey (id: string): { row: Parameters<ObjectKeys['insert']>[0], key: KeyObject } {
+    checkId(id)
+    const bytes = randomBytes(32)
+    try {
+      return { row: { objectId: id, keyId: keys.current.id, wrapped: wrapObjectKey(keys.current.secret, keys.current.id, id, bytes) }, key: createSecretKey(bytes) }
+    } finally {
+      bytes.fill(0)
+    }
+  }
+
+  /** After the write of object `id` failed with `error`: its key row goes too. */
+  async function dropKeyRow (id: string, error: unknown): Promise<never> {
+    // A key row left behind would make a plaintext object of that id (one being encrypted
+    // by rotate-storage-key) unreadable: say so rather than stay quiet.
+    await objectKeys.delete(id).catch((cleanup: unknown) => {
+      throw new Error(`writing object ${id} failed, and so did removing its key row (${(cleanup as Error).message})`, { cause: error })
+    })
+    throw error
+  }
+
+  // The inner driver counts but does not hash: the plaintext was hashed as it came in, and
+  // each chunk's GCM tag authenticates the ciphertext.
+  const UNHASHED = { hash: false }
+
   /** Writes `source` encrypted as object `id`: its key row first, removed again on failure. */
   async function writeEncrypted (id: string, source: Readable): Promise<void> {
-    const objectKey = randomBytes(32)
+    let key: KeyObject
     try {
-      checkId(id)
-      await objectKeys.insert({ objectId: id, keyId: keys.current.id, wrapped: wrapObjectKey(keys.current.secret, keys.current.id, id, objectKey) })
+      const fresh = newObjectKey(id)
+      key = fresh.key
+      await objectKeys.insert(fresh.row)
     } catch (error) {
       // Nothing reads the source then: close it (put's file stream holds a descriptor).
       source.destroy()
       throw error
     }
-    const encrypted = encryptingStream(createSecretKey(objectKey), id)
-    objectKey.fill(0)
+    const encrypted = encryptingStream(key, id)
     // The inner driver reads `encrypted`; a failing source destroys it with that error.
     pipeline(source, encrypted, () => {})
     try {
-      await inner.write(id, encrypted)
+      await inner.write(id, encrypted, UNHASHED)
     } catch (error) {
       encrypted.destroy()
-      // A key row left behind would make a plaintext object of that id (one being
-      // encrypted by rotate-storage-key) unreadable: say so rather than stay quiet.
-      await objectKeys.delete(id).catch((cleanup: unknown) => {
-        throw new Error(`writing object ${id} failed, and so did removing its key row (${(cleanup as Error).message})`, { cause: error })
-      })
-      throw error
+      await dropKeyRow(id, error)
     }
   }
 
   const storage: Storage = {
-    async write (id, source) {
-      const { stream: meter, written } = byteMeter()
+    async write (id, source, options) {
+      const { stream: meter, written } = byteMeter(options)
       await writeEncrypted(id, pipeline(source, meter, () => {}))
       return written()
     },
@@ -109,6 +129,49 @@ export function encryptedStorage (inner: Storage, keys: StorageKeyring, objectKe
       // plaintext. No hash: put answers nothing, and the file was hashed as it was staged.
       await writeEncrypted(id, fs.createReadStream(file, { highWaterMark: 1 << 20 }))
       await fsp.rm(file, { force: true })
+    },
+    async receive (id) {
+      const { row, key } = newObjectKey(id)
+      const encrypted = encryptingStream(key, id)
+      // The inner driver makes the object visible once `encrypted` ends, and it ends (sealing
+      // the final chunk) only at commit: until then the upload's bytes are written, not stored.
+      const writing = inner.write(id, encrypted, UNHASHED)
+      const stream = new Writable({
+        highWaterMark: 1 << 20,
+        write (chunk: Buffer, _encoding, done) {
+          if (encrypted.write(chunk)) done()
+          else encrypted.once('drain', () => { done() })
+        }
+      })
+      // A failed write (a full disk) fails the upload while it still arrives: the writer to
+      // `stream` sees the error, and commit throws it, whoever listens first.
+      writing.catch((error: unknown) => { stream.destroy(error as Error) })
+      stream.on('error', () => {})
+      let settled = false
+      return {
+        stream,
+        async commit () {
+          if (stream.errored) throw stream.errored
+          if (settled || !stream.writableFinished) throw new Error(`object ${id} is not received whole`)
+          settled = true
+          try {
+            await objectKeys.insert(row)
+          } catch (error) {
+            encrypted.destroy()
+            await writing.catch(() => {})
+            throw error
+          }
+          encrypted.end()
+          await writing.catch((error: unknown) => dropKeyRow(id, error))
+        },
+        async discard () {
+          if (settled) return
+          settled = true
+          stream.destroy()
+          encrypted.destroy()
+          await writing.catch(() => {})
+        }
+      }
     },
     read (id, range) {
       checkId(id)

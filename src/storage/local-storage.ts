@@ -3,13 +3,20 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { pipeline } from 'node:stream/promises'
+import { batchedFileWriter } from './batched-file.ts'
 import { byteMeter } from './byte-meter.ts'
 import { localWorkspace } from './local-workspace.ts'
+import { writeBehind } from './write-behind.ts'
 import type { FileStores, Storage } from './storage.ts'
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 const INCOMING = /^[0-9a-f-]{36}\.part$/
 const SHARD = /^[0-9a-f]{2}$/
+
+async function datasync (file: string): Promise<void> {
+  const handle = await fsp.open(file, 'r')
+  try { await handle.datasync() } finally { await handle.close() }
+}
 
 /** Names in `dir`, or none when it has gone (a shard emptied and removed by hand). */
 const namesIn = (dir: string): Promise<string[]> =>
@@ -47,15 +54,17 @@ export function localStorage (root: string): Storage {
   }
 
   const storage: Storage = {
-    async write (id, source) {
+    async write (id, source, options) {
       objectPath(id)
       const part = path.join(incoming, `${randomUUID()}.part`)
-      const { stream: meter, written } = byteMeter()
+      const { stream: meter, written } = byteMeter(options)
+      const behind = writeBehind(() => datasync(part))
       try {
-        // 1 MiB buffer: fewer, larger writes (writev) while a large object streams in.
-        await pipeline(source, meter, fs.createWriteStream(part, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }))
+        await pipeline(source, meter, behind.counter(), batchedFileWriter(part, { flags: 'wx', mode: 0o600 }))
+        await behind.done()
         await commit(part, id)
       } catch (error) {
+        await behind.done().catch(() => {})
         await fsp.rm(part, { force: true })
         throw error
       }
@@ -77,8 +86,7 @@ export function localStorage (root: string): Storage {
       // write-back would be wasted.
       const [source, target] = await Promise.all([fsp.stat(file), fsp.stat(objects)])
       if (source.dev !== target.dev) return
-      const handle = await fsp.open(file, 'r')
-      try { await handle.datasync() } finally { await handle.close() }
+      await datasync(file)
     },
     read (id, range) {
       return fs.createReadStream(objectPath(id), { highWaterMark: 1 << 20, ...(range ? { start: range.start, end: range.end } : {}) })

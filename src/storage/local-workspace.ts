@@ -3,6 +3,8 @@ import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import { once } from 'node:events'
+import type { Writable } from 'node:stream'
+import { batchedFileWriter } from './batched-file.ts'
 import type { Storage, Workspace } from './storage.ts'
 
 const AREA = /^[a-z][a-z0-9-]{0,31}$/
@@ -28,7 +30,7 @@ export function localWorkspace (root: string, storage: Storage): Workspace {
     }
     return path.join(root, relative)
   }
-  const opened = async <S extends fs.WriteStream | fs.ReadStream>(stream: S): Promise<S> => {
+  const opened = async <S extends Writable>(stream: S): Promise<S> => {
     await once(stream, 'open')
     return stream
   }
@@ -49,10 +51,10 @@ export function localWorkspace (root: string, storage: Storage): Workspace {
     },
     async writer (file, options = {}) {
       const target = inside(file)
-      // 1 MiB buffer: fewer, larger writes (writev) while a large upload streams in.
+      // Written in batches (writev of ~512 KiB) while a large upload streams in.
       return opened(options.start === undefined
-        ? fs.createWriteStream(target, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 })
-        : fs.createWriteStream(target, { flags: 'r+', start: options.start, highWaterMark: 1 << 20 }))
+        ? batchedFileWriter(target, { flags: 'wx', mode: 0o600 })
+        : batchedFileWriter(target, { flags: 'r+', start: options.start }))
     },
     reader (file) {
       return fs.createReadStream(inside(file))

@@ -112,9 +112,9 @@ export function s3Storage (client: S3Client, location: Pick<S3Location, 'bucket'
   }
 
   const storage: Storage = {
-    async write (id, source) {
+    async write (id, source, options) {
       const Key = keyOf(id)
-      const { stream: meter, written } = byteMeter()
+      const { stream: meter, written } = byteMeter(options)
       // Upload reads `meter`; a failing source makes the pipeline destroy it with that error.
       pipeline(source, meter, () => {})
       const upload = new Upload({ client, params: { Bucket, Key, Body: meter, ContentType: 'application/octet-stream' }, partSize, queueSize, leavePartsOnError: false })

@@ -8,7 +8,31 @@ export interface ByteRange {
 
 export interface Written {
   size: number
-  sha256: string
+  /** Absent when written with `{ hash: false }`. */
+  sha256?: string
+}
+
+export interface WriteOptions {
+  /**
+   * false: count only. For a writer whose bytes are hashed elsewhere already (encryption at
+   * rest: the plaintext's SHA-256 was taken while it was staged, and GCM authenticates every
+   * chunk of the ciphertext), SHA-256 would cost about 0.7 s of CPU a GiB for nothing.
+   */
+  hash?: boolean
+}
+
+/**
+ * An object being written while its bytes still arrive (and are still being checked), for a
+ * driver whose put would copy the checked file (encryption at rest). Nothing of it is
+ * visible until commit; discard leaves nothing.
+ */
+export interface IncomingObject {
+  /** The object's bytes as they arrive; end it once all are in, then commit or discard. */
+  stream: Writable
+  /** Makes the object visible and durable, as write does; once the stream has finished. */
+  commit: () => Promise<void>
+  /** Drops it (quiet when already dropped); an error of the writing is not rethrown. */
+  discard: () => Promise<void>
 }
 
 /**
@@ -23,7 +47,7 @@ export interface Storage {
    * visible only once complete and durable (local: fsync, then an atomic rename; S3: a
    * completed upload); on any failure nothing of it stays.
    */
-  write: (id: string, source: Readable) => Promise<Written>
+  write: (id: string, source: Readable, options?: WriteOptions) => Promise<Written>
   /**
    * Makes the local file `file` (a workspace file) the object `id`, consuming it, with the
    * same guarantees as write. The local driver moves it (fsync and rename, no copy); a remote
@@ -37,6 +61,12 @@ export interface Storage {
    * decorator) without it loses nothing but the overlap: put is durable on its own.
    */
   flushAhead?: (file: string) => Promise<void>
+  /**
+   * Optional, for a driver whose put copies (an encrypting decorator): the object `id` written
+   * beside the staged file while an upload arrives, so that accepting it is a commit and not
+   * a copy after the last byte. A driver without it is given the staged file by put.
+   */
+  receive?: (id: string) => Promise<IncomingObject>
   read: (id: string, range?: ByteRange) => Readable
   /** The object's size, or undefined when there is none. */
   stat: (id: string) => Promise<{ size: number } | undefined>

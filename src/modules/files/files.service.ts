@@ -130,11 +130,11 @@ export function filesService (deps: FilesDeps) {
     },
 
     /** Streams incoming bytes into a staged file, at most `maxBytes` (StagingLimitError past it). */
-    stage: (source: Readable, maxBytes: number): Promise<Staged> => stageStream(workspace, source, maxBytes),
+    stage: (source: Readable, maxBytes: number): Promise<Staged> => stageStream(workspace, source, maxBytes, storage),
 
     /** Removes a staged file that will not be accepted. */
     async discard (staged: Staged): Promise<void> {
-      await workspace.remove(staged.path)
+      await Promise.all([workspace.remove(staged.path), staged.receiving?.object.discard()])
     },
 
     /**
@@ -158,7 +158,8 @@ export function filesService (deps: FilesDeps) {
         // Past the cheap checks, the write-back to disk (about 0.3 s a GiB) runs while the tools
         // read the file, and the commit awaits it. A refusal by the tools does not wait for it
         // (its open handle keeps the removed file until it is done) and ignores its failure.
-        const flushed = workspace.flushAhead(staged.path)
+        // A file also received as an object is not stored itself: nothing to write back.
+        const flushed = staged.receiving ? Promise.resolve() : workspace.flushAhead(staged.path)
         flushed.catch(() => {})
         const untilEnd = wavRunsToEnd(wav)
         // The decode check runs beside ffprobe rather than after it (each about 0.1-0.4 s, most
@@ -176,7 +177,7 @@ export function filesService (deps: FilesDeps) {
 
         // Sanitising can eat the extension ("....mp3" → "mp3"); the stored name keeps the format.
         const cleanName = sanitiseFileName(input.name, `audio.${format}`)
-        const id = randomUUID()
+        const id = staged.receiving?.id ?? randomUUID()
         const now = new Date()
         const inserted = await files.insertWithinQuota({
           id,
@@ -200,8 +201,12 @@ export function filesService (deps: FilesDeps) {
           throw rejectedFor('quota', contentTooLarge(`Storage quota exceeded: ${(remaining / MB).toFixed(1)} MB of your quota remain`, { remainingBytes: remaining }))
         }
         try {
-          await flushed
-          await workspace.store(staged.path, id)
+          if (staged.receiving) {
+            await staged.receiving.object.commit()
+          } else {
+            await flushed
+            await workspace.store(staged.path, id)
+          }
           committed = true
         } catch (error) {
           await files.delete(id)
@@ -212,7 +217,9 @@ export function filesService (deps: FilesDeps) {
         deps.metrics?.uploadRefused(error)
         throw error
       } finally {
-        if (!committed) await workspace.remove(staged.path)
+        // A received object leaves the staged file behind (its plaintext, when encrypted).
+        if (!committed) await this.discard(staged)
+        else if (staged.receiving) await workspace.remove(staged.path)
       }
     },
 

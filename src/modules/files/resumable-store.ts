@@ -7,6 +7,7 @@ import type { Config } from '../../config/config.ts'
 import { s3ClientConfig } from '../../storage/s3-storage.ts'
 import { storageFailureKind } from '../../storage/storage-errors.ts'
 import type { Workspace } from '../../storage/storage.ts'
+import { writeBehind } from '../../storage/write-behind.ts'
 import { ResumableS3Store } from './resumable-s3-store.ts'
 import { describeStaged, STAGING, type Staged } from './staging.ts'
 
@@ -35,9 +36,9 @@ export interface ResumableStore extends DataStore {
 export class HashingFileStore extends FileStore implements ResumableStore {
   readonly #hashes = new Map<string, { hash: Hash, bytes: number }>()
   readonly #finished = new Map<string, Upload>()
-  readonly #files: Pick<Workspace, 'writer' | 'remove' | 'move' | 'reader'>
+  readonly #files: Pick<Workspace, 'writer' | 'remove' | 'move' | 'reader' | 'flushAhead'>
 
-  constructor (options: ConstructorParameters<typeof FileStore>[0], files: Pick<Workspace, 'writer' | 'remove' | 'move' | 'reader'>) {
+  constructor (options: ConstructorParameters<typeof FileStore>[0], files: Pick<Workspace, 'writer' | 'remove' | 'move' | 'reader' | 'flushAhead'>) {
     super(options)
     this.#files = files
   }
@@ -74,16 +75,22 @@ export class HashingFileStore extends FileStore implements ResumableStore {
       state = undefined
     }
     let received = 0
+    const file = this.resolveData(id)
+    // The finished upload is stored by a rename: its bytes go to disk while they arrive.
+    const behind = writeBehind(() => this.#files.flushAhead(file))
     const meter = new Transform({
       transform (chunk: Buffer, _encoding, done) {
         received += chunk.length
         state?.hash.update(chunk)
+        behind.wrote(chunk.length)
         done(null, chunk)
       }
     })
     try {
-      await pipeline(readable, meter, await this.#files.writer(this.resolveData(id), { start: offset }))
+      await pipeline(readable, meter, await this.#files.writer(file, { start: offset }))
+      await behind.done()
     } catch (error) {
+      await behind.done().catch(() => {})
       // Bytes hashed may not all have reached the disk: only a full re-read can tell now.
       this.#hashes.delete(id)
       // A full disk is the server's condition, answered 507; anything else tus's own 500.
