@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { once } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
@@ -20,6 +21,22 @@ describe('batchedFileWriter', () => {
     await pipeline(Readable.from(pieces), batchedFileWriter(file('a'), { flags: 'wx', mode: 0o600, batch: 1000 }))
     assert.deepEqual(fs.readFileSync(file('a')), bytes)
     assert.equal(fs.statSync(file('a')).mode & 0o777, 0o600)
+  })
+
+  it('fails with ENOSPC on a full disk, after writing what fit (a short write is not the error)', async () => {
+    const small = path.join(dir, 'small-disk')
+    fs.mkdirSync(small)
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small])
+    try {
+      const stream = batchedFileWriter(path.join(small, 'big'), { flags: 'wx', batch: 768 * 1024 })
+      const failed = once(stream, 'error') as Promise<[NodeJS.ErrnoException]>
+      for (let i = 0; i < 4; i++) stream.write(randomBytes(512 * 1024))
+      stream.end()
+      const [error] = await failed
+      assert.equal(error.code, 'ENOSPC', String(error))
+    } finally {
+      execFileSync('umount', [small])
+    }
   })
 
   it('refuses to replace an existing file with wx', async () => {

@@ -32,12 +32,18 @@ export function batchedFileWriter (file: string, options: BatchedFileOptions): W
     const bytes = heldBytes
     held = []
     heldBytes = 0
-    // libuv writes every buffer, looping over short writes, or fails.
+    writeAll(buffers, bytes, done)
+  }
+  // One pwritev may write less than asked (a disk filling up writes what fits, and only the
+  // next call fails, with ENOSPC): the rest is written again until it is all out or the
+  // system says why not, so the caller sees the real error (a full disk is a 507).
+  const writeAll = (buffers: Buffer[], bytes: number, done: (error?: Error | null) => void) => {
     fs.writev(fd!, buffers, position, (error, written) => {
       if (error) return done(error)
-      if (written !== bytes) return done(new Error(`wrote ${written} of ${bytes} bytes to ${file}`))
-      position += bytes
-      done()
+      position += written
+      if (written === bytes) return done()
+      if (written === 0) return done(new Error(`wrote 0 of ${bytes} bytes to ${file}`))
+      writeAll(rest(buffers, written), bytes - written, done)
     })
   }
   const hold = (chunk: Buffer) => {
@@ -75,4 +81,13 @@ export function batchedFileWriter (file: string, options: BatchedFileOptions): W
     }
   })
   return stream
+}
+
+/** The buffers after the first `skip` bytes of them (views, not copies). */
+function rest (buffers: Buffer[], skip: number): Buffer[] {
+  let i = 0
+  while (i < buffers.length && skip >= (buffers[i] as Buffer).length) skip -= (buffers[i++] as Buffer).length
+  const out = buffers.slice(i)
+  if (skip > 0 && out.length > 0) out[0] = (out[0] as Buffer).subarray(skip)
+  return out
 }
