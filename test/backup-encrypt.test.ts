@@ -1,19 +1,17 @@
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { createHash, randomBytes, randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 import type { FastifyBaseLogger } from 'fastify'
 import pino from 'pino'
 import { generateX25519Identity, identityToRecipient } from 'age-encryption'
 import { readFixture, wavHeader } from './helpers/audio.ts'
-import { runTympan, servedEnv, TYMPAN, type CliResult } from './helpers/cli.ts'
+import { runTympan, servedEnv, serveTympan, type CliResult } from './helpers/cli.ts'
 import { openTestDb, type TestDb } from './helpers/db.ts'
-import { freePort } from './helpers/net.ts'
 import { newBackupKey, type RestoreSecret } from '../src/cli/backup-crypto.ts'
 import { createBackup, restoreBackup } from '../src/cli/backup.ts'
 import { controlSocketPath, listenControl } from '../src/cli/control-socket.ts'
@@ -27,10 +25,8 @@ const recipient = await identityToRecipient(identity)
 const listing = (dir: string) => fs.existsSync(dir) ? fs.readdirSync(dir) : []
 const filesUnder = (dir: string) => fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name))
 const leftovers = () => listing(root).filter((name) => name.includes('.restoring-'))
-const running = new Set<ChildProcess>()
 
 after(() => {
-  for (const child of running) child.kill('SIGKILL')
   fs.rmSync(root, { recursive: true, force: true })
 })
 
@@ -206,20 +202,8 @@ const tympan = (args: string[], dataDir: string, extra: Record<string, string> =
 
 /** `tympan serve` on `dataDir` with one uploaded file; its log is kept to search for secrets. */
 async function serveWithUpload (dataDir: string): Promise<{ log: () => string, upload: { id: string, sha256: string }, stop: () => Promise<void> }> {
-  const port = await freePort()
-  const child = spawn(TYMPAN, ['serve'], { cwd: root, env: { ...env(dataDir), PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] })
-  running.add(child)
-  let output = ''
-  child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString('utf8') })
-  child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString('utf8') })
-  const exited = new Promise<void>((resolve) => child.on('close', () => { running.delete(child); resolve() }))
-  const url = `http://127.0.0.1:${port}`
-  for (const deadline = Date.now() + 180_000; ;) {
-    if (child.exitCode !== null) throw new Error(`tympan serve exited before it was ready\n${output}`)
-    if (Date.now() > deadline) throw new Error(`tympan serve was not ready within 180 s\n${output}`)
-    if (await fetch(`${url}/healthz`).then((res) => res.ok, () => false)) break
-    await sleep(100)
-  }
+  const served = await serveTympan(env(dataDir), { cwd: root })
+  const url = served.url
   const login = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ADMIN, password: ADMIN_PASSWORD, tokens: true }) })
   assert.equal(login.status, 200)
   const { accessToken } = await login.json() as { accessToken: string }
@@ -227,7 +211,7 @@ async function serveWithUpload (dataDir: string): Promise<{ log: () => string, u
   form.append('file', new Blob([new Uint8Array(readFixture('wav'))]), 'tone.wav')
   const res = await fetch(`${url}/api/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${accessToken}` }, body: form })
   assert.equal(res.status, 201, await res.clone().text())
-  return { log: () => output, upload: await res.json() as { id: string, sha256: string }, stop: async () => { child.kill('SIGTERM'); await exited } }
+  return { log: () => { const { stdout, stderr } = served.output(); return stdout + stderr }, upload: await res.json() as { id: string, sha256: string }, stop: async () => { await served.stop() } }
 }
 
 describe('tympan admin backup --encrypt and restore', { concurrency: false, timeout: 1_200_000 }, () => {

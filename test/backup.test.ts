@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -8,9 +7,8 @@ import { PassThrough, Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
 import { fixture, readFixture } from './helpers/audio.ts'
-import { runTympan, servedEnv, TYMPAN, type CliResult } from './helpers/cli.ts'
+import { runTympan, servedEnv, serveTympan, type CliResult } from './helpers/cli.ts'
 import { openTestDb } from './helpers/db.ts'
-import { freePort } from './helpers/net.ts'
 import { createBackup, restoreBackup } from '../src/cli/backup.ts'
 import { deferrableDeletes } from '../src/storage/deferred-deletes.ts'
 import { localStorage } from '../src/storage/local-storage.ts'
@@ -24,7 +22,6 @@ const PASSWORD = 'a perfectly long backup test passphrase'
 const sha256 = (bytes: Buffer | Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tympan-bk-'))
-const running = new Set<ChildProcess>()
 
 const env = servedEnv({ email: ADMIN, password: PASSWORD })
 
@@ -40,41 +37,15 @@ interface Server {
 }
 
 async function startServer (dataDir: string): Promise<Server> {
-  const port = await freePort()
-  const child = spawn(TYMPAN, ['serve'], { cwd: root, env: { ...env(dataDir), PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] })
-  running.add(child)
-  let output = ''
-  child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString('utf8') })
-  child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString('utf8') })
-  const exited = new Promise<void>((resolve) => child.on('close', () => { running.delete(child); resolve() }))
-  let gone = false
-  void exited.then(() => { gone = true })
-  const url = `http://127.0.0.1:${port}`
-  for (const deadline = Date.now() + 180_000; ;) {
-    if (gone) throw new Error(`tympan serve exited before it was ready\n${output}`)
-    if (Date.now() > deadline) throw new Error(`tympan serve was not ready within 180 s\n${output}`)
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break
-    } catch { /* not listening yet */ }
-    await sleep(100)
-  }
-  const login = await fetch(`${url}/api/v1/auth/login`, {
+  const served = await serveTympan(env(dataDir), { cwd: root })
+  const login = await fetch(`${served.url}/api/v1/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email: ADMIN, password: PASSWORD, tokens: true })
   })
   assert.equal(login.status, 200, await login.clone().text())
   const { accessToken } = await login.json() as { accessToken: string }
-  return {
-    url,
-    dataDir,
-    pid: child.pid!,
-    token: accessToken,
-    async stop () {
-      child.kill('SIGTERM')
-      await exited
-    }
-  }
+  return { url: served.url, dataDir, pid: served.child.pid!, token: accessToken, stop: async () => { await served.stop() } }
 }
 
 async function api<T> (server: Server, method: string, route: string, body?: unknown): Promise<{ status: number, body: T }> {
@@ -132,7 +103,6 @@ async function waitForJobs (server: Server, ids: string[]): Promise<JobRow[]> {
 const listing = (dir: string) => fs.existsSync(dir) ? fs.readdirSync(dir) : []
 
 after(async () => {
-  for (const child of running) child.kill('SIGKILL')
   fs.rmSync(root, { recursive: true, force: true })
 })
 

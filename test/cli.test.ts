@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import http from 'node:http'
@@ -11,8 +11,7 @@ import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
 import { quoteIdent } from '../src/db/database.ts'
 import { backends, TEST_DATABASE_URL } from './helpers/db.ts'
-import { freePort } from './helpers/net.ts'
-import { cliEnv, runTympan, TYMPAN, type CliResult } from './helpers/cli.ts'
+import { cliEnv, runTympan, serveTympan, withTimeout, type CliResult, type ServedTympan } from './helpers/cli.ts'
 
 // End to end: every case drives bin/tympan in a child process, from a directory outside the
 // repository, with an environment built from scratch (nothing leaks in from the test runner).
@@ -36,61 +35,9 @@ const baseEnv = cliEnv
 const run = (args: string[], env: NodeJS.ProcessEnv, input?: string, timeoutMs = 120_000): Promise<Result> =>
   runTympan(args, { env, cwd: CWD, ...(input !== undefined ? { input } : {}), timeoutMs })
 
-interface Server {
-  child: ChildProcess
-  port: number
-  url: string
-  output: () => { stdout: string, stderr: string }
-  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
-  stop: () => Promise<{ code: number | null, signal: NodeJS.Signals | null }>
-}
+type Server = ServedTympan
 
-const running = new Set<ChildProcess>()
-
-async function startServer (env: NodeJS.ProcessEnv): Promise<Server> {
-  const port = await freePort()
-  const child = spawn(TYMPAN, ['serve'], { cwd: CWD, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] })
-  running.add(child)
-  let stdout = ''
-  let stderr = ''
-  child.stdout!.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8') })
-  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
-  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('close', (code, signal) => { running.delete(child); resolve({ code, signal }) })
-  })
-  const url = `http://127.0.0.1:${port}`
-  let gone = false
-  void exited.then(() => { gone = true })
-  const deadline = Date.now() + 120_000
-  for (;;) {
-    if (gone) throw new Error(`tympan serve exited before it was ready\n${stdout}\n${stderr}`)
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL')
-      throw new Error(`tympan serve was not ready within 120 s\n${stdout}\n${stderr}`)
-    }
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break
-    } catch { /* not listening yet */ }
-    await sleep(100)
-  }
-  return {
-    child,
-    port,
-    url,
-    output: () => ({ stdout, stderr }),
-    exited,
-    async stop () {
-      child.kill('SIGTERM')
-      return withTimeout(exited, 30_000, 'tympan serve did not exit within 30 s of SIGTERM')
-    }
-  }
-}
-
-function withTimeout<T> (promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(message)), ms) })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
+const startServer = (env: NodeJS.ProcessEnv): Promise<Server> => serveTympan(env, { cwd: CWD, readyMs: 120_000 })
 
 async function login (url: string, email: string, password: string) {
   const res = await fetch(`${url}/api/v1/auth/login`, {
@@ -133,8 +80,6 @@ const PASSWORD_FILE = 'initial-admin-password'
 const postgres = (await backends()).find((b) => b.name === 'postgres')!
 
 after(() => {
-  // A failed assertion must not leave a server behind.
-  for (const child of running) child.kill('SIGKILL')
   for (const dir of temps) fs.rmSync(dir, { recursive: true, force: true })
 })
 

@@ -1,6 +1,8 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import os from 'node:os'
 import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort } from './net.ts'
 import { GENEROUS_RATE_LIMITS, NO_LAG_SHEDDING, testSecret } from './app.ts'
 
 export const TYMPAN = path.resolve(import.meta.dirname, '..', '..', 'bin', 'tympan')
@@ -68,4 +70,62 @@ export function runTympan (args: string[], options: { env: NodeJS.ProcessEnv, cw
     })
     child.stdin.end(options.input ?? '')
   })
+}
+
+export interface ServedTympan {
+  child: ChildProcess
+  port: number
+  url: string
+  /** What the process wrote so far. */
+  output: () => { stdout: string, stderr: string }
+  exited: Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+  /** SIGTERM, then its exit (fails the test if it takes over 30 s). */
+  stop: () => Promise<{ code: number | null, signal: NodeJS.Signals | null }>
+}
+
+// A failed assertion must not leave a server behind the test process.
+const served = new Set<ChildProcess>()
+process.once('exit', () => { for (const child of served) child.kill('SIGKILL') })
+
+export function withTimeout<T> (promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(message)), ms) })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** Starts `bin/tympan serve` with exactly `env` on a free port and waits until /healthz answers. */
+export async function serveTympan (env: NodeJS.ProcessEnv, options: { cwd: string, readyMs?: number }): Promise<ServedTympan> {
+  const readyMs = options.readyMs ?? 180_000
+  const port = await freePort()
+  const child = spawn(TYMPAN, ['serve'], { cwd: options.cwd, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] })
+  served.add(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout!.on('data', (chunk: Buffer) => { stdout += chunk.toString('utf8') })
+  child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8') })
+  let gone = false
+  const exited = new Promise<{ code: number | null, signal: NodeJS.Signals | null }>((resolve) => {
+    child.on('close', (code, signal) => { served.delete(child); gone = true; resolve({ code, signal }) })
+  })
+  const url = `http://127.0.0.1:${port}`
+  for (const deadline = Date.now() + readyMs; ;) {
+    if (gone) throw new Error(`tympan serve exited before it was ready\n${stdout}\n${stderr}`)
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`tympan serve was not ready within ${readyMs / 1000} s\n${stdout}\n${stderr}`)
+    }
+    if (await fetch(`${url}/healthz`).then((res) => res.ok, () => false)) break
+    await sleep(100)
+  }
+  return {
+    child,
+    port,
+    url,
+    output: () => ({ stdout, stderr }),
+    exited,
+    stop () {
+      child.kill('SIGTERM')
+      return withTimeout(exited, 30_000, 'tympan serve did not exit within 30 s of SIGTERM')
+    }
+  }
 }
